@@ -1,0 +1,239 @@
+"""Argument validation with one message format for every loss.
+
+Every message starts with the public function's name, names the argument, and says what was expected
+and what came: ``"cross_entropy: target must have shape (8,) ..., got (8, 1)"``.
+
+Two kinds of checks:
+
+* **metadata** checks (shape, dtype, device, option values) always run; they cost nothing on any device.
+* **value** checks (labels in range, probabilities in [0, 1], finite inputs) read tensor data. On a GPU that
+  forces a device→host synchronisation, so they run only for CPU tensors, or everywhere after
+  ``losskit.set_checks("full")``. They never run while ``torch.compile`` traces a function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+_MODES = ("default", "full", "off")
+_mode = "default"
+
+
+def set_checks(mode: str) -> None:
+    """Choose when losskit validates tensor *values*.
+
+    Args:
+        mode: ``"default"`` checks values (label range, probability range, NaN/inf) only for CPU tensors,
+            where it is cheap; ``"full"`` checks them on every device (forces a GPU sync per call, for
+            debugging); ``"off"`` skips value checks everywhere. Shape, dtype and option checks always run.
+
+    Raises:
+        ValueError: if ``mode`` is not one of the three names.
+    """
+    global _mode
+    if mode not in _MODES:
+        raise ValueError(f"set_checks: mode must be one of {_MODES}, got {mode!r}")
+    _mode = mode
+
+
+def get_checks() -> str:
+    """Return the current value-check mode (see :func:`set_checks`)."""
+    return _mode
+
+
+def _compiling() -> bool:
+    return bool(torch.compiler.is_compiling())
+
+
+def values_checked(*tensors: Tensor | None) -> bool:
+    """Whether value checks should run for these tensors under the current mode."""
+    if _mode == "off" or _compiling():
+        return False
+    if _mode == "full":
+        return True
+    return all(t is None or t.device.type == "cpu" for t in tensors)
+
+
+def fmt_shape(shape: Iterable[int]) -> str:
+    """Format a shape as ``(a, b)``; the empty shape prints as ``()``."""
+    dims = tuple(int(s) for s in shape)
+    return "(" + ", ".join(str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def check_option(fn: str, name: str, value: Any, allowed: Sequence[Any]) -> None:
+    """Raise ValueError unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"{fn}: {name} must be one of {tuple(allowed)}, got {value!r}")
+
+
+def check_reduction(fn: str, reduction: str) -> None:
+    """Validate the ``reduction`` argument (shared by every loss)."""
+    check_option(fn, "reduction", reduction, ("none", "mean", "sum"))
+
+
+def check_tensor(fn: str, name: str, x: Any) -> Tensor:
+    """Raise TypeError unless ``x`` is a tensor."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}: {name} must be a torch.Tensor, got {type(x).__name__}")
+    return x
+
+
+def check_float(fn: str, name: str, x: Any) -> Tensor:
+    """Raise TypeError unless ``x`` is a floating-point tensor."""
+    check_tensor(fn, name, x)
+    if not x.is_floating_point():
+        raise TypeError(f"{fn}: {name} must be a floating-point tensor, got dtype {x.dtype}")
+    return x
+
+
+def check_int(fn: str, name: str, x: Any) -> Tensor:
+    """Raise TypeError unless ``x`` is an integer (class-index) tensor."""
+    check_tensor(fn, name, x)
+    if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+        raise TypeError(f"{fn}: {name} must be an integer tensor of class indices, got dtype {x.dtype}")
+    return x
+
+
+def check_ndim(fn: str, name: str, x: Tensor, min_ndim: int, what: str = "") -> None:
+    """Raise ValueError if ``x`` has fewer than ``min_ndim`` dimensions."""
+    if x.dim() < min_ndim:
+        extra = f" {what}" if what else ""
+        raise ValueError(
+            f"{fn}: {name} must have at least {min_ndim} dimension(s){extra}, got shape {fmt_shape(x.shape)}"
+        )
+
+
+def check_shape(fn: str, name: str, x: Tensor, expected: Sequence[int], what: str = "") -> None:
+    """Raise ValueError unless ``x.shape == expected`` (no broadcasting)."""
+    if tuple(x.shape) != tuple(expected):
+        extra = f" {what}" if what else ""
+        raise ValueError(
+            f"{fn}: {name} must have shape {fmt_shape(expected)}{extra}, got {fmt_shape(x.shape)}"
+        )
+
+
+def check_same_device(fn: str, **tensors: Tensor | None) -> None:
+    """Raise ValueError if the given tensors live on different devices."""
+    devices = {k: t.device for k, t in tensors.items() if t is not None}
+    if len(set(devices.values())) > 1:
+        desc = ", ".join(f"{k} on {d}" for k, d in devices.items())
+        raise ValueError(f"{fn}: all tensors must be on one device, got {desc}")
+
+
+def check_weight(fn: str, x: Tensor | None, loss_shape: Sequence[int], name: str = "weight") -> Tensor | None:
+    """Validate an elementwise / per-sample weight against the unreduced loss shape.
+
+    The weight may broadcast *into* the loss shape (e.g. a per-class ``(C,)`` weight against ``(N, C)``),
+    but it may never enlarge the loss: ``torch.broadcast_shapes(weight, loss) == loss`` must hold.
+    """
+    if x is None:
+        return None
+    check_float(fn, name, x)
+    try:
+        out = torch.broadcast_shapes(tuple(x.shape), tuple(loss_shape))
+    except RuntimeError:
+        out = None
+    if out is None or tuple(out) != tuple(loss_shape):
+        raise ValueError(
+            f"{fn}: {name} must have the loss's unreduced shape {fmt_shape(loss_shape)} or one that "
+            f"broadcasts to it, got {fmt_shape(x.shape)}"
+        )
+    if values_checked(x) and bool((x < 0).any()):
+        raise ValueError(f"{fn}: {name} must be non-negative, got a minimum of {float(x.min()):.4g}")
+    return x
+
+
+def check_class_weight(fn: str, x: Tensor | None, num_classes: int, name: str = "weight") -> Tensor | None:
+    """Validate a per-class weight of shape ``(C,)``."""
+    if x is None:
+        return None
+    check_float(fn, name, x)
+    check_shape(fn, name, x, (num_classes,), "(one weight per class)")
+    if values_checked(x) and bool((x < 0).any()):
+        raise ValueError(f"{fn}: {name} must be non-negative, got a minimum of {float(x.min()):.4g}")
+    return x
+
+
+def check_number(
+    fn: str,
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Validate a scalar hyper-parameter and return it as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__}")
+    v = float(value)
+    bad = v != v
+    if low is not None:
+        bad = bad or (v <= low if low_open else v < low)
+    if high is not None:
+        bad = bad or (v >= high if high_open else v > high)
+    if bad:
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        interval = ("(" if low_open or low is None else "[") + f"{lo}, {hi}" + (
+            ")" if high_open or high is None else "]"
+        )
+        raise ValueError(f"{fn}: {name} must be in {interval}, got {value!r}")
+    return v
+
+
+def check_probabilities(fn: str, name: str, x: Tensor) -> None:
+    """Value check: every entry of ``x`` lies in [0, 1] (only when value checks are on)."""
+    if x.numel() and values_checked(x):
+        lo, hi = float(x.min()), float(x.max())
+        if lo < 0.0 or hi > 1.0 or lo != lo or hi != hi:
+            raise ValueError(
+                f"{fn}: {name} must hold probabilities in [0, 1], got values in [{lo:.4g}, {hi:.4g}]"
+            )
+
+
+def check_log_probabilities(fn: str, name: str, x: Tensor) -> None:
+    """Value check: every entry of ``x`` is <= 0 (a log-probability)."""
+    if x.numel() and values_checked(x):
+        hi = float(x.max())
+        if hi > 1e-6 or hi != hi:
+            raise ValueError(f"{fn}: {name} must hold log-probabilities (<= 0), got a maximum of {hi:.4g}")
+
+
+def check_labels(fn: str, name: str, target: Tensor, num_classes: int, ignore_index: int | None = None) -> None:
+    """Value check: class indices lie in [0, num_classes) or equal ``ignore_index``."""
+    if target.numel() == 0 or not values_checked(target):
+        return
+    t = target if ignore_index is None else target[target != ignore_index]
+    if t.numel() == 0:
+        return
+    lo, hi = int(t.min()), int(t.max())
+    if lo < 0 or hi >= num_classes:
+        ign = "" if ignore_index is None else f" (or ignore_index={ignore_index})"
+        bad = lo if lo < 0 else hi
+        raise ValueError(
+            f"{fn}: {name} holds class index {bad}, expected indices in [0, {num_classes - 1}]{ign}"
+        )
+
+
+def check_finite_result(fn: str, result: Tensor, **inputs: Tensor | None) -> Tensor:
+    """Turn a non-finite loss caused by non-finite inputs into a ValueError naming the input.
+
+    Checking the (small, reduced) result first makes the common path cheap; the inputs are only scanned
+    when the result is not finite. A non-finite result from finite inputs is returned unchanged (it is
+    a genuine overflow, documented per loss).
+    """
+    if not values_checked(result) or result.numel() == 0:
+        return result
+    if bool(torch.isfinite(result.detach()).all()):
+        return result
+    for name, t in inputs.items():
+        if t is not None and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            kind = "NaN" if bool(torch.isnan(t).any()) else "inf"
+            raise ValueError(f"{fn}: {name} contains {kind} values; losses need finite inputs")
+    return result

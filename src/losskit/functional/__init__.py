@@ -1,0 +1,41 @@
+"""Pure loss functions, one module per family; the single source of truth for the math."""
+
+from losskit.functional.classification import (
+    balanced_cross_entropy,
+    binary_cross_entropy,
+    brier_score,
+    cross_entropy,
+    ctc_loss,
+    distribution_focal_loss,
+    entropy,
+    exponential_loss,
+    hinge_loss,
+    kl_divergence,
+    multiclass_hinge_loss,
+    perceptron_loss,
+    quality_focal_loss,
+    sigmoid_focal_loss,
+    softmax_focal_loss,
+    varifocal_loss,
+    zero_one_loss,
+)
+
+__all__ = [
+    "balanced_cross_entropy",
+    "binary_cross_entropy",
+    "brier_score",
+    "cross_entropy",
+    "ctc_loss",
+    "distribution_focal_loss",
+    "entropy",
+    "exponential_loss",
+    "hinge_loss",
+    "kl_divergence",
+    "multiclass_hinge_loss",
+    "perceptron_loss",
+    "quality_focal_loss",
+    "sigmoid_focal_loss",
+    "softmax_focal_loss",
+    "varifocal_loss",
+    "zero_one_loss",
+]

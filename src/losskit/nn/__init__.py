@@ -1,0 +1,45 @@
+"""Thin ``nn.Module`` classes: hyper-parameters held once, the math in :mod:`losskit.functional`."""
+
+from losskit.nn.base import CombinedLoss, FunctionalLoss, Loss
+from losskit.nn.classification import (
+    BalancedCrossEntropyLoss,
+    BinaryCrossEntropyLoss,
+    BrierScoreLoss,
+    CrossEntropyLoss,
+    CTCLoss,
+    DistributionFocalLoss,
+    EntropyLoss,
+    ExponentialLoss,
+    HingeLoss,
+    KLDivergenceLoss,
+    MulticlassHingeLoss,
+    PerceptronLoss,
+    QualityFocalLoss,
+    SigmoidFocalLoss,
+    SoftmaxFocalLoss,
+    VarifocalLoss,
+    ZeroOneLoss,
+)
+
+__all__ = [
+    "BalancedCrossEntropyLoss",
+    "BinaryCrossEntropyLoss",
+    "BrierScoreLoss",
+    "CTCLoss",
+    "CombinedLoss",
+    "CrossEntropyLoss",
+    "DistributionFocalLoss",
+    "EntropyLoss",
+    "ExponentialLoss",
+    "FunctionalLoss",
+    "HingeLoss",
+    "KLDivergenceLoss",
+    "Loss",
+    "MulticlassHingeLoss",
+    "PerceptronLoss",
+    "QualityFocalLoss",
+    "SigmoidFocalLoss",
+    "SoftmaxFocalLoss",
+    "VarifocalLoss",
+    "ZeroOneLoss",
+]

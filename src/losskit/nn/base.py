@@ -1,0 +1,168 @@
+"""The Module base class and loss composition.
+
+Every losskit Module is a thin holder of hyper-parameters around one function of
+:mod:`losskit.functional`. Options are bound and validated once, in ``__init__``, against the function's
+keyword-only parameters; tensor options (class weights, ``alpha`` vectors, ``pos_weight``) become buffers,
+so ``.to(device)`` moves them. ``forward`` never changes the module's state.
+
+Losses compose with ``+`` and scalar ``*``::
+
+    criterion = DiceLoss() + 0.5 * CrossEntropyLoss()
+    total = criterion(logits, target)                # Σ wᵢ·lossᵢ
+    parts = criterion.components(logits, target)     # {"dice": ..., "cross_entropy": ..., "total": ...}
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["CombinedLoss", "FunctionalLoss", "Loss"]
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"Loss$", "", name) or name
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+class Loss(nn.Module):
+    """Base class of every losskit Module; adds composition (``a + b``, ``0.5 * a``)."""
+
+    @property
+    def loss_name(self) -> str:
+        """Short snake-case name used as the key in :meth:`CombinedLoss.components`."""
+        return _snake(type(self).__name__)
+
+    def _terms(self) -> list[tuple[float, Loss]]:
+        return [(1.0, self)]
+
+    def __add__(self, other: object) -> CombinedLoss:
+        if not isinstance(other, Loss):
+            return NotImplemented
+        return CombinedLoss(self._terms() + other._terms())
+
+    def __mul__(self, factor: object) -> CombinedLoss:
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)):
+            return NotImplemented
+        return CombinedLoss([(float(factor) * w, t) for w, t in self._terms()])
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> CombinedLoss:
+        return self * -1.0
+
+
+class CombinedLoss(Loss):
+    """A weighted sum of losses, built with ``+`` and ``*`` rather than by hand.
+
+    Every term receives the same positional and keyword arguments. :meth:`components` returns each term's
+    unweighted value under its name plus the weighted ``"total"``, for logging.
+
+    Example:
+        >>> import torch, losskit
+        >>> crit = losskit.CrossEntropyLoss() + 0.5 * losskit.SoftmaxFocalLoss(gamma=2.0)
+        >>> logits, target = torch.tensor([[2.0, 1.0, 0.1]]), torch.tensor([0])
+        >>> sorted(crit.components(logits, target))
+        ['cross_entropy', 'softmax_focal', 'total']
+        >>> round(float(crit(logits, target)), 6)  # 0.417030 + 0.5 * 0.048492
+        0.441276
+    """
+
+    def __init__(self, terms: list[tuple[float, Loss]]) -> None:
+        super().__init__()
+        self.losses = nn.ModuleList([t for _, t in terms])
+        self.weights: list[float] = [w for w, _ in terms]
+        names: list[str] = []
+        for t in self.losses:
+            base = t.loss_name if isinstance(t, Loss) else _snake(type(t).__name__)
+            name, k = base, 2
+            while name in names:
+                name, k = f"{base}_{k}", k + 1
+            names.append(name)
+        self.names = names
+
+    def _terms(self) -> list[tuple[float, Loss]]:
+        return [(w, t) for w, t in zip(self.weights, self.losses)]  # type: ignore[misc]
+
+    def components(self, *args: Any, **kwargs: Any) -> dict[str, Tensor]:
+        """Each term's unweighted value under its name, and the weighted sum under ``"total"``."""
+        out: dict[str, Tensor] = {}
+        total: Tensor | None = None
+        for name, w, loss in zip(self.names, self.weights, self.losses):
+            value = loss(*args, **kwargs)
+            out[name] = value
+            total = value * w if total is None else total + value * w
+        if total is None:
+            raise ValueError("CombinedLoss: needs at least one term, got none")
+        out["total"] = total
+        return out
+
+    def forward(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Return ``Σ wᵢ · lossᵢ(*args, **kwargs)``."""
+        return self.components(*args, **kwargs)["total"]
+
+    def extra_repr(self) -> str:
+        return " + ".join(f"{w:g}*{n}" for w, n in zip(self.weights, self.names))
+
+
+class FunctionalLoss(Loss):
+    """A Module that stores keyword options and calls one functional loss.
+
+    Subclasses set ``function``. Unknown option names raise ``TypeError`` at construction; tensor options
+    are registered as buffers. The positional arguments of ``forward`` are passed straight through
+    (``input, target`` for most losses; extra ones such as CTC's lengths follow).
+    """
+
+    function: ClassVar[Callable[..., Tensor]]
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__()
+        fn = type(self).function
+        params = inspect.signature(fn).parameters
+        allowed = {k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}: unknown option(s) {unknown}; expected keyword options of "
+                f"{fn.__name__}: {sorted(allowed)}"
+            )
+        self._option_names: list[str] = []
+        self._plain: dict[str, Any] = {}
+        for key, value in options.items():
+            if isinstance(value, Tensor):
+                self.register_buffer(key, value.detach().clone())
+            else:
+                self._plain[key] = value
+            self._option_names.append(key)
+        self._validate_options()
+
+    def _validate_options(self) -> None:
+        """Hook for eager validation of plain (non-tensor) options; functions re-check on every call."""
+        validate = getattr(type(self).function, "validate_options", None)
+        if validate is not None:
+            validate(**self._plain)
+
+    @property
+    def loss_name(self) -> str:
+        name = type(self).function.__name__
+        return name[: -len("_loss")] if name.endswith("_loss") else name
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The keyword options passed to the function (buffers included)."""
+        return {k: (getattr(self, k) if k not in self._plain else self._plain[k]) for k in self._option_names}
+
+    def forward(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Call the functional loss with the stored options (call-time keywords override them)."""
+        return type(self).function(*args, **{**self.options, **kwargs})
+
+    def extra_repr(self) -> str:
+        parts = []
+        for k, v in self.options.items():
+            parts.append(f"{k}=tensor{tuple(v.shape)}" if isinstance(v, Tensor) else f"{k}={v!r}")
+        return ", ".join(parts)

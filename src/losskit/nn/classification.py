@@ -1,0 +1,129 @@
+"""Modules of the classification family; each holds options and calls its function."""
+
+from __future__ import annotations
+
+from losskit.functional import classification as F
+from losskit.nn.base import FunctionalLoss
+from losskit.registry import register
+
+
+@register("cross_entropy", "ce", "nll")
+class CrossEntropyLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.cross_entropy`; options are its keywords."""
+
+    function = staticmethod(F.cross_entropy)
+
+
+@register("binary_cross_entropy", "bce")
+class BinaryCrossEntropyLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.binary_cross_entropy`."""
+
+    function = staticmethod(F.binary_cross_entropy)
+
+
+@register("balanced_cross_entropy", "balanced_ce")
+class BalancedCrossEntropyLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.balanced_cross_entropy`."""
+
+    function = staticmethod(F.balanced_cross_entropy)
+
+
+@register("sigmoid_focal", "focal")
+class SigmoidFocalLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.sigmoid_focal_loss` (``losskit.get("focal")``)."""
+
+    function = staticmethod(F.sigmoid_focal_loss)
+
+
+@register("softmax_focal")
+class SoftmaxFocalLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.softmax_focal_loss`."""
+
+    function = staticmethod(F.softmax_focal_loss)
+
+
+@register("quality_focal", "qfl")
+class QualityFocalLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.quality_focal_loss`."""
+
+    function = staticmethod(F.quality_focal_loss)
+
+
+@register("distribution_focal", "dfl")
+class DistributionFocalLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.distribution_focal_loss`."""
+
+    function = staticmethod(F.distribution_focal_loss)
+
+
+@register("varifocal", "vfl")
+class VarifocalLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.varifocal_loss`."""
+
+    function = staticmethod(F.varifocal_loss)
+
+
+@register("kl_divergence", "kl")
+class KLDivergenceLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.kl_divergence`."""
+
+    function = staticmethod(F.kl_divergence)
+
+
+@register("entropy")
+class EntropyLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.entropy` (``forward(input)``: it has no target)."""
+
+    function = staticmethod(F.entropy)
+
+
+@register("brier_score", "brier")
+class BrierScoreLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.brier_score`."""
+
+    function = staticmethod(F.brier_score)
+
+
+@register("hinge")
+class HingeLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.hinge_loss`."""
+
+    function = staticmethod(F.hinge_loss)
+
+
+@register("multiclass_hinge")
+class MulticlassHingeLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.multiclass_hinge_loss`."""
+
+    function = staticmethod(F.multiclass_hinge_loss)
+
+
+@register("perceptron")
+class PerceptronLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.perceptron_loss`."""
+
+    function = staticmethod(F.perceptron_loss)
+
+
+@register("exponential")
+class ExponentialLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.exponential_loss`."""
+
+    function = staticmethod(F.exponential_loss)
+
+
+@register("zero_one")
+class ZeroOneLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.zero_one_loss` (a metric: no gradient)."""
+
+    function = staticmethod(F.zero_one_loss)
+
+
+@register("ctc")
+class CTCLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.ctc_loss`.
+
+    ``forward(input, target, input_lengths, target_lengths)``.
+    """
+
+    function = staticmethod(F.ctc_loss)
