@@ -1,41 +1,20 @@
 """Pure loss functions, one module per family; the single source of truth for the math."""
 
-from losskit.functional.classification import (
-    balanced_cross_entropy,
-    binary_cross_entropy,
-    brier_score,
-    cross_entropy,
-    ctc_loss,
-    distribution_focal_loss,
-    entropy,
-    exponential_loss,
-    hinge_loss,
-    kl_divergence,
-    multiclass_hinge_loss,
-    perceptron_loss,
-    quality_focal_loss,
-    sigmoid_focal_loss,
-    softmax_focal_loss,
-    varifocal_loss,
-    zero_one_loss,
-)
+from losskit.functional import classification, regression, multibin, boxes, segmentation, embedding, regularization
+from losskit.functional.classification import *  # noqa: F403
+from losskit.functional.regression import *  # noqa: F403
+from losskit.functional.multibin import *  # noqa: F403
+from losskit.functional.boxes import *  # noqa: F403
+from losskit.functional.segmentation import *  # noqa: F403
+from losskit.functional.embedding import *  # noqa: F403
+from losskit.functional.regularization import *  # noqa: F403
 
 __all__ = [
-    "balanced_cross_entropy",
-    "binary_cross_entropy",
-    "brier_score",
-    "cross_entropy",
-    "ctc_loss",
-    "distribution_focal_loss",
-    "entropy",
-    "exponential_loss",
-    "hinge_loss",
-    "kl_divergence",
-    "multiclass_hinge_loss",
-    "perceptron_loss",
-    "quality_focal_loss",
-    "sigmoid_focal_loss",
-    "softmax_focal_loss",
-    "varifocal_loss",
-    "zero_one_loss",
+    *classification.__all__,
+    *regression.__all__,
+    *multibin.__all__,
+    *boxes.__all__,
+    *segmentation.__all__,
+    *embedding.__all__,
+    *regularization.__all__,
 ]

@@ -1,45 +1,21 @@
 """Thin ``nn.Module`` classes: hyper-parameters held once, the math in :mod:`losskit.functional`."""
 
+from losskit.nn import classification, regression, multibin, boxes, segmentation, embedding, regularization
 from losskit.nn.base import CombinedLoss, FunctionalLoss, Loss
-from losskit.nn.classification import (
-    BalancedCrossEntropyLoss,
-    BinaryCrossEntropyLoss,
-    BrierScoreLoss,
-    CrossEntropyLoss,
-    CTCLoss,
-    DistributionFocalLoss,
-    EntropyLoss,
-    ExponentialLoss,
-    HingeLoss,
-    KLDivergenceLoss,
-    MulticlassHingeLoss,
-    PerceptronLoss,
-    QualityFocalLoss,
-    SigmoidFocalLoss,
-    SoftmaxFocalLoss,
-    VarifocalLoss,
-    ZeroOneLoss,
-)
+from losskit.nn.classification import *  # noqa: F403
+from losskit.nn.regression import *  # noqa: F403
+from losskit.nn.multibin import *  # noqa: F403
+from losskit.nn.boxes import *  # noqa: F403
+from losskit.nn.segmentation import *  # noqa: F403
+from losskit.nn.embedding import *  # noqa: F403
+from losskit.nn.regularization import *  # noqa: F403
 
-__all__ = [
-    "BalancedCrossEntropyLoss",
-    "BinaryCrossEntropyLoss",
-    "BrierScoreLoss",
-    "CTCLoss",
-    "CombinedLoss",
-    "CrossEntropyLoss",
-    "DistributionFocalLoss",
-    "EntropyLoss",
-    "ExponentialLoss",
-    "FunctionalLoss",
-    "HingeLoss",
-    "KLDivergenceLoss",
-    "Loss",
-    "MulticlassHingeLoss",
-    "PerceptronLoss",
-    "QualityFocalLoss",
-    "SigmoidFocalLoss",
-    "SoftmaxFocalLoss",
-    "VarifocalLoss",
-    "ZeroOneLoss",
+__all__ = ["CombinedLoss", "FunctionalLoss", "Loss",
+    *classification.__all__,
+    *regression.__all__,
+    *multibin.__all__,
+    *boxes.__all__,
+    *segmentation.__all__,
+    *embedding.__all__,
+    *regularization.__all__,
 ]

@@ -6,6 +6,26 @@ from losskit.functional import classification as F
 from losskit.nn.base import FunctionalLoss
 from losskit.registry import register
 
+__all__ = [
+    "BalancedCrossEntropyLoss",
+    "BinaryCrossEntropyLoss",
+    "BrierScoreLoss",
+    "CTCLoss",
+    "CrossEntropyLoss",
+    "DistributionFocalLoss",
+    "EntropyLoss",
+    "ExponentialLoss",
+    "HingeLoss",
+    "KLDivergenceLoss",
+    "MulticlassHingeLoss",
+    "PerceptronLoss",
+    "QualityFocalLoss",
+    "SigmoidFocalLoss",
+    "SoftmaxFocalLoss",
+    "VarifocalLoss",
+    "ZeroOneLoss",
+]
+
 
 @register("cross_entropy", "ce", "nll")
 class CrossEntropyLoss(FunctionalLoss):

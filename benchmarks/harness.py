@@ -1,0 +1,189 @@
+"""Shared benchmark harness: time and peak memory of losskit against its peers in one process.
+
+Method (see benchmarks/README.md): every case builds its inputs once; each implementation is warmed up,
+then timed ``repeats`` times (forward alone, and forward + backward) and the median is kept. Both sides
+run in the same process, interleaved case by case, with the same thread count. Peak memory is measured
+with ``torch.cuda.max_memory_allocated`` on CUDA and, on CPU, with a ``TorchDispatchMode`` that tracks
+the bytes of live tensors created during the call (inputs excluded), so it counts what each
+implementation allocates and keeps for backward.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import statistics
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+Impl = Callable[..., torch.Tensor]
+
+
+@dataclass
+class Case:
+    """One benchmark: a workload and the implementations that compute the same quantity."""
+
+    name: str
+    make_inputs: Callable[[torch.device], tuple[tuple[Any, ...], Sequence[int]]]  # (args, indices needing grad)
+    impls: dict[str, Impl]  # "losskit" first, then peers
+    note: str = ""
+    results: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+class _LiveBytes(TorchDispatchMode):
+    """Tracks the peak of bytes held by tensors created inside the mode (CPU peak-memory proxy)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live = 0
+        self.peak = 0
+        self._seen: set[int] = set()
+
+    def _track(self, t: torch.Tensor) -> None:
+        try:
+            storage = t.untyped_storage()
+        except (RuntimeError, NotImplementedError):
+            return
+        key = storage.data_ptr()
+        if key in self._seen or key == 0:
+            return
+        self._seen.add(key)
+        nbytes = storage.nbytes()
+        self.live += nbytes
+        self.peak = max(self.peak, self.live)
+
+        def release(_: Any, key: int = key, nbytes: int = nbytes) -> None:
+            self.live -= nbytes
+            self._seen.discard(key)
+
+        weakref.finalize(storage, release, None)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        out = func(*args, **(kwargs or {}))
+        for t in tree_flatten(out)[0]:
+            if isinstance(t, torch.Tensor) and not isinstance(t, torch.nn.Parameter):
+                self._track(t)
+        return out
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _run(impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[int], backward: bool) -> None:
+    if backward:
+        call_args = list(args)
+        for i in grad_idx:
+            call_args[i] = args[i].detach().requires_grad_(True)
+        impl(*call_args).backward()
+    else:
+        with torch.no_grad():
+            impl(*args)
+
+
+def time_impl(impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[int], backward: bool, device: torch.device,
+              warmup: int, repeats: int) -> float:
+    for _ in range(warmup):
+        _run(impl, args, grad_idx, backward)
+    _sync(device)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        _run(impl, args, grad_idx, backward)
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def peak_bytes(impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[int], device: torch.device) -> float:
+    """Peak extra memory of one forward + backward (inputs excluded)."""
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        _run(impl, args, grad_idx, True)
+        torch.cuda.synchronize()
+        return float(torch.cuda.max_memory_allocated() - base)
+    mode = _LiveBytes()
+    with mode:
+        _run(impl, args, grad_idx, True)
+    return float(mode.peak)
+
+
+def run_cases(cases: Sequence[Case], device: torch.device, warmup: int, repeats: int) -> list[Case]:
+    for case in cases:
+        args, grad_idx = case.make_inputs(device)
+        for name, impl in case.impls.items():
+            fwd = time_impl(impl, args, grad_idx, False, device, warmup, repeats)
+            fb = time_impl(impl, args, grad_idx, True, device, warmup, repeats)
+            mem = peak_bytes(impl, args, grad_idx, device)
+            case.results[name] = {"fwd_ms": fwd * 1e3, "fwdbwd_ms": fb * 1e3, "peak_mb": mem / 2**20}
+    return list(cases)
+
+
+def environment(device: torch.device) -> dict[str, Any]:
+    env: dict[str, Any] = {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "device": str(device),
+    }
+    if device.type == "cuda":
+        env["gpu"] = torch.cuda.get_device_name(device)
+    return env
+
+
+def report(title: str, cases: Sequence[Case], device: torch.device, versions: dict[str, str]) -> str:
+    """A plain-text table: absolute losskit numbers and peer / losskit ratios (> 1 means losskit wins)."""
+    lines = [f"## {title}", "", "environment: " + json.dumps({**environment(device), **versions}), ""]
+    header = f"{'case':38s} {'impl':22s} {'fwd ms':>9s} {'fwd+bwd ms':>11s} {'peak MB':>9s} " \
+             f"{'fwd x':>7s} {'f+b x':>7s} {'mem x':>7s}"
+    lines += [header, "-" * len(header)]
+    for case in cases:
+        ref = case.results["losskit"]
+        for name, r in case.results.items():
+            ratio = [r[k] / ref[k] if ref[k] > 0 else float("nan") for k in ("fwd_ms", "fwdbwd_ms", "peak_mb")]
+            lines.append(
+                f"{case.name:38s} {name:22s} {r['fwd_ms']:9.3f} {r['fwdbwd_ms']:11.3f} {r['peak_mb']:9.2f} "
+                + " ".join(f"{x:7.2f}" for x in ratio)
+            )
+        if case.note:
+            lines.append(f"    note: {case.note}")
+    lines += ["", "ratios are peer / losskit: above 1.00 losskit is faster or lighter."]
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser()
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    return p.parse_args(argv)
+
+
+def main(title: str, build: Callable[[bool], list[Case]], versions: dict[str, str],
+         argv: Sequence[str] | None = None) -> list[Case]:
+    args = parse_args(argv)
+    device = torch.device(args.device)
+    cases = run_cases(build(args.quick), device, args.warmup, args.repeats)
+    print(report(title, cases, device, versions), flush=True)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"title": title, "env": {**environment(device), **versions},
+                       "cases": {c.name: c.results for c in cases}}, fh, indent=2)
+    return cases

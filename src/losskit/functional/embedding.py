@@ -1,0 +1,3 @@
+"""The embedding family (being built; see its issue)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""The multibin family (being built; see its issue)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""The regression family (being built; see its issue)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Modules of the embedding family (being built; see its issue)."""
+
+__all__: list[str] = []
