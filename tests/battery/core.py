@@ -8,11 +8,10 @@ inputs and the hypothesis properties (tests/test_battery.py).
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import zlib
 
 import numpy as np
 import torch

@@ -205,7 +205,9 @@ def check_log_probabilities(fn: str, name: str, x: Tensor) -> None:
             raise ValueError(f"{fn}: {name} must hold log-probabilities (<= 0), got a maximum of {hi:.4g}")
 
 
-def check_labels(fn: str, name: str, target: Tensor, num_classes: int, ignore_index: int | None = None) -> None:
+def check_labels(
+    fn: str, name: str, target: Tensor, num_classes: int, ignore_index: int | None = None
+) -> None:
     """Value check: class indices lie in [0, num_classes) or equal ``ignore_index``."""
     if target.numel() == 0 or not values_checked(target):
         return

@@ -32,6 +32,7 @@ from losskit.functional._common import (
     prepare,
     to_base,
 )
+from losskit.kernels.focal import SigmoidFocal, SoftmaxFocalIndex
 
 __all__ = [
     "balanced_cross_entropy",
@@ -111,6 +112,10 @@ def _multiclass_terms(
                 x, tgt, weight=cw, ignore_index=ignore_index, label_smoothing=label_smoothing,
                 reduction="none",
             )
+        elif input_type == "logits" and label_smoothing == 0.0:
+            # fused kernel: one log-softmax forward, closed-form backward, saves only the logits
+            coef = valid.to(x.dtype) if cw is None else cw[safe_t] * valid.to(x.dtype)
+            loss = SoftmaxFocalIndex.apply(x, safe_t, coef, float(gamma), d)
         else:
             logp = class_log_probs(fn, x, input_type, d)
             if gamma != 0.0:
@@ -308,9 +313,9 @@ def _binary_setup(
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     checks.check_float(fn, "input", input)
     checks.check_tensor(fn, "target", target)
-    if not target.is_floating_point():
-        if target.dtype == torch.bool or not target.is_complex():
-            target = target.to(input.dtype if input.dtype not in (torch.float16, torch.bfloat16) else torch.float32)
+    if not target.is_floating_point() and not target.is_complex():
+        half = input.dtype in (torch.float16, torch.bfloat16)
+        target = target.to(torch.float32 if half else input.dtype)
     checks.check_shape(fn, "target", target, tuple(input.shape), "(the input's shape)")
     if soft_ok:
         checks.check_probabilities(fn, "target", target)
@@ -488,6 +493,10 @@ def sigmoid_focal_loss(
     g = checks.check_number(fn, "gamma", gamma, low=0.0)
     check_input_type(fn, input_type)
     x, y, w = _binary_setup(fn, input, target, weight)
+    if input_type == "logits" and not y.requires_grad:
+        # fused kernel: 9 elementwise passes forward, closed-form backward, saves only (x, y)
+        loss = SigmoidFocal.apply(x, y, a, g)
+        return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
     logp, log1mp = binary_log_probs(fn, x, input_type)
     loss = _bce_terms(logp, log1mp, y)
     if g != 0.0:
@@ -1033,14 +1042,17 @@ def exponential_loss(
     Example:
         >>> import torch
         >>> from losskit.functional import exponential_loss
-        >>> print(f"{exponential_loss(torch.tensor([-0.4], dtype=torch.float64), torch.tensor([1])).item():.8f}")
+        >>> f = torch.tensor([-0.4], dtype=torch.float64)
+        >>> print(f"{exponential_loss(f, torch.tensor([1])).item():.8f}")
         1.49182470
     """
     fn = "exponential_loss"
     checks.check_reduction(fn, reduction)
     m, w = _margin_setup(fn, input, target, weight)
     u = -m
-    loss = torch.exp(u.clamp(max=_EXP_SATURATION)) * (1.0 + (u - _EXP_SATURATION).clamp(min=0.0))
+    over = u > _EXP_SATURATION
+    e = torch.exp(torch.where(over, torch.full_like(u, _EXP_SATURATION), u))
+    loss = torch.where(over, e * (1.0 + (u - _EXP_SATURATION)), e)
     return finish(fn, loss, reduction, w, inputs={"input": input})
 
 
@@ -1170,7 +1182,9 @@ def _as_lengths(fn: str, name: str, value: Tensor | Sequence[int], n: int, devic
         try:
             t = torch.as_tensor(list(value), dtype=torch.long)
         except (TypeError, ValueError) as err:
-            raise TypeError(f"{fn}: {name} must be an integer tensor or a sequence of ints, got {value!r}") from err
+            raise TypeError(
+                f"{fn}: {name} must be an integer tensor or a sequence of ints, got {value!r}"
+            ) from err
     checks.check_shape(fn, name, t, (n,), "(one length per sample)")
     return t.long()
 
@@ -1246,7 +1260,8 @@ def ctc_loss(
     if target.dim() == 2:
         if int(target.shape[0]) != N:
             raise ValueError(
-                f"{fn}: padded target must have shape (N, S) with N = {N}, got {checks.fmt_shape(target.shape)}"
+                f"{fn}: padded target must have shape (N, S) with N = {N}, got "
+                f"{checks.fmt_shape(target.shape)}"
             )
     elif target.dim() != 1:
         raise ValueError(
@@ -1255,14 +1270,14 @@ def ctc_loss(
         )
     if checks.values_checked(il, tl, target):
         _check_ctc_values(fn, target, il, tl, T, C, blank, zero_infinity)
-    dtype, (xf,) = prepare(fn, x)
+    _, (xf,) = prepare(fn, x)
     assert xf is not None
     logp = torch.log_softmax(xf, dim=-1) if input_type == "logits" else xf
     if input_type == "log_probs":
         checks.check_log_probabilities(fn, "input", logp)
     per = F.ctc_loss(
-        logp, target, il.to(x.device) if x.device.type != "cpu" else il, tl.to(x.device) if x.device.type != "cpu" else tl,
-        blank=blank, reduction="none", zero_infinity=zero_infinity,
+        logp, target, il.to(x.device), tl.to(x.device), blank=blank, reduction="none",
+        zero_infinity=zero_infinity,
     )
     if reduction == "mean":
         per = per / tl.to(per.device).clamp(min=1).to(per.dtype)
@@ -1273,7 +1288,8 @@ def _check_ctc_values(
     fn: str, target: Tensor, il: Tensor, tl: Tensor, T: int, C: int, blank: int, zero_infinity: bool
 ) -> None:
     if il.numel() and (int(il.min()) < 0 or int(il.max()) > T):
-        raise ValueError(f"{fn}: input_lengths must lie in [0, T={T}], got [{int(il.min())}, {int(il.max())}]")
+        lo, hi = int(il.min()), int(il.max())
+        raise ValueError(f"{fn}: input_lengths must lie in [0, T={T}], got [{lo}, {hi}]")
     if tl.numel() and int(tl.min()) < 0:
         raise ValueError(f"{fn}: target_lengths must be >= 0, got {int(tl.min())}")
     lengths = tl.tolist()

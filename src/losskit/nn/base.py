@@ -19,7 +19,6 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-import torch
 from torch import Tensor, nn
 
 __all__ = ["CombinedLoss", "FunctionalLoss", "Loss"]
@@ -107,6 +106,7 @@ class CombinedLoss(Loss):
         return self.components(*args, **kwargs)["total"]
 
     def extra_repr(self) -> str:
+        """``1*dice + 0.5*cross_entropy``."""
         return " + ".join(f"{w:g}*{n}" for w, n in zip(self.weights, self.names))
 
 
@@ -149,6 +149,7 @@ class FunctionalLoss(Loss):
 
     @property
     def loss_name(self) -> str:
+        """The function's name without its ``_loss`` suffix."""
         name = type(self).function.__name__
         return name[: -len("_loss")] if name.endswith("_loss") else name
 
@@ -162,6 +163,7 @@ class FunctionalLoss(Loss):
         return type(self).function(*args, **{**self.options, **kwargs})
 
     def extra_repr(self) -> str:
+        """The options, as in the constructor call."""
         parts = []
         for k, v in self.options.items():
             parts.append(f"{k}=tensor{tuple(v.shape)}" if isinstance(v, Tensor) else f"{k}={v!r}")
