@@ -1,0 +1,36 @@
+# Every target bootstraps .venv itself on a machine that has only Python 3.11.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test lint typecheck pytest bench docs clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[cli,test]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m losskit.lab.worked_examples
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src/losskit
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) src/losskit tests
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	@set -e; for b in benchmarks/bench_*.py; do \
+		$(BIN)/python -m benchmarks.$$(basename $$b .py) $(BENCH_ARGS); echo; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

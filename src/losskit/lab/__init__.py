@@ -1,0 +1,1 @@
+"""Experiments that `losskit demo` runs: each a plain function returning its numbers."""
