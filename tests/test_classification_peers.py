@@ -57,7 +57,7 @@ def test_nll_loss_spatial_equals_torch(g):
 
 def test_cross_entropy_soft_targets_with_weights_decision(g):
     # SPEC §0 Decision: losskit divides by Σ_i Σ_k w_k q_ik; torch divides by N (pytorch issue 107680)
-    z, y, w = _ce_data(g)
+    z, _, w = _ce_data(g)
     q = torch.softmax(torch.randn(z.shape, generator=g, dtype=D), 1)
     ours = LF.cross_entropy(z, q, weight=w)
     theirs = F.cross_entropy(z, q, weight=w)

@@ -1,13 +1,21 @@
 """Pure loss functions, one module per family; the single source of truth for the math."""
 
-from losskit.functional import classification, regression, multibin, boxes, segmentation, embedding, regularization
-from losskit.functional.classification import *  # noqa: F403
-from losskit.functional.regression import *  # noqa: F403
-from losskit.functional.multibin import *  # noqa: F403
+from losskit.functional import (
+    boxes,
+    classification,
+    embedding,
+    multibin,
+    regression,
+    regularization,
+    segmentation,
+)
 from losskit.functional.boxes import *  # noqa: F403
-from losskit.functional.segmentation import *  # noqa: F403
+from losskit.functional.classification import *  # noqa: F403
 from losskit.functional.embedding import *  # noqa: F403
+from losskit.functional.multibin import *  # noqa: F403
+from losskit.functional.regression import *  # noqa: F403
 from losskit.functional.regularization import *  # noqa: F403
+from losskit.functional.segmentation import *  # noqa: F403
 
 __all__ = [
     *classification.__all__,

@@ -1,14 +1,14 @@
 """Thin ``nn.Module`` classes: hyper-parameters held once, the math in :mod:`losskit.functional`."""
 
-from losskit.nn import classification, regression, multibin, boxes, segmentation, embedding, regularization
+from losskit.nn import boxes, classification, embedding, multibin, regression, regularization, segmentation
 from losskit.nn.base import CombinedLoss, FunctionalLoss, Loss
-from losskit.nn.classification import *  # noqa: F403
-from losskit.nn.regression import *  # noqa: F403
-from losskit.nn.multibin import *  # noqa: F403
 from losskit.nn.boxes import *  # noqa: F403
-from losskit.nn.segmentation import *  # noqa: F403
+from losskit.nn.classification import *  # noqa: F403
 from losskit.nn.embedding import *  # noqa: F403
+from losskit.nn.multibin import *  # noqa: F403
+from losskit.nn.regression import *  # noqa: F403
 from losskit.nn.regularization import *  # noqa: F403
+from losskit.nn.segmentation import *  # noqa: F403
 
 __all__ = ["CombinedLoss", "FunctionalLoss", "Loss",
     *classification.__all__,
