@@ -3,24 +3,30 @@
 Functions live in :mod:`losskit.functional` and Modules in :mod:`losskit.nn`; both are re-exported here.
 """
 
+# Family modules are star-imported one by one (each has a literal __all__) so that type checkers see
+# every public name.
 from losskit import functional, nn
 from losskit._core.checks import get_checks, set_checks
-from losskit.functional import *  # noqa: F403
-from losskit.functional import __all__ as _functional_all
-from losskit.nn import *  # noqa: F403
-from losskit.nn import __all__ as _nn_all
+from losskit.functional.boxes import *  # noqa: F403
+from losskit.functional.classification import *  # noqa: F403
+from losskit.functional.embedding import *  # noqa: F403
+from losskit.functional.multibin import *  # noqa: F403
+from losskit.functional.regression import *  # noqa: F403
+from losskit.functional.regularization import *  # noqa: F403
+from losskit.functional.segmentation import *  # noqa: F403
+from losskit.nn.base import CombinedLoss, FunctionalLoss, Loss
+from losskit.nn.boxes import *  # noqa: F403
+from losskit.nn.classification import *  # noqa: F403
+from losskit.nn.embedding import *  # noqa: F403
+from losskit.nn.multibin import *  # noqa: F403
+from losskit.nn.regression import *  # noqa: F403
+from losskit.nn.regularization import *  # noqa: F403
+from losskit.nn.segmentation import *  # noqa: F403
 from losskit.registry import available, get
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "__version__",
-    "available",
-    "functional",
-    "get",
-    "get_checks",
-    "nn",
-    "set_checks",
-    *_functional_all,
-    *_nn_all,
-]
+__all__ = ["CombinedLoss", "FunctionalLoss", "Loss", "__version__", "available", "functional", "get",
+           "get_checks", "nn", "set_checks"]
+__all__ += functional.__all__
+__all__ += [n for n in nn.__all__ if n not in __all__]

@@ -44,6 +44,11 @@ def available() -> list[str]:
     return sorted(_CANONICAL)
 
 
+def canonical_class(name: str) -> type[nn.Module]:
+    """The Module class registered under a canonical name (see :func:`available`)."""
+    return _CANONICAL[name]
+
+
 def get(name: str, **options: Any) -> nn.Module:
     """Build a loss Module from its name and keyword options.
 

@@ -17,12 +17,11 @@ from losskit.functional.regression import *  # noqa: F403
 from losskit.functional.regularization import *  # noqa: F403
 from losskit.functional.segmentation import *  # noqa: F403
 
-__all__ = [
-    *classification.__all__,
-    *regression.__all__,
-    *multibin.__all__,
-    *boxes.__all__,
-    *segmentation.__all__,
-    *embedding.__all__,
-    *regularization.__all__,
-]
+__all__: list[str] = []
+__all__ += classification.__all__
+__all__ += regression.__all__
+__all__ += multibin.__all__
+__all__ += boxes.__all__
+__all__ += segmentation.__all__
+__all__ += embedding.__all__
+__all__ += regularization.__all__

@@ -10,12 +10,11 @@ from losskit.nn.regression import *  # noqa: F403
 from losskit.nn.regularization import *  # noqa: F403
 from losskit.nn.segmentation import *  # noqa: F403
 
-__all__ = ["CombinedLoss", "FunctionalLoss", "Loss",
-    *classification.__all__,
-    *regression.__all__,
-    *multibin.__all__,
-    *boxes.__all__,
-    *segmentation.__all__,
-    *embedding.__all__,
-    *regularization.__all__,
-]
+__all__: list[str] = ["CombinedLoss", "FunctionalLoss", "Loss"]
+__all__ += classification.__all__
+__all__ += regression.__all__
+__all__ += multibin.__all__
+__all__ += boxes.__all__
+__all__ += segmentation.__all__
+__all__ += embedding.__all__
+__all__ += regularization.__all__

@@ -1,0 +1,332 @@
+"""`losskit plot`: a loss and its gradient as functions of the prediction, for several parameter values.
+
+Each loss has a :class:`PlotSpec` saying what is on the x-axis (a logit, a residual, a box offset and
+scale, a predicted foreground fraction, an embedding angle) and which option is swept. The curves are
+computed with losskit itself and autograd, so the plots show exactly what the library computes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from losskit import registry
+
+D = torch.float64
+
+
+@dataclass
+class PlotSpec:
+    """How to plot one loss: a curve family ``x -> loss(x)`` per value of ``sweep``."""
+
+    kind: str
+    sweep: str | None = None
+    values: Sequence[Any] = ()
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+
+# x-axis builders: each returns (x grid, label, callable(fn, x, kwargs) -> per-point loss)
+Curve = Callable[[Callable[..., Tensor], Tensor, dict[str, Any]], Tensor]
+
+
+def _binary(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    target = kw.pop("_target", 1.0)
+    return fn(x, torch.full_like(x, target), reduction="none", **kw)
+
+
+def _margin(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    return fn(x, torch.ones_like(x, dtype=torch.long), reduction="none", **kw)
+
+
+def _multiclass(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    z = torch.zeros(len(x), 3, dtype=D)
+    z = z.index_put((torch.arange(len(x)), torch.zeros(len(x), dtype=torch.long)), x)
+    return fn(z, torch.zeros(len(x), dtype=torch.long), reduction="none", **kw)
+
+
+def _distribution(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    z = torch.stack([x, torch.zeros_like(x), torch.zeros_like(x)], 1)
+    if fn.__name__ == "entropy":
+        return fn(z, reduction="none", **kw)
+    target = torch.tensor([[0.7, 0.2, 0.1]], dtype=D).expand(len(x), 3)
+    return fn(z, target, reduction="none", **kw)
+
+
+def _dfl(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    z = torch.zeros(len(x), 5, dtype=D)
+    z = torch.cat([z[:, :2], x[:, None], z[:, 3:]], 1)
+    return fn(z, torch.full((len(x),), 2.3, dtype=D), reduction="none", **kw)
+
+
+def _ctc(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # 4 frames, classes {blank, a, b}; the logit of the right label at every frame is x
+    n = len(x)
+    z = torch.zeros(4, n, 3, dtype=D)
+    right = torch.tensor([1, 1, 2, 2])
+    z = z + torch.nn.functional.one_hot(right, 3).to(D)[:, None, :] * x[None, :, None]
+    tgt = torch.tensor([[1, 2]]).expand(n, 2)
+    return fn(z, tgt, [4] * n, [2] * n, input_type="logits", reduction="none", **kw)
+
+
+def _residual(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    extra = dict(kw)
+    if fn.__name__ == "gaussian_nll_loss" and "var" not in extra and "log_var" not in extra:
+        extra["var"] = torch.ones_like(x)
+    if fn.__name__ == "laplace_nll_loss" and "scale" not in extra and "log_scale" not in extra:
+        extra["scale"] = torch.ones_like(x)
+    return fn(x, torch.zeros_like(x), reduction="none", **extra)
+
+
+def _box_offset(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # a unit target box at the origin; the predicted unit box is shifted horizontally by x
+    n = len(x)
+    target = torch.tensor([[0.0, 0.0, 1.0, 1.0]], dtype=D).expand(n, 4)
+    zero = torch.zeros_like(x)
+    pred = torch.stack([x, zero, x + 1.0, zero + 1.0], 1)
+    return fn(pred, target, reduction="none", **kw)
+
+
+def _box_scale(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # concentric boxes: the predicted box's side is 2^x times the target's
+    n = len(x)
+    target = torch.tensor([[-0.5, -0.5, 0.5, 0.5]], dtype=D).expand(n, 4)
+    half = 0.5 * torch.pow(2.0, x)
+    pred = torch.stack([-half, -half, half, half], 1)
+    return fn(pred, target, reduction="none", **kw)
+
+
+def _overlap(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # 1-D "image" of 100 pixels, 20 % foreground; the prediction covers a fraction x of the image from the
+    # left (a soft edge), so x = 0.2 is the perfect prediction
+    n, pixels = len(x), 100
+    pos = torch.arange(pixels, dtype=D)[None, :] + 0.5
+    probs = torch.sigmoid(2.0 * (x[:, None] * pixels - pos))
+    target = (pos < 20).to(D).expand(n, pixels)
+    inp = probs[:, None, :]
+    out = fn(inp, target[:, None, :], input_type="probs", multilabel=True, reduction="none", **kw)
+    return out.reshape(n, -1).mean(1)
+
+
+def _pair_angle(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # two unit vectors at angle x: distance-based losses see D = 2 sin(x / 2), similarity losses cos x
+    name = fn.__name__
+    anchor = torch.tensor([1.0, 0.0], dtype=D).expand(len(x), 2)
+    other = torch.stack([torch.cos(x), torch.sin(x)], 1)
+    if name == "contrastive_loss":
+        return fn(anchor, other, torch.ones(len(x), dtype=D), reduction="none", **kw)
+    if name == "triplet_loss":
+        negative = torch.tensor([0.0, 1.0], dtype=D).expand(len(x), 2)
+        return fn(anchor, other, negative, reduction="none", **kw)
+    # in-batch softmax losses: a batch of 4 pairs on the circle; pair 0's positive is rotated by x
+    out = []
+    base = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]], dtype=D)
+    for angle in x:
+        rot = torch.stack([torch.cos(angle), torch.sin(angle)])
+        keys = base.clone()
+        keys = torch.cat([rot[None], keys[1:]], 0)
+        if name == "supervised_contrastive_loss":
+            feats = torch.cat([base, keys], 0)
+            labels = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])
+            out.append(fn(feats, labels, reduction="mean", **kw))
+        elif name == "clip_loss":
+            out.append(fn(base, keys, reduction="mean", **{"logit_scale": math.log(10.0), **kw}))
+        else:
+            out.append(fn(base, keys, reduction="mean", **kw))
+    return torch.stack(out)
+
+
+def _multibin(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # two periodic bins (centres 0 and π); the target angle is 0.5 rad; bin 0's predicted residual points at
+    # angle x, so x = 0.5 is the perfect residual; bin logits favour bin 0
+    from losskit.functional.multibin import MultiBinCodec
+
+    n = len(x)
+    codec = kw.pop("codec", None) or MultiBinCodec(2, overlap=0.3)
+    logits = torch.tensor([[1.0, 0.0]], dtype=D).expand(n, 2)
+    res0 = torch.stack([torch.cos(x), torch.sin(x)], 1)
+    res1 = torch.tensor([[1.0, 0.0]], dtype=D).expand(n, 2)
+    residuals = torch.stack([res0, res1], 1)
+    return fn(logits, residuals, torch.full((n,), 0.5, dtype=D), codec=codec, reduction="none", **kw)
+
+
+KINDS: dict[str, tuple[tuple[float, float], str, Curve]] = {
+    "binary": ((-6.0, 6.0), "logit x (target y = 1)", _binary),
+    "margin": ((-3.0, 3.0), "score f (label y = +1)", _margin),
+    "multiclass": ((-6.0, 6.0), "logit of the true class (other two logits 0)", _multiclass),
+    "distribution": ((-6.0, 6.0), "logit of class 0 (others 0); target [.7, .2, .1]", _distribution),
+    "dfl": ((-4.0, 8.0), "logit of bin 2 (target 2.3)", _dfl),
+    "ctc": ((-4.0, 8.0), 'logit of the right label at each of 4 frames ("ab")', _ctc),
+    "residual": ((-3.0, 3.0), "residual (prediction - target)", _residual),
+    "box_offset": ((-2.5, 2.5), "horizontal offset of a unit box (target at 0)", _box_offset),
+    "box_scale": ((-3.0, 3.0), "log2 of predicted / target side (concentric boxes)", _box_scale),
+    "overlap": ((0.0, 1.0), "predicted foreground fraction (target fraction 0.2)", _overlap),
+    "pair_angle": ((0.0, math.pi), "angle between the positive pair (radians)", _pair_angle),
+    "multibin": ((-math.pi, math.pi), "angle of bin 0's predicted residual (target 0.5 rad)", _multibin),
+}
+
+# per-loss plot recipes; a loss not listed falls back on its family's default
+SPECS: dict[str, PlotSpec] = {
+    "binary_cross_entropy": PlotSpec("binary", "pos_weight", [None]),
+    "balanced_cross_entropy": PlotSpec("binary", "alpha", [0.25, 0.5, 0.75]),
+    "sigmoid_focal_loss": PlotSpec("binary", "gamma", [0.0, 0.5, 1.0, 2.0, 5.0]),
+    "quality_focal_loss": PlotSpec("binary", "beta", [0.0, 1.0, 2.0, 3.0], {"_target": 0.8}),
+    "varifocal_loss": PlotSpec("binary", "gamma", [0.0, 1.0, 2.0], {"_target": 0.0}),
+    "cross_entropy": PlotSpec("multiclass", "label_smoothing", [0.0, 0.1, 0.3]),
+    "softmax_focal_loss": PlotSpec("multiclass", "gamma", [0.0, 0.5, 1.0, 2.0, 5.0]),
+    "multiclass_hinge_loss": PlotSpec("multiclass", "variant", ["crammer_singer", "weston_watkins"]),
+    "brier_score": PlotSpec("multiclass"),
+    "kl_divergence": PlotSpec("distribution"),
+    "entropy": PlotSpec("distribution", "base", [None, 2.0]),
+    "distribution_focal_loss": PlotSpec("dfl"),
+    "hinge_loss": PlotSpec("margin", "squared", [False, True]),
+    "perceptron_loss": PlotSpec("margin"),
+    "exponential_loss": PlotSpec("margin"),
+    "zero_one_loss": PlotSpec("margin"),
+    "ctc_loss": PlotSpec("ctc"),
+    "l1_loss": PlotSpec("residual"),
+    "mse_loss": PlotSpec("residual"),
+    "smooth_l1_loss": PlotSpec("residual", "beta", [0.5, 1.0, 2.0]),
+    "huber_loss": PlotSpec("residual", "delta", [0.5, 1.0, 2.0]),
+    "quantile_loss": PlotSpec("residual", "quantiles", [0.1, 0.5, 0.9]),
+    "log_cosh_loss": PlotSpec("residual"),
+    "gaussian_nll_loss": PlotSpec("residual", "full", [False, True]),
+    "laplace_nll_loss": PlotSpec("residual"),
+    "iou_loss": PlotSpec("box_offset", "mode", ["linear", "log", "square"]),
+    "alpha_iou_loss": PlotSpec("box_offset", "alpha", [1.0, 2.0, 3.0]),
+    "focal_eiou_loss": PlotSpec("box_offset"),
+    "tversky_loss": PlotSpec("overlap", "alpha", [0.3, 0.5, 0.7]),
+    "focal_tversky_loss": PlotSpec("overlap", "gamma", [0.5, 0.75, 1.0]),
+    "dice_loss": PlotSpec("overlap", "squared", [False, True]),
+    "multibin_loss": PlotSpec("multibin", "loc_weight", [0.5, 1.0, 2.0]),
+    "contrastive_loss": PlotSpec("pair_angle", "margin", [0.5, 1.0, 1.5]),
+    "triplet_loss": PlotSpec("pair_angle", "margin", [0.2, 0.5, 1.0]),
+    "info_nce_loss": PlotSpec("pair_angle", "temperature", [0.1, 0.5, 1.0]),
+    "nt_xent_loss": PlotSpec("pair_angle", "temperature", [0.1, 0.5, 1.0]),
+    "supervised_contrastive_loss": PlotSpec("pair_angle", "temperature", [0.1, 0.5, 1.0]),
+    "clip_loss": PlotSpec("pair_angle"),
+}
+FAMILY_DEFAULT = {
+    "boxes": "box_offset",
+    "segmentation": "overlap",
+    "regression": "residual",
+    "embedding": "pair_angle",
+    "classification": "binary",
+}
+
+
+def resolve(name: str) -> tuple[Callable[..., Tensor], PlotSpec]:
+    """The functional loss behind a registry name, and its plot recipe."""
+    module = registry.get(name)
+    fn: Callable[..., Tensor] = type(module).function  # type: ignore[attr-defined]
+    spec = SPECS.get(fn.__name__)
+    if spec is None:
+        family = fn.__module__.rsplit(".", 1)[-1]
+        if family not in FAMILY_DEFAULT:
+            raise ValueError(f"plot: no plot recipe for {name!r} (family {family!r})")
+        spec = PlotSpec(FAMILY_DEFAULT[family])
+    return fn, spec
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
+    """Parse ``k=v`` pairs; values are read as None/bool/int/float when they look like one."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"plot: --param must look like key=value, got {pair!r}")
+        k, v = pair.split("=", 1)
+        out[k.strip()] = _literal(v.strip())
+    return out
+
+
+def _literal(v: str) -> Any:
+    if v in ("None", "none"):
+        return None
+    if v in ("True", "true", "False", "false"):
+        return v.lower() == "true"
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    if "," in v:
+        return [_literal(p) for p in v.split(",")]
+    return v
+
+
+def curves(name: str, params: dict[str, Any] | None = None, points: int = 241) -> dict[str, Any]:
+    """Compute the curves: ``{"x", "xlabel", "series": [(label, loss, grad), ...], "kinds"}``."""
+    fn, spec = resolve(name)
+    params = dict(params or {})
+    kinds = [spec.kind] + (["box_scale"] if spec.kind == "box_offset" else [])
+    sweep_values: Sequence[Any] = spec.values if spec.sweep and spec.sweep not in params else [None]
+    panels = []
+    for kind in kinds:
+        (lo, hi), xlabel, curve = KINDS[kind]
+        x = torch.linspace(lo, hi, points, dtype=D)
+        if kind == "overlap":
+            x = x.clamp(0.005, 0.995)
+        series = []
+        for value in sweep_values:
+            kw = {**spec.fixed, **params}
+            label = "default"
+            if spec.sweep and value is not None and spec.sweep not in params:
+                kw[spec.sweep] = value
+                label = f"{spec.sweep}={value}"
+            elif spec.sweep and spec.sweep not in params:
+                label = f"{spec.sweep}=default"
+            xg = x.clone().requires_grad_(True)
+            loss = curve(fn, xg, dict(kw))
+            differentiable = loss.requires_grad
+            grad = torch.autograd.grad(loss.sum(), xg)[0] if differentiable else torch.zeros_like(x)
+            series.append((label, loss.detach(), grad.detach()))
+        panels.append({"kind": kind, "x": x, "xlabel": xlabel, "series": series})
+    return {"name": fn.__name__, "panels": panels}
+
+
+def plot_loss(name: str, out: str | Path, params: dict[str, Any] | None = None) -> Path:
+    """Plot a loss and its gradient to ``out`` (PNG or SVG by extension) and return the path.
+
+    Args:
+        name: any registry name (``"focal"``, ``"sigmoid_focal_loss"``, ``"SigmoidFocalLoss"``).
+        out: output file; ``.png`` or ``.svg``.
+        params: fixed keyword options (``{"gamma": 1.0}``); a fixed option replaces the default sweep.
+
+    Returns:
+        The path written.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    if out.suffix.lower() not in (".png", ".svg"):
+        raise ValueError(f"plot: out must end in .png or .svg, got {out.name!r}")
+    data = curves(name, params)
+    panels = data["panels"]
+    fig, axes = plt.subplots(2, len(panels), figsize=(5.2 * len(panels), 6.4), squeeze=False, sharex="col")
+    for col, panel in enumerate(panels):
+        ax_l, ax_g = axes[0][col], axes[1][col]
+        for label, loss, grad in panel["series"]:
+            ax_l.plot(panel["x"].numpy(), loss.numpy(), label=label)
+            ax_g.plot(panel["x"].numpy(), grad.numpy(), label=label)
+        ax_l.set_ylabel("loss")
+        ax_g.set_ylabel("d loss / d x")
+        ax_g.set_xlabel(panel["xlabel"])
+        for ax in (ax_l, ax_g):
+            ax.grid(True, alpha=0.3)
+            ax.axhline(0.0, color="black", linewidth=0.6)
+        if len(panel["series"]) > 1:
+            ax_l.legend(fontsize=8)
+    fig.suptitle(f"losskit.{data['name']}")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
