@@ -1,3 +1,942 @@
-"""The boxes family (being built; see its issue)."""
+r"""Bounding boxes: formats, areas, aligned and pairwise IoU, and the IoU-family regression losses (SPEC §3).
 
-__all__: list[str] = []
+Shared conventions:
+
+* ``box_format`` is ``"xyxy"`` (default; corners), ``"xywh"`` (top-left corner, width, height) or
+  ``"cxcywh"`` (centre, width, height); the losses, :func:`box_area` and :func:`box_iou` also take
+  ``"ltrb"``, UnitBox's distances ``(l, t, r, b)`` from a point shared by the prediction and its target.
+* Losses compare *aligned* pairs: ``input`` and ``target`` have the same shape ``(..., 4)`` and
+  ``reduction="none"`` returns one value per box, shape ``(...)``. ``weight`` (per box) broadcasts into
+  that shape; ``"mean"`` with a weight divides by the sum of the weights; an empty batch gives 0.
+* ``IoU = I / (U + eps)`` with ``eps = 1e-7``, and every other ratio carries ``eps`` in its denominator
+  the same way (``ρ²/(c² + eps)``, ``(|C| - U)/(|C| + eps)``, ...), as torchvision does.
+* A predicted box with a negative width or height is a zero-area box, not a negative one: widths and
+  heights are clamped at 0 (an inverted ``"xyxy"`` box becomes the point-sized box at its centre). Values
+  and gradients are finite for zero-area, point, identical, inverted and far-apart boxes.
+* Target boxes must be valid (non-negative width and height): an inverted target is almost always a
+  ``box_format`` mix-up, so it raises a ``ValueError`` (on CPU, or everywhere with
+  ``losskit.set_checks("full")``).
+* float16/bfloat16 boxes are computed in float32 and the loss is returned in float32.
+
+Losses without overlap: the plain IoU loss is then ``1`` with gradient ``0`` (not ``0``); GIoU, DIoU,
+CIoU, EIoU, CDIoU and SIoU add a penalty whose gradient pulls the boxes together.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from losskit._core import checks
+from losskit._core.dtypes import compute_dtype
+from losskit.functional import _boxes_geometry as geo
+from losskit.functional._boxes_geometry import EPS, FORMATS, KINDS, LOSS_FORMATS, Box
+from losskit.functional._common import finish
+
+__all__ = [
+    "alpha_iou_loss",
+    "box_area",
+    "box_convert",
+    "box_iou",
+    "cdiou_loss",
+    "ciou_loss",
+    "diou_loss",
+    "eiou_loss",
+    "focal_eiou_loss",
+    "giou_loss",
+    "iou_loss",
+    "pairwise_box_iou",
+    "siou_loss",
+]
+
+_IOU_MODES = ("linear", "log", "square")
+_ALPHA_RULES = ("aaai", "tcyb")
+
+
+# --------------------------------------------------------------------------------------------------
+# validation and set-up
+
+
+def _check_boxes(fn: str, name: str, x: Tensor, box_format: str, *, floating: bool) -> None:
+    if floating:
+        checks.check_float(fn, name, x)
+    else:
+        checks.check_tensor(fn, name, x)
+        if x.is_complex() or x.dtype == torch.bool:
+            raise TypeError(f"{fn}: {name} must be a real (floating or integer) tensor of boxes, got dtype {x.dtype}")
+    if x.dim() < 1 or x.shape[-1] != 4:
+        raise ValueError(
+            f"{fn}: {name} must have shape (..., 4) with one {box_format} box per row, got {checks.fmt_shape(x.shape)}"
+        )
+
+
+def _check_finite(fn: str, name: str, x: Tensor) -> None:
+    """Value check: an infinite coordinate can give a finite IoU but a NaN gradient, so refuse it early."""
+    if x.numel() == 0 or not checks.values_checked(x):
+        return
+    # one reduction: NaN and inf always reach the sum; only an overflowing sum needs the elementwise test
+    if bool(torch.isfinite(x.detach().sum())) or bool(torch.isfinite(x).all()):
+        return
+    kind = "NaN" if bool(torch.isnan(x).any()) else "inf"
+    raise ValueError(f"{fn}: {name} contains {kind} values; losses need finite inputs")
+
+
+def _check_valid_boxes(fn: str, name: str, x: Tensor, box_format: str) -> None:
+    """Value check: finite boxes with non-negative widths and heights (catches a wrong ``box_format``)."""
+    if x.numel() == 0 or not checks.values_checked(x):
+        return
+    _check_finite(fn, name, x)
+    a, b, c, d = x.detach().unbind(-1)
+    if box_format == "xyxy":
+        w, h = c - a, d - b
+    elif box_format == "ltrb":
+        w, h = a + c, b + d
+    else:
+        w, h = c, d
+    wmin, hmin = float(w.min()), float(h.min())
+    if wmin < 0 or hmin < 0:
+        raise ValueError(
+            f"{fn}: {name} must hold {box_format} boxes with non-negative width and height (is box_format "
+            f"right?), got a minimum width of {wmin:.4g} and height of {hmin:.4g}"
+        )
+
+
+def _check_eps(fn: str, eps: float) -> float:
+    return checks.check_number(fn, "eps", eps, low=0.0)
+
+
+def _setup(
+    fn: str,
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    box_format: str,
+    eps: float,
+    reduction: str,
+) -> tuple[Box, Box, Tensor | None]:
+    """Validate a loss call and return the canonical predicted and target boxes and the weight."""
+    checks.check_reduction(fn, reduction)
+    checks.check_option(fn, "box_format", box_format, LOSS_FORMATS)
+    _check_eps(fn, eps)
+    _check_boxes(fn, "input", input, box_format, floating=True)
+    _check_boxes(fn, "target", target, box_format, floating=False)
+    checks.check_shape(fn, "target", target, tuple(input.shape), "(aligned pairs: the input's shape)")
+    checks.check_weight(fn, weight, tuple(input.shape[:-1]))
+    checks.check_same_device(fn, input=input, target=target, weight=weight)
+    _check_finite(fn, "input", input)
+    _check_valid_boxes(fn, "target", target, box_format)
+    dtype = compute_dtype(input, target, weight)
+    x, y = input.to(dtype), target.to(dtype)
+    w = None if weight is None else weight.to(dtype)
+    return geo.as_box(x, box_format), geo.as_box(y, box_format), w
+
+
+def _finish(fn: str, values: Tensor, reduction: str, weight: Tensor | None, input: Tensor, target: Tensor) -> Tensor:
+    return finish(fn, values, reduction, weight, inputs={"input": input, "target": target})
+
+
+def _utility_dtype(*tensors: Tensor) -> torch.dtype:
+    """float16/bfloat16 → float32, integer → the default float dtype, float32/float64 unchanged."""
+    return compute_dtype(*tensors)
+
+
+# --------------------------------------------------------------------------------------------------
+# utilities
+
+
+def box_convert(boxes: Tensor, in_format: str, out_format: str) -> Tensor:
+    r"""Convert boxes between the ``"xyxy"``, ``"xywh"`` and ``"cxcywh"`` formats.
+
+    A pure change of coordinates (no clamping), so converting back returns the input up to rounding.
+    Integer boxes are converted to the default float dtype (a centre can be a half-integer).
+
+    Args:
+        boxes: ``(..., 4)`` boxes in ``in_format``.
+        in_format: ``"xyxy"`` (corners), ``"xywh"`` (top-left corner, width, height) or ``"cxcywh"``
+            (centre, width, height).
+        out_format: one of the same three names.
+
+    Returns:
+        ``(..., 4)`` boxes in ``out_format``, floating point.
+
+    Raises:
+        ValueError: for an unknown format or a last dimension other than 4.
+        TypeError: for a non-tensor or a complex / bool tensor.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import box_convert
+        >>> box_convert(torch.tensor([[1.0, 1.0, 4.0, 3.0]]), "xyxy", "cxcywh")
+        tensor([[2.5000, 2.0000, 3.0000, 2.0000]])
+    """
+    fn = "box_convert"
+    checks.check_option(fn, "in_format", in_format, FORMATS)
+    checks.check_option(fn, "out_format", out_format, FORMATS)
+    _check_boxes(fn, "boxes", boxes, in_format, floating=False)
+    b = boxes.to(_utility_dtype(boxes)) if not boxes.is_floating_point() else boxes
+    if in_format == out_format:
+        return b.clone()
+    a, c, e, f = b.unbind(-1)
+    if in_format == "xywh":
+        x1, y1, x2, y2 = a, c, a + e, c + f
+    elif in_format == "cxcywh":
+        x1, y1, x2, y2 = a - e * 0.5, c - f * 0.5, a + e * 0.5, c + f * 0.5
+    else:
+        x1, y1, x2, y2 = a, c, e, f
+    if out_format == "xyxy":
+        return torch.stack((x1, y1, x2, y2), dim=-1)
+    if out_format == "xywh":
+        return torch.stack((x1, y1, x2 - x1, y2 - y1), dim=-1)
+    return torch.stack(((x1 + x2) * 0.5, (y1 + y2) * 0.5, x2 - x1, y2 - y1), dim=-1)
+
+
+def box_area(boxes: Tensor, *, box_format: str = "xyxy") -> Tensor:
+    r"""Area of each box, :math:`\max(w, 0)\cdot\max(h, 0)`.
+
+    An inverted box (negative width or height) has area 0, the convention every loss here uses
+    (torchvision's ``box_area`` returns a negative area for it).
+
+    Args:
+        boxes: ``(..., 4)`` boxes.
+        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+
+    Returns:
+        ``(...)`` areas; float16/bfloat16 and integer boxes give float32 / default-dtype areas.
+
+    Raises:
+        ValueError: for an unknown format or a last dimension other than 4.
+        TypeError: for a non-tensor or a complex / bool tensor.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import box_area
+        >>> box_area(torch.tensor([[1.0, 1.0, 4.0, 3.0], [2.0, 2.0, 1.0, 5.0]]))
+        tensor([6., 0.])
+    """
+    fn = "box_area"
+    checks.check_option(fn, "box_format", box_format, LOSS_FORMATS)
+    _check_boxes(fn, "boxes", boxes, box_format, floating=False)
+    b = geo.as_box(boxes.to(_utility_dtype(boxes)), box_format)
+    return b.w * b.h
+
+
+def _utility_pair(fn: str, boxes1: Tensor, boxes2: Tensor, kind: str, box_format: str, eps: float,
+                  formats: tuple[str, ...]) -> tuple[Tensor, Tensor]:
+    checks.check_option(fn, "kind", kind, KINDS)
+    checks.check_option(fn, "box_format", box_format, formats)
+    _check_eps(fn, eps)
+    _check_boxes(fn, "boxes1", boxes1, box_format, floating=False)
+    _check_boxes(fn, "boxes2", boxes2, box_format, floating=False)
+    checks.check_same_device(fn, boxes1=boxes1, boxes2=boxes2)
+    dtype = _utility_dtype(boxes1, boxes2)
+    return boxes1.to(dtype), boxes2.to(dtype)
+
+
+def box_iou(
+    boxes1: Tensor, boxes2: Tensor, *, kind: str = "iou", box_format: str = "xyxy", eps: float = EPS
+) -> Tensor:
+    r"""Aligned IoU (or GIoU, DIoU, CIoU) of box pairs: ``boxes1[i]`` against ``boxes2[i]``.
+
+    .. math::
+        \mathrm{IoU} = \frac{I}{U + \epsilon},\quad
+        \mathrm{GIoU} = \mathrm{IoU} - \frac{|C| - U}{|C| + \epsilon},\quad
+        \mathrm{DIoU} = \mathrm{IoU} - \frac{\rho^2}{c^2 + \epsilon},\quad
+        \mathrm{CIoU} = \mathrm{DIoU} - \alpha v
+
+    with ``C`` the smallest enclosing box, ``c`` its diagonal, ``ρ`` the distance of the centres,
+    ``v = 4/π² (atan(wᵍ/hᵍ) - atan(w/h))²`` and ``α = v / ((1 - IoU) + v + ε)`` (computed without gradient).
+    For the ``N × M`` matrix of every pair use :func:`pairwise_box_iou`.
+
+    Args:
+        boxes1: ``(..., 4)`` boxes.
+        boxes2: ``(..., 4)`` boxes, the same shape (no broadcasting).
+        kind: ``"iou"`` (default), ``"giou"``, ``"diou"`` or ``"ciou"``.
+        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        eps: the ε of every denominator, default 1e-7 (as torchvision's losses).
+
+    Returns:
+        ``(...)`` values; IoU in [0, 1], GIoU in (-1, 1], DIoU and CIoU in (-1, 1].
+
+    Raises:
+        ValueError: for different shapes, a last dimension other than 4, or an unknown option.
+        TypeError: for non-tensors or complex / bool tensors.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import box_iou
+        >>> p, g = torch.tensor([1.0, 1.0, 4.0, 3.0]), torch.tensor([2.0, 0.0, 5.0, 4.0])
+        >>> print(f"{box_iou(p, g).item():.6f} {box_iou(p, g, kind='giou').item():.6f}")
+        0.285714 0.160714
+    """
+    fn = "box_iou"
+    b1, b2 = _utility_pair(fn, boxes1, boxes2, kind, box_format, eps, LOSS_FORMATS)
+    checks.check_shape(fn, "boxes2", boxes2, tuple(boxes1.shape), "(aligned pairs: the shape of boxes1)")
+    return geo.measure(kind, geo.as_box(b1, box_format), geo.as_box(b2, box_format), eps)
+
+
+def pairwise_box_iou(
+    boxes1: Tensor, boxes2: Tensor, *, kind: str = "iou", box_format: str = "xyxy", eps: float = EPS
+) -> Tensor:
+    r"""IoU (or GIoU, DIoU, CIoU) of every box in ``boxes1`` against every box in ``boxes2``.
+
+    The matrix used for matching predictions to ground truth; each entry equals :func:`box_iou` of that
+    pair (same formulas and ε). torchvision's ``box_iou`` has no ε (two zero-area boxes give NaN there,
+    0 here); its ``generalized_box_iou`` likewise.
+
+    Args:
+        boxes1: ``(..., N, 4)`` boxes.
+        boxes2: ``(..., M, 4)`` boxes with the same leading dimensions ``...``.
+        kind: ``"iou"`` (default), ``"giou"``, ``"diou"`` or ``"ciou"``.
+        box_format: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+        eps: the ε of every denominator, default 1e-7.
+
+    Returns:
+        ``(..., N, M)`` values.
+
+    Raises:
+        ValueError: for boxes without a box dimension, different leading dimensions, or an unknown option.
+        TypeError: for non-tensors or complex / bool tensors.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import pairwise_box_iou
+        >>> a = torch.tensor([[1.0, 1.0, 4.0, 3.0], [0.0, 0.0, 2.0, 2.0]])
+        >>> pairwise_box_iou(a, torch.tensor([[2.0, 0.0, 5.0, 4.0]]))
+        tensor([[0.2857],
+                [0.0000]])
+    """
+    fn = "pairwise_box_iou"
+    b1, b2 = _utility_pair(fn, boxes1, boxes2, kind, box_format, eps, FORMATS)
+    for name, t in (("boxes1", boxes1), ("boxes2", boxes2)):
+        checks.check_ndim(fn, name, t, 2, "(..., N, 4)")
+    if tuple(boxes1.shape[:-2]) != tuple(boxes2.shape[:-2]):
+        raise ValueError(
+            f"{fn}: boxes2 must have the leading dimensions of boxes1 {checks.fmt_shape(boxes1.shape[:-2])}, "
+            f"got {checks.fmt_shape(boxes2.shape[:-2])}"
+        )
+    p = geo.as_box(b1, box_format).expand(-1)  # (..., N, 1)
+    g = geo.as_box(b2, box_format).expand(-2)  # (..., 1, M)
+    return geo.measure(kind, p, g, eps)
+
+
+# --------------------------------------------------------------------------------------------------
+# losses
+
+
+def iou_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    mode: str = "linear",
+    smooth: float = 0.0,
+    box_format: str = "xyxy",
+    eps: float = EPS,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""IoU loss: :math:`1 - \mathrm{IoU}`, UnitBox's :math:`-\ln \mathrm{IoU}`, or :math:`1 - \mathrm{IoU}^2`.
+
+    .. math::
+        \mathrm{IoU}_s = \frac{I + s}{U + s + \epsilon},\qquad
+        \ell = \begin{cases} 1 - \mathrm{IoU}_s & \text{linear} \\
+                             -\ln \max(\mathrm{IoU}_s, \epsilon) & \text{log} \\
+                             1 - \mathrm{IoU}_s^2 & \text{square} \end{cases}
+
+    Scale invariant (for ``smooth=0``), but with no overlap the loss is flat (``1``, gradient 0): a
+    prediction that misses its target does not learn from this loss. GIoU, DIoU and CIoU fix that.
+
+    Args:
+        input: predicted boxes ``(..., 4)``.
+        target: target boxes, the same shape.
+        mode: ``"linear"`` (default), ``"log"`` (UnitBox; IoU is clamped at ε before the log, so the loss
+            is at most ``-ln ε = 16.12``) or ``"square"``.
+        smooth: additive smoothing ``s >= 0`` in squared box units, as FCOS uses ``s = 1`` for pixel
+            boxes; 0 (default) is the plain IoU. Smoothing is *not* scale invariant, and without overlap
+            its gradient only shrinks the box (``(s)/(U + s)`` grows as ``U`` falls); it does not move
+            the box towards its target.
+        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"``, or ``"ltrb"`` (UnitBox's distances
+            ``(l, t, r, b)`` from one pixel: ``I = (min(l,lᵍ) + min(r,rᵍ))·(min(t,tᵍ) + min(b,bᵍ))``,
+            ``X = (l + r)(t + b)``).
+        eps: ε in the IoU's denominator, default 1e-7.
+        weight: optional per-box weight ``(...)`` (or broadcastable into it).
+        reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
+
+    Returns:
+        The loss; ``(...)`` for ``reduction="none"``, else a 0-d tensor.
+
+    Raises:
+        ValueError: for shapes that differ, a last dimension other than 4, an unknown option, a negative
+            ``smooth``, inverted target boxes or NaN/inf inputs (value checks: :func:`losskit.set_checks`).
+        TypeError: for non-tensors or a non-floating ``input``.
+
+    References:
+        Yu, Jiang, Wang, Cao, Huang, *UnitBox: An Advanced Object Detection Network*, ACM MM 2016
+        (arXiv 1608.01471). Tian et al., *FCOS: Fully Convolutional One-Stage Object Detection*,
+        ICCV 2019 (arXiv 1904.01355) for the smoothing.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import iou_loss
+        >>> p = torch.tensor([[1.0, 1.0, 4.0, 3.0]], dtype=torch.float64)
+        >>> g = torch.tensor([[2.0, 0.0, 5.0, 4.0]], dtype=torch.float64)
+        >>> iou_loss(p, g).item()  # 1 - 4/14
+        0.71428571
+        >>> iou_loss(p, g, mode="log").item()  # -ln(4/14)
+        1.25276297
+
+        UnitBox's distance form, pred ``(3, 2, 4, 3)`` and target ``(4, 3, 2, 2)`` as ``(l, t, r, b)``:
+
+        >>> pl = torch.tensor([3.0, 2.0, 4.0, 3.0], dtype=torch.float64)
+        >>> gl = torch.tensor([4.0, 3.0, 2.0, 2.0], dtype=torch.float64)
+        >>> iou_loss(pl, gl, mode="log", box_format="ltrb").item()  # IoU = 20/45
+        0.81093022
+    """
+    fn = "iou_loss"
+    checks.check_option(fn, "mode", mode, _IOU_MODES)
+    s = checks.check_number(fn, "smooth", smooth, low=0.0)
+    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    ov = geo.overlap(p, g, eps)
+    iou = ov.iou if s == 0.0 else (ov.inter + s) / (ov.union + s + eps)
+    if mode == "linear":
+        loss = 1.0 - iou
+    elif mode == "square":
+        loss = 1.0 - iou * iou
+    else:
+        loss = -torch.log(iou.clamp(min=max(eps, torch.finfo(iou.dtype).tiny)))
+    return _finish(fn, loss, reduction, w, input, target)
+
+
+def giou_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    box_format: str = "xyxy",
+    eps: float = EPS,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Generalized IoU loss: :math:`1 - \mathrm{IoU} + \frac{|C \setminus (A \cup B)|}{|C|}`.
+
+    .. math::
+        \ell = 1 - \frac{I}{U + \epsilon} + \frac{|C| - U}{|C| + \epsilon}
+
+    ``C`` is the smallest box enclosing both. GIoU lies in (-1, 1], so the loss lies in [0, 2); without
+    overlap the penalty still has a gradient (it shrinks the empty part of ``C``). Same values as
+    ``torchvision.ops.generalized_box_iou_loss`` and MONAI's ``BoxGIoULoss`` for valid boxes.
+
+    Args:
+        input: predicted boxes ``(..., 4)``.
+        target: target boxes, the same shape.
+        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        eps: ε of both denominators, default 1e-7.
+        weight: optional per-box weight ``(...)``.
+        reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
+
+    Returns:
+        The loss; ``(...)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError, TypeError: as :func:`iou_loss`.
+
+    Note:
+        Two identical point boxes (zero area) have IoU 0 by the ε convention and an empty enclosing box:
+        the loss is 1 with gradient 0, as in torchvision.
+
+    References:
+        Rezatofighi, Tsoi, Gwak, Sadeghian, Reid, Savarese, *Generalized Intersection over Union: A Metric
+        and a Loss for Bounding Box Regression*, CVPR 2019 (arXiv 1902.09630).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import giou_loss
+        >>> p = torch.tensor([[1.0, 1.0, 4.0, 3.0]], dtype=torch.float64)
+        >>> g = torch.tensor([[2.0, 0.0, 5.0, 4.0]], dtype=torch.float64)
+        >>> giou_loss(p, g).item()  # 1 - 4/14 + (16 - 14)/16
+        0.83928571
+    """
+    fn = "giou_loss"
+    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    ov = geo.overlap(p, g, eps)
+    cw, ch = geo.enclosing(p, g)
+    loss = 1.0 - ov.iou + geo.giou_penalty(ov, cw, ch, eps)
+    return _finish(fn, loss, reduction, w, input, target)
+
+
+def diou_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    box_format: str = "xyxy",
+    eps: float = EPS,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Distance-IoU loss: :math:`1 - \mathrm{IoU} + \rho^2 / c^2`.
+
+    .. math::
+        \ell = 1 - \frac{I}{U + \epsilon} + \frac{\rho^2(\mathbf b, \mathbf b^{g})}{c^2 + \epsilon}
+
+    ``ρ`` is the distance between the centres and ``c`` the diagonal of the smallest enclosing box. The
+    penalty pulls the centres together directly, which converges much faster than GIoU (see
+    :mod:`losskit.lab.diou_simulation`). Same values as ``torchvision.ops.distance_box_iou_loss``.
+
+    Args:
+        input: predicted boxes ``(..., 4)``.
+        target: target boxes, the same shape.
+        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        eps: ε of both denominators, default 1e-7.
+        weight: optional per-box weight ``(...)``.
+        reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
+
+    Returns:
+        The loss; ``(...)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError, TypeError: as :func:`iou_loss`.
+
+    References:
+        Zheng, Wang, Liu, Li, Ye, Ren, *Distance-IoU Loss: Faster and Better Learning for Bounding Box
+        Regression*, AAAI 2020 (arXiv 1911.08287).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import diou_loss
+        >>> p = torch.tensor([[1.0, 1.0, 4.0, 3.0]], dtype=torch.float64)
+        >>> g = torch.tensor([[2.0, 0.0, 5.0, 4.0]], dtype=torch.float64)
+        >>> diou_loss(p, g).item()  # 1 - 4/14 + 1/32
+        0.74553571
+    """
+    fn = "diou_loss"
+    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    ov = geo.overlap(p, g, eps)
+    cw, ch = geo.enclosing(p, g)
+    loss = 1.0 - ov.iou + geo.diou_penalty(p, g, cw, ch, eps)
+    return _finish(fn, loss, reduction, w, input, target)
+
+
+def ciou_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    alpha_rule: str = "aaai",
+    detach_alpha: bool = True,
+    box_format: str = "xyxy",
+    eps: float = EPS,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Complete-IoU loss: DIoU plus an aspect-ratio term, :math:`1 - \mathrm{IoU} + \rho^2/c^2 + \alpha v`.
+
+    .. math::
+        v = \frac{4}{\pi^2}\left(\arctan\frac{w^{g}}{h^{g} + \epsilon} - \arctan\frac{w}{h + \epsilon}\right)^2,
+        \qquad \alpha = \frac{v}{(1 - \mathrm{IoU}) + v + \epsilon}
+
+    ``α`` is a trade-off weight treated as a constant in the backward pass (the paper's analysis, its
+    authors' code, torchvision and ultralytics all do this): only ``v`` is differentiated.
+
+    Args:
+        input: predicted boxes ``(..., 4)``.
+        target: target boxes, the same shape.
+        alpha_rule: ``"aaai"`` (default, the AAAI 2020 paper) or ``"tcyb"`` (the journal version: α = 0
+            when IoU < 0.5, so the aspect ratio only matters once the boxes overlap well).
+        detach_alpha: True (default) treats α as a constant; False differentiates it too (for analysis).
+        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        eps: ε of the denominators and of the heights inside ``atan``, default 1e-7.
+        weight: optional per-box weight ``(...)``.
+        reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
+
+    Returns:
+        The loss; ``(...)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError, TypeError: as :func:`iou_loss`.
+
+    Note:
+        ``atan(w / (h + ε))`` is evaluated as ``atan2(w, h + ε)``: a zero-height box gives a finite value
+        and a finite gradient, where ``torchvision.ops.complete_box_iou_loss`` gives a NaN gradient (and
+        a NaN value for a point box).
+
+    References:
+        Zheng, Wang, Liu, Li, Ye, Ren, *Distance-IoU Loss: Faster and Better Learning for Bounding Box
+        Regression*, AAAI 2020 (arXiv 1911.08287). Zheng et al., *Enhancing Geometric Factors in Model
+        Learning and Inference for Object Detection and Instance Segmentation*, IEEE Trans. Cybernetics
+        2021 (arXiv 2005.03572) for ``alpha_rule="tcyb"``.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import ciou_loss
+        >>> p = torch.tensor([[1.0, 1.0, 4.0, 3.0]], dtype=torch.float64)
+        >>> g = torch.tensor([[2.0, 0.0, 5.0, 4.0]], dtype=torch.float64)
+        >>> ciou_loss(p, g).item()
+        0.74839638
+        >>> ciou_loss(p, g, alpha_rule="tcyb").item()  # IoU < 0.5: α = 0, the DIoU loss
+        0.74553571
+    """
+    fn = "ciou_loss"
+    checks.check_option(fn, "alpha_rule", alpha_rule, _ALPHA_RULES)
+    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    ov = geo.overlap(p, g, eps)
+    cw, ch = geo.enclosing(p, g)
+    v = geo.aspect_v(p, g, eps)
+    alpha = geo.ciou_alpha(ov.iou, v, eps, alpha_rule, bool(detach_alpha))
+    loss = 1.0 - ov.iou + geo.diou_penalty(p, g, cw, ch, eps) + alpha * v
+    return _finish(fn, loss, reduction, w, input, target)
+
+
+def _eiou_terms(p: Box, g: Box, eps: float) -> tuple[Tensor, Tensor]:
+    """Per-box EIoU loss and IoU."""
+    ov = geo.overlap(p, g, eps)
+    cw, ch = geo.enclosing(p, g)
+    dw, dh = p.w - g.w, p.h - g.h
+    loss = (
+        1.0 - ov.iou + geo.diou_penalty(p, g, cw, ch, eps) + dw * dw / (cw * cw + eps) + dh * dh / (ch * ch + eps)
+    )
+    return loss, ov.iou
+
+
+def eiou_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    box_format: str = "xyxy",
+    eps: float = EPS,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Efficient-IoU loss: DIoU with CIoU's aspect term replaced by separate width and height terms.
+
+    .. math::
+        \ell = 1 - \mathrm{IoU} + \frac{\rho^2}{c^2 + \epsilon} + \frac{(w - w^{g})^2}{c_w^2 + \epsilon}
+             + \frac{(h - h^{g})^2}{c_h^2 + \epsilon}
+
+    ``c_w``, ``c_h`` are the width and height of the smallest enclosing box. Unlike CIoU's ``v``, which
+    only sees the aspect ratio, the width and height errors are penalised directly.
+    (mmdetection's ``EIoULoss`` is a different loss, Peng & Yu's "Extended IoU".)
+
+    Args:
+        input: predicted boxes ``(..., 4)``.
+        target: target boxes, the same shape.
+        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        eps: ε of the denominators, default 1e-7.
+        weight: optional per-box weight ``(...)``.
+        reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
+
+    Returns:
+        The loss; ``(...)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError, TypeError: as :func:`iou_loss`.
+
+    References:
+        Zhang, Ren, Zhang, Jia, Wang, Tan, *Focal and Efficient IOU Loss for Accurate Bounding Box
+        Regression*, Neurocomputing 2022 (arXiv 2101.08158).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import eiou_loss
+        >>> p = torch.tensor([[1.0, 1.0, 4.0, 3.0]], dtype=torch.float64)
+        >>> g = torch.tensor([[2.0, 0.0, 5.0, 4.0]], dtype=torch.float64)
+        >>> eiou_loss(p, g).item()  # 1 - 4/14 + 1/32 + 0/16 + 4/16
+        0.99553571
+    """
+    fn = "eiou_loss"
+    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    loss, _ = _eiou_terms(p, g, eps)
+    return _finish(fn, loss, reduction, w, input, target)
+
+
+def focal_eiou_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    gamma: float = 0.5,
+    detach_weight: bool = True,
+    box_format: str = "xyxy",
+    eps: float = EPS,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Focal-EIoU loss: EIoU re-weighted by :math:`\mathrm{IoU}^\gamma`, normalised over the batch.
+
+    .. math::
+        L = \frac{\sum_i \mathrm{IoU}_i^{\gamma}\, \ell^{\mathrm{EIoU}}_i}{\sum_i \mathrm{IoU}_i^{\gamma}}
+
+    The focal factor favours well-overlapping (high quality) boxes over the many poor ones; dividing by
+    the summed factor (the paper's "weight sum per batch") keeps the loss on the scale of EIoU. "The
+    batch" is every box of the call. The factor ``IoU^γ`` and its sum are constants in the backward pass
+    by default (``detach_weight=True``).
+
+    Reductions, chosen so that ``"mean" == none.mean()`` and ``"sum" == none.sum()``:
+    ``"none"`` returns ``IoUᵢ^γ · ℓᵢ / m`` with ``m = mean_j IoU_j^γ``, the per-box terms re-weighted to
+    average 1 over the batch; ``"mean"`` is :math:`L`; ``"sum"`` is ``N · L``. A per-box ``weight`` ``w``
+    gives :math:`\sum w_i \mathrm{IoU}_i^\gamma \ell_i / \sum w_i \mathrm{IoU}_i^\gamma` for ``"mean"``.
+    Because of the normalisation, each box's ``"none"`` value depends on the whole batch.
+
+    Args:
+        input: predicted boxes ``(..., 4)``.
+        target: target boxes, the same shape.
+        gamma: focusing exponent γ >= 0, default 0.5 (the paper's choice); γ = 0 is :func:`eiou_loss`.
+        detach_weight: True (default) treats ``IoU^γ`` and its batch sum as constants (gradients flow
+            only through EIoU); False differentiates them too.
+        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        eps: ε of the denominators, default 1e-7.
+        weight: optional per-box weight ``(...)``.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``, as above.
+
+    Returns:
+        The loss; ``(...)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError, TypeError: as :func:`iou_loss`, and for γ < 0.
+
+    Note:
+        With γ > 0 a box without overlap has weight 0; a batch in which no box overlaps its target gives
+        0 (with zero gradient): warm up with :func:`eiou_loss` if that can happen.
+
+    References:
+        Zhang, Ren, Zhang, Jia, Wang, Tan, *Focal and Efficient IOU Loss for Accurate Bounding Box
+        Regression*, Neurocomputing 2022 (arXiv 2101.08158).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import focal_eiou_loss
+        >>> p = torch.tensor([[1.0, 1.0, 4.0, 3.0], [0.0, 0.0, 2.0, 2.0]], dtype=torch.float64)
+        >>> g = torch.tensor([[2.0, 0.0, 5.0, 4.0], [0.2, 0.1, 2.2, 2.3]], dtype=torch.float64)
+        >>> focal_eiou_loss(p, g).item()
+        0.59017451
+    """
+    fn = "focal_eiou_loss"
+    gam = checks.check_number(fn, "gamma", gamma, low=0.0)
+    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    loss, iou = _eiou_terms(p, g, eps)
+    if detach_weight:
+        iou = iou.detach()
+    factor = torch.ones_like(iou) if gam == 0.0 else geo.safe_pow(iou, gam)
+    if w is None:
+        num, den = factor.sum(), torch.full((), float(factor.numel()), dtype=factor.dtype, device=factor.device)
+    else:
+        wb = torch.broadcast_to(w, factor.shape)
+        num, den = (factor * wb).sum(), wb.sum()
+    # m = weighted mean of the factor; m = 0 (empty batch, zero weights, no overlap anywhere) gives 0 terms.
+    m = num / torch.where(den > 0, den, torch.ones_like(den))
+    values = factor * loss / torch.where(m > 0, m, torch.ones_like(m))
+    return _finish(fn, values, reduction, w, input, target)
+
+
+def cdiou_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    lambda_: float = 1.0,
+    box_format: str = "xyxy",
+    eps: float = EPS,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Control-Distance IoU loss: :math:`(1 - \mathrm{IoU}) + \lambda\, \mathrm{diou}`.
+
+    .. math::
+        \mathrm{diou} = \frac{\|A - E\| + \|B - F\| + \|C - G\| + \|D - H\|}{4\,\|W - Y\| + \epsilon}
+
+    ``A, B, C, D`` are the predicted box's corners, ``E, F, G, H`` the target's matching corners and
+    ``WY`` the diagonal of the smallest enclosing box: diou is the mean corner distance relative to that
+    diagonal, in [0, 1]. This is the paper's formula, applied to the predictions (the authors' released
+    code applies it between anchors and targets and uses a different diagonal).
+
+    Args:
+        input: predicted boxes ``(..., 4)``.
+        target: target boxes, the same shape.
+        lambda_: weight λ >= 0 of the distance term, default 1.
+        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        eps: ε of the denominators, default 1e-7.
+        weight: optional per-box weight ``(...)``.
+        reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
+
+    Returns:
+        The loss; ``(...)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError, TypeError: as :func:`iou_loss`, and for λ < 0.
+
+    Note:
+        A corner distance of exactly 0 has the sub-gradient 0 (the Euclidean norm is not differentiable
+        there); values and gradients are finite for identical and degenerate boxes.
+
+    References:
+        Chen, Miao, *Control Distance IoU and Control Distance IoU Loss Function for Better Bounding Box
+        Regression*, arXiv 2103.11696 (2021).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import cdiou_loss
+        >>> p = torch.tensor([[1.0, 1.0, 4.0, 3.0]], dtype=torch.float64)
+        >>> g = torch.tensor([[2.0, 0.0, 5.0, 4.0]], dtype=torch.float64)
+        >>> cdiou_loss(p, g).item()  # 1 - 4/14 + (4·√2) / (4·√32)
+        0.96428571
+    """
+    fn = "cdiou_loss"
+    lam = checks.check_number(fn, "lambda_", lambda_, low=0.0)
+    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    ov = geo.overlap(p, g, eps)
+    cw, ch = geo.enclosing(p, g)
+    dx1, dy1, dx2, dy2 = p.x1 - g.x1, p.y1 - g.y1, p.x2 - g.x2, p.y2 - g.y2
+    ex1, ey1, ex2, ey2 = dx1 * dx1, dy1 * dy1, dx2 * dx2, dy2 * dy2
+    corners = (
+        geo.safe_sqrt(ex1 + ey1) + geo.safe_sqrt(ex2 + ey1) + geo.safe_sqrt(ex2 + ey2) + geo.safe_sqrt(ex1 + ey2)
+    )
+    diag = geo.safe_sqrt(cw * cw + ch * ch)
+    loss = 1.0 - ov.iou + lam * corners / (4.0 * diag + eps)
+    return _finish(fn, loss, reduction, w, input, target)
+
+
+def siou_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    theta: float = 4.0,
+    box_format: str = "xyxy",
+    eps: float = EPS,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""SCYLLA-IoU loss: IoU plus angle-aware distance and shape costs.
+
+    .. math::
+        \ell = 1 - \mathrm{IoU} + \frac{\Delta + \Omega}{2},\qquad
+        \Delta = \sum_{t=x,y} \left(1 - e^{-(2-\Lambda)\rho_t}\right),\qquad
+        \Omega = \sum_{t=w,h} \left(1 - e^{-\omega_t}\right)^{\theta}
+
+    with the angle cost :math:`\Lambda = 1 - 2\sin^2(\arcsin(|d_y|/\sigma) - \pi/4) = 2|d_x d_y|/\sigma^2`
+    (``d`` the offset of the centres, ``σ = ‖d‖``), :math:`\rho_x = d_x^2/c_w^2`,
+    :math:`\rho_y = d_y^2/c_h^2` (``c_w, c_h`` of the smallest enclosing box) and
+    :math:`\omega_w = |w - w^{g}|/\max(w, w^{g})`, :math:`\omega_h = |h - h^{g}|/\max(h, h^{g})`.
+    ``Λ`` is 0 when the centres are aligned along an axis and 1 on a diagonal; the distance cost grows as
+    the boxes move apart, as in the paper (mmdetection's ``SIoULoss`` flips the sign of that term by
+    default, so its loss falls as the boxes separate; YOLOv6 follows the paper).
+
+    Args:
+        input: predicted boxes ``(..., 4)``.
+        target: target boxes, the same shape.
+        theta: shape-cost exponent θ >= 1, default 4 (the paper's range is 2 to 6; θ < 1 would make the
+            gradient unbounded at a perfect shape).
+        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        eps: ε of the denominators (``c_w² + ε``, ``c_h² + ε``, ``max(w, wᵍ) + ε``), default 1e-7; the
+            angle cost needs none (it is 0 when the centres coincide).
+        weight: optional per-box weight ``(...)``.
+        reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
+
+    Returns:
+        The loss; ``(...)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError, TypeError: as :func:`iou_loss`, and for θ < 1.
+
+    References:
+        Gevorgyan, *SIoU Loss: More Powerful Learning for Bounding Box Regression*, arXiv 2205.12740 (2022).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import siou_loss
+        >>> p = torch.tensor([[1.0, 1.0, 4.0, 3.0]], dtype=torch.float64)
+        >>> g = torch.tensor([[2.0, 0.0, 5.0, 4.0]], dtype=torch.float64)
+        >>> siou_loss(p, g).item()
+        0.78502159
+        >>> siou_loss(p, torch.tensor([[2.0, 2.0, 5.0, 6.0]], dtype=torch.float64)).item()  # Λ = 0.8
+        1.01045915
+    """
+    fn = "siou_loss"
+    th = checks.check_number(fn, "theta", theta, low=1.0)
+    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    ov = geo.overlap(p, g, eps)
+    cw, ch = geo.enclosing(p, g)
+    dx, dy = geo.centre_offset(p, g)
+    dx2, dy2 = dx * dx, dy * dy
+    # Λ = 2|sin α cos α| from the unit offset (dx, dy)/σ: scale free, and 0 with gradient 0 when σ = 0.
+    sigma2 = dx2 + dy2
+    moved = sigma2 > 0
+    sigma = geo.safe_sqrt(sigma2)
+    safe_sigma = torch.where(moved, sigma, torch.ones_like(sigma))
+    angle = torch.where(moved, 2.0 * ((dx / safe_sigma) * (dy / safe_sigma)).abs(), torch.zeros_like(sigma))
+    gam = 2.0 - angle
+    distance = -torch.expm1(-gam * dx2 / (cw * cw + eps)) - torch.expm1(-gam * dy2 / (ch * ch + eps))
+    om_w = (p.w - g.w).abs() / (torch.maximum(p.w, g.w) + eps)
+    om_h = (p.h - g.h).abs() / (torch.maximum(p.h, g.h) + eps)
+    shape = (-torch.expm1(-om_w)).pow(th) + (-torch.expm1(-om_h)).pow(th)
+    loss = 1.0 - ov.iou + 0.5 * (distance + shape)
+    return _finish(fn, loss, reduction, w, input, target)
+
+
+def alpha_iou_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    alpha: float = 3.0,
+    kind: str = "iou",
+    detach_beta: bool = True,
+    box_format: str = "xyxy",
+    eps: float = EPS,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Alpha-IoU loss: the IoU and its penalty raised to a power α.
+
+    .. math::
+        \ell = 1 - \mathrm{IoU}^{\alpha} + \mathcal R^{\alpha},\qquad
+        \mathcal R = \begin{cases} 0 & \text{iou} \\ (|C| - U)/|C| & \text{giou} \\
+        \rho^2/c^2 & \text{diou} \\ \rho^2/c^2 \text{ and } \beta v & \text{ciou} \end{cases}
+
+    For ``kind="ciou"`` the penalty is ``(ρ²/c²)^α + (βv)^α`` with CIoU's ``v`` and trade-off
+    ``β = v / ((1 - IoU) + v + ε)`` (a constant in the backward pass by default). α > 1 up-weights the loss
+    and gradient of high-IoU boxes, which the paper finds improves accuracy at strict IoU thresholds;
+    α = 1 gives back the plain IoU / GIoU / DIoU / CIoU losses.
+
+    Args:
+        input: predicted boxes ``(..., 4)``.
+        target: target boxes, the same shape.
+        alpha: the power α > 0, default 3 (the paper's recommendation).
+        kind: ``"iou"`` (default), ``"giou"``, ``"diou"`` or ``"ciou"``.
+        detach_beta: for ``kind="ciou"``, treat β as a constant (default True, as CIoU).
+        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        eps: ε of the denominators, default 1e-7.
+        weight: optional per-box weight ``(...)``.
+        reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
+
+    Returns:
+        The loss; ``(...)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError, TypeError: as :func:`iou_loss`, and for α <= 0 or an unknown ``kind``.
+
+    Note:
+        Powers are taken with value and gradient 0 at a base of 0 (for α < 1 the true derivative is
+        unbounded there). The GIoU penalty is the non-negative ``(|C| - U)/|C|``, so every kind stays >= 0.
+
+    References:
+        He, Erfani, Ma, Bailey, Chi, Hua, *Alpha-IoU: A Family of Power Intersection over Union Losses for
+        Bounding Box Regression*, NeurIPS 2021 (arXiv 2110.13675).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import alpha_iou_loss
+        >>> p = torch.tensor([[1.0, 1.0, 4.0, 3.0]], dtype=torch.float64)
+        >>> g = torch.tensor([[2.0, 0.0, 5.0, 4.0]], dtype=torch.float64)
+        >>> alpha_iou_loss(p, g).item()  # 1 - (4/14)³
+        0.97667638
+    """
+    fn = "alpha_iou_loss"
+    a = checks.check_number(fn, "alpha", alpha, low=0.0, low_open=True)
+    checks.check_option(fn, "kind", kind, KINDS)
+    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    ov = geo.overlap(p, g, eps)
+    loss = 1.0 - geo.safe_pow(ov.iou, a)
+    if kind != "iou":
+        cw, ch = geo.enclosing(p, g)
+        if kind == "giou":
+            loss = loss + geo.safe_pow(geo.giou_penalty(ov, cw, ch, eps), a)
+        else:
+            loss = loss + geo.safe_pow(geo.diou_penalty(p, g, cw, ch, eps), a)
+            if kind == "ciou":
+                v = geo.aspect_v(p, g, eps)
+                beta = geo.ciou_alpha(ov.iou, v, eps, "aaai", bool(detach_beta))
+                loss = loss + geo.safe_pow(beta * v, a)
+    return _finish(fn, loss, reduction, w, input, target)

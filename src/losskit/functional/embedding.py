@@ -1,3 +1,660 @@
-"""The embedding family (being built; see its issue)."""
+r"""Embedding (metric-learning) losses: contrastive, triplet, InfoNCE, NT-Xent, SupCon and CLIP (SPEC §5).
 
-__all__: list[str] = []
+These losses take embeddings rather than ``(input, target)`` pairs: every embedding argument is a
+``(N, D)`` float tensor whose rows are the samples. Conventions shared with the rest of losskit
+(SPEC §0): ``reduction`` is ``"none" | "mean" | "sum"``; ``weight`` is a per-sample ``(N,)`` weight and
+``"mean"`` divides by the sum of weights; an empty batch gives 0 with a working backward; float16 and
+bfloat16 inputs are computed and returned in float32.
+
+Numerics. Every similarity-softmax loss (:func:`info_nce_loss`, :func:`nt_xent_loss`,
+:func:`supervised_contrastive_loss`, :func:`clip_loss`) is evaluated in log space with ``logsumexp``;
+no similarity is exponentiated on its own. Cosine similarities divided by a temperature of 0.005 are
+logits in [-200, 200], far past float32's ``exp`` overflow at 88.7, and the losses stay finite there
+(MONAI's ``ContrastiveLoss``, which divides exponentials, returns NaN at such temperatures). Distances
+at zero (identical embeddings) have finite gradients: the Euclidean norm's derivative is taken as 0 at
+the origin, where its direction is undefined.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from losskit._core import checks
+from losskit.functional._common import finish, prepare
+
+__all__ = [
+    "clip_loss",
+    "contrastive_loss",
+    "info_nce_loss",
+    "nt_xent_loss",
+    "supervised_contrastive_loss",
+    "triplet_loss",
+]
+
+DISTANCES = ("euclidean", "cosine")
+
+# rows shorter than this are treated as zero when normalising (cosine of a zero vector is 0)
+_NORM_EPS = 1e-12
+# exp(logit_scale) is clamped at 100 (CLIP): logit_scale itself at ln 100
+_MAX_LOG_SCALE = math.log(100.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# validation helpers
+
+
+def _check_embeddings(fn: str, name: str, x: object, what: str = "(N, D)") -> Tensor:
+    t = checks.check_float(fn, name, x)
+    if t.dim() != 2:
+        raise ValueError(
+            f"{fn}: {name} must have shape {what}, one embedding per row, got {checks.fmt_shape(t.shape)}"
+        )
+    return t
+
+
+def _check_like(fn: str, name: str, x: object, ref: Tensor, ref_name: str) -> Tensor:
+    t = checks.check_float(fn, name, x)
+    checks.check_shape(fn, name, t, tuple(ref.shape), f"(the shape of {ref_name})")
+    return t
+
+
+def _check_temperature(fn: str, temperature: float) -> float:
+    return checks.check_number(fn, "temperature", temperature, low=0.0, low_open=True)
+
+
+def _check_bool(fn: str, name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{fn}: {name} must be a bool, got {type(value).__name__}")
+    return value
+
+
+def _check_margin(fn: str, margin: float) -> float:
+    m = checks.check_number(fn, "margin", margin, low=0.0)
+    if math.isinf(m):
+        raise ValueError(f"{fn}: margin must be finite, got {margin!r}")
+    return m
+
+
+def _check_sample_weight(fn: str, weight: Tensor | None, n: int) -> None:
+    checks.check_weight(fn, weight, (n,))
+
+
+# --------------------------------------------------------------------------------------------------
+# numeric helpers
+
+
+def _normalize(x: Tensor) -> Tensor:
+    """Rows scaled to unit L2 norm; a zero row stays zero (its cosine with anything is 0)."""
+    return F.normalize(x, p=2.0, dim=-1, eps=_NORM_EPS)
+
+
+def _pnorm(diff: Tensor, p: float) -> Tensor:
+    """Row-wise ``‖diff‖_p``, exact (no eps added), with gradient 0 at a zero row instead of NaN."""
+    # torch's norm backward masks the origin (0 instead of 0/0); a plain sqrt(sum(d**2)) would give NaN
+    return torch.linalg.vector_norm(diff, ord=p, dim=-1)
+
+
+def _sq_pnorm(diff: Tensor, p: float) -> Tensor:
+    """Row-wise ``‖diff‖_p²``; for p = 2 the plain sum of squares (smooth everywhere)."""
+    if p == 2.0:
+        return (diff * diff).sum(-1)
+    d = _pnorm(diff, p)
+    return d * d
+
+
+def _softmax_terms(logits: Tensor, positive: Tensor) -> Tensor:
+    """``logsumexp(logits) - positive`` per row: the cross-entropy of the positive logit."""
+    return torch.logsumexp(logits, dim=-1) - positive
+
+
+def _as_float_target(fn: str, target: object, n: int, dtype: torch.dtype) -> Tensor:
+    t = checks.check_tensor(fn, "target", target)
+    checks.check_shape(fn, "target", t, (n,), "(one 0/1 label per pair)")
+    if t.is_floating_point():
+        checks.check_probabilities(fn, "target", t)
+        return t.to(dtype)
+    if t.is_complex():
+        raise TypeError(f"{fn}: target must be a bool, integer or float tensor of 0/1 labels, got {t.dtype}")
+    if t.numel() and t.dtype != torch.bool and checks.values_checked(t):
+        lo, hi = int(t.min()), int(t.max())
+        if lo < 0 or hi > 1:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"{fn}: target must hold 0/1 labels (1 = similar pair), got a value {bad}")
+    return t.to(dtype)
+
+
+# --------------------------------------------------------------------------------------------------
+# pair and triplet losses
+
+
+def contrastive_loss(
+    x1: Tensor,
+    x2: Tensor,
+    target: Tensor,
+    *,
+    margin: float = 1.0,
+    distance: str = "euclidean",
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Contrastive loss for pairs of embeddings (Hadsell, Chopra & LeCun 2006).
+
+    .. math::
+        \ell = Y\,\tfrac12 D^2 + (1 - Y)\,\tfrac12 \max(0,\, m - D)^2,
+        \qquad D = \lVert x_1 - x_2 \rVert_2
+
+    Similar pairs are pulled together, dissimilar pairs pushed apart until they are ``margin`` away.
+
+    **Label convention: target 1 = similar pair.** This is the convention of the user's note 001 and of
+    most code; the paper writes :math:`Y = 0` for similar pairs, so its :math:`Y` is ``1 - target``.
+    The ½ factors are the paper's (note 001 drops them, which doubles the loss).
+
+    Args:
+        x1: embeddings ``(N, D)``.
+        x2: embeddings ``(N, D)``, row ``i`` paired with row ``i`` of ``x1``.
+        target: ``(N,)`` labels, 1 for a similar pair and 0 for a dissimilar one (bool, integer, or float in
+            [0, 1], which interpolates the two terms).
+        margin: ``m >= 0``, the distance beyond which dissimilar pairs cost nothing. Default 1. With
+            ``distance="cosine"`` distances lie in [0, 2], so a margin around 0.5 is typical.
+        distance: ``"euclidean"`` (default, the paper's :math:`D`) or ``"cosine"``
+            (:math:`D = 1 - \cos(x_1, x_2)`, scale-invariant).
+        weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
+        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss; per pair ``(N,)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError: shapes that differ (no broadcasting), labels outside {0, 1} / [0, 1], a negative margin,
+            an unknown ``distance``, NaN/inf inputs (value checks: see :func:`losskit.set_checks`).
+        TypeError: non-tensor or non-float embeddings.
+
+    Note:
+        The similar-pair term is computed as ``½ Σ (x1 - x2)²`` (smooth everywhere). At ``D = 0`` a
+        dissimilar pair has no preferred direction to move apart; its gradient there is 0 (finite), not
+        the NaN of ``d/dx sqrt(x)`` at 0.
+
+        pytorch-metric-learning's ``ContrastiveLoss`` uses non-squared hinge terms:
+        ``max(0, D - pos_margin)`` and ``max(0, neg_margin - D)``; with ``pos_margin=0`` each of its
+        per-pair values is ``sqrt(2 ℓ)`` of losskit's.
+
+    References:
+        Hadsell, Chopra, LeCun, *Dimensionality Reduction by Learning an Invariant Mapping*, CVPR 2006.
+
+    Example:
+        Two points 0.8 apart with margin 1: a similar pair costs ½·0.8² = 0.32, a dissimilar one
+        ½·(1 - 0.8)² = 0.02.
+
+        >>> import torch
+        >>> from losskit.functional import contrastive_loss
+        >>> x1 = torch.tensor([[0.0, 0.0], [0.0, 0.0]], dtype=torch.float64)
+        >>> x2 = torch.tensor([[0.8, 0.0], [0.0, 0.8]], dtype=torch.float64)
+        >>> contrastive_loss(x1, x2, torch.tensor([1, 0]), reduction="none")
+        tensor([0.3200, 0.0200], dtype=torch.float64)
+    """
+    fn = "contrastive_loss"
+    checks.check_reduction(fn, reduction)
+    m = _check_margin(fn, margin)
+    checks.check_option(fn, "distance", distance, DISTANCES)
+    _check_embeddings(fn, "x1", x1)
+    _check_like(fn, "x2", x2, x1, "x1")
+    n = int(x1.shape[0])
+    checks.check_tensor(fn, "target", target)
+    _check_sample_weight(fn, weight, n)
+    checks.check_same_device(fn, x1=x1, x2=x2, target=target, weight=weight)
+    dtype, (a, b, w) = prepare(fn, x1, x2, weight)
+    assert a is not None and b is not None
+    y = _as_float_target(fn, target, n, dtype)
+
+    if distance == "euclidean":
+        diff = a - b
+        d_sq = (diff * diff).sum(-1)
+        d = _pnorm(diff, 2.0)
+    else:
+        d = 1.0 - (_normalize(a) * _normalize(b)).sum(-1)
+        d_sq = d * d
+    hinge = torch.clamp(m - d, min=0.0)
+    loss = 0.5 * (y * d_sq + (1.0 - y) * hinge * hinge)
+    return finish(fn, loss, reduction, w, inputs={"x1": x1, "x2": x2, "target": target})
+
+
+def triplet_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    margin: float = 1.0,
+    p: float = 2.0,
+    swap: bool = False,
+    squared: bool = False,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Triplet margin loss (FaceNet): the positive must be nearer the anchor than the negative by ``margin``.
+
+    .. math::
+        \ell = \max\bigl(0,\; d(a, p) - d(a, n) + m\bigr), \qquad d(u, v) = \lVert u - v \rVert_p
+
+    With ``swap=True`` (Balntas et al. 2016) :math:`d(a, n)` is replaced by
+    :math:`\min(d(a, n), d(p, n))`, the harder of the two negatives distances. With ``squared=True``
+    :math:`d` is the squared distance :math:`\lVert u - v\rVert_p^2`, as in the FaceNet paper.
+
+    Args:
+        anchor: embeddings ``(N, D)``.
+        positive: ``(N, D)``, same identity as the anchor.
+        negative: ``(N, D)``, another identity.
+        margin: ``m >= 0``. Default 1.
+        p: the norm's order, ``p >= 1`` (``float("inf")`` allowed). Default 2.
+        swap: use the distance swap. Default False.
+        squared: use squared distances. Default False.
+        weight: per-triplet weight ``(N,)``; ``"mean"`` divides by its sum.
+        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss; per triplet ``(N,)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError: shapes that differ, a negative margin, ``p < 1``, NaN/inf inputs.
+        TypeError: non-tensor or non-float embeddings, non-bool ``swap`` / ``squared``.
+
+    Note:
+        Distances are exact. ``torch.nn.functional.triplet_margin_loss`` adds ``eps=1e-6`` to the
+        *difference vector* before the norm (``‖a - p + eps‖``), which shifts every distance by up to
+        ``eps·D^{1/p}`` and is not symmetric in its arguments; losskit equals torch with ``eps=0``.
+        At a zero distance the gradient of the norm is taken as 0 (finite).
+
+    References:
+        Schroff, Kalenichenko, Philbin, *FaceNet: A Unified Embedding for Face Recognition and Clustering*,
+        CVPR 2015 (arXiv 1503.03832). Balntas, Riba, Ponsa, Mikolajczyk, *Learning local feature descriptors
+        with triplets and shallow convolutional neural networks*, BMVC 2016 (the swap).
+
+    Example:
+        Anchor at the origin, positive at (0.5, 0.5), negative at (1, 0), margin 1:
+        ``max(0, 0.7071 - 1 + 1) = 0.707106781``.
+
+        >>> import torch
+        >>> from losskit.functional import triplet_loss
+        >>> a = torch.tensor([[0.0, 0.0]], dtype=torch.float64)
+        >>> p = torch.tensor([[0.5, 0.5]], dtype=torch.float64)
+        >>> n = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
+        >>> print(f"{triplet_loss(a, p, n).item():.9f}")
+        0.707106781
+    """
+    fn = "triplet_loss"
+    checks.check_reduction(fn, reduction)
+    m = _check_margin(fn, margin)
+    order = checks.check_number(fn, "p", p, low=1.0)
+    _check_bool(fn, "swap", swap)
+    _check_bool(fn, "squared", squared)
+    _check_embeddings(fn, "anchor", anchor)
+    _check_like(fn, "positive", positive, anchor, "anchor")
+    _check_like(fn, "negative", negative, anchor, "anchor")
+    n = int(anchor.shape[0])
+    _check_sample_weight(fn, weight, n)
+    checks.check_same_device(fn, anchor=anchor, positive=positive, negative=negative, weight=weight)
+    _, (a, pos, neg, w) = prepare(fn, anchor, positive, negative, weight)
+    assert a is not None and pos is not None and neg is not None
+
+    def dist(u: Tensor, v: Tensor) -> Tensor:
+        return _sq_pnorm(u - v, order) if squared else _pnorm(u - v, order)
+
+    d_ap = dist(a, pos)
+    d_an = dist(a, neg)
+    if swap:
+        d_an = torch.minimum(d_an, dist(pos, neg))
+    loss = torch.clamp(d_ap - d_an + m, min=0.0)
+    inputs: dict[str, Tensor | None] = {"anchor": anchor, "positive": positive, "negative": negative}
+    return finish(fn, loss, reduction, w, inputs=inputs)
+
+
+# --------------------------------------------------------------------------------------------------
+# similarity-softmax losses
+
+
+def info_nce_loss(
+    query: Tensor,
+    key: Tensor,
+    *,
+    negatives: Tensor | None = None,
+    temperature: float = 0.1,
+    normalize: bool = True,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""InfoNCE: classify each query's positive key among in-batch (and optional extra) negatives.
+
+    .. math::
+        \ell_i = -\log \frac{\exp(s(q_i, k_i)/\tau)}
+            {\sum_{j=1}^{N} \exp(s(q_i, k_j)/\tau) + \sum_{m} \exp(s(q_i, n_m)/\tau)}
+
+    Row ``i`` of ``key`` is the positive for row ``i`` of ``query``; every other row of ``key`` and every
+    row of ``negatives`` is a negative. :math:`s` is the cosine similarity (``normalize=True``) or the dot
+    product. This is cross-entropy over the logits ``[q_i·k_1, …, q_i·k_N, q_i·n_1, …] / τ`` with target
+    ``i``, computed with ``logsumexp``.
+
+    Args:
+        query: ``(N, D)``.
+        key: ``(N, D)``, the positives.
+        negatives: optional extra negatives, ``(M, D)`` shared by every query, or ``(N, M, D)`` with ``M``
+            negatives of its own for each query.
+        temperature: τ > 0. Default 0.1. Smaller values sharpen the softmax; any τ > 0 gives finite values
+            (at τ = 0.005 cosine logits reach ±200, with no overflow).
+        normalize: L2-normalise the embeddings first (cosine similarity). Default True.
+        weight: per-query weight ``(N,)``; ``"mean"`` divides by its sum.
+        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss; per query ``(N,)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError: shapes that disagree, τ <= 0, NaN/inf inputs.
+        TypeError: non-tensor or non-float embeddings, non-bool ``normalize``.
+
+    References:
+        van den Oord, Li, Vinyals, *Representation Learning with Contrastive Predictive Coding*, 2018
+        (arXiv 1807.03748).
+
+    Example:
+        Two orthogonal unit queries, each its own key, τ = 1: the positive logit is 1 and the negative 0,
+        so :math:`\ell = \log(e^1 + e^0) - 1 = \log(1 + e^{-1}) = 0.313261687`.
+
+        >>> import torch
+        >>> from losskit.functional import info_nce_loss
+        >>> q = torch.eye(2, dtype=torch.float64)
+        >>> print(f"{info_nce_loss(q, q.clone(), temperature=1.0).item():.9f}")
+        0.313261687
+    """
+    fn = "info_nce_loss"
+    checks.check_reduction(fn, reduction)
+    tau = _check_temperature(fn, temperature)
+    _check_bool(fn, "normalize", normalize)
+    _check_embeddings(fn, "query", query)
+    _check_like(fn, "key", key, query, "query")
+    n, dim = (int(s) for s in query.shape)
+    if negatives is not None:
+        checks.check_float(fn, "negatives", negatives)
+        ok = (negatives.dim() == 2 and int(negatives.shape[1]) == dim) or (
+            negatives.dim() == 3 and int(negatives.shape[0]) == n and int(negatives.shape[2]) == dim
+        )
+        if not ok:
+            raise ValueError(
+                f"{fn}: negatives must have shape (M, {dim}) (shared) or ({n}, M, {dim}) (per query), got "
+                f"{checks.fmt_shape(negatives.shape)}"
+            )
+    _check_sample_weight(fn, weight, n)
+    checks.check_same_device(fn, query=query, key=key, negatives=negatives, weight=weight)
+    _, (q, k, neg, w) = prepare(fn, query, key, negatives, weight)
+    assert q is not None and k is not None
+    if normalize:
+        q, k = _normalize(q), _normalize(k)
+        neg = None if neg is None else _normalize(neg)
+    q = q / tau  # scaling the (N, D) queries, not the (N, N) logits, saves a matrix-sized temporary
+    logits = q @ k.transpose(0, 1)
+    positive = logits.diagonal()
+    if neg is not None:
+        extra = q @ neg.transpose(0, 1) if neg.dim() == 2 else torch.einsum("nd,nmd->nm", q, neg)
+        logits = torch.cat([logits, extra], dim=1)
+    loss = _softmax_terms(logits, positive)
+    return finish(fn, loss, reduction, w, inputs={"query": query, "key": key, "negatives": negatives})
+
+
+def nt_xent_loss(
+    z1: Tensor,
+    z2: Tensor,
+    *,
+    temperature: float = 0.5,
+    normalize: bool = True,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""NT-Xent, SimCLR's normalised-temperature cross-entropy over two views of a batch.
+
+    The ``2N`` embeddings :math:`z = [z^{(1)}; z^{(2)}]` form a similarity matrix
+    :math:`s_{ab} = \cos(z_a, z_b)/\tau` with the diagonal masked out. Anchor ``a``'s positive is the other
+    view of the same sample, :math:`p(a) = a \pm N`, and every other embedding is a negative:
+
+    .. math::
+        \ell_a = -\log \frac{\exp(s_{a,p(a)})}{\sum_{b \ne a} \exp(s_{ab})},
+        \qquad \ell^{\text{pair}}_i = \tfrac12\bigl(\ell_i + \ell_{i+N}\bigr)
+
+    SimCLR's loss is the mean of :math:`\ell_a` over all ``2N`` anchors, which is the ``"mean"`` of the
+    ``N`` per-pair values.
+
+    Args:
+        z1: first view ``(N, D)``.
+        z2: second view ``(N, D)``; row ``i`` is the positive of row ``i`` of ``z1``.
+        temperature: τ > 0. Default 0.5 (the usual SimCLR value for small batches; 0.1 for large ones).
+        normalize: L2-normalise first (cosine similarity, as in SimCLR). Default True.
+        weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
+        reduction: ``"none"`` (``(N,)``, each pair's two anchors averaged), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss; per pair ``(N,)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError: shapes that differ, τ <= 0, NaN/inf inputs.
+        TypeError: non-tensor or non-float embeddings.
+
+    Note:
+        Computed with ``logsumexp`` over each row of the masked matrix: finite at any τ > 0. MONAI's
+        ``ContrastiveLoss`` (the same quantity) divides exponentials and is NaN in float32 once
+        ``1/τ`` passes ~88 (τ ≈ 0.011). pytorch-metric-learning's ``NTXentLoss`` with labels
+        ``[0..N-1, 0..N-1]`` gives the same value but materialises one row per (positive, negative) pair.
+
+    References:
+        Chen, Kornblith, Norouzi, Hinton, *A Simple Framework for Contrastive Learning of Visual
+        Representations*, ICML 2020 (arXiv 2002.05709).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import nt_xent_loss
+        >>> z1 = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+        >>> z2 = torch.tensor([[0.8, 0.6], [-0.6, 0.8]], dtype=torch.float64)
+        >>> print(f"{nt_xent_loss(z1, z2, temperature=0.5).item():.9f}")
+        0.430190277
+    """
+    fn = "nt_xent_loss"
+    checks.check_reduction(fn, reduction)
+    tau = _check_temperature(fn, temperature)
+    _check_bool(fn, "normalize", normalize)
+    _check_embeddings(fn, "z1", z1)
+    _check_like(fn, "z2", z2, z1, "z1")
+    n = int(z1.shape[0])
+    _check_sample_weight(fn, weight, n)
+    checks.check_same_device(fn, z1=z1, z2=z2, weight=weight)
+    _, (a, b, w) = prepare(fn, z1, z2, weight)
+    assert a is not None and b is not None
+    if normalize:
+        a, b = _normalize(a), _normalize(b)
+    z = torch.cat([a, b], dim=0)
+    # 1/τ applied to the (2N, D) factor: the (2N, 2N) matrix is allocated once
+    sim = (z / tau) @ z.transpose(0, 1)
+    # the positives, read before the diagonal is masked (they sit on the ±N off-diagonals)
+    pos = torch.cat([sim[:n, n:].diagonal(), sim[n:, :n].diagonal()])
+    # mask self-similarity in place: no 2N x 2N boolean mask, and the masked entries get no gradient
+    sim.fill_diagonal_(float("-inf"))
+    per_anchor = torch.logsumexp(sim, dim=1) - pos
+    loss = 0.5 * (per_anchor[:n] + per_anchor[n:])
+    return finish(fn, loss, reduction, w, inputs={"z1": z1, "z2": z2})
+
+
+def supervised_contrastive_loss(
+    features: Tensor,
+    labels: Tensor,
+    *,
+    temperature: float = 0.1,
+    normalize: bool = True,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Supervised contrastive loss :math:`\mathcal{L}^{sup}_{out}` (Khosla et al. 2020).
+
+    Every sample with the same label is a positive of the anchor; all other samples are in the
+    denominator:
+
+    .. math::
+        \ell_i = -\frac{1}{|P(i)|}\sum_{p \in P(i)}
+            \log \frac{\exp(s_{ip}/\tau)}{\sum_{a \ne i} \exp(s_{ia}/\tau)},
+        \qquad P(i) = \{p \ne i : y_p = y_i\}
+
+    with :math:`s` the cosine similarity. An anchor whose label occurs once in the batch has no positive:
+    its loss is 0 and it is **excluded from the mean** (the reference implementation divides 0 by 0 and
+    returns NaN). With multiple views, concatenate them along the batch and repeat the labels.
+
+    Args:
+        features: ``(N, D)``.
+        labels: ``(N,)`` integer class labels (any values; only equality matters).
+        temperature: τ > 0. Default 0.1 (the paper uses 0.1).
+        normalize: L2-normalise first (cosine similarity). Default True.
+        weight: per-anchor weight ``(N,)``; ``"mean"`` divides by the weight of the anchors that have a
+            positive.
+        reduction: ``"none"`` (``(N,)``, 0 for anchors without a positive), ``"mean"`` (over anchors with a
+            positive; 0 when there is none) or ``"sum"``.
+
+    Returns:
+        The loss; per anchor ``(N,)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError: a ``labels`` shape other than ``(N,)``, τ <= 0, NaN/inf inputs.
+        TypeError: non-float features or non-integer labels.
+
+    Note:
+        This is the paper's :math:`\mathcal{L}_{out}` (the average over positives outside the log), the
+        variant the paper recommends. The reference code also multiplies by ``τ / 0.07``
+        (``base_temperature``); losskit does not (neither does pytorch-metric-learning's ``SupConLoss``).
+
+    References:
+        Khosla, Teterwak, Wang, Sarna, Tian, Isola, Maschinot, Liu, Krishnan, *Supervised Contrastive
+        Learning*, NeurIPS 2020 (arXiv 2004.11362), Eq. 2.
+
+    Example:
+        The anchor labelled 1 has no positive and is left out of the mean of the other three:
+
+        >>> import torch
+        >>> from losskit.functional import supervised_contrastive_loss
+        >>> z = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-0.6, 0.8]], dtype=torch.float64)
+        >>> labels = torch.tensor([0, 0, 1, 0])
+        >>> print(f"{supervised_contrastive_loss(z, labels, temperature=0.5).item():.8f}")
+        1.83121268
+    """
+    fn = "supervised_contrastive_loss"
+    checks.check_reduction(fn, reduction)
+    tau = _check_temperature(fn, temperature)
+    _check_bool(fn, "normalize", normalize)
+    _check_embeddings(fn, "features", features)
+    n = int(features.shape[0])
+    checks.check_int(fn, "labels", labels)
+    checks.check_shape(fn, "labels", labels, (n,), "(one class label per row of features)")
+    _check_sample_weight(fn, weight, n)
+    checks.check_same_device(fn, features=features, labels=labels, weight=weight)
+    _, (f, w) = prepare(fn, features, weight)
+    assert f is not None
+    if normalize:
+        f = _normalize(f)
+    sim = (f / tau) @ f.transpose(0, 1)
+    sim.fill_diagonal_(float("-inf"))
+    log_prob = sim - torch.logsumexp(sim, dim=1, keepdim=True)
+    positive = labels[:, None] == labels[None, :]
+    positive.fill_diagonal_(False)
+    n_pos = positive.sum(dim=1).to(f.dtype)
+    # where(), not a product: the masked diagonal holds -inf and 0 * -inf would be NaN
+    pos_sum = torch.where(positive, log_prob, torch.zeros_like(log_prob)).sum(dim=1)
+    loss = -pos_sum / n_pos.clamp(min=1.0)
+    has_pos = (n_pos > 0).to(f.dtype)
+    normalizer = has_pos if w is None else has_pos * w
+    return finish(fn, loss, reduction, w, normalizer=normalizer, inputs={"features": features})
+
+
+def clip_loss(
+    image_embeds: Tensor,
+    text_embeds: Tensor,
+    *,
+    logit_scale: float | Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""CLIP's symmetric contrastive loss over an image-text similarity matrix (Radford et al. 2021).
+
+    With :math:`\hat u, \hat v` the L2-normalised image and text embeddings and
+    :math:`t = \min(e^{\text{logit\_scale}}, 100)`, the logits are :math:`L_{ij} = t\,\hat u_i \cdot \hat v_j`
+    and image ``i`` matches text ``i``:
+
+    .. math::
+        \ell_i = \tfrac12\Bigl(
+            \underbrace{\operatorname{logsumexp}_j L_{ij} - L_{ii}}_{\text{image}\to\text{text}}
+            + \underbrace{\operatorname{logsumexp}_j L_{ji} - L_{ii}}_{\text{text}\to\text{image}}\Bigr)
+
+    The ``"mean"`` over pairs is CLIP's ``(CE(L, arange) + CE(Lᵀ, arange)) / 2``.
+
+    Args:
+        image_embeds: ``(N, D)``.
+        text_embeds: ``(N, D)``, row ``i`` describing image ``i``.
+        logit_scale: the **log** of the inverse temperature, a float or a 0-d (or one-element) tensor
+            that may require grad (learnable, as in CLIP, which initialises it at ``ln(1/0.07) ≈ 2.659``).
+            The scale ``exp(logit_scale)`` is clamped at 100 (CLIP's clip at ``ln 100``); beyond that the
+            gradient with respect to ``logit_scale`` is 0. :class:`losskit.nn.ClipLoss` holds it as a
+            parameter.
+        weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
+        reduction: ``"none"`` (``(N,)``, the two directions averaged per pair), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss; per pair ``(N,)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError: shapes that differ, a ``logit_scale`` tensor with more than one element, a non-finite
+            float ``logit_scale``, NaN/inf inputs.
+        TypeError: non-float embeddings, a ``logit_scale`` that is neither a number nor a float tensor.
+
+    References:
+        Radford et al., *Learning Transferable Visual Models From Natural Language Supervision*, ICML 2021
+        (arXiv 2103.00020), Figure 3.
+
+    Example:
+        Two orthogonal matched pairs at scale 1 (``logit_scale = 0``): each direction is a softmax over
+        logits (1, 0), so :math:`\ell = \log(1 + e^{-1}) = 0.313261687`.
+
+        >>> import torch
+        >>> from losskit.functional import clip_loss
+        >>> u = torch.eye(2, dtype=torch.float64)
+        >>> print(f"{clip_loss(u, u.clone(), logit_scale=0.0).item():.9f}")
+        0.313261687
+    """
+    fn = "clip_loss"
+    checks.check_reduction(fn, reduction)
+    scale_t: Tensor | None = None
+    ls = 0.0
+    if isinstance(logit_scale, Tensor):
+        checks.check_float(fn, "logit_scale", logit_scale)
+        if logit_scale.numel() != 1:
+            raise ValueError(
+                f"{fn}: logit_scale must be a number or a one-element tensor, got shape "
+                f"{checks.fmt_shape(logit_scale.shape)}"
+            )
+        scale_t = logit_scale
+    else:
+        ls = checks.check_number(fn, "logit_scale", logit_scale)
+        if math.isinf(ls):
+            raise ValueError(f"{fn}: logit_scale must be finite, got {logit_scale!r}")
+    _check_embeddings(fn, "image_embeds", image_embeds)
+    _check_like(fn, "text_embeds", text_embeds, image_embeds, "image_embeds")
+    n = int(image_embeds.shape[0])
+    _check_sample_weight(fn, weight, n)
+    checks.check_same_device(fn, image_embeds=image_embeds, text_embeds=text_embeds, weight=weight,
+                             logit_scale=scale_t)
+    _, (u, v, w, s) = prepare(fn, image_embeds, text_embeds, weight, scale_t)
+    assert u is not None and v is not None
+    # the clamp acts on the log scale: same value and gradient as min(exp(.), 100), never overflows
+    scale: Tensor | float
+    if s is not None:
+        scale = torch.exp(torch.clamp(s.reshape(()), max=_MAX_LOG_SCALE))
+    else:
+        scale = math.exp(min(ls, _MAX_LOG_SCALE))
+    logits = (_normalize(u) * scale) @ _normalize(v).transpose(0, 1)
+    diag = logits.diagonal()
+    loss = 0.5 * ((torch.logsumexp(logits, dim=1) - diag) + (torch.logsumexp(logits, dim=0) - diag))
+    return finish(fn, loss, reduction, w, inputs={"image_embeds": image_embeds, "text_embeds": text_embeds,
+                                                  "logit_scale": scale_t})

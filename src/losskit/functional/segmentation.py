@@ -1,3 +1,832 @@
-"""The segmentation family (being built; see its issue)."""
+r"""Segmentation overlap losses: Dice, generalized Dice, Tversky, focal Tversky, Jaccard and Lovász.
 
-__all__: list[str] = []
+Shared conventions (SPEC §4). Every function takes ``(input, target, *, input_type="logits",
+multilabel=False, include_background=True, ignore_index=None, weight=None, smooth=1e-5, per_image=True,
+mask=None, reduction="mean")`` plus its own options:
+
+* ``input`` is ``(N, C, *spatial)`` with one or more spatial dimensions (2-D images, 3-D volumes).
+  Logits become probabilities through a softmax over ``C`` (the default), or a per-channel sigmoid with
+  ``multilabel=True`` and always when ``C = 1`` (binary segmentation). ``input_type="probs"`` (or
+  ``"log_probs"``) skips the activation.
+* ``target`` is either class indices ``(N, *spatial)`` (integer; for ``C = 1`` the labels are 0 / 1) or
+  probabilities / one-hot / multi-hot masks ``(N, C, *spatial)`` (float; bool and integer masks of that
+  shape are converted).
+* Scores are computed per (sample, class) over the spatial positions (``per_image=True``, MONAI's default)
+  or per class over the whole batch (``per_image=False``: nnU-Net's "batch Dice", what
+  segmentation-models-pytorch computes). ``reduction="none"`` returns the ``(N, C)`` matrix (``(C,)``
+  with ``per_image=False``; one column fewer with ``include_background=False``), multiplied by the
+  per-class ``weight``; ``"mean"`` is the class-weighted mean :math:`\sum w_c \ell_{nc} / \sum w_c` over its
+  entries and ``"sum"`` their weighted sum.
+* Pixels whose index target equals ``ignore_index``, or where ``mask`` is False, are left out of every
+  sum. A fully ignored (or empty) score has loss 0 and a working backward.
+* **Decision** (SPEC §4): smoothing is added to numerator and denominator, so an empty target with an
+  empty prediction gives loss 0, and an empty target with a non-empty prediction a loss near 1
+  (docs/segmentation-empty-masks.md compares MONAI, segmentation-models-pytorch and kornia).
+* float16 / bfloat16 inputs are computed and returned in float32. No function reads tensor values to
+  decide what to compute: all of them compile with ``torch.compile(fullgraph=True)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from losskit._core import checks
+from losskit._core.dtypes import compute_dtype, upcast
+from losskit.functional._common import binary_log_probs, check_input_type, finish
+
+__all__ = [
+    "dice_loss",
+    "focal_tversky_loss",
+    "generalized_dice_loss",
+    "jaccard_loss",
+    "lovasz_loss",
+    "tversky_loss",
+]
+
+_WEIGHTINGS = ("square", "simple", "uniform")
+
+
+# --------------------------------------------------------------------------------------------------
+# shared input handling
+
+
+@dataclass
+class _Overlap:
+    """Validated, upcast inputs of an overlap loss, with spatial dimensions flattened to one ``S``."""
+
+    x: Tensor  # the input as given (upcast), (N, C, S)
+    input_type: str
+    sigmoid: bool  # per-channel sigmoid (multilabel or C == 1) rather than a softmax over C
+    labels: Tensor | None  # class indices (N, S), ignored pixels replaced by 0
+    dense: Tensor | None  # probability / one-hot target (N, C, S); the binary index target lands here too
+    valid: Tensor | None  # (N, S) float 1 = counted, 0 = ignored; None when nothing can be ignored
+    weight: Tensor | None  # per-class weight of the kept classes (C',)
+    first: int  # 1 when the background channel is dropped, else 0
+
+    def probs(self, fn: str) -> Tensor:
+        """Probabilities ``(N, C, S)`` of every class (background included)."""
+        if self.input_type == "logits":
+            return torch.sigmoid(self.x) if self.sigmoid else _softmax(self.x)
+        if self.input_type == "probs":
+            checks.check_probabilities(fn, "input", self.x)
+            return self.x
+        checks.check_log_probabilities(fn, "input", self.x)
+        return torch.exp(self.x)
+
+    def target_dense(self, num_classes: int) -> Tensor:
+        """The target as a dense ``(N, C, S)`` tensor (one-hot for index targets), ignored pixels zeroed."""
+        if self.dense is not None:
+            g = self.dense
+        else:
+            assert self.labels is not None
+            classes = torch.arange(num_classes, device=self.labels.device).view(1, -1, 1)
+            g = (self.labels.unsqueeze(1) == classes).to(self.x.dtype)
+        return g if self.valid is None else g * self.valid.unsqueeze(1)
+
+
+_SMALL = 1 << 15
+
+
+def _softmax(x: Tensor) -> Tensor:
+    """Softmax over dim 1. Below 2**15 elements it is written out: torch's CPU softmax kernel always
+    enters a parallel region, which on a busy machine costs milliseconds per call for a few hundred values
+    (the shape test is static, so this does not break ``fullgraph`` compilation)."""
+    if x.numel() >= _SMALL:
+        return torch.softmax(x, dim=1)
+    e = torch.exp(x - x.detach().amax(dim=1, keepdim=True))  # the shift cancels; no gradient needed
+    return e / e.sum(dim=1, keepdim=True)
+
+
+def _check_flag(fn: str, name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{fn}: {name} must be True or False, got {value!r}")
+
+
+def _check_options(
+    fn: str,
+    *,
+    input_type: str,
+    multilabel: bool,
+    include_background: bool,
+    ignore_index: int | None,
+    per_image: bool,
+    reduction: str,
+    smooth: float | None = None,
+) -> None:
+    """Option checks shared by every overlap loss (no tensors involved: also run by the Modules)."""
+    checks.check_reduction(fn, reduction)
+    check_input_type(fn, input_type)
+    _check_flag(fn, "multilabel", multilabel)
+    _check_flag(fn, "include_background", include_background)
+    _check_flag(fn, "per_image", per_image)
+    if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
+        raise TypeError(f"{fn}: ignore_index must be an int or None, got {ignore_index!r}")
+    if smooth is not None:
+        checks.check_number(fn, "smooth", smooth, low=0.0)
+
+
+def _prepare(
+    fn: str,
+    input: Tensor,
+    target: Tensor,
+    *,
+    input_type: str,
+    multilabel: bool,
+    include_background: bool,
+    ignore_index: int | None,
+    weight: Tensor | None,
+    mask: Tensor | None,
+) -> _Overlap:
+    """Validate input, target, weight and mask; upcast; flatten the spatial dimensions."""
+    checks.check_float(fn, "input", input)
+    if input.dim() < 3:
+        raise ValueError(
+            f"{fn}: input must have shape (N, C, *spatial) with at least one spatial dimension, got "
+            f"{checks.fmt_shape(input.shape)}"
+        )
+    checks.check_tensor(fn, "target", target)
+    n, num_classes = int(input.shape[0]), int(input.shape[1])
+    spatial = tuple(int(s) for s in input.shape[2:])
+    sigmoid = multilabel or num_classes == 1
+    index_shape = (n, *spatial)
+
+    is_index = target.dim() == input.dim() - 1
+    if is_index:
+        checks.check_int(fn, "target", target)
+        checks.check_shape(fn, "target", target, index_shape, "(class indices: input's shape without C)")
+        checks.check_labels(fn, "target", target, 2 if num_classes == 1 else num_classes, ignore_index)
+    else:
+        channel_index = target.dim() == input.dim() and target.shape[1] == 1 and num_classes > 1
+        if channel_index and not target.is_floating_point():
+            raise ValueError(
+                f"{fn}: target must have shape {checks.fmt_shape(index_shape)} for class indices or "
+                f"{checks.fmt_shape(input.shape)} for one-hot / probability targets, got "
+                f"{checks.fmt_shape(target.shape)}; for class indices drop the channel: target.squeeze(1)"
+            )
+        hint = f"(probability / one-hot targets; class indices are {checks.fmt_shape(index_shape)})"
+        checks.check_shape(fn, "target", target, tuple(input.shape), hint)
+        if ignore_index is not None:
+            raise ValueError(
+                f"{fn}: ignore_index applies to class-index targets, got ignore_index={ignore_index} with a "
+                f"target of shape {checks.fmt_shape(target.shape)}; pass mask= to leave pixels out instead"
+            )
+        if target.is_complex():
+            raise TypeError(f"{fn}: target must be a real tensor, got dtype {target.dtype}")
+        checks.check_probabilities(fn, "target", target)
+    checks.check_class_weight(fn, weight, num_classes)
+    if mask is not None:
+        checks.check_tensor(fn, "mask", mask)
+        if mask.dtype != torch.bool:
+            raise TypeError(f"{fn}: mask must be a bool tensor (True = keep), got dtype {mask.dtype}")
+        checks.check_shape(fn, "mask", mask, index_shape, "(N, *spatial): one flag per pixel")
+    checks.check_same_device(fn, input=input, target=target, weight=weight, mask=mask)
+
+    dtype = compute_dtype(input, target if target.is_floating_point() else None, weight)
+    size = 1
+    for s in spatial:
+        size *= s
+    x = upcast(input, dtype).reshape(n, num_classes, size)
+    w = None if weight is None else upcast(weight, dtype)
+
+    valid: Tensor | None = None
+    keep: Tensor | None = None if mask is None else mask.reshape(n, size)
+    labels: Tensor | None = None
+    dense: Tensor | None = None
+    if is_index:
+        t = target.reshape(n, size)
+        if ignore_index is not None:
+            ok = t != ignore_index
+            keep = ok if keep is None else keep & ok
+            t = torch.where(ok, t, torch.zeros_like(t))
+        if num_classes == 1:
+            dense = (t == 1).to(dtype).unsqueeze(1)
+        else:
+            labels = t
+    else:
+        dense = target.reshape(n, num_classes, size).to(dtype)
+    if keep is not None:
+        valid = keep.to(dtype)
+
+    first = 0 if include_background or num_classes == 1 else 1
+    if w is not None:
+        w = w[first:]
+    return _Overlap(x, input_type, sigmoid, labels, dense, valid, w, first)
+
+
+def _stats(fn: str, o: _Overlap, *, per_image: bool, squared: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+    """``(Σ p g, Σ p, Σ g)`` per (sample, class) or per class (``Σ p²``, ``Σ g²`` when ``squared``).
+
+    Index targets never become a one-hot tensor: the intersection is each pixel's probability of its own
+    class, scattered into ``(N, C)`` bins, and the class volumes are counts.
+    """
+    p = o.probs(fn)
+    n, num_classes = p.shape[0], p.shape[1]
+    v = o.valid
+    if o.labels is not None:
+        t = o.labels.unsqueeze(1)
+        own = p.gather(1, t).squeeze(1)
+        count = torch.ones_like(own) if v is None else v
+        if v is not None:
+            own = own * v
+        bins = p.new_zeros(n, num_classes)
+        tp = bins.scatter_add(1, o.labels, own)
+        sg = bins.scatter_add(1, o.labels, count)
+        pp = p * p if squared else p
+        sp = pp.sum(-1) if v is None else torch.bmm(pp, v.unsqueeze(-1)).squeeze(-1)
+        tp, sp, sg = tp[:, o.first:], sp[:, o.first:], sg[:, o.first:]
+    else:
+        p = p[:, o.first:]
+        g = o.target_dense(num_classes)[:, o.first:]
+        if v is not None:
+            p = p * v.unsqueeze(1)
+        tp = (p * g).sum(-1)
+        sp = (p * p).sum(-1) if squared else p.sum(-1)
+        sg = (g * g).sum(-1) if squared else g.sum(-1)
+    if not per_image:
+        tp, sp, sg = tp.sum(0), sp.sum(0), sg.sum(0)
+    return tp, sp, sg
+
+
+def _ratio(num: Tensor, den: Tensor) -> Tensor:
+    """``num / den`` with ``0 / 0 := 1`` (an empty score is a perfect score; only reachable with smooth=0)."""
+    empty = den == 0
+    return torch.where(empty, torch.ones_like(num), num / torch.where(empty, torch.ones_like(den), den))
+
+
+def _run(
+    fn: str,
+    input: Tensor,
+    target: Tensor,
+    score: Callable[[Tensor, Tensor, Tensor, float], Tensor],
+    *,
+    squared: bool = False,
+    input_type: str,
+    multilabel: bool,
+    include_background: bool,
+    ignore_index: int | None,
+    weight: Tensor | None,
+    smooth: float,
+    per_image: bool,
+    mask: Tensor | None,
+    reduction: str,
+) -> Tensor:
+    """The common body of the ratio losses: validate, sum, ``loss = score(tp, Σp, Σg)``, reduce."""
+    _check_options(fn, input_type=input_type, multilabel=multilabel, include_background=include_background,
+                   ignore_index=ignore_index, per_image=per_image, reduction=reduction, smooth=smooth)
+    o = _prepare(fn, input, target, input_type=input_type, multilabel=multilabel,
+                 include_background=include_background, ignore_index=ignore_index, weight=weight, mask=mask)
+    tp, sp, sg = _stats(fn, o, per_image=per_image, squared=squared)
+    loss = score(tp, sp, sg, float(smooth))
+    return finish(fn, loss, reduction, o.weight, inputs={"input": input, "target": target})
+
+
+def _options_validator(fn: str, **own: Callable[[Any], Any]) -> Callable[..., None]:
+    """Eager check of a Module's plain options (used by :class:`losskit.nn.FunctionalLoss`)."""
+
+    def validate(**options: Any) -> None:
+        _check_options(
+            fn,
+            input_type=options.get("input_type", "logits"),
+            multilabel=options.get("multilabel", False),
+            include_background=options.get("include_background", True),
+            ignore_index=options.get("ignore_index"),
+            per_image=options.get("per_image", True),
+            reduction=options.get("reduction", "mean"),
+            smooth=options.get("smooth"),
+        )
+        for name, check in own.items():
+            if name in options:
+                check(options[name])
+
+    return validate
+
+
+# --------------------------------------------------------------------------------------------------
+# Dice
+
+
+def dice_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    input_type: str = "logits",
+    multilabel: bool = False,
+    include_background: bool = True,
+    ignore_index: int | None = None,
+    weight: Tensor | None = None,
+    smooth: float = 1e-5,
+    per_image: bool = True,
+    squared: bool = False,
+    mask: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Soft Dice loss (Sørensen–Dice), per sample and class.
+
+    .. math::
+        \ell_{nc} = 1 - \frac{2\sum_i p_i g_i + s}{\sum_i p_i + \sum_i g_i + s}
+        \qquad\text{or, with } \texttt{squared=True},\qquad
+        1 - \frac{2\sum_i p_i g_i + s}{\sum_i p_i^2 + \sum_i g_i^2 + s}
+
+    with :math:`i` running over the spatial positions of sample :math:`n` (and over the batch with
+    ``per_image=False``), :math:`p` the predicted probability of class :math:`c` and :math:`g` its target.
+
+    Args:
+        input: logits ``(N, C, *spatial)`` (or probabilities / log-probabilities, see ``input_type``).
+        target: class indices ``(N, *spatial)`` (int; 0 / 1 when ``C = 1``) or probability / one-hot /
+            multi-hot masks ``(N, C, *spatial)``.
+        input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
+        multilabel: per-channel sigmoid instead of a softmax over ``C`` (overlapping classes). A single
+            channel (``C = 1``) always uses the sigmoid.
+        include_background: ``False`` leaves channel 0 out (the softmax still runs over all channels);
+            helps when a small foreground is swamped by the background. No effect when ``C = 1``.
+        ignore_index: index-target value whose pixels are left out of every sum (e.g. 255 for unlabeled).
+        weight: per-class weight ``(C,)``, indexed by class id (background included even when it is
+            dropped); ``"mean"`` divides by the summed weights.
+        smooth: :math:`s \ge 0`, added to numerator and denominator (MONAI's ``smooth_nr = smooth_dr``).
+            It decides the empty-mask values: empty target and empty prediction give 0, empty target and a
+            non-empty prediction :math:`\approx 1`. With ``smooth=0`` an empty score counts as perfect (0).
+        per_image: ``True`` scores each sample on its own (MONAI's default); ``False`` pools the batch
+            before the ratio ("batch Dice", segmentation-models-pytorch's behaviour), which is stable when
+            many images lack a class.
+        squared: V-Net's squared denominator :math:`\sum p^2 + \sum g^2`.
+        mask: optional bool ``(N, *spatial)``, True = keep; the way to leave pixels out with dense targets.
+        reduction: ``"none"`` (the ``(N, C)`` or ``(C,)`` matrix), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss; 0-d unless ``reduction="none"``. Values lie in [0, 1].
+
+    Raises:
+        ValueError: on a target shape that matches neither form, labels out of range, probabilities outside
+            [0, 1], a bad weight or mask, ``ignore_index`` with a dense target, unknown options,
+            ``smooth < 0`` or NaN / inf inputs (value checks: see :func:`losskit.set_checks`).
+        TypeError: on non-tensors, an integer input, a float index target or non-bool flags.
+
+    Note:
+        SPEC's name for the smoothed Dice with ``smooth`` in both numerator and denominator; MONAI's
+        ``DiceLoss(smooth_nr=s, smooth_dr=s)`` gives the same numbers, segmentation-models-pytorch's
+        ``smooth=s`` equals losskit's ``smooth=2s`` (it smooths :math:`TP` rather than :math:`2TP`).
+
+    References:
+        Milletari, Navab, Ahmadi, *V-Net: Fully Convolutional Neural Networks for Volumetric Medical Image
+        Segmentation*, 3DV 2016 (arXiv 1606.04797).
+
+    Example:
+        SPEC §4: :math:`p = [0.9, 0.8, 0.2, 0.1]`, :math:`g = [1, 1, 0, 0]`, no smoothing.
+
+        >>> import torch
+        >>> from losskit.functional import dice_loss
+        >>> p = torch.tensor([[[0.9, 0.8, 0.2, 0.1]]], dtype=torch.float64)  # (N, C, W) = (1, 1, 4)
+        >>> g = torch.tensor([[1, 1, 0, 0]])                                  # (N, W): labels 0 / 1
+        >>> print(f"{dice_loss(p, g, input_type='probs', smooth=0.0).item():.10f}")
+        0.1500000000
+        >>> print(f"{dice_loss(p, g, input_type='probs', smooth=0.0, squared=True).item():.10f}")
+        0.0285714286
+    """
+    _check_flag("dice_loss", "squared", squared)
+
+    def score(tp: Tensor, sp: Tensor, sg: Tensor, s: float) -> Tensor:
+        return 1.0 - _ratio(2.0 * tp + s, sp + sg + s)
+
+    return _run("dice_loss", input, target, score, squared=squared, input_type=input_type,
+                multilabel=multilabel, include_background=include_background, ignore_index=ignore_index,
+                weight=weight, smooth=smooth, per_image=per_image, mask=mask, reduction=reduction)
+
+
+# --------------------------------------------------------------------------------------------------
+# Jaccard
+
+
+def jaccard_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    input_type: str = "logits",
+    multilabel: bool = False,
+    include_background: bool = True,
+    ignore_index: int | None = None,
+    weight: Tensor | None = None,
+    smooth: float = 1e-5,
+    per_image: bool = True,
+    mask: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Soft Jaccard (intersection-over-union) loss, per sample and class.
+
+    .. math::
+        \ell_{nc} = 1 - \frac{\sum_i p_i g_i + s}{\sum_i p_i + \sum_i g_i - \sum_i p_i g_i + s}
+
+    Args:
+        input, target, input_type, multilabel, include_background, ignore_index, weight, per_image, mask,
+            reduction: as in :func:`dice_loss`.
+        smooth: :math:`s \ge 0` added to numerator and denominator (segmentation-models-pytorch's
+            ``smooth``; MONAI's ``DiceLoss(jaccard=True)`` smooths :math:`2TP`, so its ``s`` is losskit's
+            ``s / 2``).
+
+    Returns:
+        The loss in [0, 1]; ``(N, C)`` / ``(C,)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError, TypeError: as :func:`dice_loss`.
+
+    References:
+        Rahman, Wang, *Optimizing Intersection-Over-Union in Deep Neural Networks for Image
+        Segmentation*, ISVC 2016.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import jaccard_loss
+        >>> p = torch.tensor([[[0.9, 0.8, 0.2, 0.1]]], dtype=torch.float64)
+        >>> g = torch.tensor([[1, 1, 0, 0]])
+        >>> print(f"{jaccard_loss(p, g, input_type='probs', smooth=0.0).item():.9f}")  # 1 - 1.7 / 2.3
+        0.260869565
+    """
+    def score(tp: Tensor, sp: Tensor, sg: Tensor, s: float) -> Tensor:
+        union = (sp + sg - tp).clamp_min(0.0)
+        return 1.0 - _ratio(tp + s, union + s)
+
+    return _run("jaccard_loss", input, target, score, input_type=input_type, multilabel=multilabel,
+                include_background=include_background, ignore_index=ignore_index, weight=weight,
+                smooth=smooth, per_image=per_image, mask=mask, reduction=reduction)
+
+
+# --------------------------------------------------------------------------------------------------
+# Tversky and focal Tversky
+
+
+def _tversky_index(tp: Tensor, sp: Tensor, sg: Tensor, alpha: float, beta: float, s: float) -> Tensor:
+    # FP = Σp(1-g) = Σp - TP and FN = Σ(1-p)g = Σg - TP; the clamp keeps rounding from pushing T above 1
+    fp = (sp - tp).clamp_min(0.0)
+    fn = (sg - tp).clamp_min(0.0)
+    return _ratio(tp + s, tp + alpha * fp + beta * fn + s)
+
+
+def tversky_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    alpha: float = 0.5,
+    beta: float = 0.5,
+    input_type: str = "logits",
+    multilabel: bool = False,
+    include_background: bool = True,
+    ignore_index: int | None = None,
+    weight: Tensor | None = None,
+    smooth: float = 1e-5,
+    per_image: bool = True,
+    mask: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Tversky loss: Dice with separate weights on false positives and false negatives.
+
+    .. math::
+        \ell_{nc} = 1 - \frac{TP + s}{TP + \alpha\,FP + \beta\,FN + s},\quad
+        TP = \sum_i p_i g_i,\ FP = \sum_i p_i (1 - g_i),\ FN = \sum_i (1 - p_i) g_i
+
+    **α weights false positives, β false negatives**, everywhere in losskit (as in Salehi et al., MONAI,
+    segmentation-models-pytorch and kornia). ``alpha = beta = 0.5`` is the Dice score (with the
+    smoothing on :math:`TP`); ``alpha = beta = 1`` is the Jaccard score. Raising β (e.g. α = 0.3,
+    β = 0.7) trades precision for recall on small structures.
+
+    Args:
+        input, target, input_type, multilabel, include_background, ignore_index, weight, per_image, mask,
+            reduction: as in :func:`dice_loss`.
+        alpha: weight of false positives, >= 0. Default 0.5.
+        beta: weight of false negatives, >= 0. Default 0.5.
+        smooth: :math:`s \ge 0` added to numerator and denominator (MONAI's ``smooth_nr = smooth_dr`` and
+            segmentation-models-pytorch's ``smooth``).
+
+    Returns:
+        The loss in [0, 1]; ``(N, C)`` / ``(C,)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError, TypeError: as :func:`dice_loss`, and for a negative ``alpha`` or ``beta``.
+
+    References:
+        Salehi, Erdogmus, Gholipour, *Tversky loss function for image segmentation using 3D fully
+        convolutional deep networks*, MLMI 2017 (arXiv 1706.05721); Tversky, *Features of similarity*,
+        Psychological Review 1977.
+
+    Example:
+        SPEC §4: :math:`p = [.9, .5, .3, .2, .1]`, :math:`g = [1, 1, 1, 0, 0]`, α = 0.3, β = 0.7, so
+        TP = 1.7, FP = 0.3, FN = 1.3 and the loss is 1 - 1.7 / 2.7:
+
+        >>> import torch
+        >>> from losskit.functional import tversky_loss
+        >>> p = torch.tensor([[[0.9, 0.5, 0.3, 0.2, 0.1]]], dtype=torch.float64)
+        >>> g = torch.tensor([[1, 1, 1, 0, 0]])
+        >>> loss = tversky_loss(p, g, alpha=0.3, beta=0.7, input_type="probs", smooth=0.0)
+        >>> print(f"{loss.item():.9f}")
+        0.370370370
+    """
+    fn = "tversky_loss"
+    a = checks.check_number(fn, "alpha", alpha, low=0.0)
+    b = checks.check_number(fn, "beta", beta, low=0.0)
+    def score(tp: Tensor, sp: Tensor, sg: Tensor, s: float) -> Tensor:
+        return 1.0 - _tversky_index(tp, sp, sg, a, b, s)
+
+    return _run(fn, input, target, score, input_type=input_type, multilabel=multilabel,
+                include_background=include_background, ignore_index=ignore_index, weight=weight,
+                smooth=smooth, per_image=per_image, mask=mask, reduction=reduction)
+
+
+def focal_tversky_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    alpha: float = 0.5,
+    beta: float = 0.5,
+    gamma: float = 0.75,
+    input_type: str = "logits",
+    multilabel: bool = False,
+    include_background: bool = True,
+    ignore_index: int | None = None,
+    weight: Tensor | None = None,
+    smooth: float = 1e-5,
+    per_image: bool = True,
+    mask: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Focal Tversky loss: the Tversky loss of each (sample, class) raised to a power γ.
+
+    .. math::
+        \ell_{nc} = \left(1 - T_{nc}\right)^{\gamma},\qquad
+        T_{nc} = \frac{TP + s}{TP + \alpha\,FP + \beta\,FN + s}
+
+    Abraham & Khan write the exponent as :math:`1/\gamma` with :math:`\gamma \in [1, 3]` and name the
+    false-negative weight α; losskit's ``gamma`` is the exponent itself (their best γ = 4/3 is losskit's
+    default 0.75) and keeps **α = FP weight, β = FN weight** as in :func:`tversky_loss`. γ < 1 raises the
+    loss of well-segmented classes less than that of poorly segmented ones. segmentation-models-pytorch's
+    ``TverskyLoss(gamma=...)`` raises the *class mean* to the power instead; the two agree for one class.
+
+    Args:
+        input, target, alpha, beta, input_type, multilabel, include_background, ignore_index, weight, smooth,
+            per_image, mask, reduction: as in :func:`tversky_loss`.
+        gamma: the exponent γ > 0. Default 0.75.
+
+    Returns:
+        The loss in [0, 1]; ``(N, C)`` / ``(C,)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError, TypeError: as :func:`tversky_loss`, and for γ <= 0.
+
+    Note:
+        For γ < 1 the derivative of :math:`d^{\gamma}` is unbounded as :math:`d = 1 - T \to 0`; at
+        :math:`d = 0` exactly (a perfect or an empty-and-empty score) losskit returns 0 with gradient 0
+        instead of NaN.
+
+    References:
+        Abraham, Khan, *A Novel Focal Tversky Loss Function with Improved Attention U-Net for Lesion
+        Segmentation*, ISBI 2019 (arXiv 1810.07842).
+
+    Example:
+        SPEC §4, the Tversky example raised to 0.75: :math:`(1 - 1.7/2.7)^{0.75}`.
+
+        >>> import torch
+        >>> from losskit.functional import focal_tversky_loss
+        >>> p = torch.tensor([[[0.9, 0.5, 0.3, 0.2, 0.1]]], dtype=torch.float64)
+        >>> g = torch.tensor([[1, 1, 1, 0, 0]])
+        >>> loss = focal_tversky_loss(p, g, alpha=0.3, beta=0.7, input_type="probs", smooth=0.0)
+        >>> print(f"{loss.item():.9f}")
+        0.474763340
+    """
+    fn = "focal_tversky_loss"
+    a = checks.check_number(fn, "alpha", alpha, low=0.0)
+    b = checks.check_number(fn, "beta", beta, low=0.0)
+    gm = checks.check_number(fn, "gamma", gamma, low=0.0, low_open=True)
+    def score(tp: Tensor, sp: Tensor, sg: Tensor, s: float) -> Tensor:
+        d = (1.0 - _tversky_index(tp, sp, sg, a, b, s)).clamp_min(0.0)
+        pos = d > 0
+        # d ** γ has an infinite slope at 0 for γ < 1: evaluate it only where d > 0
+        return torch.where(pos, torch.where(pos, d, torch.ones_like(d)) ** gm, torch.zeros_like(d))
+
+    return _run(fn, input, target, score, input_type=input_type, multilabel=multilabel,
+                include_background=include_background, ignore_index=ignore_index, weight=weight,
+                smooth=smooth, per_image=per_image, mask=mask, reduction=reduction)
+
+
+# --------------------------------------------------------------------------------------------------
+# generalized Dice
+
+
+def generalized_dice_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    weighting: str = "square",
+    input_type: str = "logits",
+    multilabel: bool = False,
+    include_background: bool = True,
+    ignore_index: int | None = None,
+    weight: Tensor | None = None,
+    smooth: float = 1e-5,
+    per_image: bool = True,
+    mask: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Generalized Dice loss (Sudre et al.): one Dice over all classes, each weighted by its volume.
+
+    .. math::
+        \ell_n = 1 - \frac{2\sum_c w_c \sum_i g_{ci} p_{ci} + s}{\sum_c w_c \sum_i (g_{ci} + p_{ci}) + s},
+        \qquad w_c = \frac{1}{\left(\sum_i g_{ci}\right)^2}
+
+    A class absent from the target (:math:`\sum_i g_{ci} = 0`, infinite weight) gets the largest finite
+    weight of the other classes, as in MONAI; if every class is absent all weights are 0 and the loss is
+    0. The class sum makes the loss one value per sample (or one for the batch).
+
+    Args:
+        input, target, input_type, multilabel, include_background, ignore_index, smooth, per_image, mask:
+            as in :func:`dice_loss`.
+        weighting: ``"square"`` (default, :math:`1/V^2`, Sudre et al.), ``"simple"`` (:math:`1/V`) or
+            ``"uniform"`` (1: the per-sample pooled Dice, kornia's ``average="micro"``).
+        weight: per-class factor ``(C,)`` that multiplies the volume weights :math:`w_c`.
+        reduction: ``"none"`` gives one value per sample ``(N,)`` (a 0-d tensor with ``per_image=False``);
+            ``"mean"`` averages them, ``"sum"`` adds them.
+
+    Returns:
+        The loss in [0, 1].
+
+    Raises:
+        ValueError, TypeError: as :func:`dice_loss`, and for an unknown ``weighting``.
+
+    References:
+        Sudre, Li, Vercauteren, Ourselin, Cardoso, *Generalised Dice overlap as a deep learning loss
+        function for highly unbalanced segmentations*, DLMIA 2017 (arXiv 1707.03237).
+
+    Example:
+        Two classes over four pixels: class 1 has probabilities :math:`[.9, .8, .2, .1]` and occupies the
+        first pixel (volume 1, weight 1, TP = 0.9, Σ(g + p) = 3); class 0 is the rest (volume 3, weight
+        1/9, TP = 1.9, Σ(g + p) = 5). The loss is :math:`1 - 2(0.9 + 1.9/9) / (3 + 5/9) = 0.375`, where the
+        unweighted pooled Dice gives :math:`1 - 2 \cdot 2.8 / 8 = 0.3`:
+
+        >>> import torch
+        >>> from losskit.functional import generalized_dice_loss
+        >>> p1 = torch.tensor([0.9, 0.8, 0.2, 0.1], dtype=torch.float64)
+        >>> p = torch.stack([1 - p1, p1]).unsqueeze(0)  # (N, C, W) = (1, 2, 4)
+        >>> g = torch.tensor([[1, 0, 0, 0]])
+        >>> print(f"{generalized_dice_loss(p, g, input_type='probs', smooth=0.0).item():.10f}")
+        0.3750000000
+        >>> uniform = generalized_dice_loss(p, g, input_type="probs", smooth=0.0, weighting="uniform")
+        >>> print(f"{uniform.item():.10f}")
+        0.3000000000
+    """
+    fn = "generalized_dice_loss"
+    checks.check_option(fn, "weighting", weighting, _WEIGHTINGS)
+    _check_options(fn, input_type=input_type, multilabel=multilabel, include_background=include_background,
+                   ignore_index=ignore_index, per_image=per_image, reduction=reduction, smooth=smooth)
+    s = float(smooth)
+    o = _prepare(fn, input, target, input_type=input_type, multilabel=multilabel,
+                 include_background=include_background, ignore_index=ignore_index, weight=weight, mask=mask)
+    tp, sp, sg = _stats(fn, o, per_image=per_image)
+    vol = sg.detach()
+    present = vol > 0
+    safe = torch.where(present, vol, torch.ones_like(vol))
+    if weighting == "square":
+        w = torch.where(present, 1.0 / (safe * safe), torch.zeros_like(vol))
+    elif weighting == "simple":
+        w = torch.where(present, 1.0 / safe, torch.zeros_like(vol))
+    else:
+        w = present.to(vol.dtype)
+    if w.shape[-1] > 0:
+        w = torch.where(present, w, w.amax(dim=-1, keepdim=True))
+    if o.weight is not None:
+        w = w * o.weight
+    num = 2.0 * (w * tp).sum(-1) + s
+    den = (w * (sp + sg)).sum(-1) + s
+    loss = 1.0 - _ratio(num, den)
+    return finish(fn, loss, reduction, inputs={"input": input, "target": target})
+
+
+# --------------------------------------------------------------------------------------------------
+# Lovász
+
+
+def _lovasz_extension(errors: Tensor, fg: Tensor, valid: Tensor | None) -> Tensor:
+    """Σᵢ relu(e₍ᵢ₎)·ΔJᵢ over the last dimension, errors sorted in decreasing order (Berman et al., Alg. 1).
+
+    Ignored entries are sorted last (key -inf) with label 0: the Jaccard increments of the entries before
+    them depend only on earlier entries, and their own errors count as 0, so they drop out exactly as if
+    they had been removed, without a data-dependent shape.
+    """
+    key = errors if valid is None else errors.masked_fill(valid == 0, float("-inf"))
+    e_sorted, order = torch.sort(key, dim=-1, descending=True)
+    g_sorted = fg.gather(-1, order)
+    total = g_sorted.sum(-1, keepdim=True)
+    inter = total - g_sorted.cumsum(-1)
+    union = total + (1.0 - g_sorted).cumsum(-1)  # >= 1 at every position when fg is binary
+    jac = 1.0 - inter / union.clamp_min(torch.finfo(union.dtype).tiny)
+    delta = torch.cat([jac[..., :1], jac[..., 1:] - jac[..., :-1]], dim=-1)
+    return (torch.relu(e_sorted) * delta).sum(-1)
+
+
+def lovasz_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    input_type: str = "logits",
+    multilabel: bool = False,
+    include_background: bool = True,
+    ignore_index: int | None = None,
+    weight: Tensor | None = None,
+    per_image: bool = True,
+    mask: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Lovász loss: the Lovász extension of the Jaccard loss (hinge or softmax variant).
+
+    .. math::
+        \ell_{nc} = \sum_{k} e_{(k)}\, \big(\Delta_J(\{1..k\}) - \Delta_J(\{1..k-1\})\big),
+        \qquad \Delta_J(A) = 1 - \frac{|G \cap \bar A|}{|G \cup A|}\ \text{(Berman's Alg. 1)}
+
+    with the errors :math:`e` sorted in decreasing order. The variant follows the activation:
+
+    * **hinge** (``C = 1`` or ``multilabel=True``): :math:`e_i = \max(0, 1 - z_i (2g_i - 1))` on the logits
+      :math:`z` (probability inputs are converted to logits first). Not bounded by 1: a confident
+      mistake costs more than a hesitant one.
+    * **softmax** (``C > 1``): :math:`e_i = |g_i - p_i|` on the softmax probabilities, per class. Every
+      class enters the mean (Berman's ``classes="all"``, kornia's behaviour); a class absent from the
+      target costs its largest predicted probability, which is the SPEC §4 decision (empty and empty: 0;
+      empty target and a confident prediction: near 1). segmentation-models-pytorch averages the present
+      classes only; the two agree when every class is present.
+
+    Args:
+        input, target, input_type, multilabel, include_background, ignore_index, weight, mask, reduction:
+            as in :func:`dice_loss`. Targets should be hard (0 / 1, one-hot or indices).
+        per_image: ``True`` (default) sorts each sample's pixels on their own; ``False`` sorts the whole
+            batch per class (Berman's and segmentation-models-pytorch's default, ``per_image=False``).
+
+    Returns:
+        The loss; ``(N, C)`` / ``(C,)`` for ``reduction="none"``. There is no ``smooth``.
+
+    Raises:
+        ValueError, TypeError: as :func:`dice_loss`.
+
+    Note:
+        The sort makes the loss piecewise linear in the errors; gradients flow through the sorted errors,
+        the Jaccard increments depend on the labels only. It compiles with ``fullgraph=True``.
+
+    References:
+        Berman, Rannen Triki, Blaschko, *The Lovász-Softmax loss: A tractable surrogate for the
+        optimization of the intersection-over-union measure in neural networks*, CVPR 2018
+        (arXiv 1705.08790).
+
+    Example:
+        SPEC §4, hinge: logits :math:`[2, -1, 0.5, -0.5]`, labels :math:`[1, 0, 0, 1]`. The errors are
+        :math:`[-1, 0, 1.5, 1.5]`; the two errors of 1.5 take Jaccard increments summing to 2/3.
+
+        >>> import torch
+        >>> from losskit.functional import lovasz_loss
+        >>> z = torch.tensor([[[2.0, -1.0, 0.5, -0.5]]], dtype=torch.float64)
+        >>> print(f"{lovasz_loss(z, torch.tensor([[1, 0, 0, 1]])).item():.9f}")
+        1.000000000
+    """
+    fn = "lovasz_loss"
+    _check_options(fn, input_type=input_type, multilabel=multilabel, include_background=include_background,
+                   ignore_index=ignore_index, per_image=per_image, reduction=reduction)
+    o = _prepare(fn, input, target, input_type=input_type, multilabel=multilabel,
+                 include_background=include_background, ignore_index=ignore_index, weight=weight, mask=mask)
+    num_classes = o.x.shape[1]
+    fg = o.target_dense(num_classes)[:, o.first:]
+    if o.sigmoid:
+        if o.input_type == "logits":
+            z = o.x
+        else:
+            logp, log1mp = binary_log_probs(fn, o.x, o.input_type)
+            z = logp - log1mp
+        errors = 1.0 - z[:, o.first:] * (2.0 * fg - 1.0)
+    else:
+        errors = (fg - o.probs(fn)[:, o.first:]).abs()
+    valid = None if o.valid is None else o.valid.unsqueeze(1).expand_as(fg)
+    if not per_image:
+        # (N, C', S) -> (C', N*S): one ranking per class over the whole batch
+        errors = errors.transpose(0, 1).flatten(1)
+        fg = fg.transpose(0, 1).flatten(1)
+        valid = None if valid is None else valid.transpose(0, 1).flatten(1)
+    loss = _lovasz_extension(errors, fg, valid)
+    return finish(fn, loss, reduction, o.weight, inputs={"input": input, "target": target})
+
+
+# eager validation of plain options for the Modules (losskit.nn.FunctionalLoss looks for this attribute)
+_ALPHA_BETA = {
+    "alpha": lambda v: checks.check_number("tversky_loss", "alpha", v, low=0.0),
+    "beta": lambda v: checks.check_number("tversky_loss", "beta", v, low=0.0),
+}
+for _f, _own in (
+    (dice_loss, {"squared": lambda v: _check_flag("dice_loss", "squared", v)}),
+    (jaccard_loss, {}),
+    (tversky_loss, _ALPHA_BETA),
+    (focal_tversky_loss, {
+        "alpha": lambda v: checks.check_number("focal_tversky_loss", "alpha", v, low=0.0),
+        "beta": lambda v: checks.check_number("focal_tversky_loss", "beta", v, low=0.0),
+        "gamma": lambda v: checks.check_number("focal_tversky_loss", "gamma", v, low=0.0, low_open=True),
+    }),
+    (generalized_dice_loss, {
+        "weighting": lambda v: checks.check_option("generalized_dice_loss", "weighting", v, _WEIGHTINGS),
+    }),
+    (lovasz_loss, {}),
+):
+    setattr(_f, "validate_options", _options_validator(_f.__name__, **_own))  # noqa: B010

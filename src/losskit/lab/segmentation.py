@@ -22,7 +22,7 @@ import losskit
 
 
 def make_images(rng: np.random.Generator, n: int, size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` noisy images with small discs; returns images ``(n, 1, size, size)`` and masks ``(n, size, size)``."""
+    """Noisy images with small discs: images ``(n, 1, size, size)`` and masks ``(n, size, size)``."""
     yy, xx = np.mgrid[0:size, 0:size]
     imgs = rng.normal(0.0, 0.7, size=(n, size, size))
     masks = np.zeros((n, size, size), dtype=np.int64)

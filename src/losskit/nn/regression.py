@@ -1,3 +1,78 @@
-"""Modules of the regression family (being built; see its issue)."""
+"""Modules of the regression family; each holds options and calls its function."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from losskit.functional import regression as F
+from losskit.nn.base import FunctionalLoss
+from losskit.registry import register
+
+__all__ = [
+    "GaussianNLLLoss",
+    "HuberLoss",
+    "L1Loss",
+    "LaplaceNLLLoss",
+    "LogCoshLoss",
+    "MSELoss",
+    "QuantileLoss",
+    "SmoothL1Loss",
+]
+
+
+@register("l1", "mae")
+class L1Loss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.l1_loss`; options are its keywords."""
+
+    function = staticmethod(F.l1_loss)
+
+
+@register("mse")
+class MSELoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.mse_loss`."""
+
+    function = staticmethod(F.mse_loss)
+
+
+@register("smooth_l1")
+class SmoothL1Loss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.smooth_l1_loss` (option ``beta``)."""
+
+    function = staticmethod(F.smooth_l1_loss)
+
+
+@register("huber")
+class HuberLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.huber_loss` (option ``delta``)."""
+
+    function = staticmethod(F.huber_loss)
+
+
+@register("quantile", "pinball")
+class QuantileLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.quantile_loss` (option ``quantiles``)."""
+
+    function = staticmethod(F.quantile_loss)
+
+
+@register("log_cosh", "logcosh")
+class LogCoshLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.log_cosh_loss`."""
+
+    function = staticmethod(F.log_cosh_loss)
+
+
+@register("gaussian_nll")
+class GaussianNLLLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.gaussian_nll_loss`.
+
+    The variance is usually predicted, so pass it at call time: ``GaussianNLLLoss()(mu, y, log_var=s)``
+    (call-time keywords override stored ones).
+    """
+
+    function = staticmethod(F.gaussian_nll_loss)
+
+
+@register("laplace_nll")
+class LaplaceNLLLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.laplace_nll_loss`; pass ``scale=``/``log_scale=`` at call."""
+
+    function = staticmethod(F.laplace_nll_loss)

@@ -1,3 +1,63 @@
-"""Modules of the segmentation family (being built; see its issue)."""
+"""Modules of the segmentation family; each holds options and calls its function.
 
-__all__: list[str] = []
+Combined objectives are built by composition, never by a class that re-declares options::
+
+    criterion = DiceLoss(include_background=False) + CrossEntropyLoss()   # MONAI's DiceCELoss
+"""
+
+from __future__ import annotations
+
+from losskit.functional import segmentation as F
+from losskit.nn.base import FunctionalLoss
+from losskit.registry import register
+
+__all__ = [
+    "DiceLoss",
+    "FocalTverskyLoss",
+    "GeneralizedDiceLoss",
+    "JaccardLoss",
+    "LovaszLoss",
+    "TverskyLoss",
+]
+
+
+@register("dice")
+class DiceLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.dice_loss`; options are its keywords."""
+
+    function = staticmethod(F.dice_loss)
+
+
+@register("generalized_dice", "gdl")
+class GeneralizedDiceLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.generalized_dice_loss`."""
+
+    function = staticmethod(F.generalized_dice_loss)
+
+
+@register("tversky")
+class TverskyLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.tversky_loss` (``alpha`` weights FP, ``beta`` FN)."""
+
+    function = staticmethod(F.tversky_loss)
+
+
+@register("focal_tversky")
+class FocalTverskyLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.focal_tversky_loss`."""
+
+    function = staticmethod(F.focal_tversky_loss)
+
+
+@register("jaccard", "soft_jaccard", "soft_iou")
+class JaccardLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.jaccard_loss`."""
+
+    function = staticmethod(F.jaccard_loss)
+
+
+@register("lovasz", "lovasz_hinge", "lovasz_softmax")
+class LovaszLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.lovasz_loss`."""
+
+    function = staticmethod(F.lovasz_loss)
