@@ -454,6 +454,10 @@ def log_cosh_loss(
         ValueError: on a shape mismatch, a bad weight or reduction, NaN/inf inputs.
         TypeError: on non-tensor or non-floating arguments.
 
+    References:
+        Saleh and Saleh, *Statistical Properties of the log-cosh Loss Function Used in Machine Learning*,
+        arXiv 2208.04564 (2022).
+
     Example:
         >>> import torch
         >>> from losskit.functional import log_cosh_loss
