@@ -10,12 +10,15 @@ PYTEST_WORKERS ?= 2
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[cli,test]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[cli,test,docs]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# The loss lab: `make demo` is the quick run (under two minutes on 2 cores); `make demo FULL=1` the full one.
+DEMO_OUT ?= losskit-demo
 demo: $(STAMP)
 	$(BIN)/python -m losskit.lab.worked_examples
+	$(BIN)/losskit demo $(if $(FULL),,--quick) --out $(DEMO_OUT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -31,6 +34,10 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	@set -e; for b in benchmarks/bench_*.py; do \
 		$(BIN)/python -m benchmarks.$$(basename $$b .py) $(BENCH_ARGS); echo; done
+
+docs: $(STAMP)
+	$(BIN)/python scripts/gen_docs_assets.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,207 @@
+"""The docs site builds with ``mkdocs build --strict`` and documents every public function.
+
+The strict build fails on any warning: a broken link or anchor, an unresolved cross-reference, a
+docstring griffe cannot parse (e.g. an Args entry without ``name: description``), an unknown hook marker.
+The build does not draw the plots (scripts/gen_docs_assets.py does, in ``make docs``): pages build with
+or without them. The docs toolchain (docs/requirements.txt) is part of the test extras; a missing mkdocs
+is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import losskit
+import losskit.functional
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
+    assert "WARNING" not in proc.stderr, proc.stderr
+    return out
+
+
+def _pages(site: Path) -> dict[str, str]:
+    return {str(p.relative_to(site)): p.read_text(encoding="utf-8") for p in site.rglob("index.html")}
+
+
+def test_every_public_function_is_in_the_api_reference(site: Path) -> None:
+    text = "\n".join(_pages(site).values())
+    missing = []
+    for name in losskit.functional.__all__:
+        obj = getattr(losskit.functional, name)
+        anchor = f"{obj.__module__}.{obj.__qualname__}"  # the id mkdocstrings gives the object's heading
+        if f'id="{anchor}"' not in text:
+            missing.append(anchor)
+    assert not missing, f"not in any API reference page: {missing}"
+
+
+def test_every_public_function_is_documented_once(site: Path) -> None:
+    text = "\n".join(_pages(site).values())
+    for name in losskit.functional.__all__:
+        obj = getattr(losskit.functional, name)
+        anchor = f'id="{obj.__module__}.{obj.__qualname__}"'
+        assert text.count(anchor) == 1, f"{anchor} appears {text.count(anchor)} times"
+
+
+def test_docstring_markup_is_converted(site: Path) -> None:
+    pages = _pages(site)
+    for page, text in pages.items():
+        for raw in (".. math::", ":func:`", ":math:`", ":class:`", ":meth:`"):
+            assert raw not in text, f"{page}: reST markup {raw!r} left in the HTML"
+    cls = pages[str(Path("classification") / "index.html")]
+    # display math from the docstrings, inline math, and a docstring cross-reference that resolved
+    assert r'<div class="arithmatex">\[' in cls and r'<span class="arithmatex">\(' in cls
+    assert 'href="#losskit.functional.classification.cross_entropy"' in cls
+    # doctest examples are highlighted console sessions (prompt spans), not nested block quotes
+    assert '<span class="gp">&gt;&gt;&gt; </span>' in cls
+    assert "<blockquote>" not in cls
+
+
+def test_mathjax_is_served_from_the_site_when_installed(site: Path) -> None:
+    index = (site / "index.html").read_text(encoding="utf-8")
+    if importlib.util.find_spec("mathjax") is not None:  # django-static-mathjax, docs/requirements.txt
+        assert (site / "assets" / "mathjax" / "tex-svg.js").is_file()
+        assert 'src="assets/mathjax/tex-svg.js"' in index
+    else:
+        assert "cdn.jsdelivr.net/npm/mathjax@3/es5/tex-svg.js" in index
+    assert 'src="javascripts/mathjax-config.js"' in index
+
+
+def test_every_registered_loss_has_a_plot_on_a_family_page() -> None:
+    markers = set()
+    for md in DOCS.glob("*.md"):
+        markers |= set(re.findall(r"<!--\s*losskit:plot\s+(\w+)\s*-->", md.read_text(encoding="utf-8")))
+    missing = sorted(set(losskit.available()) - markers)
+    assert not missing, f"registered losses without a plot marker in docs/*.md: {missing}"
+    unknown = sorted(markers - set(losskit.available()))
+    assert not unknown, f"plot markers naming no registered loss: {unknown}"
+
+
+# --------------------------------------------------------------------------------------------------
+# the build-time includes of docs/hooks.py, fed with small result files
+
+
+def _hooks():
+    spec = importlib.util.spec_from_file_location("losskit_docs_hooks", DOCS / "hooks.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _render(tmp: Path, markdown: str, src_uri: str = "choosing.md") -> str:
+    hooks = _hooks()
+    docs = tmp / "docs"
+    files = SimpleNamespace(get_file_from_path=lambda rel: rel if (docs / rel).is_file() else None)
+    page = SimpleNamespace(file=SimpleNamespace(src_uri=src_uri))
+    config = SimpleNamespace(docs_dir=str(docs), config_file_path=str(ROOT / "mkdocs.yml"))
+    return hooks.on_page_markdown(markdown, page=page, config=config, files=files)
+
+
+def test_lab_numbers_are_included_when_results_exist(tmp_path: Path) -> None:
+    md = "# Choosing\n\n<!-- losskit:lab imbalanced -->\n\n<!-- losskit:lab quantile -->\n"
+    without = _render(tmp_path, md)
+    assert "losskit demo --out docs/assets/lab" in without and "losskit:lab" not in without
+
+    lab = tmp_path / "docs" / "assets" / "lab"
+    lab.mkdir(parents=True)
+    results = {
+        "imbalanced": {
+            "headline": "focal raises minority recall",
+            "holds": True,
+            "imbalance": "1:50",
+            "losses": {
+                "cross-entropy": {
+                    "minority_recall": 0.31,
+                    "average_precision": 0.62,
+                    "pr_curve": {"recall": [0.1] * 50, "precision": [0.9] * 50},
+                },
+                "focal γ=2": {
+                    "minority_recall": 0.58,
+                    "average_precision": 0.64,
+                    "pr_curve": {"recall": [0.1] * 50, "precision": [0.9] * 50},
+                },
+            },
+        },
+    }
+    (lab / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    (lab / "imbalanced_pr.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    out = _render(tmp_path, md)
+    assert '!!! example "Loss lab: imbalanced"' in out
+    assert "focal raises minority recall" in out and "1:50" in out
+    # one row per loss, one column per scalar metric; the long curves are left out
+    assert re.search(r"\| \*\*focal γ=2\*\* \| 0\.58 \| 0\.64 \|", out), out
+    assert "pr_curve" not in out
+    assert "](assets/lab/imbalanced_pr.png)" in out
+    assert "no experiment matching `quantile`" in out
+
+
+def test_benchmark_tables_are_included_when_results_exist(tmp_path: Path) -> None:
+    md = "# Benchmarks\n\n<!-- losskit:bench -->\n"
+    assert "--json docs/assets/bench/" in _render(tmp_path, md, "benchmarks.md")
+    bench = tmp_path / "docs" / "assets" / "bench"
+    bench.mkdir(parents=True)
+    data = {
+        "title": "classification",
+        "env": {"torch": "2.x", "threads": 2, "device": "cpu"},
+        "cases": {
+            "cross_entropy (N, C)": {
+                "losskit": {"fwd_ms": 2.0, "fwdbwd_ms": 4.0, "peak_mb": 10.0},
+                "torch": {"fwd_ms": 3.0, "fwdbwd_ms": 8.0, "peak_mb": 15.0},
+            }
+        },
+    }
+    (bench / "classification.json").write_text(json.dumps(data), encoding="utf-8")
+    out = _render(tmp_path, md, "benchmarks.md")
+    assert "### classification" in out and "threads 2" in out
+    assert "| `cross_entropy (N, C)` | **losskit** | 2.000 | 4.000 | 10.00 |  |" in out
+    assert "|  | torch | 3.000 | 8.000 | 15.00 | 1.50 / 2.00 / 1.50 |" in out
+
+
+def test_plots_missing_and_present(tmp_path: Path) -> None:
+    md = "# Page\n\ntext\n\n<!-- losskit:plot focal -->\n<!-- losskit:plot dice -->\n"
+    plots = tmp_path / "docs" / "assets" / "plots"
+    plots.mkdir(parents=True)
+    (plots / "focal.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    out = _render(tmp_path, md, "classification.md")
+    assert "](assets/plots/focal.png)" in out
+    assert "dice.png" not in out
+    # one note under the title, naming the missing figure and how to draw it
+    assert out.index('!!! note "Plots not generated in this build"') < out.index("text")
+    assert "`dice`" in out and "make docs" in out
+
+
+def test_unknown_marker_fails_the_build(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown marker 'losskit:plto'"):
+        _render(tmp_path, "# P\n\n<!-- losskit:plto focal -->\n")
+
+
+def test_include_copies_a_section_of_a_repository_file(tmp_path: Path) -> None:
+    out = _render(tmp_path, "# B\n\n<!-- losskit:include benchmarks/README.md#Method -->\n", "benchmarks.md")
+    assert "Warm-up, then medians" in out and "## Method" not in out
+    with pytest.raises(ValueError, match="has no heading"):
+        _render(tmp_path, "# B\n\n<!-- losskit:include benchmarks/README.md#Nope -->\n")
