@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 import losskit
+from losskit.lab import single_thread
 
 LEVELS = (0.1, 0.5, 0.9)
 
@@ -51,6 +52,12 @@ def _fit(model: torch.nn.Module, x: torch.Tensor, loss_fn: Any, steps: int) -> N
 
 
 def run(seed: int = 0, quick: bool = True) -> dict[str, Any]:
+    """Run the experiment single-threaded (see :func:`_run`)."""
+    with single_thread():
+        return _run(seed, quick)
+
+
+def _run(seed: int, quick: bool) -> dict[str, Any]:
     """Fit both models; return coverage per level and per half, interval widths and curves."""
     rng = np.random.default_rng(seed)
     n, steps = (2000, 600) if quick else (8000, 1500)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 import losskit
+from losskit.lab import single_thread
 
 
 def make_images(rng: np.random.Generator, n: int, size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,11 +59,17 @@ def criteria() -> dict[str, torch.nn.Module]:
 
 
 def run(seed: int = 0, quick: bool = True) -> dict[str, Any]:
+    """Run the experiment single-threaded (see :func:`_run`)."""
+    with single_thread():
+        return _run(seed, quick)
+
+
+def _run(seed: int, quick: bool) -> dict[str, Any]:
     """Train one net per loss; return foreground Dice, precision, recall and one example prediction each."""
     rng = np.random.default_rng(seed)
-    n_train, steps = (192, 150) if quick else (512, 400)
-    x_tr, y_tr = make_images(rng, n_train)
-    x_te, y_te = make_images(rng, 128)
+    n_train, steps, size = (64, 150, 24) if quick else (512, 400, 32)
+    x_tr, y_tr = make_images(rng, n_train, size)
+    x_te, y_te = make_images(rng, 128, size)
     out: dict[str, Any] = {"foreground_fraction": float(y_tr.float().mean()), "losses": {}}
     for label, crit in criteria().items():
         net = _net(seed)
