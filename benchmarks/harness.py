@@ -1,8 +1,9 @@
 """Shared benchmark harness: time and peak memory of losskit against its peers in one process.
 
 Method (see benchmarks/README.md): every case builds its inputs once; each implementation is warmed up,
-then timed ``repeats`` times (forward alone, and forward + backward) and the median is kept. Both sides
-run in the same process, interleaved case by case, with the same thread count. Peak memory is measured
+then timed ``repeats`` times (forward alone, and forward + backward) and the median is kept. All
+implementations run in the same process with the same thread count, their repeats interleaved
+round-robin so that load changes during the run hit every side alike. Peak memory is measured
 with ``torch.cuda.max_memory_allocated`` on CUDA and, on CPU, with a ``TorchDispatchMode`` that tracks
 the bytes of live tensors created during the call (inputs excluded), so it counts what each
 implementation allocates and keeps for backward.
@@ -96,6 +97,8 @@ def time_impl(impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[int], backwa
     for _ in range(warmup):
         _run(impl, args, grad_idx, backward)
     _sync(device)
+    if repeats == 0:
+        return 0.0
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -122,13 +125,24 @@ def peak_bytes(impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[int], devic
 
 
 def run_cases(cases: Sequence[Case], device: torch.device, warmup: int, repeats: int) -> list[Case]:
+    """Time every implementation of every case; repeats are interleaved round-robin across implementations
+    so that a change in machine load during the run affects all of them alike."""
     for case in cases:
         args, grad_idx = case.make_inputs(device)
+        timings: dict[str, dict[bool, list[float]]] = {n: {False: [], True: []} for n in case.impls}
+        for backward in (False, True):
+            for impl in case.impls.values():
+                time_impl(impl, args, grad_idx, backward, device, warmup, 0)
+            for _ in range(repeats):
+                for name, impl in case.impls.items():
+                    timings[name][backward].append(time_impl(impl, args, grad_idx, backward, device, 0, 1))
         for name, impl in case.impls.items():
-            fwd = time_impl(impl, args, grad_idx, False, device, warmup, repeats)
-            fb = time_impl(impl, args, grad_idx, True, device, warmup, repeats)
             mem = peak_bytes(impl, args, grad_idx, device)
-            case.results[name] = {"fwd_ms": fwd * 1e3, "fwdbwd_ms": fb * 1e3, "peak_mb": mem / 2**20}
+            case.results[name] = {
+                "fwd_ms": statistics.median(timings[name][False]) * 1e3,
+                "fwdbwd_ms": statistics.median(timings[name][True]) * 1e3,
+                "peak_mb": mem / 2**20,
+            }
     return list(cases)
 
 

@@ -36,26 +36,29 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
-def _sigmoid_focal_parts(x: Tensor, y: Tensor, gamma: float) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    p = torch.sigmoid(x)
-    q = torch.sigmoid(-x)
-    # lerp(p, q, y) = y q + (1 - y) p, exact at y in {0, 1} and free of cancellation in between
-    u = torch.lerp(p, q, y)
-    m = u.pow(gamma)
-    c = F.binary_cross_entropy_with_logits(x, y, reduction="none")
-    return p, q, u, m, c
+def _alpha_t(y: Tensor, alpha: float) -> Tensor:
+    """α_t = α y + (1 - α)(1 - y), as one fused multiply-add."""
+    return torch.full_like(y, 1.0 - alpha).add_(y, alpha=2.0 * alpha - 1.0)
 
 
 class SigmoidFocal(torch.autograd.Function):
-    """Elementwise sigmoid focal loss on logits (gradient w.r.t. the logits only)."""
+    """Elementwise sigmoid focal loss on logits (gradient w.r.t. the logits only).
+
+    Temporaries are updated in place, so forward allocates four and backward five input-sized buffers
+    (autograd of the composed formula keeps about ten alive until backward).
+    """
 
     @staticmethod
     def forward(x: Tensor, y: Tensor, alpha: float | None, gamma: float) -> Tensor:
         """Unreduced loss ``a · u^γ · BCE(x, y)``."""
-        _, _, _, m, c = _sigmoid_focal_parts(x, y, gamma)
-        loss = m * c
+        loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+        if gamma != 0.0:
+            q = torch.neg(x).sigmoid_()
+            # lerp(p, q, y) = y q + (1 - y) p, exact at y in {0, 1} and free of cancellation in between
+            u = torch.sigmoid(x).lerp_(q, y)
+            loss.mul_(u.pow_(gamma))
         if alpha is not None:
-            loss = loss * (y * (2.0 * alpha - 1.0) + (1.0 - alpha))
+            loss.mul_(_alpha_t(y, alpha))
         return loss
 
     @staticmethod
@@ -71,26 +74,35 @@ class SigmoidFocal(torch.autograd.Function):
         """Closed-form gradient w.r.t. the logits (module docstring)."""
         x, y = ctx.saved_tensors
         gamma: float = ctx.gamma
-        p, q, u, m, c = _sigmoid_focal_parts(x, y, gamma)
-        inner = p - y
+        p = torch.sigmoid(x)
         if gamma != 0.0:
-            r = p * q / u.clamp_min(torch.finfo(u.dtype).tiny)
-            inner = inner + gamma * (1.0 - 2.0 * y) * r * c
-        g = grad * m * inner
+            q = torch.neg(x).sigmoid_()
+            u = torch.lerp(p, q, y)
+            c = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+            r = q.mul_(p).div_(u.clamp(min=torch.finfo(u.dtype).tiny))  # r = p q / u in [0, 1]
+            # inner = (p - y) + γ (1 - 2y) r c
+            inner = torch.mul(y, -2.0).add_(1.0).mul_(r).mul_(c).mul_(gamma).add_(p).sub_(y)
+            g = inner.mul_(u.pow_(gamma))
+        else:
+            g = p.sub_(y)
+        g = g.mul_(grad)
         if ctx.alpha is not None:
-            g = g * (y * (2.0 * ctx.alpha - 1.0) + (1.0 - ctx.alpha))
+            g = g.mul_(_alpha_t(y, ctx.alpha))
         return g, None, None, None
 
 
 class SoftmaxFocalIndex(torch.autograd.Function):
-    """Softmax focal loss for class-index targets on logits; ``coef`` holds α_t·w_t·valid per sample."""
+    """Softmax focal loss for class-index targets on logits; ``coef`` holds α_t·w_t·valid per sample.
+
+    Backward builds the gradient in the one input-sized buffer that ``softmax`` returns.
+    """
 
     @staticmethod
     def forward(z: Tensor, target: Tensor, coef: Tensor, gamma: float, dim: int) -> Tensor:
         """Unreduced loss ``-coef · u^γ · log p_t``."""
-        lp = torch.log_softmax(z, dim=dim).gather(dim, target.unsqueeze(dim)).squeeze(dim)
-        u = -torch.expm1(lp)
-        return -coef * u.pow(gamma) * lp
+        lp = _target_log_prob(z, target, dim)
+        u = torch.expm1(lp).neg_()
+        return u.pow_(gamma).mul_(lp).mul_(coef).neg_()
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Tensor) -> None:
@@ -106,16 +118,20 @@ class SoftmaxFocalIndex(torch.autograd.Function):
         z, target, coef = ctx.saved_tensors
         gamma: float = ctx.gamma
         dim: int = ctx.dim
-        probs = torch.softmax(z, dim=dim)
-        idx = target.unsqueeze(dim)
-        lp = torch.log_softmax(z, dim=dim).gather(dim, idx).squeeze(dim)
-        u = -torch.expm1(lp)
-        m = u.pow(gamma)
+        lp = _target_log_prob(z, target, dim)
+        u = torch.expm1(lp).neg_()
         if gamma != 0.0:
             pos = u > 0
-            ratio = torch.where(pos, -lp / torch.where(pos, u, torch.ones_like(u)), torch.ones_like(u))
-            k = m * (1.0 + gamma * torch.exp(lp) * ratio)
+            # -log p_t / u -> 1 as u -> 0; k = u^γ (1 + γ p_t (-log p_t) / u)
+            ratio = torch.where(pos, lp.neg() / torch.where(pos, u, torch.ones_like(u)), torch.ones_like(u))
+            k = ratio.mul_(lp.exp()).mul_(gamma).add_(1.0).mul_(u.pow(gamma))
         else:
-            k = m
-        s = (grad * coef * k).unsqueeze(dim)
-        return (probs * s).scatter_add(dim, idx, -s), None, None, None, None
+            k = torch.ones_like(u)
+        s = k.mul_(coef).mul_(grad).unsqueeze(dim)
+        out = torch.softmax(z, dim=dim).mul_(s)
+        return out.scatter_add_(dim, target.unsqueeze(dim), s.neg()), None, None, None, None
+
+
+def _target_log_prob(z: Tensor, target: Tensor, dim: int) -> Tensor:
+    """``log softmax(z)_t`` as ``z_t - logsumexp(z)``, without keeping an input-sized log-softmax."""
+    return z.gather(dim, target.unsqueeze(dim)).squeeze(dim) - torch.logsumexp(z, dim=dim)
