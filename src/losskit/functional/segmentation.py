@@ -24,6 +24,9 @@ mask=None, reduction="mean")`` plus its own options:
   (docs/segmentation-empty-masks.md compares MONAI, segmentation-models-pytorch and kornia).
 * float16 / bfloat16 inputs are computed and returned in float32. No function reads tensor values to
   decide what to compute: all of them compile with ``torch.compile(fullgraph=True)``.
+* Class-index targets never become a one-hot tensor. With logits, the per-class sums of the ratio losses
+  go through one ``autograd.Function`` that saves the probabilities and writes a closed-form gradient in
+  place (two input-sized tensors at the peak of the backward; tested against autograd of the formula).
 """
 
 from __future__ import annotations
@@ -36,8 +39,8 @@ import torch
 from torch import Tensor
 
 from losskit._core import checks
-from losskit._core.dtypes import compute_dtype, upcast
-from losskit.functional._common import binary_log_probs, check_input_type, finish
+from losskit._core.dtypes import compute_dtype, eps_for, upcast
+from losskit.functional._common import check_input_type, finish
 
 __all__ = [
     "dice_loss",
@@ -73,9 +76,9 @@ class _Overlap:
         if self.input_type == "logits":
             return torch.sigmoid(self.x) if self.sigmoid else _softmax(self.x)
         if self.input_type == "probs":
-            checks.check_probabilities(fn, "input", self.x)
+            checks.check_probabilities(fn, "input", self.x.detach())
             return self.x
-        checks.check_log_probabilities(fn, "input", self.x)
+        checks.check_log_probabilities(fn, "input", self.x.detach())
         return torch.exp(self.x)
 
     def target_dense(self, num_classes: int) -> Tensor:
@@ -93,13 +96,80 @@ _SMALL = 1 << 15
 
 
 def _softmax(x: Tensor) -> Tensor:
-    """Softmax over dim 1. Below 2**15 elements it is written out: torch's CPU softmax kernel always
-    enters a parallel region, which on a busy machine costs milliseconds per call for a few hundred values
-    (the shape test is static, so this does not break ``fullgraph`` compilation)."""
+    """Softmax over dim 1.
+
+    Below 2**15 elements it is written out: torch's CPU softmax kernel always enters a parallel region,
+    which on a busy machine costs milliseconds per call for a few hundred values (the shape test is
+    static, so it does not break ``fullgraph`` compilation).
+    """
     if x.numel() >= _SMALL:
         return torch.softmax(x, dim=1)
     e = torch.exp(x - x.detach().amax(dim=1, keepdim=True))  # the shift cancels; no gradient needed
     return e / e.sum(dim=1, keepdim=True)
+
+
+def _index_sums(p: Tensor, labels: Tensor, valid: Tensor | None, squared: bool) -> tuple[Tensor, Tensor]:
+    """``(Σᵢ p g, Σᵢ p)`` (``Σᵢ p²`` when squared) per (sample, class) for class indices, without a one-hot.
+
+    The intersection is each pixel's probability of its own class, scattered into ``(N, C)`` bins.
+    """
+    own = p.gather(1, labels.unsqueeze(1)).squeeze(1)
+    if valid is not None:
+        own = own * valid
+    tp = p.new_zeros(p.shape[0], p.shape[1]).scatter_add(1, labels, own)
+    pp = p * p if squared else p
+    sp = pp.sum(-1) if valid is None else torch.bmm(pp, valid.unsqueeze(-1)).squeeze(-1)
+    return tp, sp
+
+
+class _IndexStats(torch.autograd.Function):
+    """``(Σᵢ p g, Σᵢ p)`` per (sample, class) from logits and class indices, with a closed-form backward.
+
+    ``p`` is the softmax (or sigmoid) of the logits ``x`` ``(N, C, S)``, ``g`` the one-hot of ``labels``
+    ``(N, S)``, ``valid`` ``(N, S)`` (or None) the counted pixels; ``squared`` sums ``p²`` instead of ``p``.
+    Only ``p`` and the labels are saved. The backward writes ``∂L/∂p = a·(1 or 2p) + b·g``
+    (``a = ∂L/∂Σp``, ``b = ∂L/∂TP``) and then the activation's backward into one fresh tensor, in place:
+    ``p`` and that tensor are the only input-sized tensors at the peak, where autograd of the plain
+    formula also keeps the scattered gradient of the gather, the summed gradient and the softmax's output
+    gradient.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any, x: Tensor, labels: Tensor, valid: Tensor | None, sigmoid: bool, squared: bool
+    ) -> tuple[Tensor, Tensor]:
+        p = torch.sigmoid(x) if sigmoid else _softmax(x)
+        tp, sp = _index_sums(p, labels, valid, squared)
+        ctx.save_for_backward(p, labels, valid)
+        ctx.sigmoid, ctx.squared = sigmoid, squared
+        return tp, sp
+
+    @staticmethod
+    def backward(ctx: Any, g_tp: Tensor, g_sp: Tensor) -> tuple[Tensor | None, ...]:
+        p, labels, valid = ctx.saved_tensors
+        lab = labels.unsqueeze(1)
+        b = g_tp.gather(1, labels)  # ∂L/∂TP of each pixel's own class, (N, S)
+        if ctx.squared:
+            grad = p * (2.0 * g_sp).unsqueeze(-1)
+        else:
+            grad = g_sp.unsqueeze(-1).expand_as(p).clone()
+        if ctx.sigmoid:
+            grad.scatter_add_(1, lab, b.unsqueeze(1))
+            grad.mul_(p)
+            grad.addcmul_(grad, p, value=-1.0)  # σ' = p (1 - p), without touching the saved p
+        else:
+            # softmax: ∂L/∂x = p ⊙ (∂L/∂p - u), u = Σ_c p_c ∂L/∂p_c = Σ_c p_c a_c(·2p_c) + p_own · b
+            own = p.gather(1, lab).squeeze(1)
+            if ctx.squared:
+                u = (grad * p).sum(1)
+            else:
+                u = torch.bmm(g_sp.unsqueeze(1), p).squeeze(1)  # Σ_c a_c p_c without an input-sized temporary
+            u.addcmul_(own, b)
+            grad.scatter_add_(1, lab, b.unsqueeze(1))
+            grad.sub_(u.unsqueeze(1)).mul_(p)
+        if valid is not None:
+            grad.mul_(valid.unsqueeze(1))
+        return grad, None, None, None, None
 
 
 def _check_flag(fn: str, name: str, value: Any) -> None:
@@ -177,7 +247,7 @@ def _prepare(
             )
         if target.is_complex():
             raise TypeError(f"{fn}: target must be a real tensor, got dtype {target.dtype}")
-        checks.check_probabilities(fn, "target", target)
+        checks.check_probabilities(fn, "target", target.detach())
     checks.check_class_weight(fn, weight, num_classes)
     if mask is not None:
         checks.check_tensor(fn, "mask", mask)
@@ -221,27 +291,21 @@ def _prepare(
 def _stats(fn: str, o: _Overlap, *, per_image: bool, squared: bool = False) -> tuple[Tensor, Tensor, Tensor]:
     """``(Σ p g, Σ p, Σ g)`` per (sample, class) or per class (``Σ p²``, ``Σ g²`` when ``squared``).
 
-    Index targets never become a one-hot tensor: the intersection is each pixel's probability of its own
-    class, scattered into ``(N, C)`` bins, and the class volumes are counts.
+    Index targets never become a one-hot tensor, and with logits they take :class:`_IndexStats`'
+    closed-form backward; dense targets use plain autograd.
     """
-    p = o.probs(fn)
-    n, num_classes = p.shape[0], p.shape[1]
     v = o.valid
     if o.labels is not None:
-        t = o.labels.unsqueeze(1)
-        own = p.gather(1, t).squeeze(1)
-        count = torch.ones_like(own) if v is None else v
-        if v is not None:
-            own = own * v
-        bins = p.new_zeros(n, num_classes)
-        tp = bins.scatter_add(1, o.labels, own)
-        sg = bins.scatter_add(1, o.labels, count)
-        pp = p * p if squared else p
-        sp = pp.sum(-1) if v is None else torch.bmm(pp, v.unsqueeze(-1)).squeeze(-1)
+        if o.input_type == "logits":
+            tp, sp = _IndexStats.apply(o.x, o.labels, v, o.sigmoid, squared)
+        else:
+            tp, sp = _index_sums(o.probs(fn), o.labels, v, squared)
+        count = o.x.new_ones(()).expand_as(o.labels) if v is None else v  # class volumes: counted pixels
+        sg = o.x.new_zeros(tp.shape).scatter_add(1, o.labels, count)
         tp, sp, sg = tp[:, o.first:], sp[:, o.first:], sg[:, o.first:]
     else:
-        p = p[:, o.first:]
-        g = o.target_dense(num_classes)[:, o.first:]
+        p = o.probs(fn)[:, o.first:]
+        g = o.target_dense(o.x.shape[1])[:, o.first:]
         if v is not None:
             p = p * v.unsqueeze(1)
         tp = (p * g).sum(-1)
@@ -600,9 +664,9 @@ def focal_tversky_loss(
     gm = checks.check_number(fn, "gamma", gamma, low=0.0, low_open=True)
     def score(tp: Tensor, sp: Tensor, sg: Tensor, s: float) -> Tensor:
         d = (1.0 - _tversky_index(tp, sp, sg, a, b, s)).clamp_min(0.0)
-        pos = d > 0
-        # d ** γ has an infinite slope at 0 for γ < 1: evaluate it only where d > 0
-        return torch.where(pos, torch.where(pos, d, torch.ones_like(d)) ** gm, torch.zeros_like(d))
+        zero = d == 0
+        # d ** γ has an infinite slope at 0 for γ < 1: evaluate it only where d > 0 (NaN still propagates)
+        return torch.where(zero, torch.zeros_like(d), torch.where(zero, torch.ones_like(d), d) ** gm)
 
     return _run(fn, input, target, score, input_type=input_type, multilabel=multilabel,
                 include_background=include_background, ignore_index=ignore_index, weight=weight,
@@ -757,7 +821,8 @@ def lovasz_loss(
         input, target, input_type, multilabel, include_background, ignore_index, weight, mask, reduction:
             as in :func:`dice_loss`. Targets should be hard (0 / 1, one-hot or indices).
         per_image: ``True`` (default) sorts each sample's pixels on their own; ``False`` sorts the whole
-            batch per class (Berman's and segmentation-models-pytorch's default, ``per_image=False``).
+            batch per class (segmentation-models-pytorch's default; Berman's reference code ranks per image
+            for the hinge and over the batch for the softmax).
 
     Returns:
         The loss; ``(N, C)`` / ``(C,)`` for ``reduction="none"``. There is no ``smooth``.
@@ -794,9 +859,10 @@ def lovasz_loss(
     if o.sigmoid:
         if o.input_type == "logits":
             z = o.x
-        else:
-            logp, log1mp = binary_log_probs(fn, o.x, o.input_type)
-            z = logp - log1mp
+        else:  # back to logits, the probabilities clamped to [eps, 1 - eps] as everywhere in losskit
+            eps = eps_for(o.x.dtype)
+            p = o.probs(fn).clamp(eps, 1.0 - eps)
+            z = torch.log(p) - torch.log1p(-p)
         errors = 1.0 - z[:, o.first:] * (2.0 * fg - 1.0)
     else:
         errors = (fg - o.probs(fn)[:, o.first:]).abs()
@@ -811,19 +877,18 @@ def lovasz_loss(
 
 
 # eager validation of plain options for the Modules (losskit.nn.FunctionalLoss looks for this attribute)
-_ALPHA_BETA = {
-    "alpha": lambda v: checks.check_number("tversky_loss", "alpha", v, low=0.0),
-    "beta": lambda v: checks.check_number("tversky_loss", "beta", v, low=0.0),
-}
+def _number(fn: str, name: str, **bounds: Any) -> Callable[[Any], Any]:
+    return lambda v: checks.check_number(fn, name, v, **bounds)
+
+
 for _f, _own in (
     (dice_loss, {"squared": lambda v: _check_flag("dice_loss", "squared", v)}),
     (jaccard_loss, {}),
-    (tversky_loss, _ALPHA_BETA),
-    (focal_tversky_loss, {
-        "alpha": lambda v: checks.check_number("focal_tversky_loss", "alpha", v, low=0.0),
-        "beta": lambda v: checks.check_number("focal_tversky_loss", "beta", v, low=0.0),
-        "gamma": lambda v: checks.check_number("focal_tversky_loss", "gamma", v, low=0.0, low_open=True),
-    }),
+    (tversky_loss, {"alpha": _number("tversky_loss", "alpha", low=0.0),
+                    "beta": _number("tversky_loss", "beta", low=0.0)}),
+    (focal_tversky_loss, {"alpha": _number("focal_tversky_loss", "alpha", low=0.0),
+                          "beta": _number("focal_tversky_loss", "beta", low=0.0),
+                          "gamma": _number("focal_tversky_loss", "gamma", low=0.0, low_open=True)}),
     (generalized_dice_loss, {
         "weighting": lambda v: checks.check_option("generalized_dice_loss", "weighting", v, _WEIGHTINGS),
     }),
