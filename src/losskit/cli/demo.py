@@ -29,6 +29,7 @@ class Experiment:
     title: str
     module: str
     question: str
+    runner: str = "run"
 
 
 EXPERIMENTS = [
@@ -112,7 +113,7 @@ def run_lab(
                 log(f"running: {exp.title} ...")
             mod = importlib.import_module(exp.module)
             t0 = time.perf_counter()
-            result = mod.run(seed=seed, quick=quick)
+            result = getattr(mod, exp.runner)(seed=seed, quick=quick)
             seconds = time.perf_counter() - t0
             claim, holds = mod.headline(result)
             figures = [Path(p).name for p in mod.plot(result, out)]

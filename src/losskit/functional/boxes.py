@@ -17,12 +17,18 @@ Shared conventions:
   ``box_format`` mix-up, so it raises a ``ValueError`` (on CPU, or everywhere with
   ``losskit.set_checks("full")``).
 * float16/bfloat16 boxes are computed in float32 and the loss is returned in float32.
+* ``iou_loss`` (linear), ``giou_loss``, ``diou_loss``, ``ciou_loss``, ``eiou_loss`` and the EIoU part of
+  ``focal_eiou_loss`` run through a fused kernel (:mod:`losskit.kernels.boxes`) that computes the loss and
+  its closed-form gradient together and saves one tensor; it gives first derivatives for the prediction.
+  A target that requires a gradient (or CIoU with ``detach_alpha=False``) takes the plain formula.
 
 Losses without overlap: the plain IoU loss is then ``1`` with gradient ``0`` (not ``0``); GIoU, DIoU,
 CIoU, EIoU, CDIoU and SIoU add a penalty whose gradient pulls the boxes together.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -32,6 +38,7 @@ from losskit._core.dtypes import compute_dtype
 from losskit.functional import _boxes_geometry as geo
 from losskit.functional._boxes_geometry import EPS, FORMATS, KINDS, LOSS_FORMATS, Box
 from losskit.functional._common import finish
+from losskit.kernels.boxes import iou_family_loss
 
 __all__ = [
     "alpha_iou_loss",
@@ -63,11 +70,19 @@ def _check_boxes(fn: str, name: str, x: Tensor, box_format: str, *, floating: bo
     else:
         checks.check_tensor(fn, name, x)
         if x.is_complex() or x.dtype == torch.bool:
-            raise TypeError(f"{fn}: {name} must be a real (floating or integer) tensor of boxes, got dtype {x.dtype}")
+            raise TypeError(
+                f"{fn}: {name} must be a real (floating or integer) tensor of boxes, got dtype {x.dtype}"
+            )
     if x.dim() < 1 or x.shape[-1] != 4:
         raise ValueError(
-            f"{fn}: {name} must have shape (..., 4) with one {box_format} box per row, got {checks.fmt_shape(x.shape)}"
+            f"{fn}: {name} must have shape (..., 4) with one {box_format} box per row, "
+            f"got {checks.fmt_shape(x.shape)}"
         )
+
+
+def _nonfinite_error(fn: str, name: str, x: Tensor) -> ValueError:
+    kind = "NaN" if bool(torch.isnan(x).any()) else "inf"
+    return ValueError(f"{fn}: {name} contains {kind} values; losses need finite inputs")
 
 
 def _check_finite(fn: str, name: str, x: Tensor) -> None:
@@ -77,24 +92,31 @@ def _check_finite(fn: str, name: str, x: Tensor) -> None:
     # one reduction: NaN and inf always reach the sum; only an overflowing sum needs the elementwise test
     if bool(torch.isfinite(x.detach().sum())) or bool(torch.isfinite(x).all()):
         return
-    kind = "NaN" if bool(torch.isnan(x).any()) else "inf"
-    raise ValueError(f"{fn}: {name} contains {kind} values; losses need finite inputs")
+    raise _nonfinite_error(fn, name, x)
 
 
 def _check_valid_boxes(fn: str, name: str, x: Tensor, box_format: str) -> None:
-    """Value check: finite boxes with non-negative widths and heights (catches a wrong ``box_format``)."""
+    """Value check: finite boxes with non-negative widths and heights (catches a wrong ``box_format``).
+
+    Two passes for corner formats: any NaN or inf coordinate makes some width NaN or infinite, so the
+    extremes of the widths decide everything.
+    """
     if x.numel() == 0 or not checks.values_checked(x):
         return
-    _check_finite(fn, name, x)
-    a, b, c, d = x.detach().unbind(-1)
+    x = x.detach()
+    lo, hi = x[..., :2], x[..., 2:]
     if box_format == "xyxy":
-        w, h = c - a, d - b
+        size = hi - lo
     elif box_format == "ltrb":
-        w, h = a + c, b + d
+        size = lo + hi
     else:
-        w, h = c, d
-    wmin, hmin = float(w.min()), float(h.min())
-    if wmin < 0 or hmin < 0:
+        size = hi
+        _check_finite(fn, name, lo)
+    low, high = (float(v) for v in torch.aminmax(size))
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise _nonfinite_error(fn, name, x)
+    if low < 0:
+        wmin, hmin = (float(v) for v in size.reshape(-1, 2).amin(0))
         raise ValueError(
             f"{fn}: {name} must hold {box_format} boxes with non-negative width and height (is box_format "
             f"right?), got a minimum width of {wmin:.4g} and height of {hmin:.4g}"
@@ -113,8 +135,8 @@ def _setup(
     box_format: str,
     eps: float,
     reduction: str,
-) -> tuple[Box, Box, Tensor | None]:
-    """Validate a loss call and return the canonical predicted and target boxes and the weight."""
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Validate a loss call; return the prediction, target and weight in the compute dtype."""
     checks.check_reduction(fn, reduction)
     checks.check_option(fn, "box_format", box_format, LOSS_FORMATS)
     _check_eps(fn, eps)
@@ -128,10 +150,58 @@ def _setup(
     dtype = compute_dtype(input, target, weight)
     x, y = input.to(dtype), target.to(dtype)
     w = None if weight is None else weight.to(dtype)
-    return geo.as_box(x, box_format), geo.as_box(y, box_format), w
+    return x, y, w
 
 
-def _finish(fn: str, values: Tensor, reduction: str, weight: Tensor | None, input: Tensor, target: Tensor) -> Tensor:
+def _boxes(x: Tensor, y: Tensor, box_format: str) -> tuple[Box, Box]:
+    return geo.as_box(x, box_format), geo.as_box(y, box_format)
+
+
+def _plain_loss(
+    kind: str, p: Box, g: Box, eps: float, alpha_rule: str = "aaai", detach_alpha: bool = True
+) -> Tensor:
+    """Per-box IoU / GIoU / DIoU / CIoU / EIoU loss from the plain formula (autograd does the backward)."""
+    ov = geo.overlap(p, g, eps)
+    if kind == "iou":
+        return 1.0 - ov.iou
+    cw, ch = geo.enclosing(p, g)
+    if kind == "giou":
+        return 1.0 - ov.iou + geo.giou_penalty(ov, cw, ch, eps)
+    loss = 1.0 - ov.iou + geo.diou_penalty(p, g, cw, ch, eps)
+    if kind == "ciou":
+        v = geo.aspect_v(p, g, eps)
+        loss = loss + geo.ciou_alpha(ov.iou, v, eps, alpha_rule, detach_alpha) * v
+    elif kind == "eiou":
+        dw, dh = p.w - g.w, p.h - g.h
+        loss = loss + dw * dw / (cw * cw + eps) + dh * dh / (ch * ch + eps)
+    return loss
+
+
+def _family_loss(
+    kind: str,
+    x: Tensor,
+    y: Tensor,
+    box_format: str,
+    eps: float,
+    alpha_rule: str = "aaai",
+    detach_alpha: bool = True,
+) -> Tensor:
+    """Per-box loss through the fused kernel (one saved tensor, closed-form gradient) where it applies.
+
+    The kernel differentiates the prediction only; a target that needs a gradient, or CIoU with an
+    attached α, takes the plain formula and autograd.
+    """
+    if detach_alpha and not (torch.is_grad_enabled() and y.requires_grad):
+        return iou_family_loss(
+            kind, geo.raw_xyxy(x, box_format), geo.raw_xyxy(y, box_format), eps=eps, tcyb=alpha_rule == "tcyb"
+        )
+    p, g = _boxes(x, y, box_format)
+    return _plain_loss(kind, p, g, eps, alpha_rule, detach_alpha)
+
+
+def _finish(
+    fn: str, values: Tensor, reduction: str, weight: Tensor | None, input: Tensor, target: Tensor
+) -> Tensor:
     return finish(fn, values, reduction, weight, inputs={"input": input, "target": target})
 
 
@@ -220,8 +290,9 @@ def box_area(boxes: Tensor, *, box_format: str = "xyxy") -> Tensor:
     return b.w * b.h
 
 
-def _utility_pair(fn: str, boxes1: Tensor, boxes2: Tensor, kind: str, box_format: str, eps: float,
-                  formats: tuple[str, ...]) -> tuple[Tensor, Tensor]:
+def _utility_pair(
+    fn: str, boxes1: Tensor, boxes2: Tensor, kind: str, box_format: str, eps: float, formats: tuple[str, ...]
+) -> tuple[Tensor, Tensor]:
     checks.check_option(fn, "kind", kind, KINDS)
     checks.check_option(fn, "box_format", box_format, formats)
     _check_eps(fn, eps)
@@ -334,7 +405,7 @@ def iou_loss(
     weight: Tensor | None = None,
     reduction: str = "mean",
 ) -> Tensor:
-    r"""IoU loss: :math:`1 - \mathrm{IoU}`, UnitBox's :math:`-\ln \mathrm{IoU}`, or :math:`1 - \mathrm{IoU}^2`.
+    r"""IoU loss: :math:`1 - \mathrm{IoU}`, UnitBox's :math:`-\ln \mathrm{IoU}` or :math:`1 - \mathrm{IoU}^2`.
 
     .. math::
         \mathrm{IoU}_s = \frac{I + s}{U + s + \epsilon},\qquad
@@ -394,8 +465,10 @@ def iou_loss(
     fn = "iou_loss"
     checks.check_option(fn, "mode", mode, _IOU_MODES)
     s = checks.check_number(fn, "smooth", smooth, low=0.0)
-    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
-    ov = geo.overlap(p, g, eps)
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    if mode == "linear" and s == 0.0:
+        return _finish(fn, _family_loss("iou", x, y, box_format, eps), reduction, w, input, target)
+    ov = geo.overlap(*_boxes(x, y, box_format), eps)
     iou = ov.iou if s == 0.0 else (ov.inter + s) / (ov.union + s + eps)
     if mode == "linear":
         loss = 1.0 - iou
@@ -455,11 +528,8 @@ def giou_loss(
         0.83928571
     """
     fn = "giou_loss"
-    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
-    ov = geo.overlap(p, g, eps)
-    cw, ch = geo.enclosing(p, g)
-    loss = 1.0 - ov.iou + geo.giou_penalty(ov, cw, ch, eps)
-    return _finish(fn, loss, reduction, w, input, target)
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    return _finish(fn, _family_loss("giou", x, y, box_format, eps), reduction, w, input, target)
 
 
 def diou_loss(
@@ -507,11 +577,8 @@ def diou_loss(
         0.74553571
     """
     fn = "diou_loss"
-    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
-    ov = geo.overlap(p, g, eps)
-    cw, ch = geo.enclosing(p, g)
-    loss = 1.0 - ov.iou + geo.diou_penalty(p, g, cw, ch, eps)
-    return _finish(fn, loss, reduction, w, input, target)
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    return _finish(fn, _family_loss("diou", x, y, box_format, eps), reduction, w, input, target)
 
 
 def ciou_loss(
@@ -528,7 +595,8 @@ def ciou_loss(
     r"""Complete-IoU loss: DIoU plus an aspect-ratio term, :math:`1 - \mathrm{IoU} + \rho^2/c^2 + \alpha v`.
 
     .. math::
-        v = \frac{4}{\pi^2}\left(\arctan\frac{w^{g}}{h^{g} + \epsilon} - \arctan\frac{w}{h + \epsilon}\right)^2,
+        v = \frac{4}{\pi^2}\left(\arctan\frac{w^{g}}{h^{g} + \epsilon}
+            - \arctan\frac{w}{h + \epsilon}\right)^2,
         \qquad \alpha = \frac{v}{(1 - \mathrm{IoU}) + v + \epsilon}
 
     ``α`` is a trade-off weight treated as a constant in the backward pass (the paper's analysis, its
@@ -552,9 +620,9 @@ def ciou_loss(
         ValueError, TypeError: as :func:`iou_loss`.
 
     Note:
-        ``atan(w / (h + ε))`` is evaluated as ``atan2(w, h + ε)``: a zero-height box gives a finite value
-        and a finite gradient, where ``torchvision.ops.complete_box_iou_loss`` gives a NaN gradient (and
-        a NaN value for a point box).
+        With ``ε`` in the heights, ``atan(w / (h + ε))`` is finite with a finite gradient for a zero-height
+        box, where ``torchvision.ops.complete_box_iou_loss`` gives a NaN gradient (and a NaN value for a
+        point box).
 
     References:
         Zheng, Wang, Liu, Li, Ye, Ren, *Distance-IoU Loss: Faster and Better Learning for Bounding Box
@@ -574,24 +642,9 @@ def ciou_loss(
     """
     fn = "ciou_loss"
     checks.check_option(fn, "alpha_rule", alpha_rule, _ALPHA_RULES)
-    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
-    ov = geo.overlap(p, g, eps)
-    cw, ch = geo.enclosing(p, g)
-    v = geo.aspect_v(p, g, eps)
-    alpha = geo.ciou_alpha(ov.iou, v, eps, alpha_rule, bool(detach_alpha))
-    loss = 1.0 - ov.iou + geo.diou_penalty(p, g, cw, ch, eps) + alpha * v
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    loss = _family_loss("ciou", x, y, box_format, eps, alpha_rule, bool(detach_alpha))
     return _finish(fn, loss, reduction, w, input, target)
-
-
-def _eiou_terms(p: Box, g: Box, eps: float) -> tuple[Tensor, Tensor]:
-    """Per-box EIoU loss and IoU."""
-    ov = geo.overlap(p, g, eps)
-    cw, ch = geo.enclosing(p, g)
-    dw, dh = p.w - g.w, p.h - g.h
-    loss = (
-        1.0 - ov.iou + geo.diou_penalty(p, g, cw, ch, eps) + dw * dw / (cw * cw + eps) + dh * dh / (ch * ch + eps)
-    )
-    return loss, ov.iou
 
 
 def eiou_loss(
@@ -640,9 +693,8 @@ def eiou_loss(
         0.99553571
     """
     fn = "eiou_loss"
-    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
-    loss, _ = _eiou_terms(p, g, eps)
-    return _finish(fn, loss, reduction, w, input, target)
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    return _finish(fn, _family_loss("eiou", x, y, box_format, eps), reduction, w, input, target)
 
 
 def focal_eiou_loss(
@@ -707,13 +759,20 @@ def focal_eiou_loss(
     """
     fn = "focal_eiou_loss"
     gam = checks.check_number(fn, "gamma", gamma, low=0.0)
-    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
-    loss, iou = _eiou_terms(p, g, eps)
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    loss = _family_loss("eiou", x, y, box_format, eps)
+    p, g = _boxes(x, y, box_format)
     if detach_weight:
-        iou = iou.detach()
+        with torch.no_grad():
+            iou = geo.overlap(p, g, eps).iou
+    else:
+        iou = geo.overlap(p, g, eps).iou
     factor = torch.ones_like(iou) if gam == 0.0 else geo.safe_pow(iou, gam)
     if w is None:
-        num, den = factor.sum(), torch.full((), float(factor.numel()), dtype=factor.dtype, device=factor.device)
+        num, den = (
+            factor.sum(),
+            torch.full((), float(factor.numel()), dtype=factor.dtype, device=factor.device),
+        )
     else:
         wb = torch.broadcast_to(w, factor.shape)
         num, den = (factor * wb).sum(), wb.sum()
@@ -776,13 +835,17 @@ def cdiou_loss(
     """
     fn = "cdiou_loss"
     lam = checks.check_number(fn, "lambda_", lambda_, low=0.0)
-    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    p, g = _boxes(x, y, box_format)
     ov = geo.overlap(p, g, eps)
     cw, ch = geo.enclosing(p, g)
     dx1, dy1, dx2, dy2 = p.x1 - g.x1, p.y1 - g.y1, p.x2 - g.x2, p.y2 - g.y2
     ex1, ey1, ex2, ey2 = dx1 * dx1, dy1 * dy1, dx2 * dx2, dy2 * dy2
     corners = (
-        geo.safe_sqrt(ex1 + ey1) + geo.safe_sqrt(ex2 + ey1) + geo.safe_sqrt(ex2 + ey2) + geo.safe_sqrt(ex1 + ey2)
+        geo.safe_sqrt(ex1 + ey1)
+        + geo.safe_sqrt(ex2 + ey1)
+        + geo.safe_sqrt(ex2 + ey2)
+        + geo.safe_sqrt(ex1 + ey2)
     )
     diag = geo.safe_sqrt(cw * cw + ch * ch)
     loss = 1.0 - ov.iou + lam * corners / (4.0 * diag + eps)
@@ -846,7 +909,8 @@ def siou_loss(
     """
     fn = "siou_loss"
     th = checks.check_number(fn, "theta", theta, low=1.0)
-    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    p, g = _boxes(x, y, box_format)
     ov = geo.overlap(p, g, eps)
     cw, ch = geo.enclosing(p, g)
     dx, dy = geo.centre_offset(p, g)
@@ -926,7 +990,8 @@ def alpha_iou_loss(
     fn = "alpha_iou_loss"
     a = checks.check_number(fn, "alpha", alpha, low=0.0, low_open=True)
     checks.check_option(fn, "kind", kind, KINDS)
-    p, g, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    p, g = _boxes(x, y, box_format)
     ov = geo.overlap(p, g, eps)
     loss = 1.0 - geo.safe_pow(ov.iou, a)
     if kind != "iou":

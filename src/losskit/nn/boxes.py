@@ -1,4 +1,4 @@
-"""Modules of the boxes family; each holds options and calls its function in :mod:`losskit.functional.boxes`."""
+"""Modules of the boxes family; each holds options and calls its :mod:`losskit.functional.boxes` function."""
 
 from __future__ import annotations
 
