@@ -50,12 +50,13 @@ EXPERIMENTS = [
         "Box regression: the DIoU paper's simulation",
         "losskit.lab.diou_simulation",
         "How fast do IoU, GIoU, DIoU, CIoU, EIoU, SIoU and α-IoU pull anchors onto targets?",
+        runner="lab_run",
     ),
     Experiment(
         "segmentation",
         "Small-foreground segmentation",
         "losskit.lab.segmentation",
-        "With ~1.5 % foreground pixels, which loss segments the foreground best?",
+        "With a few per cent of foreground pixels, which loss segments the foreground best?",
     ),
     Experiment(
         "quantile",
