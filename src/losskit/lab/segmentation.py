@@ -101,7 +101,8 @@ def headline(result: dict[str, Any]) -> tuple[str, bool]:
     tv_recall = m["tversky (α=.3, β=.7)"]["recall"]
     ok = best > ce and tv_recall >= max(v["recall"] for v in m.values()) - 1e-9
     return (
-        f"{100 * result['foreground_fraction']:.1f}% foreground pixels; Dice score: CE {ce:.3f}, best overlap loss {best:.3f}; Tversky recall {tv_recall:.3f} "
+        f"{100 * result['foreground_fraction']:.1f}% foreground pixels; Dice score: CE {ce:.3f}, "
+        f"best overlap loss {best:.3f}; Tversky recall {tv_recall:.3f} "
         f"(CE {m['cross-entropy']['recall']:.3f})",
         ok,
     )
