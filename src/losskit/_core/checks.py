@@ -143,7 +143,7 @@ def check_weight(fn: str, x: Tensor | None, loss_shape: Sequence[int], name: str
             f"broadcasts to it, got {fmt_shape(x.shape)}"
         )
     if values_checked(x) and bool((x < 0).any()):
-        raise ValueError(f"{fn}: {name} must be non-negative, got a minimum of {float(x.min()):.4g}")
+        raise ValueError(f"{fn}: {name} must be non-negative, got a minimum of {float(x.detach().min()):.4g}")
     return x
 
 
@@ -190,6 +190,7 @@ def check_number(
 def check_probabilities(fn: str, name: str, x: Tensor) -> None:
     """Value check: every entry of ``x`` lies in [0, 1] (only when value checks are on)."""
     if x.numel() and values_checked(x):
+        x = x.detach()
         lo, hi = float(x.min()), float(x.max())
         if lo < 0.0 or hi > 1.0 or lo != lo or hi != hi:
             raise ValueError(
@@ -200,7 +201,7 @@ def check_probabilities(fn: str, name: str, x: Tensor) -> None:
 def check_log_probabilities(fn: str, name: str, x: Tensor) -> None:
     """Value check: every entry of ``x`` is <= 0 (a log-probability)."""
     if x.numel() and values_checked(x):
-        hi = float(x.max())
+        hi = float(x.detach().max())
         if hi > 1e-6 or hi != hi:
             raise ValueError(f"{fn}: {name} must hold log-probabilities (<= 0), got a maximum of {hi:.4g}")
 

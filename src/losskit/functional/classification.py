@@ -115,7 +115,7 @@ def _multiclass_terms(
         elif input_type == "logits" and label_smoothing == 0.0:
             # fused kernel: one log-softmax forward, closed-form backward, saves only the logits
             coef = valid.to(x.dtype) if cw is None else cw[safe_t] * valid.to(x.dtype)
-            loss = SoftmaxFocalIndex.apply(x, safe_t, coef, float(gamma), d)
+            loss, _ = SoftmaxFocalIndex.apply(x, safe_t, coef, float(gamma), d)
         else:
             logp = class_log_probs(fn, x, input_type, d)
             if gamma != 0.0:

@@ -94,31 +94,33 @@ class SigmoidFocal(torch.autograd.Function):
 class SoftmaxFocalIndex(torch.autograd.Function):
     """Softmax focal loss for class-index targets on logits; ``coef`` holds α_t·w_t·valid per sample.
 
-    Backward builds the gradient in the one input-sized buffer that ``softmax`` returns.
+    Forward is one log-softmax pass (its input-sized output is dropped after the gather); backward builds
+    the gradient in the one input-sized buffer that ``softmax`` returns. Saved: the logits and three
+    per-sample vectors.
     """
 
     @staticmethod
-    def forward(z: Tensor, target: Tensor, coef: Tensor, gamma: float, dim: int) -> Tensor:
-        """Unreduced loss ``-coef · u^γ · log p_t``."""
-        lp = _target_log_prob(z, target, dim)
+    def forward(z: Tensor, target: Tensor, coef: Tensor, gamma: float, dim: int) -> tuple[Tensor, Tensor]:
+        """Unreduced loss ``-coef · u^γ · log p_t``, and ``log p_t`` (kept for backward)."""
+        lp = torch.log_softmax(z, dim=dim).gather(dim, target.unsqueeze(dim)).squeeze(dim)
         u = torch.expm1(lp).neg_()
-        return u.pow_(gamma).mul_(lp).mul_(coef).neg_()
+        return u.pow_(gamma).mul_(lp).mul_(coef).neg_(), lp
 
     @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Tensor) -> None:
-        """Save the logits, targets and per-sample coefficients."""
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, Tensor]) -> None:
+        """Save the logits, targets, per-sample coefficients and ``log p_t``."""
         z, target, coef, gamma, dim = inputs
-        ctx.save_for_backward(z, target, coef)
+        ctx.save_for_backward(z, target, coef, output[1])
+        ctx.mark_non_differentiable(output[1])
         ctx.gamma = gamma
         ctx.dim = dim
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, None, None, None, None]:
+    def backward(ctx: Any, grad: Tensor, _: Tensor | None) -> tuple[Tensor | None, None, None, None, None]:
         """Closed-form gradient ``a k (softmax(z) - onehot(t))``."""
-        z, target, coef = ctx.saved_tensors
+        z, target, coef, lp = ctx.saved_tensors
         gamma: float = ctx.gamma
         dim: int = ctx.dim
-        lp = _target_log_prob(z, target, dim)
         u = torch.expm1(lp).neg_()
         if gamma != 0.0:
             pos = u > 0
@@ -130,8 +132,3 @@ class SoftmaxFocalIndex(torch.autograd.Function):
         s = k.mul_(coef).mul_(grad).unsqueeze(dim)
         out = torch.softmax(z, dim=dim).mul_(s)
         return out.scatter_add_(dim, target.unsqueeze(dim), s.neg()), None, None, None, None
-
-
-def _target_log_prob(z: Tensor, target: Tensor, dim: int) -> Tensor:
-    """``log softmax(z)_t`` as ``z_t - logsumexp(z)``, without keeping an input-sized log-softmax."""
-    return z.gather(dim, target.unsqueeze(dim)).squeeze(dim) - torch.logsumexp(z, dim=dim)
