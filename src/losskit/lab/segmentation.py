@@ -67,7 +67,7 @@ def run(seed: int = 0, quick: bool = True) -> dict[str, Any]:
 def _run(seed: int, quick: bool) -> dict[str, Any]:
     """Train one net per loss; return foreground Dice, precision, recall and one example prediction each."""
     rng = np.random.default_rng(seed)
-    n_train, steps, size = (64, 150, 24) if quick else (512, 400, 32)
+    n_train, steps, size = (64, 150, 24) if quick else (160, 250, 32)
     x_tr, y_tr = make_images(rng, n_train, size)
     x_te, y_te = make_images(rng, 128, size)
     out: dict[str, Any] = {"foreground_fraction": float(y_tr.float().mean()), "losses": {}}
