@@ -212,10 +212,14 @@ def check_labels(
     """Value check: class indices lie in [0, num_classes) or equal ``ignore_index``."""
     if target.numel() == 0 or not values_checked(target):
         return
-    t = target if ignore_index is None else target[target != ignore_index]
-    if t.numel() == 0:
-        return
-    lo, hi = int(t.min()), int(t.max())
+    if ignore_index is None:
+        lo, hi = int(target.min()), int(target.max())
+    else:  # min / max over the labels that are not ignored, without copying them out
+        keep = target != ignore_index
+        if not bool(keep.any()):
+            return
+        lo = int(torch.where(keep, target, num_classes).min())
+        hi = int(torch.where(keep, target, -1).max())
     if lo < 0 or hi >= num_classes:
         ign = "" if ignore_index is None else f" (or ignore_index={ignore_index})"
         bad = lo if lo < 0 else hi

@@ -10,7 +10,6 @@ returned in float32.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -1174,7 +1173,7 @@ def multiclass_hinge_loss(
 # CTC
 
 
-def _as_lengths(fn: str, name: str, value: Tensor | Sequence[int], n: int, device: torch.device) -> Tensor:
+def _as_lengths(fn: str, name: str, value: Tensor | Sequence[int], n: int) -> Tensor:
     if isinstance(value, Tensor):
         checks.check_int(fn, name, value)
         t = value
@@ -1255,8 +1254,8 @@ def ctc_loss(
     if not isinstance(blank, int) or not 0 <= blank < C:
         raise ValueError(f"{fn}: blank must be a class index in [0, {C - 1}], got {blank!r}")
     checks.check_int(fn, "target", target)
-    il = _as_lengths(fn, "input_lengths", input_lengths, N, x.device)
-    tl = _as_lengths(fn, "target_lengths", target_lengths, N, x.device)
+    il = _as_lengths(fn, "input_lengths", input_lengths, N)
+    tl = _as_lengths(fn, "target_lengths", target_lengths, N)
     if target.dim() == 2:
         if int(target.shape[0]) != N:
             raise ValueError(
@@ -1327,6 +1326,3 @@ def _check_ctc_values(
             f"between them): {desc}; pass zero_infinity=True to give such samples loss 0"
         )
 
-
-# keep math imported for doctests that use it
-_ = math
