@@ -17,18 +17,29 @@ from tests.battery.core import REDUCTIONS, LossEntry, Sample, call, cast_floats,
 torch.set_num_threads(max(1, torch.get_num_threads()))
 
 
-def _cases(attr: str) -> list:
+def _cases(attr: str, keep=lambda e, s: True) -> list:
+    """(entry, case) parameters; ``keep`` leaves out the cases an entry opts out of (no run-time skips)."""
     out = []
     for e in ENTRIES:
         for s in getattr(e, attr)():
-            out.append(pytest.param(e, s, id=f"{e.name}-{s!r}"))
+            if keep(e, s):
+                out.append(pytest.param(e, s, id=f"{e.name}-{s!r}"))
     return out
 
 
+def _entries(keep=lambda e: True) -> list:
+    return [pytest.param(e, id=e.name) for e in ENTRIES if keep(e)]
+
+
 SAMPLES = _cases("samples")
+REFERENCE_SAMPLES = _cases("samples", lambda e, s: e.reference is not None and s.reference)
+GRAD_SAMPLES = _cases("samples", lambda e, s: e.differentiable and s.grad)
+MODULE_SAMPLES = _cases("samples", lambda e, s: e.module is not None)
 EXTREMES = _cases("extremes")
 ERRORS = _cases("errors")
-BY_ENTRY = [pytest.param(e, id=e.name) for e in ENTRIES]
+BY_ENTRY = _entries()
+COMPILED = _entries(lambda e: e.compile)
+WITH_EMPTY = _entries(lambda e: e.empty is not None)
 
 
 def _grad_inputs(entry: LossEntry, sample: Sample) -> Sample:
@@ -40,10 +51,9 @@ def _grad_inputs(entry: LossEntry, sample: Sample) -> Sample:
 
 # 1. float64 reference --------------------------------------------------------------------------------
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize(("entry", "sample"), SAMPLES)
+@pytest.mark.parametrize(("entry", "sample"), REFERENCE_SAMPLES)
 def test_reference(entry: LossEntry, sample: Sample, reduction: str) -> None:
-    if entry.reference is None or not sample.reference:
-        pytest.skip("no float64 reference for this sample")
+    assert entry.reference is not None
     got = call(entry, sample, reduction)
     want = entry.reference(*to_numpy(sample.args), **to_numpy(sample.kwargs), reduction=reduction)
     assert got.dtype == torch.float64
@@ -65,10 +75,8 @@ def test_reductions_agree(entry: LossEntry, sample: Sample) -> None:
 
 
 # 3. gradients -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("entry", "sample"), SAMPLES)
+@pytest.mark.parametrize(("entry", "sample"), GRAD_SAMPLES)
 def test_gradcheck(entry: LossEntry, sample: Sample) -> None:
-    if not entry.differentiable or not sample.grad:
-        pytest.skip("not differentiable here")
     s = _grad_inputs(entry, sample)
     inputs = tuple(s.args[i] for i in entry.grad_args)
 
@@ -82,10 +90,9 @@ def test_gradcheck(entry: LossEntry, sample: Sample) -> None:
 
 
 # Module / functional parity, and forward leaves the module untouched ---------------------------------
-@pytest.mark.parametrize(("entry", "sample"), SAMPLES)
+@pytest.mark.parametrize(("entry", "sample"), MODULE_SAMPLES)
 def test_module_parity(entry: LossEntry, sample: Sample) -> None:
-    if entry.module is None:
-        pytest.skip("no module")
+    assert entry.module is not None
     for reduction in REDUCTIONS:
         mod = entry.module(**sample.kwargs, reduction=reduction)
         before_state = {k: v.clone() for k, v in mod.state_dict().items()}
@@ -100,10 +107,8 @@ def test_module_parity(entry: LossEntry, sample: Sample) -> None:
 
 
 # 6. torch.compile (full graph: value checks step aside while tracing) --------------------------------
-@pytest.mark.parametrize("entry", BY_ENTRY)
+@pytest.mark.parametrize("entry", COMPILED)
 def test_compile(entry: LossEntry) -> None:
-    if not entry.compile:
-        pytest.skip("compile disabled for this entry")
     sample = entry.samples()[0]
     torch._dynamo.reset()
     compiled = torch.compile(entry.fn, fullgraph=entry.fullgraph, backend="aot_eager")
@@ -150,10 +155,9 @@ def test_extremes(entry: LossEntry, sample: Sample) -> None:
                 assert g is not None and bool(torch.isfinite(g).all()), f"{reduction}: non-finite grad"
 
 
-@pytest.mark.parametrize("entry", BY_ENTRY)
+@pytest.mark.parametrize("entry", WITH_EMPTY)
 def test_empty_batch(entry: LossEntry) -> None:
-    if entry.empty is None:
-        pytest.skip("no empty-batch sample")
+    assert entry.empty is not None
     sample = entry.empty()
     s = _grad_inputs(entry, sample) if entry.differentiable else sample
     for reduction in ("mean", "sum"):
