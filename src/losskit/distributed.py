@@ -28,8 +28,8 @@ from torch import Tensor
 __all__ = [
     "all_gather",
     "all_reduce_sum",
-    "gather_sizes",
     "check_consistent",
+    "gather_sizes",
     "is_distributed",
     "rank",
     "rank_offset",
@@ -43,14 +43,14 @@ def _initialised() -> bool:
 
 
 def world_size(group: Any = None) -> int:
-    """Number of ranks in ``group`` (the default group when None); 1 when torch.distributed is not initialised."""
+    """Number of ranks in ``group`` (default group when None); 1 when torch.distributed is not initialised."""
     if not _initialised():
         return 1
     return int(dist.get_world_size(group))
 
 
 def rank(group: Any = None) -> int:
-    """This process's rank in ``group`` (the default group when None); 0 when torch.distributed is not initialised."""
+    """This rank in ``group`` (default group when None); 0 when torch.distributed is not initialised."""
     if not _initialised():
         return 0
     return int(dist.get_rank(group))
