@@ -192,12 +192,12 @@ def _pair_errors(fn: str, f_args: int) -> list[ErrorCase]:
     base = tuple(x.clone() for _ in range(f_args))
     first = "policy_chosen_logps"
     second = "policy_rejected_logps"
-    bad_shape = (base[0], x[:, None]) + base[2:]
-    nan = (x.masked_fill(x < -5, float("nan")),) + base[1:]
+    bad_shape = (base[0], x[:, None], *base[2:])
+    nan = (x.masked_fill(x < -5, float("nan")), *base[1:])
     return [
         ErrorCase(bad_shape, {}, ValueError, rf"^{fn}: {second} must have shape \(4,\) \(the shape of {first}\), "
                   r"got \(4, 1\)", "shape"),
-        ErrorCase((x.long(),) + base[1:], {}, TypeError, rf"^{fn}: {first} must be a floating-point", "int"),
+        ErrorCase((x.long(), *base[1:]), {}, TypeError, rf"^{fn}: {first} must be a floating-point", "int"),
         ErrorCase(base, {"beta": 0.0}, ValueError, rf"^{fn}: beta must be in \(0, inf\)", "beta-0"),
         ErrorCase(base, {"weight": torch.ones(3)}, ValueError, rf"^{fn}: weight must have", "weight"),
         ErrorCase(nan, {}, ValueError, rf"^{fn}: {first} contains NaN", "nan"),
@@ -209,7 +209,8 @@ def _dpo_errors() -> list[ErrorCase]:
     fn = "dpo_loss"
     x = -torch.rand(4) * 10
     args = (x, x, x, x)
-    return _pair_errors(fn, 4) + [
+    return [
+        *_pair_errors(fn, 4),
         ErrorCase(args, {"loss_type": "robust"}, ValueError, rf"^{fn}: loss_type must be one of", "loss_type"),
         ErrorCase(args, {"label_smoothing": 0.6}, ValueError, rf"^{fn}: label_smoothing must be in \[0, 0.5\]",
                   "smoothing"),
@@ -243,7 +244,8 @@ def _simpo_samples() -> list[Sample]:
 def _simpo_errors() -> list[ErrorCase]:
     fn = "simpo_loss"
     x = -torch.rand(4)
-    return _pair_errors(fn, 2) + [
+    return [
+        *_pair_errors(fn, 2),
         ErrorCase((x, x), {"gamma": -1.0}, ValueError, rf"^{fn}: gamma must be in \[0, inf\)", "gamma"),
         ErrorCase((x, x), {"label_smoothing": 1.0}, ValueError, rf"^{fn}: label_smoothing must be in", "smoothing"),
     ]
@@ -265,7 +267,8 @@ def _orpo_samples() -> list[Sample]:
 def _orpo_errors() -> list[ErrorCase]:
     fn = "orpo_loss"
     x = -torch.rand(4)
-    return _pair_errors(fn, 2) + [
+    return [
+        *_pair_errors(fn, 2),
         ErrorCase((x + 2, x), {}, ValueError, rf"^{fn}: policy_chosen_logps must hold log-probabilities", "pos"),
         ErrorCase((x, x + 2), {}, ValueError, rf"^{fn}: policy_rejected_logps must hold log-probabilities", "pos-r"),
         ErrorCase((x, x), {"chosen_nll": torch.ones(4, 1)}, ValueError, rf"^{fn}: chosen_nll must have shape \(4,\)",

@@ -116,10 +116,10 @@ def sequence_log_probs(logits, labels, *, ignore_index=-100, average=False):
     for idx in np.ndindex(*lead) if lead else [()]:
         total, count = 0.0, 0
         for t in range(z.shape[-2]):
-            label = int(y[idx + (t,)])
+            label = int(y[(*idx, t)])
             if label == ignore_index:
                 continue
-            row = z[idx + (t,)]
+            row = z[(*idx, t)]
             total += float(row[label] - (np.max(row) + math.log(np.sum(np.exp(row - np.max(row))))))
             count += 1
         out[idx] = total / max(count, 1) if average else total

@@ -46,7 +46,9 @@ _DIST_TYPES = ("logits", "probs", "log_probs")
 # shared validation for the token-distribution losses
 
 
-def _check_pair(fn: str, x: Tensor, t: Tensor, dim: int, x_name: str, t_name: str) -> tuple[int, tuple[int, ...]]:
+def _check_pair(
+    fn: str, x: Tensor, t: Tensor, dim: int, x_name: str, t_name: str
+) -> tuple[int, tuple[int, ...]]:
     """Validate two distributions of the same shape; return ``(dim, per-token shape)``."""
     checks.check_float(fn, x_name, x)
     checks.check_float(fn, t_name, t)
@@ -59,7 +61,8 @@ def _check_pair(fn: str, x: Tensor, t: Tensor, dim: int, x_name: str, t_name: st
     if t.dim() == x.dim() and t.shape[d] != x.shape[d]:
         raise ValueError(
             f"{fn}: {t_name} must have the vocabulary size of {x_name}, V = {x.shape[d]} on dim {dim}, "
-            f"got {t.shape[d]} (shape {checks.fmt_shape(t.shape)}); student and teacher must share a vocabulary"
+            f"got {t.shape[d]} (shape {checks.fmt_shape(t.shape)}); student and teacher must share a "
+            "vocabulary"
         )
     checks.check_shape(fn, t_name, t, tuple(x.shape), f"(the shape of {x_name})")
     return d, tuple(s for i, s in enumerate(x.shape) if i != d)
@@ -187,7 +190,8 @@ def distillation_kl_loss(
 
     Raises:
         ValueError: a teacher with another vocabulary size or shape (the message names ``teacher_logits``),
-            ``temperature <= 0``, an unknown ``direction``/``reduction``, bad ``labels`` shape, NaN/inf inputs.
+            ``temperature <= 0``, an unknown ``direction``/``reduction``, a bad ``labels`` shape, NaN/inf
+            inputs.
         TypeError: non-float logits or non-integer labels.
 
     Note:
@@ -371,10 +375,11 @@ def sequence_log_probs(
     ignore_index: int = -100,
     average: bool = False,
 ) -> Tensor:
-    r"""Per-sequence log-likelihood :math:`\sum_t \log p_\theta(y_t \mid \cdot)` of the labels under the logits.
+    r"""Per-sequence log-likelihood :math:`\sum_t \log p_\theta(y_t \mid \cdot)` of labels under logits.
 
     .. math::
-        \log \pi(y) = \sum_{t:\, y_t \ne \text{ignore}} \big(z_{t, y_t} - \operatorname{logsumexp}_v z_{t,v}\big),
+        \log \pi(y) = \sum_{t:\, y_t \ne \text{ignore}}
+            \big(z_{t, y_t} - \operatorname{logsumexp}_v z_{t,v}\big),
         \qquad \text{average: } \frac{1}{|\{t: y_t \ne \text{ignore}\}|} \log \pi(y)
 
     The inputs of the preference losses: sums (``average=False``) for :func:`dpo_loss` and :func:`kto_loss`,
@@ -425,7 +430,8 @@ def sequence_log_probs(
     if logits.dim() < 2:
         raise ValueError(f"{fn}: logits must have shape (*, T, V) with the vocabulary last, got "
                          f"{checks.fmt_shape(logits.shape)}")
-    checks.check_shape(fn, "labels", labels, tuple(logits.shape[:-1]), "(logits.shape[:-1]: one label per position)")
+    checks.check_shape(fn, "labels", labels, tuple(logits.shape[:-1]),
+                       "(logits.shape[:-1]: one label per position)")
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
         raise TypeError(f"{fn}: ignore_index must be an int, got {type(ignore_index).__name__}")
     if not isinstance(average, bool):
@@ -494,16 +500,18 @@ def _smoothed_logsigmoid_loss(u: Tensor, eps: float) -> Tensor:
 @overload
 def dpo_loss(
     policy_chosen_logps: Tensor, policy_rejected_logps: Tensor, reference_chosen_logps: Tensor,
-    reference_rejected_logps: Tensor, *, beta: float = ..., loss_type: str = ..., label_smoothing: float = ...,
-    return_rewards: Literal[False] = ..., weight: Tensor | None = ..., reduction: str = ...,
+    reference_rejected_logps: Tensor, *, beta: float = ..., loss_type: str = ...,
+    label_smoothing: float = ..., return_rewards: Literal[False] = ..., weight: Tensor | None = ...,
+    reduction: str = ...,
 ) -> Tensor: ...
 
 
 @overload
 def dpo_loss(
     policy_chosen_logps: Tensor, policy_rejected_logps: Tensor, reference_chosen_logps: Tensor,
-    reference_rejected_logps: Tensor, *, beta: float = ..., loss_type: str = ..., label_smoothing: float = ...,
-    return_rewards: Literal[True], weight: Tensor | None = ..., reduction: str = ...,
+    reference_rejected_logps: Tensor, *, beta: float = ..., loss_type: str = ...,
+    label_smoothing: float = ..., return_rewards: Literal[True], weight: Tensor | None = ...,
+    reduction: str = ...,
 ) -> tuple[Tensor, Tensor, Tensor]: ...
 
 
@@ -548,7 +556,8 @@ def dpo_loss(
         loss_type: ``"sigmoid"`` (default, DPO), ``"hinge"`` or ``"ipo"``. TRL computes IPO on
             length-averaged log-probabilities; pass ``sequence_log_probs(..., average=True)`` to match it.
         label_smoothing: ε in [0, 0.5] (cDPO); only with ``loss_type="sigmoid"`` (TRL ignores it silently
-            for the other two, losskit raises). 0.5 gives a loss with zero gradient.
+            for the other two, losskit raises). At 0.5 the labels carry no information and the loss only pulls
+            the margin towards 0.
         return_rewards: ``False`` (default) returns the loss tensor only; ``True`` returns the tuple
             ``(loss, chosen_rewards, rejected_rewards)`` with the implicit rewards
             :math:`\beta(\log\pi_\theta - \log\pi_{\text{ref}})` of each pair, shape ``(B,)``, detached (for
@@ -604,7 +613,8 @@ def dpo_loss(
                          f"label_smoothing={label_smoothing!r} with loss_type={loss_type!r}")
     _check_return_rewards(fn, return_rewards)
     _check_seq(fn, "policy_chosen_logps", policy_chosen_logps, policy_rejected_logps=policy_rejected_logps,
-               reference_chosen_logps=reference_chosen_logps, reference_rejected_logps=reference_rejected_logps)
+               reference_chosen_logps=reference_chosen_logps,
+               reference_rejected_logps=reference_rejected_logps)
     checks.check_weight(fn, weight, tuple(policy_chosen_logps.shape))
     _, (pc, pr, rc, rr, w) = prepare(fn, policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
                                      reference_rejected_logps, weight)
@@ -620,7 +630,8 @@ def dpo_loss(
         values = (h - 1.0 / (2.0 * b)) ** 2
     loss = finish(fn, values, reduction, w, inputs={
         "policy_chosen_logps": policy_chosen_logps, "policy_rejected_logps": policy_rejected_logps,
-        "reference_chosen_logps": reference_chosen_logps, "reference_rejected_logps": reference_rejected_logps})
+        "reference_chosen_logps": reference_chosen_logps,
+        "reference_rejected_logps": reference_rejected_logps})
     if return_rewards:
         return loss, (b * chosen).detach(), (b * rejected).detach()
     return loss
@@ -660,7 +671,8 @@ def simpo_loss(
     r"""SimPO: a reference-free preference loss on length-normalised log-probabilities with a target margin.
 
     .. math::
-        u = \frac{\beta}{|y_w|}\log\pi_\theta(y_w \mid x) - \frac{\beta}{|y_l|}\log\pi_\theta(y_l \mid x) - \gamma,
+        u = \frac{\beta}{|y_w|}\log\pi_\theta(y_w \mid x)
+            - \frac{\beta}{|y_l|}\log\pi_\theta(y_l \mid x) - \gamma,
         \qquad \ell = -(1-\varepsilon)\log\sigma(u) - \varepsilon\log\sigma(-u)
 
     (Meng et al., Eq. 6; ε is the cDPO-style label smoothing TRL's ``CPOTrainer`` offers). The reward is the
@@ -732,7 +744,8 @@ def simpo_loss(
 @overload
 def orpo_loss(
     policy_chosen_logps: Tensor, policy_rejected_logps: Tensor, *, chosen_nll: Tensor | None = ...,
-    beta: float = ..., return_rewards: Literal[False] = ..., weight: Tensor | None = ..., reduction: str = ...,
+    beta: float = ..., return_rewards: Literal[False] = ..., weight: Tensor | None = ...,
+    reduction: str = ...,
 ) -> Tensor: ...
 
 
@@ -753,7 +766,7 @@ def orpo_loss(
     weight: Tensor | None = None,
     reduction: str = "mean",
 ) -> Tensor | tuple[Tensor, Tensor, Tensor]:
-    r"""ORPO: supervised fine-tuning NLL plus λ times an odds-ratio preference term, without a reference model.
+    r"""ORPO: the fine-tuning NLL plus λ times an odds-ratio preference term, without a reference model.
 
     With :math:`P_w = \exp(\bar{\ell}_w)`, :math:`P_l = \exp(\bar{\ell}_l)` from the **average** token
     log-probabilities and :math:`\operatorname{odds}(P) = P / (1 - P)`:
@@ -772,8 +785,8 @@ def orpo_loss(
             shape ``(B,)`` (``sequence_log_probs(..., average=True)``); must be <= 0.
         policy_rejected_logps: :math:`\bar\ell_l` for the rejected responses; same shape, <= 0.
         chosen_nll: the SFT term. ``None`` (default) uses :math:`-\bar\ell_w` per pair, the mean token NLL of
-            each chosen response (Hong et al.'s :math:`\mathcal{L}_{SFT}`); pass a ``(B,)`` tensor for your own
-            per-pair NLL, or a 0-d tensor (e.g. TRL's token mean of the chosen NLL over the whole batch),
+            each chosen response (Hong et al.'s :math:`\mathcal{L}_{SFT}`); pass a ``(B,)`` tensor for your
+            own per-pair NLL, or a 0-d tensor (e.g. TRL's token mean of the chosen NLL over the whole batch),
             which is added to every pair (the one documented broadcast).
         beta: λ > 0, the weight of the odds-ratio term. Default 0.1 (the paper's and TRL's).
         return_rewards: ``False`` (default) returns the loss; ``True`` returns ``(loss, chosen_rewards,
@@ -805,7 +818,8 @@ def orpo_loss(
 
         >>> import math, torch
         >>> from losskit.functional import orpo_loss
-        >>> c, r = torch.tensor([math.log(0.5)], dtype=torch.float64), torch.tensor([math.log(0.25)], dtype=torch.float64)
+        >>> c = torch.tensor([math.log(0.5)], dtype=torch.float64)
+        >>> r = torch.tensor([math.log(0.25)], dtype=torch.float64)
         >>> print(f"{orpo_loss(c, r).item():.9f}")  # ln 2 + 0.1 · ln(4/3)
         0.721915388
     """
@@ -959,7 +973,8 @@ def kto_loss(
     _check_seq(fn, "policy_logps", policy_logps, reference_logps=reference_logps)
     checks.check_tensor(fn, "desirable", desirable)
     if desirable.dtype != torch.bool:
-        raise TypeError(f"{fn}: desirable must be a bool tensor (True = desirable), got dtype {desirable.dtype}")
+        raise TypeError(f"{fn}: desirable must be a bool tensor (True = desirable), got dtype "
+                        f"{desirable.dtype}")
     checks.check_shape(fn, "desirable", desirable, tuple(policy_logps.shape), "(one flag per example)")
     if (policy_kl_logps is None) != (reference_kl_logps is None):
         given = "policy_kl_logps" if policy_kl_logps is not None else "reference_kl_logps"
@@ -970,9 +985,11 @@ def kto_loss(
         if policy_kl_logps.dim() != 1 or policy_kl_logps.shape[0] == 0:
             raise ValueError(f"{fn}: policy_kl_logps must have shape (m,) with m >= 1 mismatched pairs, got "
                              f"{checks.fmt_shape(policy_kl_logps.shape)}")
-    checks.check_same_device(fn, policy_logps=policy_logps, desirable=desirable, policy_kl_logps=policy_kl_logps)
+    checks.check_same_device(fn, policy_logps=policy_logps, desirable=desirable,
+                             policy_kl_logps=policy_kl_logps)
     checks.check_weight(fn, weight, tuple(policy_logps.shape))
-    _, (p, r, pk, rk, w) = prepare(fn, policy_logps, reference_logps, policy_kl_logps, reference_kl_logps, weight)
+    _, (p, r, pk, rk, w) = prepare(fn, policy_logps, reference_logps, policy_kl_logps, reference_kl_logps,
+                                   weight)
     assert p is not None and r is not None
     ratio = p - r
     if pk is not None and rk is not None:
@@ -980,10 +997,11 @@ def kto_loss(
     else:
         z0 = torch.zeros((), dtype=ratio.dtype, device=ratio.device)
     # 1 - σ(a) = σ(-a): one sigmoid per branch, finite and saturating cleanly at any margin
-    values = torch.where(desirable, lam_d * torch.sigmoid(b * (z0 - ratio)), lam_u * torch.sigmoid(b * (ratio - z0)))
-    loss = finish(fn, values, reduction, w, inputs={"policy_logps": policy_logps, "reference_logps": reference_logps,
-                                                    "policy_kl_logps": policy_kl_logps,
-                                                    "reference_kl_logps": reference_kl_logps})
+    values = torch.where(desirable, lam_d * torch.sigmoid(b * (z0 - ratio)),
+                         lam_u * torch.sigmoid(b * (ratio - z0)))
+    loss = finish(fn, values, reduction, w, inputs={
+        "policy_logps": policy_logps, "reference_logps": reference_logps, "policy_kl_logps": policy_kl_logps,
+        "reference_kl_logps": reference_kl_logps})
     if return_rewards:
         return loss, (b * ratio).detach(), z0
     return loss

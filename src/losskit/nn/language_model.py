@@ -22,7 +22,7 @@ __all__ = [
 
 @register("distillation_kl", "kd", "knowledge_distillation")
 class DistillationKLLoss(FunctionalLoss):
-    """Module form of :func:`losskit.functional.distillation_kl_loss` (``losskit.get("kd", temperature=2.0)``)."""
+    """Module form of :func:`losskit.functional.distillation_kl_loss` (also ``losskit.get("kd")``)."""
 
     function = staticmethod(F.distillation_kl_loss)
 
