@@ -406,6 +406,13 @@ def sequence_log_probs(
             ``ignore_index`` (value check), NaN/inf logits.
         TypeError: non-float logits, non-integer labels.
 
+    Note:
+        It reads the logits once for the log-sum-exp and once for the gather; half-precision logits are
+        upcast to float32 first, which costs one float32 copy of ``(*, T, V)``. For very large vocabularies,
+        compute the per-token terms from the hidden states without materialising the logits (the
+        ``linear_cross_entropy`` of the language-model page with ``reduction="none"`` gives ``-log p`` per
+        token) and sum them per sequence.
+
     Example:
         >>> import torch
         >>> from losskit.functional import sequence_log_probs
