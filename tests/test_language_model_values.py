@@ -60,7 +60,7 @@ def test_kd_is_zero_at_the_teacher_and_follows_kl_divergence() -> None:
 
 
 def test_kd_t_squared_keeps_the_gradient_scale_at_high_temperature() -> None:
-    # Hinton et al. §2.1: for T >> |z|, d/dz_S [T^2 KL(p_T || p_S)] = T (p_S - p_T) -> ((z_S - mean z_S) -
+    # Hinton et al., section 2.1: for T >> |z|, d/dz_S [T^2 KL(p_T || p_S)] = T (p_S - p_T) -> ((z_S - mean z_S) -
     # (z_T - mean z_T)) / V, independent of T.
     zs, zt = t(1.0, -0.5, 0.25, 2.0)[None], t(0.0, 1.5, -1.0, 0.5)[None]
     want = ((zs - zs.mean()) - (zt - zt.mean())) / 4
@@ -348,7 +348,7 @@ def test_kto_reference_point_is_detached() -> None:
                    reference_kl_logps=t(-22.0, -23.0))
     out.backward()
     assert policy.grad is not None and policy.grad.abs().sum() > 0
-    assert kl_p.grad is None  # no gradient flows through z0 (Ethayarajh et al. §4.1, TRL)
+    assert kl_p.grad is None  # no gradient flows through z0 (Ethayarajh et al., TRL)
 
 
 # ---------------------------------------------------------------------------------------------------------

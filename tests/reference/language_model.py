@@ -159,7 +159,7 @@ def dpo_loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
 
 def simpo_loss(policy_chosen_logps, policy_rejected_logps, *, beta=2.0, gamma=1.0, label_smoothing=0.0,
                return_rewards=False, weight=None, reduction="mean"):
-    """-log sigma(beta (avg_w - avg_l) - gamma), smoothed like cDPO (Eq. 6 of SimPO)."""
+    """-log sigma(beta (avg_w - avg_l) - gamma), smoothed like cDPO (the SimPO objective)."""
     c, r = _f64(policy_chosen_logps), _f64(policy_rejected_logps)
     u = beta * c - beta * r - gamma
     eps = label_smoothing

@@ -157,8 +157,8 @@ def distillation_kl_loss(
     one value per token, summed over the vocabulary. ``"forward"`` is :math:`KL(p_T \| p_S)`, Hinton et al.'s
     soft-target loss (mode-covering: the student spreads mass over everything the teacher allows);
     ``"reverse"`` is :math:`KL(p_S \| p_T)` (mode-seeking, the MiniLLM objective). The :math:`T^2` factor
-    keeps the gradient's scale independent of the temperature (Hinton et al. §2), so the loss can be mixed
-    with a hard-label cross-entropy without retuning the mixing weight.
+    keeps the gradient's scale independent of the temperature (Hinton et al., section 2), so the loss can be
+    mixed with a hard-label cross-entropy without retuning the mixing weight.
 
     The vocabulary dimension is the **last** one (``dim=-1``), as in Hugging Face, TRL and Liger-Kernel:
     ``(B, T, V)`` or ``(N, V)`` logits. losskit's classification losses put classes on ``dim=1``; for a
@@ -682,7 +682,7 @@ def simpo_loss(
             - \frac{\beta}{|y_l|}\log\pi_\theta(y_l \mid x) - \gamma,
         \qquad \ell = -(1-\varepsilon)\log\sigma(u) - \varepsilon\log\sigma(-u)
 
-    (Meng et al., Eq. 6; ε is the cDPO-style label smoothing TRL's ``CPOTrainer`` offers). The reward is the
+    (Meng et al.; ε is the cDPO-style label smoothing TRL's ``CPOTrainer`` offers). The reward is the
     *average* log-probability per token, so no reference model is needed and longer answers are not
     favoured; γ > 0 asks the chosen reward to beat the rejected one by a margin.
 
@@ -785,7 +785,7 @@ def orpo_loss(
         \ell = \mathcal{L}_{\text{NLL}}(y_w) - \lambda \log\sigma\Big(\log\frac{\operatorname{odds}(P_w)}
             {\operatorname{odds}(P_l)}\Big)
 
-    (Hong et al., Eqs. 4–7). λ is TRL's ``ORPOConfig.beta`` and is called ``beta`` here for the same reason.
+    (Hong et al.). λ is TRL's ``ORPOConfig.beta`` and is called ``beta`` here for the same reason.
 
     Args:
         policy_chosen_logps: the **average** token log-probability :math:`\bar\ell_w` of each chosen response,
@@ -908,10 +908,10 @@ def kto_loss(
         z_0 = \max\Big(0,\ \frac{1}{m}\sum_{j=1}^{m} \log\frac{\pi_\theta(y'_j \mid x_j)}
             {\pi_{\text{ref}}(y'_j \mid x_j)}\Big)
 
-    (Ethayarajh et al., Eq. 8, i.e. :math:`\lambda_y - v(x, y)`). :math:`z_0` estimates
+    (Ethayarajh et al.: :math:`\lambda_y - v(x, y)`). :math:`z_0` estimates
     :math:`KL(\pi_\theta \| \pi_{\text{ref}})` from **mismatched** pairs :math:`(x_j, y'_j)` (each prompt
     with another example's completion, e.g. the batch's completions shifted by one), clamped at 0 and
-    **detached**: no gradient flows through it, as in the paper (§4.1) and TRL's ``KTOTrainer``.
+    **detached**: no gradient flows through it, as in the paper and TRL's ``KTOTrainer``.
 
     Args:
         policy_logps: :math:`\log\pi_\theta(y \mid x)` of each example (summed token log-probabilities),
