@@ -155,6 +155,28 @@ def _multibin(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tenso
     return fn(logits, residuals, torch.full((n,), 0.5, dtype=D), codec=codec, reduction="none", **kw)
 
 
+def _distill(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # one token, vocabulary of 3: the student's logit of token 0 is x (others 0), the teacher's logits are
+    # (2, 0, 0), so the student matches the teacher at x = 2
+    z = torch.stack([x, torch.zeros_like(x), torch.zeros_like(x)], 1)
+    teacher = torch.tensor([[2.0, 0.0, 0.0]], dtype=D).expand(len(x), 3)
+    return fn(z, teacher, reduction="none", **kw)
+
+
+def _preference(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # the x-axis is the margin each loss is a function of; the other inputs are held at fixed values
+    name, zero = fn.__name__, torch.zeros_like(x)
+    if name == "dpo_loss":  # policy log-ratio of the chosen answer x, everything else at the reference
+        return fn(x - 10.0, zero - 12.0, zero - 10.0, zero - 12.0, reduction="none", **kw)
+    if name == "simpo_loss":  # average log-probs: chosen -1 + x, rejected -1
+        return fn(x - 1.0, zero - 1.0, reduction="none", **kw)
+    if name == "orpo_loss":  # average log-prob of the chosen answer x, rejected ln 0.25
+        return fn(x, zero + math.log(0.25), reduction="none", **kw)
+    if name == "kto_loss":  # a desirable example with log-ratio x, reference point 0
+        return fn(x - 10.0, zero - 10.0, torch.ones_like(x, dtype=torch.bool), reduction="none", **kw)
+    raise ValueError(f"plot: no preference recipe for {name!r}")
+
+
 KINDS: dict[str, tuple[tuple[float, float], str, Curve]] = {
     "binary": ((-6.0, 6.0), "logit x (target y = 1)", _binary),
     "margin": ((-3.0, 3.0), "score f (label y = +1)", _margin),
@@ -168,6 +190,11 @@ KINDS: dict[str, tuple[tuple[float, float], str, Curve]] = {
     "overlap": ((0.0, 1.0), "predicted foreground fraction (target fraction 0.2)", _overlap),
     "pair_angle": ((0.0, math.pi), "angle between the positive pair (radians)", _pair_angle),
     "multibin": ((-math.pi, math.pi), "angle of bin 0's predicted residual (target 0.5 rad)", _multibin),
+    "distill": ((-6.0, 8.0), "student logit of token 0 (others 0); teacher logits (2, 0, 0)", _distill),
+    "dpo": ((-60.0, 60.0), "log-ratio margin h (chosen up by h, rejected at the reference)", _preference),
+    "simpo": ((-3.0, 3.0), "average log-prob margin (chosen − rejected)", _preference),
+    "orpo": ((-5.0, -0.02), "average log-prob of the chosen answer (rejected ln 0.25)", _preference),
+    "kto": ((-60.0, 60.0), "log-ratio r of a desirable example (z0 = 0)", _preference),
 }
 
 # per-loss plot recipes; a loss not listed falls back on its family's default
@@ -210,6 +237,12 @@ SPECS: dict[str, PlotSpec] = {
     "nt_xent_loss": PlotSpec("pair_angle", "temperature", [0.1, 0.5, 1.0]),
     "supervised_contrastive_loss": PlotSpec("pair_angle", "temperature", [0.1, 0.5, 1.0]),
     "clip_loss": PlotSpec("pair_angle"),
+    "distillation_kl_loss": PlotSpec("distill", "temperature", [1.0, 2.0, 4.0]),
+    "jsd_loss": PlotSpec("distill", "beta", [0.0, 0.1, 0.5, 0.9, 1.0]),
+    "dpo_loss": PlotSpec("dpo", "beta", [0.05, 0.1, 0.5]),
+    "simpo_loss": PlotSpec("simpo", "gamma", [0.0, 0.5, 1.0, 2.0]),
+    "orpo_loss": PlotSpec("orpo", "beta", [0.1, 0.5, 1.0]),
+    "kto_loss": PlotSpec("kto", "beta", [0.05, 0.1, 0.5]),
 }
 FAMILY_DEFAULT = {
     "boxes": "box_offset",

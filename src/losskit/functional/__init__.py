@@ -4,6 +4,7 @@ from losskit.functional import (
     boxes,
     classification,
     embedding,
+    language_model,
     multibin,
     regression,
     regularization,
@@ -12,6 +13,7 @@ from losskit.functional import (
 from losskit.functional.boxes import *  # noqa: F403
 from losskit.functional.classification import *  # noqa: F403
 from losskit.functional.embedding import *  # noqa: F403
+from losskit.functional.language_model import *  # noqa: F403
 from losskit.functional.multibin import *  # noqa: F403
 from losskit.functional.regression import *  # noqa: F403
 from losskit.functional.regularization import *  # noqa: F403
@@ -25,3 +27,4 @@ __all__ += boxes.__all__
 __all__ += segmentation.__all__
 __all__ += embedding.__all__
 __all__ += regularization.__all__
+__all__ += language_model.__all__

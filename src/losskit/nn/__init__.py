@@ -1,10 +1,20 @@
 """Thin ``nn.Module`` classes: hyper-parameters held once, the math in :mod:`losskit.functional`."""
 
-from losskit.nn import boxes, classification, embedding, multibin, regression, regularization, segmentation
+from losskit.nn import (
+    boxes,
+    classification,
+    embedding,
+    language_model,
+    multibin,
+    regression,
+    regularization,
+    segmentation,
+)
 from losskit.nn.base import CombinedLoss, FunctionalLoss, Loss
 from losskit.nn.boxes import *  # noqa: F403
 from losskit.nn.classification import *  # noqa: F403
 from losskit.nn.embedding import *  # noqa: F403
+from losskit.nn.language_model import *  # noqa: F403
 from losskit.nn.multibin import *  # noqa: F403
 from losskit.nn.regression import *  # noqa: F403
 from losskit.nn.regularization import *  # noqa: F403
@@ -18,3 +28,4 @@ __all__ += boxes.__all__
 __all__ += segmentation.__all__
 __all__ += embedding.__all__
 __all__ += regularization.__all__
+__all__ += language_model.__all__

@@ -1,0 +1,62 @@
+"""Modules of the language-model family (distillation and preference losses); each calls its function.
+
+The preference Modules take the same positional tensors as their functions (``DPOLoss()(policy_chosen_logps,
+policy_rejected_logps, reference_chosen_logps, reference_rejected_logps)``).
+"""
+
+from __future__ import annotations
+
+from losskit.functional import language_model as F
+from losskit.nn.base import FunctionalLoss
+from losskit.registry import register
+
+__all__ = [
+    "DPOLoss",
+    "DistillationKLLoss",
+    "JSDLoss",
+    "KTOLoss",
+    "ORPOLoss",
+    "SimPOLoss",
+]
+
+
+@register("distillation_kl", "kd", "knowledge_distillation")
+class DistillationKLLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.distillation_kl_loss` (also ``losskit.get("kd")``)."""
+
+    function = staticmethod(F.distillation_kl_loss)
+
+
+@register("jsd", "generalized_jsd", "gkd")
+class JSDLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.jsd_loss`."""
+
+    function = staticmethod(F.jsd_loss)
+
+
+@register("dpo")
+class DPOLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.dpo_loss` (``loss_type="ipo"`` for IPO)."""
+
+    function = staticmethod(F.dpo_loss)
+
+
+@register("simpo")
+class SimPOLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.simpo_loss`."""
+
+    function = staticmethod(F.simpo_loss)
+
+
+@register("orpo")
+class ORPOLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.orpo_loss`."""
+
+    function = staticmethod(F.orpo_loss)
+
+
+@register("kto")
+class KTOLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.kto_loss`."""
+
+    function = staticmethod(F.kto_loss)
