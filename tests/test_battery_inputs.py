@@ -142,7 +142,7 @@ INF_CASES = _per_case(lambda e: nonfinite_cases(e, float("inf")) + nonfinite_cas
 def test_nan_argument_is_a_value_error(entry: LossEntry, case: tuple[Sample, str], device: str) -> None:
     sample, name = case
     fn = entry.fn.__name__
-    with pytest.raises(ValueError, match=rf"^{fn}: {name} (contains NaN|.*nan)"):
+    with pytest.raises(ValueError, match=rf"^{fn}: {name} contains NaN values"):
         call(entry, _on(sample, device), "mean")
 
 

@@ -179,7 +179,7 @@ def cross_entropy(
 
     Args:
         input: logits ``(N, C, *)`` (or probabilities / log-probabilities, see ``input_type``).
-        target: class indices ``(N, *)`` (int64) or probabilities ``(N, C, *)`` (float).
+        target: class indices ``(N, *)`` (any integer dtype) or probabilities ``(N, C, *)`` (float).
         weight: per-class weight ``(C,)``. ``"mean"`` divides by the summed weight of the samples, and for
             probability targets the weight of a sample is ``Σ_k w_k q_k`` — so a one-hot target gives
             exactly the value of the equivalent index target (torch divides soft targets by N instead).
