@@ -233,13 +233,17 @@ def test_every_registered_module_is_in_the_battery_and_copies() -> None:
         canonical_class(name)().load_state_dict(state, strict=True)
 
 
-def test_combined_loss_copies() -> None:
+def test_combined_loss_and_objective_copy() -> None:
     crit = losskit.DiceLoss() + 0.5 * losskit.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 3.0]))
     x, y = torch.randn(2, 3, 4, 4), torch.randint(0, 3, (2, 4, 4))
     for how, copier in COPIES.items():
         dup = copier(crit)
         assert dup.names == crit.names and dup.weights == crit.weights, how
         torch.testing.assert_close(dup(x, y), crit(x, y))
+    w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    objective = losskit.Objective(losskit.DiceLoss(), [w], l1=0.2, l2=0.1)
+    for how, copier in COPIES.items():
+        torch.testing.assert_close(copier(objective)(x, y), objective(x, y), msg=how)
 
 
 def test_multibin_codec_copies_are_equal() -> None:

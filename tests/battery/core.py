@@ -166,9 +166,10 @@ def index_dtype_cases(entry: LossEntry) -> list[tuple[Sample, Sample]]:
 def bool_index_cases(entry: LossEntry) -> list[tuple[Sample, str]]:
     """The first sample with an integer tensor at each of ``entry.index_args``, given as bool instead."""
     names = arg_names(entry)
+    samples = entry.samples()
     out = []
     for i in entry.index_args:
-        for s in entry.samples():
+        for s in samples:
             a = s.args[i]
             if isinstance(a, torch.Tensor) and not a.is_floating_point() and a.dtype != torch.bool:
                 out.append((with_arg(s, i, a != 0, f"{s.name}-arg{i}-bool"), names[i]))
@@ -176,15 +177,14 @@ def bool_index_cases(entry: LossEntry) -> list[tuple[Sample, str]]:
     return out
 
 
-def _first_with(entry: LossEntry, key: str) -> Sample | None:
-    return next((s for s in entry.samples() if isinstance(s.kwargs.get(key), torch.Tensor)), None)
-
-
-def _tensor_kwargs(entry: LossEntry) -> list[str]:
-    keys: list[str] = []
-    for s in entry.samples():
-        keys += [k for k, v in s.kwargs.items() if isinstance(v, torch.Tensor) and k not in keys]
-    return keys
+def _tensor_kwargs(samples: list[Sample]) -> dict[str, Sample]:
+    """Each tensor keyword option of the samples, with the first sample that has it."""
+    first: dict[str, Sample] = {}
+    for s in samples:
+        for k, v in s.kwargs.items():
+            if isinstance(v, torch.Tensor) and k not in first:
+                first[k] = s
+    return first
 
 
 def non_tensor_cases(entry: LossEntry) -> list[tuple[Sample, str, str]]:
@@ -195,7 +195,8 @@ def non_tensor_cases(entry: LossEntry) -> list[tuple[Sample, str, str]]:
     0-d tensors are left out: their ``tolist()`` is a number, which options such as ``var=`` accept.
     """
     names = arg_names(entry)
-    first = entry.samples()[0]
+    samples = entry.samples()
+    first = samples[0]
     out = []
     for i, a in enumerate(first.args):
         if isinstance(a, torch.Tensor) and a.dim() >= 1 and i not in entry.sequence_args:
@@ -203,9 +204,7 @@ def non_tensor_cases(entry: LossEntry) -> list[tuple[Sample, str, str]]:
     a0 = first.args[0]
     if isinstance(a0, torch.Tensor):
         out.append((with_arg(first, 0, a0.detach().numpy(), f"{names[0]}-ndarray"), names[0], "ndarray"))
-    for key in _tensor_kwargs(entry):
-        s = _first_with(entry, key)
-        assert s is not None
+    for key, s in _tensor_kwargs(samples).items():
         v = s.kwargs[key]
         if v.dim() >= 1:
             out.append((with_kwarg(s, key, v.tolist(), f"{key}-list"), key, "list"))
@@ -225,14 +224,13 @@ def nonfinite_cases(entry: LossEntry, value: float) -> list[tuple[Sample, str]]:
     first sample that has it (weights, ``alpha``, ``var``, ...).
     """
     names = arg_names(entry)
-    first = entry.samples()[0]
+    samples = entry.samples()
+    first = samples[0]
     out = []
     for i, a in enumerate(first.args):
         if isinstance(a, torch.Tensor) and a.is_floating_point() and a.numel():
             out.append((with_arg(first, i, _poison(a, value), f"{names[i]}-{value}"), names[i]))
-    for key in _tensor_kwargs(entry):
-        s = _first_with(entry, key)
-        assert s is not None
+    for key, s in _tensor_kwargs(samples).items():
         v = s.kwargs[key]
         if v.is_floating_point() and v.numel():
             out.append((with_kwarg(s, key, _poison(v, value), f"{key}-{value}"), key))

@@ -1295,7 +1295,9 @@ def ctc_loss(
     T, N, C = (int(s) for s in x.shape)
     if not isinstance(blank, int) or not 0 <= blank < C:
         raise ValueError(f"{fn}: blank must be a class index in [0, {C - 1}], got {blank!r}")
-    target = checks.check_index_target(fn, "target", target)
+    checks.check_int(fn, "target", target)
+    if target.dtype != torch.int32:  # int32 stays: it is what torch's cuDNN CTC path takes
+        target = checks.check_index_target(fn, "target", target)
     il = _as_lengths(fn, "input_lengths", input_lengths, N)
     tl = _as_lengths(fn, "target_lengths", target_lengths, N)
     if target.dim() == 2:
