@@ -253,3 +253,22 @@ def test_multibin_codec_copies_are_equal() -> None:
     assert back == codec and back is not codec
     bounded = losskit.functional.MultiBinCodec(3, period=None, range=(-1.0, 2.0))
     assert pickle.loads(pickle.dumps(bounded)) == bounded
+
+
+def test_new_value_checks_follow_set_checks() -> None:
+    """check_finite and the weight checks read values only when value checks are on (GPU: "full")."""
+    nan = torch.tensor([float("nan"), 1.0])
+    before = checks.get_checks()
+    try:
+        checks.set_checks("off")
+        checks.check_finite("f", "input", nan)
+        checks.check_weight("f", nan, (2,))
+        # unchecked, NaN <= 0 is False: the NaN score silently counts as correct (what the check prevents)
+        assert float(losskit.zero_one_loss(nan, torch.tensor([1, 1]))) == 0.0
+        checks.set_checks("full")
+        with pytest.raises(ValueError, match=r"^f: input contains NaN values"):
+            checks.check_finite("f", "input", nan)
+        with pytest.raises(ValueError, match=r"^f: weight contains NaN values"):
+            checks.check_weight("f", nan, (2,))
+    finally:
+        checks.set_checks(before)
