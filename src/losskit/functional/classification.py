@@ -1026,7 +1026,8 @@ def exponential_loss(
     Args:
         input: real-valued scores, any shape.
         target: labels in {-1, +1} or {0, 1}.
-        max_exponent: the exponent :math:`a = -y f` past which the loss stops growing exponentially.
+        max_exponent: :math:`a`, the value of the exponent :math:`u = -y f` past which the loss stops
+            growing exponentially.
             Default 50: exact for every margin :math:`y f \ge -50` (a loss of :math:`5 \cdot 10^{21}`),
             finite beyond. ``None`` computes :math:`e^{-y f}` everywhere, which is ``inf`` past
             :math:`y f = -88.7` in float32 (:math:`-709.8` in float64).
