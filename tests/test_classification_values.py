@@ -236,17 +236,36 @@ def test_margin_examples():
     close(LF.multiclass_hinge_loss(s, torch.tensor([0]), variant="weston_watkins"), 4.7)
 
 
-def test_zero_one_has_no_gradient_and_exponential_saturates_linearly():
+def test_zero_one_has_no_gradient_and_exponential_continues_logarithmically():
     f = torch.tensor([-0.4, 3.0], requires_grad=True)
     out = LF.zero_one_loss(f, torch.tensor([1, 1]))
     assert not out.requires_grad
-    # beyond a margin of -80 the exponential loss continues with slope e^80 (finite)
-    x = torch.tensor([-100.0, -80.0], dtype=D, requires_grad=True)
-    out = LF.exponential_loss(x, torch.tensor([1, 1]), reduction="none")
-    close(out[0], math.exp(80) * 21, 1e-12)
-    close(out[1], math.exp(80), 1e-12)
+    # past u = -m = a (default 50) the loss is e^a (1 + log(1 + u - a)): at u = 50 + (e - 1) the log is 1,
+    # so the value is 2 e^50 and the slope e^50 / (1 + u - a) = e^50 / e; at the join both equal e^50
+    x = torch.tensor([-(50.0 + math.e - 1.0), -50.0, -10.0], dtype=D, requires_grad=True)
+    out = LF.exponential_loss(x, torch.tensor([1, 1, 1]), reduction="none")
+    close(out[0], 2.0 * math.exp(50), 1e-12)
+    close(out[1], math.exp(50), 1e-12)
+    close(out[2], math.exp(10), 1e-12)
     out.sum().backward()
-    torch.testing.assert_close(x.grad, t(-math.exp(80), -math.exp(80)))
+    torch.testing.assert_close(x.grad, t(-math.exp(50) / math.e, -math.exp(50), -math.exp(10)))
+    # float32 margin of -1e4 (exp overflows): e^50 (1 + log 9951), finite, with a finite gradient
+    x32 = torch.tensor([-1e4], requires_grad=True)
+    out32 = LF.exponential_loss(x32, torch.tensor([1]))
+    close(out32.double(), math.exp(50) * (1.0 + math.log(9951.0)), 1e-6)
+    out32.backward()
+    assert bool(torch.isfinite(x32.grad).all()) and float(x32.grad) < 0
+    # max_exponent=None is the plain exponential (inf in float32 past a margin of -88.7)
+    assert math.isinf(float(LF.exponential_loss(torch.tensor([-100.0]), torch.tensor([1]), max_exponent=None)))
+    close(LF.exponential_loss(t(-60.0), torch.tensor([1]), max_exponent=None), math.exp(60), 1e-12)
+    # NaN and inf scores are errors, not a silent count or a NaN gradient
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"^exponential_loss: input contains"):
+            LF.exponential_loss(t(bad, 1.0), torch.tensor([1, 1]))
+        with pytest.raises(ValueError, match=r"^zero_one_loss: input contains"):
+            LF.zero_one_loss(t(bad, 1.0), torch.tensor([1, 1]))
+    with pytest.raises(ValueError, match=r"^exponential_loss: max_exponent must be in \[0, 700\]"):
+        LF.exponential_loss(t(1.0), torch.tensor([1]), max_exponent=-1.0)
 
 
 # --- §1.12 CTC ---------------------------------------------------------------------------------------------

@@ -483,10 +483,26 @@ def _ctc_extremes() -> list[Sample]:
     lp = torch.log_softmax(t64(np.full((5, 2, 3), -1e4)), -1)
     lp[:, :, 1] = 0.0
     lp = torch.log_softmax(lp * 1e4, -1)
+    # logits of ±1e30: torch's backward cancels terms of that size (NaN) unless the log-probabilities are
+    # floored; both signs in every frame, so the labelled paths run through probabilities of e^-2e30
+    sign = torch.as_tensor(np.random.default_rng(15).choice([-1.0, 1.0], size=(6, 3, 4)))
+    huge = sign * 1e30
+    tg, il, tl = torch.tensor([[1, 2, 3], [3, 3, 0], [2, 0, 0]]), [6, 6, 5], [3, 2, 1]
     return [
         Sample((lp, torch.tensor([[1, 2], [1, 1]]), [5, 5], [2, 2]), {}, "saturated"),
         Sample((lp, torch.tensor([[1, 2], [1, 1]]), [1, 5], [2, 2]), {"zero_infinity": True}, "infeasible-zeroed"),
+        Sample((huge, tg, il, tl), {"input_type": "logits"}, "logits-1e30"),
+        Sample((torch.log_softmax(huge, -1), tg, il, tl), {}, "log-probs-from-1e30"),
+        Sample((huge.transpose(0, 1).contiguous(), tg, il, tl), {"input_type": "logits", "batch_first": True},
+               "logits-1e30-batch-first"),
     ]
+
+
+def _ctc_empty() -> Sample:
+    """N = 0: torch raises on the empty tensor; the library rule is 0 with a working backward."""
+    empty = torch.zeros(0, dtype=torch.long)
+    return Sample((torch.zeros(7, 0, 5, dtype=torch.float64), torch.zeros(0, 3, dtype=torch.long), empty, empty),
+                  {"input_type": "logits"})
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -500,14 +516,14 @@ ENTRIES = [
         lambda: _multiclass_samples("ce", focal=False),
         errors=lambda: _multiclass_errors("cross_entropy", LF.cross_entropy),
         extremes=lambda: _multiclass_extremes(False),
-        random=_multiclass_random(False), empty=_multiclass_empty,
+        random=_multiclass_random(False), empty=_multiclass_empty, index_args=(1,),
     ),
     LossEntry(
         "softmax_focal_loss", LF.softmax_focal_loss, losskit.SoftmaxFocalLoss, R.softmax_focal_loss,
         lambda: _multiclass_samples("sfl", focal=True),
         errors=lambda: _multiclass_errors("softmax_focal_loss", LF.softmax_focal_loss),
         extremes=lambda: _multiclass_extremes(True),
-        random=_multiclass_random(True), empty=_multiclass_empty,
+        random=_multiclass_random(True), empty=_multiclass_empty, index_args=(1,),
     ),
     LossEntry(
         "binary_cross_entropy", LF.binary_cross_entropy, losskit.BinaryCrossEntropyLoss, R.binary_cross_entropy,
@@ -564,7 +580,7 @@ ENTRIES = [
         "brier_score", LF.brier_score, losskit.BrierScoreLoss, R.brier_score, _brier_samples,
         errors=lambda: _dist_errors("brier_score", True)[:1] + _multiclass_errors("brier_score", LF.brier_score)[1:2],
         extremes=lambda: _dist_extremes(False), random=_dist_random("brier"),
-        empty=_multiclass_empty,
+        empty=_multiclass_empty, index_args=(1,),
     ),
     LossEntry(
         "hinge_loss", LF.hinge_loss, losskit.HingeLoss, R.hinge_loss,
@@ -579,7 +595,8 @@ ENTRIES = [
     ),
     LossEntry(
         "exponential_loss", LF.exponential_loss, losskit.ExponentialLoss, R.exponential_loss,
-        lambda: _margin_samples("exponential", []), errors=lambda: _margin_errors("exponential_loss"),
+        lambda: _margin_samples("exponential", [{"max_exponent": 1.0}, {"max_exponent": None}]),
+        errors=lambda: _margin_errors("exponential_loss"),
         extremes=_margin_extremes, random=_margin_random({}), empty=_margin_empty,
     ),
     LossEntry(
@@ -593,10 +610,11 @@ ENTRIES = [
         extremes=lambda: [Sample((t64([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4]]), torch.tensor([1, 2])), {}, "huge")],
         random=lambda rng, scale: Sample((t64(rng.normal(size=(5, 3)) * scale), torch.as_tensor(rng.integers(0, 3, 5))),
                                          {"variant": str(rng.choice(["crammer_singer", "weston_watkins"]))}),
-        empty=_multiclass_empty,
+        empty=_multiclass_empty, index_args=(1,),
     ),
     LossEntry(
         "ctc_loss", LF.ctc_loss, losskit.CTCLoss, R.ctc_loss, _ctc_samples, errors=_ctc_errors,
-        extremes=_ctc_extremes, batch_equivariant=False, rtol=1e-6, fullgraph=False,
+        extremes=_ctc_extremes, batch_equivariant=False, rtol=1e-6, fullgraph=False, empty=_ctc_empty,
+        index_args=(1,), sequence_args=(2, 3),
     ),
 ]

@@ -379,7 +379,7 @@ ENTRIES = [
         R.supervised_contrastive_loss, _supcon_samples, errors=_supcon_errors, extremes=_supcon_extremes,
         random=_supcon_random,
         empty=lambda: Sample((torch.zeros(0, D, dtype=torch.float64), torch.zeros(0, dtype=torch.long)), {}),
-        grad_args=(0,),
+        grad_args=(0,), index_args=(1,),
     ),
     LossEntry(
         "clip_loss", LF.clip_loss, losskit.ClipLoss, R.clip_loss, _clip_samples, errors=_clip_errors,

@@ -188,6 +188,7 @@ def _entry(name: str, fn: Callable[..., torch.Tensor], module: type[torch.nn.Mod
         extremes=lambda: _extremes(name, ratio=ratio),
         random=_random(**random_fixed),
         empty=_empty,
+        index_args=(1,),
     )
 
 

@@ -457,11 +457,15 @@ def perceptron_loss(input, target, *, weight=None, reduction="mean"):
     return _reduce(np.maximum(0.0, -m), reduction, weight)
 
 
-def exponential_loss(input, target, *, weight=None, reduction="mean"):
-    """exp(-y f)."""
-    m = _signed_target(target) * _f64(input)
+def exponential_loss(input, target, *, max_exponent=50.0, weight=None, reduction="mean"):
+    """exp(u), u = -y f, for u <= a; e^a (1 + log(1 + u - a)) past a = max_exponent (None: exp everywhere)."""
+    u = -_signed_target(target) * _f64(input)
     with np.errstate(over="ignore"):
-        return _reduce(np.exp(-m), reduction, weight)
+        if max_exponent is None:
+            return _reduce(np.exp(u), reduction, weight)
+        a = float(max_exponent)
+        values = np.where(u <= a, np.exp(np.minimum(u, a)), np.exp(a) * (1.0 + np.log1p(np.maximum(u - a, 0.0))))
+    return _reduce(values, reduction, weight)
 
 
 def zero_one_loss(input, target, *, weight=None, reduction="mean"):

@@ -98,6 +98,37 @@ def check_int(fn: str, name: str, x: Any) -> Tensor:
     return x
 
 
+def check_index_target(fn: str, name: str, x: Any) -> Tensor:
+    """Validate a class-index tensor and return it as int64, the dtype torch's indexing kernels need.
+
+    Every integer dtype is accepted (``uint8`` masks from PIL / NumPy, ``int32`` labels, ...); the cast
+    happens once, here, and is free for an int64 tensor (the same tensor comes back, no copy). bool,
+    floating and complex tensors are rejected with a TypeError: a bool tensor used as an index would be
+    read as a mask, a float one is ambiguous.
+    """
+    check_int(fn, name, x)
+    return x if x.dtype == torch.int64 else x.to(torch.int64)
+
+
+def _nonfinite(fn: str, name: str, x: Tensor) -> ValueError:
+    kind = "NaN" if bool(torch.isnan(x).any()) else "inf"
+    return ValueError(f"{fn}: {name} contains {kind} values; losses need finite inputs")
+
+
+def check_finite(fn: str, name: str, x: Tensor | None) -> None:
+    """Value check: a floating tensor holds no NaN or inf (only when value checks are on).
+
+    For the losses whose result could hide a non-finite input (a step function, an index computed from
+    a float, a comparison): elsewhere :func:`check_finite_result` finds the culprit only when the result
+    is not finite, which costs nothing on the common path.
+    """
+    if x is None or not x.is_floating_point() or x.numel() == 0 or not values_checked(x):
+        return
+    x = x.detach()
+    if not bool(torch.isfinite(x).all()):
+        raise _nonfinite(fn, name, x)
+
+
 def check_ndim(fn: str, name: str, x: Tensor, min_ndim: int, what: str = "") -> None:
     """Raise ValueError if ``x`` has fewer than ``min_ndim`` dimensions."""
     if x.dim() < min_ndim:
@@ -142,9 +173,19 @@ def check_weight(fn: str, x: Tensor | None, loss_shape: Sequence[int], name: str
             f"{fn}: {name} must have the loss's unreduced shape {fmt_shape(loss_shape)} or one that "
             f"broadcasts to it, got {fmt_shape(x.shape)}"
         )
-    if values_checked(x) and bool((x < 0).any()):
-        raise ValueError(f"{fn}: {name} must be non-negative, got a minimum of {float(x.detach().min()):.4g}")
+    _check_weight_values(fn, name, x)
     return x
+
+
+def _check_weight_values(fn: str, name: str, x: Tensor) -> None:
+    """Value check of a weight: finite (a NaN weight would silently turn the loss into NaN) and >= 0."""
+    if x.numel() == 0 or not values_checked(x):
+        return
+    x = x.detach()
+    if not bool(torch.isfinite(x).all()):
+        raise _nonfinite(fn, name, x)
+    if bool((x < 0).any()):
+        raise ValueError(f"{fn}: {name} must be non-negative, got a minimum of {float(x.min()):.4g}")
 
 
 def check_class_weight(fn: str, x: Tensor | None, num_classes: int, name: str = "weight") -> Tensor | None:
@@ -153,8 +194,7 @@ def check_class_weight(fn: str, x: Tensor | None, num_classes: int, name: str = 
         return None
     check_float(fn, name, x)
     check_shape(fn, name, x, (num_classes,), "(one weight per class)")
-    if values_checked(x) and bool((x < 0).any()):
-        raise ValueError(f"{fn}: {name} must be non-negative, got a minimum of {float(x.min()):.4g}")
+    _check_weight_values(fn, name, x)
     return x
 
 
@@ -192,7 +232,9 @@ def check_probabilities(fn: str, name: str, x: Tensor) -> None:
     if x.numel() and values_checked(x):
         x = x.detach()
         lo, hi = float(x.min()), float(x.max())
-        if lo < 0.0 or hi > 1.0 or lo != lo or hi != hi:
+        if lo != lo or hi != hi:
+            raise _nonfinite(fn, name, x)
+        if lo < 0.0 or hi > 1.0:
             raise ValueError(
                 f"{fn}: {name} must hold probabilities in [0, 1], got values in [{lo:.4g}, {hi:.4g}]"
             )
@@ -202,7 +244,9 @@ def check_log_probabilities(fn: str, name: str, x: Tensor) -> None:
     """Value check: every entry of ``x`` is <= 0 (a log-probability)."""
     if x.numel() and values_checked(x):
         hi = float(x.detach().max())
-        if hi > 1e-6 or hi != hi:
+        if hi != hi:
+            raise _nonfinite(fn, name, x.detach())
+        if hi > 1e-6:
             raise ValueError(f"{fn}: {name} must hold log-probabilities (<= 0), got a maximum of {hi:.4g}")
 
 
@@ -241,6 +285,5 @@ def check_finite_result(fn: str, result: Tensor, **inputs: Tensor | None) -> Ten
         return result
     for name, t in inputs.items():
         if t is not None and t.is_floating_point() and not bool(torch.isfinite(t).all()):
-            kind = "NaN" if bool(torch.isnan(t).any()) else "inf"
-            raise ValueError(f"{fn}: {name} contains {kind} values; losses need finite inputs")
+            raise _nonfinite(fn, name, t.detach())
     return result

@@ -134,18 +134,22 @@ def class_view(w: Tensor, ndim: int, dim: int) -> Tensor:
 
 def check_multiclass_target(
     fn: str, x: Tensor, target: Tensor, dim: int, num_classes: int, ignore_index: int | None
-) -> bool:
-    """Validate a class-index or probability target for a multi-class input; return True for indices."""
+) -> tuple[bool, Tensor]:
+    """Validate a class-index or probability target for a multi-class input.
+
+    Returns ``(is_index, target)``: class indices of any integer dtype come back as int64 (see
+    :func:`losskit._core.checks.check_index_target`), probability targets unchanged.
+    """
     checks.check_tensor(fn, "target", target)
     sample_shape = tuple(s for i, s in enumerate(x.shape) if i != dim)
     if target.is_floating_point():
         checks.check_shape(fn, "target", target, tuple(x.shape), "(probability targets match input)")
         checks.check_probabilities(fn, "target", target)
-        return False
-    checks.check_int(fn, "target", target)
+        return False, target
+    target = checks.check_index_target(fn, "target", target)
     checks.check_shape(fn, "target", target, sample_shape, "(class indices: input's shape without dim)")
     checks.check_labels(fn, "target", target, num_classes, ignore_index)
-    return True
+    return True, target
 
 
 def check_mask(fn: str, mask: Tensor | None, shape: tuple[int, ...]) -> None:

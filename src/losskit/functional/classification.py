@@ -10,6 +10,7 @@ returned in float32.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -78,7 +79,7 @@ def _multiclass_terms(
     checks.check_number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     checks.check_number(fn, "gamma", gamma, low=0.0)
     checks.check_class_weight(fn, weight, C)
-    is_index = check_multiclass_target(fn, input, target, d, C, ignore_index)
+    is_index, target = check_multiclass_target(fn, input, target, d, C, ignore_index)
     sample_shape = tuple(s for i, s in enumerate(input.shape) if i != d)
     check_mask(fn, mask, sample_shape)
     alpha_vec: Tensor | None = None
@@ -178,7 +179,7 @@ def cross_entropy(
 
     Args:
         input: logits ``(N, C, *)`` (or probabilities / log-probabilities, see ``input_type``).
-        target: class indices ``(N, *)`` (int64) or probabilities ``(N, C, *)`` (float).
+        target: class indices ``(N, *)`` (any integer dtype) or probabilities ``(N, C, *)`` (float).
         weight: per-class weight ``(C,)``. ``"mean"`` divides by the summed weight of the samples, and for
             probability targets the weight of a sample is ``Σ_k w_k q_k`` — so a one-hot target gives
             exactly the value of the equivalent index target (torch divides soft targets by N instead).
@@ -293,6 +294,7 @@ def softmax_focal_loss(
     """
     fn = "softmax_focal_loss"
     checks.check_reduction(fn, reduction)
+    checks.check_float(fn, "input", input)
     if input.dim() >= 2 and isinstance(dim, int) and -input.dim() <= dim < input.dim():
         if input.shape[dim] < 2:
             raise ValueError(f"{fn}: input needs at least 2 classes on dim {dim}, got {input.shape[dim]}")
@@ -667,6 +669,7 @@ def distribution_focal_loss(
         raise ValueError(f"{fn}: input needs at least 2 bins on its last dimension, got {n + 1}")
     checks.check_shape(fn, "target", target, tuple(input.shape[:-1]), "(input's shape without the bins)")
     checks.check_weight(fn, weight, tuple(target.shape))
+    checks.check_finite(fn, "target", target)  # floor() of a NaN target is an out-of-range bin index
     if target.numel() and checks.values_checked(target):
         lo, hi = float(target.min()), float(target.max())
         if lo < 0 or hi > n:
@@ -869,7 +872,7 @@ def brier_score(
     checks.check_reduction(fn, reduction)
     check_input_type(fn, input_type)
     d, C = check_class_input(fn, input, dim)
-    is_index = check_multiclass_target(fn, input, target, d, C, None)
+    is_index, target = check_multiclass_target(fn, input, target, d, C, None)
     sample_shape = tuple(s for i, s in enumerate(input.shape) if i != d)
     checks.check_weight(fn, weight, sample_shape)
     checks.check_same_device(fn, input=input, target=target, weight=weight)
@@ -1006,33 +1009,47 @@ def perceptron_loss(
     return finish(fn, torch.clamp(-m, min=0.0), reduction, w, inputs={"input": input})
 
 
-_EXP_SATURATION = 80.0
-
-
 def exponential_loss(
     input: Tensor,
     target: Tensor,
     *,
+    max_exponent: float | None = 50.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
 ) -> Tensor:
-    r"""Exponential loss :math:`e^{-y f}` (AdaBoost).
+    r"""Exponential loss :math:`e^{-y f}` (AdaBoost), continued logarithmically past ``max_exponent``.
+
+    .. math::
+        \ell(u) = \begin{cases} e^{u} & u \le a \\ e^{a}\left(1 + \log(1 + u - a)\right) & u > a
+        \end{cases},\qquad u = -y f,\ a = \texttt{max\_exponent}
 
     Args:
         input: real-valued scores, any shape.
         target: labels in {-1, +1} or {0, 1}.
+        max_exponent: :math:`a`, the value of the exponent :math:`u = -y f` past which the loss stops
+            growing exponentially.
+            Default 50: exact for every margin :math:`y f \ge -50` (a loss of :math:`5 \cdot 10^{21}`),
+            finite beyond. ``None`` computes :math:`e^{-y f}` everywhere, which is ``inf`` past
+            :math:`y f = -88.7` in float32 (:math:`-709.8` in float64).
         weight, reduction: as in :func:`hinge_loss`.
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
 
     Raises:
-        ValueError, TypeError: as :func:`hinge_loss`.
+        ValueError: as :func:`hinge_loss`, for a ``max_exponent`` outside ``[0, 700]``, and for NaN or
+            inf scores (value checks: see :func:`losskit.set_checks`).
+        TypeError: as :func:`hinge_loss`.
 
     Note:
-        ``e^{-m}`` overflows float32 for margins below -88. For ``-m > 80`` the loss continues linearly,
-        :math:`e^{80}(1 + (-m - 80))` (value and slope match at the join), so it stays finite with a
-        finite, non-zero gradient; below that it is exact.
+        :math:`e^{-m}` overflows float32 for margins below -88.7, and a sum of a batch overflows well
+        before that. Past :math:`u = a` the loss continues as :math:`e^{a}(1 + \log(1 + u - a))`: value and
+        slope match at the join, it keeps increasing (slope :math:`e^{a}/(1 + u - a) > 0`), and it stays
+        below :math:`e^{a}(1 + \log(3.4 \cdot 10^{38})) < 90\, e^{a}` for every finite float32 input, so
+        with the default a float32 sum of :math:`7 \cdot 10^{14}` such terms is still finite. A linear
+        continuation cannot promise that (its slope :math:`e^{a}` times a margin of :math:`10^{38}`
+        overflows). For float32 keep ``max_exponent`` below 84 (:math:`90\, e^{84}` is float32's largest
+        value).
 
     References:
         Friedman, Hastie, Tibshirani, *Additive Logistic Regression: a Statistical View of Boosting*,
@@ -1044,14 +1061,30 @@ def exponential_loss(
         >>> f = torch.tensor([-0.4], dtype=torch.float64)
         >>> print(f"{exponential_loss(f, torch.tensor([1])).item():.8f}")
         1.49182470
+
+        A margin of -1e4 in float32 (``exp(1e4)`` is ``inf``) gives :math:`e^{50}(1 + \log 9951)`:
+
+        >>> out = exponential_loss(torch.tensor([-1e4]), torch.tensor([1]))
+        >>> print(f"{out.item():.4e}")
+        5.2912e+22
     """
     fn = "exponential_loss"
     checks.check_reduction(fn, reduction)
+    a = None
+    if max_exponent is not None:
+        a = checks.check_number(fn, "max_exponent", max_exponent, low=0.0, high=700.0)
     m, w = _margin_setup(fn, input, target, weight)
+    # exp(-inf) = 0 would hide an inf score (and its NaN gradient): reject non-finite scores up front
+    checks.check_finite(fn, "input", input)
     u = -m
-    over = u > _EXP_SATURATION
-    e = torch.exp(torch.where(over, torch.full_like(u, _EXP_SATURATION), u))
-    loss = torch.where(over, e * (1.0 + (u - _EXP_SATURATION)), e)
+    if a is None:
+        loss = torch.exp(u)
+    else:
+        over = u > a
+        # each branch sees only the values it is selected for, so neither passes 0 * inf back
+        inner = torch.exp(torch.where(over, torch.full_like(u, a), u))
+        excess = torch.where(over, u - a, torch.zeros_like(u))
+        loss = torch.where(over, math.exp(a) * (1.0 + torch.log1p(excess)), inner)
     return finish(fn, loss, reduction, w, inputs={"input": input})
 
 
@@ -1076,7 +1109,8 @@ def zero_one_loss(
         A float tensor (mean = error rate) that does not require grad.
 
     Raises:
-        ValueError, TypeError: as :func:`hinge_loss`.
+        ValueError, TypeError: as :func:`hinge_loss`; NaN or inf scores are a ValueError (value checks: see
+            :func:`losskit.set_checks`), since the indicator would count them silently.
 
     Example:
         >>> import torch
@@ -1086,6 +1120,9 @@ def zero_one_loss(
     """
     fn = "zero_one_loss"
     checks.check_reduction(fn, reduction)
+    checks.check_float(fn, "input", input)
+    # a comparison turns NaN into a count (NaN <= 0 is False): reject non-finite scores explicitly
+    checks.check_finite(fn, "input", input)
     m, w = _margin_setup(fn, input.detach(), target, weight)
     loss = (m <= 0).to(m.dtype)
     return finish(fn, loss, reduction, None if w is None else w.detach(), inputs={"input": input})
@@ -1147,7 +1184,7 @@ def multiclass_hinge_loss(
     if input.dim() != 2:
         raise ValueError(f"{fn}: input must have shape (N, C), got {checks.fmt_shape(input.shape)}")
     C = int(input.shape[1])
-    checks.check_int(fn, "target", target)
+    target = checks.check_index_target(fn, "target", target)
     checks.check_shape(fn, "target", target, (int(input.shape[0]),), "(one class index per row)")
     checks.check_labels(fn, "target", target, C)
     checks.check_weight(fn, weight, (int(input.shape[0]),))
@@ -1175,8 +1212,7 @@ def multiclass_hinge_loss(
 
 def _as_lengths(fn: str, name: str, value: Tensor | Sequence[int], n: int) -> Tensor:
     if isinstance(value, Tensor):
-        checks.check_int(fn, name, value)
-        t = value
+        t = checks.check_index_target(fn, name, value)
     else:
         try:
             t = torch.as_tensor(list(value), dtype=torch.long)
@@ -1185,7 +1221,7 @@ def _as_lengths(fn: str, name: str, value: Tensor | Sequence[int], n: int) -> Te
                 f"{fn}: {name} must be an integer tensor or a sequence of ints, got {value!r}"
             ) from err
     checks.check_shape(fn, name, t, (n,), "(one length per sample)")
-    return t.long()
+    return t
 
 
 def ctc_loss(
@@ -1223,7 +1259,14 @@ def ctc_loss(
             averaged over the batch: torch's convention) or ``"sum"``.
 
     Returns:
-        The loss.
+        The loss. An empty batch (``N = 0``) gives 0 with a working backward (torch raises).
+
+    Note:
+        Log-probabilities below ``log(tiny)`` of the compute dtype (-87.3 in float32, -708.4 in float64:
+        the log of the smallest normal number, so the probability itself is not representable below it)
+        are raised to it in value, with the gradient passed through unchanged. Ordinary inputs are not
+        affected; saturated logits (±1e30) then give a large finite loss (at most ``T · 708`` in float64)
+        and a finite gradient, where torch's backward would cancel terms of size 1e30 into NaN.
 
     Raises:
         ValueError: shapes and lengths that disagree, labels out of range or equal to ``blank``, and
@@ -1254,6 +1297,8 @@ def ctc_loss(
     if not isinstance(blank, int) or not 0 <= blank < C:
         raise ValueError(f"{fn}: blank must be a class index in [0, {C - 1}], got {blank!r}")
     checks.check_int(fn, "target", target)
+    if target.dtype != torch.int32:  # int32 stays: it is what torch's cuDNN CTC path takes
+        target = checks.check_index_target(fn, "target", target)
     il = _as_lengths(fn, "input_lengths", input_lengths, N)
     tl = _as_lengths(fn, "target_lengths", target_lengths, N)
     if target.dim() == 2:
@@ -1274,10 +1319,22 @@ def ctc_loss(
     logp = torch.log_softmax(xf, dim=-1) if input_type == "logits" else xf
     if input_type == "log_probs":
         checks.check_log_probabilities(fn, "input", logp)
-    per = F.ctc_loss(
-        logp, target, il.to(x.device), tl.to(x.device), blank=blank, reduction="none",
-        zero_infinity=zero_infinity,
-    )
+    if x.numel() == 0:
+        # an empty batch (N = 0) or no frames (T = 0), where torch raises: a sample with no frames and
+        # no labels has probability 1 (loss 0), one with labels is infeasible (inf, or 0 if zeroed)
+        tl_d = tl.to(xf.device)
+        infeasible = torch.full_like(tl_d, 0 if zero_infinity else 1, dtype=xf.dtype) * float("inf")
+        per = torch.where(tl_d > 0, infeasible, torch.zeros_like(infeasible)) + logp.sum() * 0.0
+    else:
+        # log-probabilities are floored at log(tiny), the log of the dtype's smallest normal number, in
+        # value only: torch's backward cancels terms of the size of the loss, which for logits of 1e30
+        # gives inf - inf = NaN; below the floor a probability is not representable anyway
+        floor = math.log(torch.finfo(logp.dtype).tiny)
+        logp = logp.clamp_min(floor).detach() + (logp - logp.detach())
+        per = F.ctc_loss(
+            logp, target, il.to(x.device), tl.to(x.device), blank=blank, reduction="none",
+            zero_infinity=zero_infinity,
+        )
     if reduction == "mean":
         per = per / tl.to(per.device).clamp(min=1).to(per.dtype)
     return finish(fn, per, reduction, inputs={"input": input})

@@ -296,6 +296,8 @@ def triplet_loss(
     n = int(anchor.shape[0])
     _check_sample_weight(fn, weight, n)
     checks.check_same_device(fn, anchor=anchor, positive=positive, negative=negative, weight=weight)
+    # an infinitely far negative gives loss 0 (the hinge hides it) and a NaN gradient (inf / inf)
+    checks.check_finite(fn, "negative", negative)
     _, (a, pos, neg, w) = prepare(fn, anchor, positive, negative, weight)
     assert a is not None and pos is not None and neg is not None
 
@@ -547,7 +549,7 @@ def supervised_contrastive_loss(
     _check_bool(fn, "normalize", normalize)
     _check_embeddings(fn, "features", features)
     n = int(features.shape[0])
-    checks.check_int(fn, "labels", labels)
+    labels = checks.check_index_target(fn, "labels", labels)
     checks.check_shape(fn, "labels", labels, (n,), "(one class label per row of features)")
     _check_sample_weight(fn, weight, n)
     checks.check_same_device(fn, features=features, labels=labels, weight=weight)

@@ -147,6 +147,17 @@ class MultiBinCodec:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"MultiBinCodec is immutable; build a new one instead of setting {name!r}")
 
+    # immutable, so a copy may be the object itself; pickling rebuilds it through __init__ (which
+    # re-validates) instead of setting attributes one by one, which __setattr__ forbids
+    def __copy__(self) -> MultiBinCodec:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> MultiBinCodec:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_codec, (self.num_bins, self.overlap, self.period, self.range))
+
     def __repr__(self) -> str:
         where = f"period={self.period!r}" if self.period is not None else f"period=None, range={self.range!r}"
         return f"MultiBinCodec({self.num_bins}, overlap={self.overlap!r}, {where})"
@@ -211,6 +222,7 @@ class MultiBinCodec:
 
     def _check_target(self, fn: str, target: Tensor) -> None:
         checks.check_float(fn, "target", target)
+        checks.check_finite(fn, "target", target)  # argmin over NaN distances would pick bin 0 silently
         if self.range is not None and target.numel() and checks.values_checked(target):
             lo, hi = float(target.min()), float(target.max())
             if not (lo >= self.range[0] and hi <= self.range[1]):
@@ -299,6 +311,13 @@ class MultiBinCodec:
             delta = torch.atan2(pair[..., 1], pair[..., 0]) * (self.period / (2.0 * math.pi))
             return self.wrap(c + delta)
         return c + self.bin_width * r.gather(-1, best).squeeze(-1)
+
+
+def _rebuild_codec(
+    num_bins: int, overlap: float, period: float | None, range: tuple[float, float] | None
+) -> MultiBinCodec:
+    """Unpickle a :class:`MultiBinCodec` (its ``__reduce__``)."""
+    return MultiBinCodec(num_bins, overlap=overlap, period=period, range=range)
 
 
 def multibin_loss(

@@ -109,6 +109,7 @@ def _spread(
         return torch.full((), v, dtype=input.dtype, device=input.device), is_log
     checks.check_float(fn, label, chosen)
     _check_into(fn, label, chosen, tuple(input.shape), "(e.g. (D,) per feature, or var[:, None] per sample)")
+    checks.check_finite(fn, label, chosen)
     if not is_log and chosen.numel() and checks.values_checked(chosen):
         lo = float(chosen.detach().min())
         if not lo >= 0.0:

@@ -227,7 +227,7 @@ def _prepare(
 
     is_index = target.dim() == input.dim() - 1
     if is_index:
-        checks.check_int(fn, "target", target)
+        target = checks.check_index_target(fn, "target", target)
         checks.check_shape(fn, "target", target, index_shape, "(class indices: input's shape without C)")
         checks.check_labels(fn, "target", target, 2 if num_classes == 1 else num_classes, ignore_index)
     else:
