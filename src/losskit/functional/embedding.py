@@ -29,12 +29,11 @@ instead of ``O(G²)``.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-
-from typing import Any
 
 from losskit import distributed as LD
 from losskit._core import checks
@@ -148,7 +147,8 @@ def _check_scalar_param(fn: str, name: str, value: object) -> tuple[Tensor | Non
         checks.check_float(fn, name, value)
         if value.numel() != 1:
             raise ValueError(
-                f"{fn}: {name} must be a number or a one-element tensor, got shape {checks.fmt_shape(value.shape)}"
+                f"{fn}: {name} must be a number or a one-element tensor, got shape "
+                f"{checks.fmt_shape(value.shape)}"
             )
         return value, 0.0
     v = checks.check_number(fn, name, value)
@@ -443,9 +443,10 @@ def info_nce_loss(
         normalize: L2-normalise the embeddings first (cosine similarity). Default True.
         weight: per-query weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
-        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss
-            of every rank's batch concatenated in rank order, each query's negatives being every rank's keys (and shared ``negatives``; per-query negatives stay with their query). The value is the same on every rank
-            for every reduction (``"none"`` returns all ``G`` per-sample values).
+        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
+            every rank's batch concatenated in rank order, each query's negatives being every rank's keys (and
+            shared ``negatives``; per-query negatives stay with their query). The value is the same on every
+            rank for every reduction (``"none"`` returns all ``G`` per-sample values).
         local_loss: with a ``process_group``, how it is evaluated (the value and gradients are the same):
             ``False`` (default) gathers everything and every rank computes the whole ``G × G`` matrix;
             ``True`` computes only this rank's anchors against all candidates (``n × G`` memory, open_clip's
@@ -492,10 +493,12 @@ def info_nce_loss(
     _check_sample_weight(fn, weight, n)
     _check_bool(fn, "local_loss", local_loss)
     checks.check_same_device(fn, query=query, key=key, negatives=negatives, weight=weight)
+    # 0: no extra negatives, 1: shared (M, D), 2: per query (N, M, D) with M negatives each
     neg_kind = 0 if negatives is None else negatives.dim() - 1
+    per_query = int(negatives.shape[1]) if negatives is not None and neg_kind == 2 else 0
     group = _group(fn, process_group, query.device, width=dim, reduction=_REDUCTION_CODE[reduction],
                    weighted=int(weight is not None), negatives=neg_kind, local_loss=int(local_loss),
-                   per_query_negatives=int(negatives.shape[1]) if neg_kind == 2 else 0)
+                   per_query_negatives=per_query)
     _, (q, k, neg, w) = prepare(fn, query, key, negatives, weight)
     assert q is not None and k is not None
     if normalize:
@@ -505,14 +508,16 @@ def info_nce_loss(
     if group is None:
         return finish(fn, _info_nce_rows(q, k, neg, None, tau, 0), reduction, w, inputs=inputs)
     sizes = LD.gather_sizes(n, group, query.device)
-    shared = _gather(neg, group, LD.gather_sizes(int(neg.shape[0]), group, query.device)) if neg_kind == 1 else None
+    shared = None
+    if neg is not None and neg_kind == 1:
+        shared = _gather(neg, group, LD.gather_sizes(int(neg.shape[0]), group, query.device))
     if not local_loss:
         own = _gather(neg, group, sizes) if neg_kind == 2 else None
         qk = LD.all_gather(torch.cat([q, k], dim=1), group, sizes=sizes)
         loss = _info_nce_rows(qk[:, :dim], qk[:, dim:], shared, own, tau, 0)
         return finish(fn, loss, reduction, _gather(w, group, sizes), inputs=inputs)
-    loss = _info_nce_rows(q, LD.all_gather(k, group, sizes=sizes), shared, neg if neg_kind == 2 else None, tau,
-                          LD.rank_offset(sizes, group))
+    k_all = LD.all_gather(k, group, sizes=sizes)
+    loss = _info_nce_rows(q, k_all, shared, neg if neg_kind == 2 else None, tau, LD.rank_offset(sizes, group))
     return _reduce_across(fn, loss, reduction, w, group, sizes, inputs=inputs)
 
 
@@ -565,9 +570,10 @@ def nt_xent_loss(
         normalize: L2-normalise first (cosine similarity, as in SimCLR). Default True.
         weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``, each pair's two anchors averaged), ``"mean"`` or ``"sum"``.
-        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss
-            of every rank's batch concatenated in rank order, every view of every rank being a negative. The value is the same on every rank
-            for every reduction (``"none"`` returns all ``G`` per-sample values).
+        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
+            every rank's batch concatenated in rank order, every view of every rank being a negative. The
+            value is the same on every rank for every reduction (``"none"`` returns all ``G`` per-sample
+            values).
         local_loss: with a ``process_group``, how it is evaluated (the value and gradients are the same):
             ``False`` (default) gathers everything and every rank computes the whole ``2G × 2G`` matrix;
             ``True`` computes only this rank's anchors against all candidates (``2n × 2G`` memory, open_clip's
@@ -622,8 +628,8 @@ def nt_xent_loss(
     ab = LD.all_gather(torch.cat([a, b], dim=1), group, sizes=sizes)
     a_all, b_all = ab[:, :dim], ab[:, dim:]
     if not local_loss:
-        return finish(fn, _nt_xent_rows(a_all, b_all, a_all, b_all, tau, 0), reduction, _gather(w, group, sizes),
-                      inputs=inputs)
+        loss = _nt_xent_rows(a_all, b_all, a_all, b_all, tau, 0)
+        return finish(fn, loss, reduction, _gather(w, group, sizes), inputs=inputs)
     loss = _nt_xent_rows(a, b, a_all, b_all, tau, LD.rank_offset(sizes, group))
     return _reduce_across(fn, loss, reduction, w, group, sizes, inputs=inputs)
 
@@ -682,9 +688,10 @@ def supervised_contrastive_loss(
             positive.
         reduction: ``"none"`` (``(N,)``, 0 for anchors without a positive), ``"mean"`` (over anchors with a
             positive; 0 when there is none) or ``"sum"``.
-        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss
-            of every rank's batch concatenated in rank order, positives and negatives coming from every rank (labels are gathered too). The value is the same on every rank
-            for every reduction (``"none"`` returns all ``G`` per-sample values).
+        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
+            every rank's batch concatenated in rank order, positives and negatives coming from every rank
+            (labels are gathered too). The value is the same on every rank for every reduction (``"none"``
+            returns all ``G`` per-sample values).
         local_loss: with a ``process_group``, how it is evaluated (the value and gradients are the same):
             ``False`` (default) gathers everything and every rank computes the whole ``G × G`` matrix;
             ``True`` computes only this rank's anchors against all candidates (``n × G`` memory, open_clip's
@@ -728,7 +735,8 @@ def supervised_contrastive_loss(
     _check_bool(fn, "local_loss", local_loss)
     checks.check_same_device(fn, features=features, labels=labels, weight=weight)
     group = _group(fn, process_group, features.device, width=int(features.shape[1]),
-                   reduction=_REDUCTION_CODE[reduction], weighted=int(weight is not None), local_loss=int(local_loss))
+                   reduction=_REDUCTION_CODE[reduction], weighted=int(weight is not None),
+                   local_loss=int(local_loss))
     _, (f, w) = prepare(fn, features, weight)
     assert f is not None
     if normalize:
@@ -746,14 +754,14 @@ def supervised_contrastive_loss(
         return finish(fn, loss, reduction, w_all, normalizer=has_pos if w_all is None else has_pos * w_all,
                       inputs=inputs)
     loss, has_pos = _supcon_rows(f, labels, f_all, labels_all, tau, LD.rank_offset(sizes, group))
-    return _reduce_across(fn, loss, reduction, w, group, sizes, normalizer=has_pos if w is None else has_pos * w,
-                          inputs=inputs)
+    normalizer = has_pos if w is None else has_pos * w
+    return _reduce_across(fn, loss, reduction, w, group, sizes, normalizer=normalizer, inputs=inputs)
 
 
 def _supcon_rows(
     f: Tensor, labels: Tensor, f_all: Tensor, labels_all: Tensor, tau: float, offset: int
 ) -> tuple[Tensor, Tensor]:
-    """SupCon of the anchors ``f`` (rows ``offset…`` of the batch ``f_all``) and whether each has a positive."""
+    """SupCon of the anchors ``f`` (rows ``offset…`` of ``f_all``) and whether each has a positive."""
     sim = (f / tau) @ f_all.transpose(0, 1)
     sim.diagonal(offset).fill_(float("-inf"))
     log_prob = sim - torch.logsumexp(sim, dim=1, keepdim=True)
@@ -799,13 +807,15 @@ def clip_loss(
             parameter.
         weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``, the two directions averaged per pair), ``"mean"`` or ``"sum"``.
-        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss
-            of every rank's batch concatenated in rank order, every rank's texts competing for each image and every rank's images for each text. The value is the same on every rank
-            for every reduction (``"none"`` returns all ``G`` per-sample values).
+        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
+            every rank's batch concatenated in rank order, every rank's texts competing for each image and
+            every rank's images for each text. The value is the same on every rank for every reduction
+            (``"none"`` returns all ``G`` per-sample values).
         local_loss: with a ``process_group``, how it is evaluated (the value and gradients are the same):
             ``False`` (default) gathers everything and every rank computes the whole ``G × G`` matrix;
-            ``True`` computes only this rank's anchors against all candidates (two ``n × G`` memory, open_clip's
-            ``local_loss``) and sums the rows across ranks. Ignored when ``process_group`` is None.
+            ``True`` computes only this rank's anchors against all candidates (two ``n × G`` memory,
+            open_clip's ``local_loss``) and sums the rows across ranks. Ignored when ``process_group`` is
+            None.
 
     Returns:
         The loss; per pair ``(N,)`` for ``reduction="none"``.
@@ -885,7 +895,7 @@ def siglip_loss(
     reduction: str = "mean",
     process_group: Any = None,
 ) -> Tensor:
-    r"""SigLIP's pairwise sigmoid loss: every image-text pair is its own binary classification (Zhai et al. 2023).
+    r"""SigLIP's pairwise sigmoid loss: each image-text pair is a binary classification (Zhai et al. 2023).
 
     With :math:`x_i, y_j` the L2-normalised image and text embeddings, :math:`t = e^{\text{logit\_scale}}`
     and :math:`b` = ``logit_bias``, every pair gets the logit :math:`s_{ij} = t\, x_i \cdot y_j + b` and the
@@ -913,13 +923,13 @@ def siglip_loss(
         weight: per-image weight ``(N,)`` multiplying :math:`\ell_i`; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``, :math:`\ell_i` per image), ``"mean"`` (:math:`\mathcal{L}`) or
             ``"sum"``.
-        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss
-            of every rank's pairs concatenated in rank order, the same value on every rank (``"none"``
-            returns all ``G`` per-image values). Each rank compares its ``n`` images with the gathered
-            ``G`` texts (``n × G`` memory: the paper's all-gather form) and the row sums are added across
-            ranks with one two-number all-reduce. Each rank's embeddings receive ``W`` times their
-            full-batch gradient (DDP's averaging makes it exact); keep the learnable scale and bias inside
-            the DDP-wrapped module, as open_clip does, so their gradients are averaged too.
+        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
+            every rank's pairs concatenated in rank order, the same value on every rank (``"none"`` returns
+            all ``G`` per-image values). Each rank compares its ``n`` images with the gathered ``G`` texts
+            (``n × G`` memory: the paper's all-gather form) and the row sums are added across ranks with one
+            two-number all-reduce. Each rank's embeddings receive ``W`` times their full-batch gradient (DDP's
+            averaging makes it exact); keep the learnable scale and bias inside the DDP-wrapped module, as
+            open_clip does, so their gradients are averaged too.
 
     Returns:
         The loss; per image ``(N,)`` for ``reduction="none"``.
@@ -965,7 +975,11 @@ def siglip_loss(
                    reduction=_REDUCTION_CODE[reduction], weighted=int(weight is not None))
     _, (u, v, w, s, bt) = prepare(fn, image_embeds, text_embeds, weight, scale_t, bias_t)
     assert u is not None and v is not None
-    scale: Tensor | float = torch.exp(s.reshape(())) if s is not None else (math.exp(ls) if ls < 700 else math.inf)
+    scale: Tensor | float
+    if s is not None:
+        scale = torch.exp(s.reshape(()))
+    else:
+        scale = math.exp(ls) if ls < 700.0 else math.inf  # math.exp raises past ~709; torch.exp gives inf
     bias: Tensor | float = bt.reshape(()) if bt is not None else bias_f
     u, v = _normalize(u), _normalize(v)
     inputs: dict[str, Tensor | None] = {"image_embeds": image_embeds, "text_embeds": text_embeds,
@@ -977,7 +991,9 @@ def siglip_loss(
     return _reduce_across(fn, loss, reduction, w, group, sizes, inputs=inputs)
 
 
-def _siglip_rows(u: Tensor, v_all: Tensor, scale: Tensor | float, bias: Tensor | float, offset: int) -> Tensor:
+def _siglip_rows(
+    u: Tensor, v_all: Tensor, scale: Tensor | float, bias: Tensor | float, offset: int
+) -> Tensor:
     """Per-image SigLIP loss of the images ``u`` (rows ``offset…`` of the batch) against all texts."""
     logits = (u * scale) @ v_all.transpose(0, 1) + bias
     # z_ij * s_ij: negated everywhere except on the matching pairs (diagonal shifted by the rank's offset)

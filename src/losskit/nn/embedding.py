@@ -41,7 +41,8 @@ def _initial_scalar(fn: str, name: str, value: float | Tensor) -> Tensor:
         checks.check_float(fn, name, value)
         if value.numel() != 1:
             raise ValueError(
-                f"{fn}: {name} must be a number or a one-element tensor, got shape {checks.fmt_shape(value.shape)}"
+                f"{fn}: {name} must be a number or a one-element tensor, got shape "
+                f"{checks.fmt_shape(value.shape)}"
             )
         return value.detach().clone().reshape(())
     v = checks.check_number(fn, name, value)
