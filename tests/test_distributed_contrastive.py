@@ -55,7 +55,7 @@ REDUCTIONS = ("none", "mean", "sum")
 def _case_ids() -> list[tuple[str, str, bool, bool]]:
     """(loss, reduction, weighted, local_loss) for every case each rank runs."""
     out = []
-    for loss in (*SOFTMAX, "siglip", "contrastive", "triplet"):
+    for loss in (*SOFTMAX, "siglip", "siglip_ring", "contrastive", "triplet"):
         modes = (False, True) if loss in SOFTMAX else (False,)
         for reduction in REDUCTIONS:
             for weighted in (False, True):
@@ -127,8 +127,9 @@ def _forward(case: tuple[str, str, bool, bool], t: dict[str, Tensor], group: Any
         return LF.supervised_contrastive_loss(t["a"], t["labels"], temperature=0.5, **soft)
     if loss == "clip":
         return LF.clip_loss(t["a"], t["b"], logit_scale=t["scale"], **soft)
-    if loss == "siglip":
-        return LF.siglip_loss(t["a"], t["b"], logit_scale=t["scale"], logit_bias=t["bias"], **kw)
+    if loss in ("siglip", "siglip_ring"):
+        return LF.siglip_loss(t["a"], t["b"], logit_scale=t["scale"], logit_bias=t["bias"],
+                              ring=loss == "siglip_ring", **kw)
     if loss == "contrastive":
         return LF.contrastive_loss(t["a"], t["b"], t["target"], margin=1.5, **kw)
     assert loss == "triplet"
@@ -148,17 +149,19 @@ def _run(case: tuple[str, str, bool, bool], t: dict[str, Tensor], group: Any, co
 
 
 class _BigMatrixSpy(TorchDispatchMode):
-    """Records whether any op produced a 2-D float tensor with both dimensions >= ``size``."""
+    """Records whether any op produced a 2-D float tensor with both dimensions >= ``size``, and the
+    largest dimension of any 2-D float tensor."""
 
     def __init__(self, size: int) -> None:
         super().__init__()
-        self.size, self.seen = size, False
+        self.size, self.seen, self.widest = size, False, 0
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         out = func(*args, **(kwargs or {}))
         for x in tree_leaves(out):
-            if isinstance(x, Tensor) and x.dim() == 2 and x.is_floating_point() and min(x.shape) >= self.size:
-                self.seen = True
+            if isinstance(x, Tensor) and x.dim() == 2 and x.is_floating_point():
+                self.seen = self.seen or min(x.shape) >= self.size
+                self.widest = max(self.widest, max(x.shape))
         return out
 
 
@@ -179,6 +182,7 @@ DDP_SETUPS = {
     "clip": lambda: losskit.ClipLoss(logit_scale=1.0),
     "clip-local": lambda: losskit.ClipLoss(logit_scale=1.0, local_loss=True),
     "siglip": lambda: losskit.SigLIPLoss(logit_scale=1.0, logit_bias=-2.0),
+    "siglip-ring": lambda: losskit.SigLIPLoss(logit_scale=1.0, logit_bias=-2.0, ring=True),
 }
 DDP_STEPS, DDP_LR = 3, 0.5
 
@@ -217,7 +221,7 @@ def _worker(rank: int, world: int, init_file: str, outdir: str) -> None:
         spy = _BigMatrixSpy(2 * n_global if case[0] == "nt_xent" else n_global)
         with spy:
             res = _run(case, _inputs(data, rank), group, cot)
-        res["big_matrix"] = spy.seen
+        res["big_matrix"], res["widest"] = spy.seen, spy.widest
         results[_name(case)] = res
 
     # errors: every rank must raise (the check is collective)
@@ -321,6 +325,17 @@ def test_local_loss_never_forms_the_global_square_matrix(runs, world: int, loss:
                 full = saved["results"][_name((loss, reduction, weighted, False))]
                 assert not local["big_matrix"], f"rank {rank}: local_loss=True formed a global x global matrix"
                 assert full["big_matrix"], f"rank {rank}: the spy did not see the global matrix of local_loss=False"
+
+
+@pytest.mark.parametrize("world", list(WORLDS))
+def test_siglip_ring_never_holds_the_gathered_texts(runs, world: int) -> None:
+    # the all-gather form holds G texts and n x G logits; the ring one block of max_r n_r at a time
+    g, most = sum(WORLDS[world]), max(WORLDS[world])
+    for saved in runs[world]:
+        for reduction in REDUCTIONS:
+            for weighted in (False, True):
+                assert saved["results"][_name(("siglip", reduction, weighted, False))]["widest"] == g
+                assert saved["results"][_name(("siglip_ring", reduction, weighted, False))]["widest"] == most
 
 
 def test_ddp_training_matches_single_process(runs) -> None:

@@ -894,6 +894,7 @@ def siglip_loss(
     weight: Tensor | None = None,
     reduction: str = "mean",
     process_group: Any = None,
+    ring: bool = False,
 ) -> Tensor:
     r"""SigLIP's pairwise sigmoid loss: each image-text pair is a binary classification (Zhai et al. 2023).
 
@@ -930,6 +931,10 @@ def siglip_loss(
             two-number all-reduce. Each rank's embeddings receive ``W`` times their full-batch gradient (DDP's
             averaging makes it exact); keep the learnable scale and bias inside the DDP-wrapped module, as
             open_clip does, so their gradients are averaged too.
+        ring: with a ``process_group``, use the paper's chunked form instead of the all-gather: the text
+            blocks travel round the ranks (``W - 1`` neighbour exchanges, each block padded to the largest
+            rank's), so a rank holds one block of texts and ``n × max_r n_r`` logits at a time, never the
+            ``G`` texts. Same value and gradients. Default False. Ignored without a group.
 
     Returns:
         The loss; per image ``(N,)`` for ``reduction="none"``.
@@ -969,10 +974,11 @@ def siglip_loss(
     _check_like(fn, "text_embeds", text_embeds, image_embeds, "image_embeds")
     n = int(image_embeds.shape[0])
     _check_sample_weight(fn, weight, n)
+    _check_bool(fn, "ring", ring)
     checks.check_same_device(fn, image_embeds=image_embeds, text_embeds=text_embeds, weight=weight,
                              logit_scale=scale_t, logit_bias=bias_t)
     group = _group(fn, process_group, image_embeds.device, width=int(image_embeds.shape[1]),
-                   reduction=_REDUCTION_CODE[reduction], weighted=int(weight is not None))
+                   reduction=_REDUCTION_CODE[reduction], weighted=int(weight is not None), ring=int(ring))
     _, (u, v, w, s, bt) = prepare(fn, image_embeds, text_embeds, weight, scale_t, bias_t)
     assert u is not None and v is not None
     scale: Tensor | float
@@ -987,8 +993,31 @@ def siglip_loss(
     if group is None:
         return finish(fn, _siglip_rows(u, v, scale, bias, 0), reduction, w, inputs=inputs)
     sizes = LD.gather_sizes(n, group, image_embeds.device)
-    loss = _siglip_rows(u, LD.all_gather(v, group, sizes=sizes), scale, bias, LD.rank_offset(sizes, group))
+    if ring:
+        loss = _siglip_ring(u, v, scale, bias, group, sizes)
+    else:
+        v_all = LD.all_gather(v, group, sizes=sizes)
+        loss = _siglip_rows(u, v_all, scale, bias, LD.rank_offset(sizes, group))
     return _reduce_across(fn, loss, reduction, w, group, sizes, inputs=inputs)
+
+
+def _siglip_ring(
+    u: Tensor, v: Tensor, scale: Tensor | float, bias: Tensor | float, group: Any, sizes: list[int]
+) -> Tensor:
+    """Per-image SigLIP loss against every rank's texts, the text blocks passed round the ring."""
+    world, me, most = len(sizes), LD.rank(group), max(sizes)
+    n = int(u.shape[0])
+    # this rank's own block first: the matching pairs are on its diagonal
+    rows = _siglip_rows(u, v, scale, bias, 0)
+    if most == 0:
+        return rows
+    block = torch.cat([v, v.new_zeros((most - n, int(v.shape[1])))]) if n < most else v
+    for step in range(1, world):
+        block = LD.ring_pass(block, group)  # now the block of rank (me - step)
+        texts = block[: sizes[(me - step) % world]]
+        logits = (u * scale) @ texts.transpose(0, 1) + bias
+        rows = rows - F.logsigmoid(-logits).sum(dim=1)  # other ranks' texts are all negatives
+    return rows
 
 
 def _siglip_rows(
