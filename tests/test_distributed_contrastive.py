@@ -6,10 +6,11 @@ world size 3 with an empty rank (4, 0 and 2 rows). Every rank runs every case be
 and gradients; the parent recomputes each case in one process, in float64, on the concatenated batch
 (rank order) and requires, to 1e-10:
 
-* the value on every rank equals the single-process value (every reduction; ``"none"`` is the whole
-  batch's per-sample vector on every rank);
+* the value on every rank equals the single-process value (``"mean"``, ``"sum"``); with ``"none"``
+  each rank returns its own rows of the single-process per-sample vector;
 * each rank's gradient for its own rows equals ``W`` times the single-process gradient of those rows
-  (``W`` = world size: DDP's gradient averaging then yields exactly the full-batch gradient);
+  (``W`` = world size: DDP's gradient averaging then yields exactly the full-batch gradient); with
+  ``"none"`` (back-propagated through a fixed cotangent, each rank its rows' share) exactly that gradient;
 * a parameter every rank holds (CLIP's and SigLIP's scale and bias) has, averaged over ranks (what DDP
   does), the single-process gradient;
 * with ``local_loss=True`` no rank forms a ``G × G`` matrix (``G`` = global batch; ``2G × 2G`` for
@@ -215,7 +216,7 @@ def _worker(rank: int, world: int, init_file: str, outdir: str) -> None:
     sizes = WORLDS[world]
     n_global = sum(sizes)
     lo = sum(sizes[:rank])
-    cot = data["cotangent"]
+    cot = data["cotangent"][lo : lo + sizes[rank]]  # "none" returns this rank's rows
     results: dict[str, Any] = {}
     for case in CASES:
         spy = _BigMatrixSpy(2 * n_global if case[0] == "nt_xent" else n_global)
@@ -294,10 +295,15 @@ def test_value_and_gradients_match_the_full_batch(runs, single, world: int, case
     sizes = WORLDS[world]
     want = single[world][_name(case)]
     assert want["grads"], "the single-process case has no gradient to compare"
+    none = case[1] == "none"
+    # reduced: every rank back-propagates the same global loss, so its rows get W x their gradient;
+    # "none": each rank back-propagates its own rows' share (cotangent · values), which sum to the whole
+    factor = 1 if none else world
     for rank, saved in enumerate(runs[world]):
         got = saved["results"][_name(case)]
-        torch.testing.assert_close(got["value"], want["value"], **TOL, msg=lambda m, rank=rank: f"rank {rank} value: {m}")
         lo, hi = sum(sizes[:rank]), sum(sizes[: rank + 1])
+        torch.testing.assert_close(got["value"], want["value"][lo:hi] if none else want["value"], **TOL,
+                                   msg=lambda m, rank=rank: f"rank {rank} value: {m}")
         for k, g in want["grads"].items():
             if k in ("scale", "bias"):
                 continue
@@ -306,13 +312,14 @@ def test_value_and_gradients_match_the_full_batch(runs, single, world: int, case
                 rows = slice(m_lo, m_lo + SHARED_NEG[world][rank])
             else:
                 rows = slice(lo, hi)
-            torch.testing.assert_close(got["grads"][k], world * g[rows], **TOL,
+            torch.testing.assert_close(got["grads"][k], factor * g[rows], **TOL,
                                        msg=lambda m, k=k, rank=rank: f"rank {rank} grad of {k}: {m}")
-    # a parameter every rank holds: DDP averages its per-rank gradients
+    # a parameter every rank holds: DDP averages its per-rank gradients (for "none", whose per-rank shares
+    # add up to the whole, their sum is the full-batch gradient)
     for k in ("scale", "bias"):
         if k in want["grads"]:
-            mean = torch.stack([s["results"][_name(case)]["grads"][k] for s in runs[world]]).mean(0)
-            torch.testing.assert_close(mean, want["grads"][k], **TOL)
+            per_rank = torch.stack([s["results"][_name(case)]["grads"][k] for s in runs[world]])
+            torch.testing.assert_close(per_rank.sum(0) if none else per_rank.mean(0), want["grads"][k], **TOL)
 
 
 @pytest.mark.parametrize("world", list(WORLDS))

@@ -15,10 +15,11 @@ at zero (identical embeddings) have finite gradients: the Euclidean norm's deriv
 the origin, where its direction is undefined.
 
 Across ranks. Every loss here takes ``process_group=None``. With a ``torch.distributed`` group, the loss is
-that of the union of all ranks' batches (concatenated in rank order): the same value on every rank, for
-every reduction (``"none"`` returns the per-sample values of the whole batch), and each rank's embeddings
-receive ``W`` times their full-batch gradient (``W`` = world size), which DistributedDataParallel's gradient
-averaging turns into exactly the single-process gradient (see :mod:`losskit.distributed`). The softmax
+that of the union of all ranks' batches (concatenated in rank order): ``"mean"`` and ``"sum"`` give the
+same value on every rank, and each rank's embeddings receive ``W`` times their full-batch gradient
+(``W`` = world size), which DistributedDataParallel's gradient averaging turns into exactly the
+single-process gradient (see :mod:`losskit.distributed`). ``"none"`` returns this rank's ``n`` values,
+each computed against the whole batch, as ``"none"`` does for every losskit loss across ranks. The softmax
 losses take ``local_loss``: ``False`` (default) gathers every embedding and each rank evaluates the whole
 ``G × G`` similarity matrix (``G`` = global batch); ``True`` evaluates only this rank's ``n × G`` rows
 (local anchors against every rank's candidates) and sums them across ranks with one two-number
@@ -173,6 +174,30 @@ def _gather(x: Tensor | None, group: Any, sizes: list[int]) -> Tensor | None:
     return None if x is None else LD.all_gather(x, group, sizes=sizes)
 
 
+def _finish_gathered(
+    fn: str,
+    values: Tensor,
+    reduction: str,
+    weight: Tensor | None,
+    group: Any,
+    sizes: list[int],
+    *,
+    has_pos: Tensor | None = None,
+    inputs: dict[str, Tensor | None],
+) -> Tensor:
+    """Reduce the whole batch's per-sample loss, computed on every rank (``local_loss=False``).
+
+    ``weight`` is this rank's; ``"none"`` returns this rank's rows, the reductions those of all ``G``.
+    """
+    if reduction == "none":
+        offset = LD.rank_offset(sizes, group)
+        mine = values[offset : offset + sizes[LD.rank(group)]]
+        return finish(fn, mine, "none", weight, inputs=inputs)
+    w_all = _gather(weight, group, sizes)
+    normalizer = None if has_pos is None else (has_pos if w_all is None else has_pos * w_all)
+    return finish(fn, values, reduction, w_all, normalizer=normalizer, inputs=inputs)
+
+
 def _reduce_across(
     fn: str,
     values: Tensor,
@@ -186,13 +211,14 @@ def _reduce_across(
 ) -> Tensor:
     """Reduce this rank's rows of the global per-sample loss into the loss of the whole multi-rank batch.
 
-    ``"none"`` all-gathers the (weighted) values; ``"sum"`` / ``"mean"`` all-reduce two numbers, the local
-    ``Σ w·ℓ`` and the local normaliser (``Σ w``, or the sample count). Both collectives are differentiable,
-    so the value is the same on every rank and each rank's inputs receive ``W`` times their gradient.
+    ``"none"`` returns the (weighted) local rows, as every losskit loss does across ranks; ``"sum"`` /
+    ``"mean"`` all-reduce two numbers, the local ``Σ w·ℓ`` and the local normaliser (``Σ w``, or the
+    sample count). The all-reduce is differentiable, so the value is the same on every rank and each
+    rank's inputs receive ``W`` times their gradient.
     """
     vals = values if weight is None else values * weight
     if reduction == "none":
-        return finish(fn, LD.all_gather(vals, group, sizes=sizes), "none", inputs=inputs)
+        return finish(fn, vals, "none", inputs=inputs)
     if normalizer is None:
         normalizer = weight
     count = vals.new_tensor(float(vals.numel())) if normalizer is None else normalizer.sum().to(vals.dtype)
@@ -244,7 +270,7 @@ def contrastive_loss(
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the
             reduction runs over every rank's pairs (``"mean"`` divides by the global weight sum), the same
-            value on every rank; ``"none"`` returns the values of every rank's pairs, in rank order.
+            value on every rank; ``"none"`` returns this rank's values (no communication).
 
     Returns:
         The loss; per pair ``(N,)`` for ``reduction="none"``.
@@ -342,7 +368,7 @@ def triplet_loss(
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the
             reduction runs over every rank's triplets (``"mean"`` divides by the global weight sum), the same
-            value on every rank; ``"none"`` returns the values of every rank's triplets, in rank order.
+            value on every rank; ``"none"`` returns this rank's values (no communication).
 
     Returns:
         The loss; per triplet ``(N,)`` for ``reduction="none"``.
@@ -445,8 +471,9 @@ def info_nce_loss(
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
             every rank's batch concatenated in rank order, each query's negatives being every rank's keys (and
-            shared ``negatives``; per-query negatives stay with their query). The value is the same on every
-            rank for every reduction (``"none"`` returns all ``G`` per-sample values).
+            shared ``negatives``; per-query negatives stay with their query). The reduced value is the same on
+            every rank; ``"none"`` returns this rank's ``n`` values, each computed against the whole batch
+            (their concatenation in rank order is the single-process ``"none"``).
         local_loss: with a ``process_group``, how it is evaluated (the value and gradients are the same):
             ``False`` (default) gathers everything and every rank computes the whole ``G × G`` matrix;
             ``True`` computes only this rank's anchors against all candidates (``n × G`` memory, open_clip's
@@ -515,7 +542,7 @@ def info_nce_loss(
         own = _gather(neg, group, sizes) if neg_kind == 2 else None
         qk = LD.all_gather(torch.cat([q, k], dim=1), group, sizes=sizes)
         loss = _info_nce_rows(qk[:, :dim], qk[:, dim:], shared, own, tau, 0)
-        return finish(fn, loss, reduction, _gather(w, group, sizes), inputs=inputs)
+        return _finish_gathered(fn, loss, reduction, w, group, sizes, inputs=inputs)
     k_all = LD.all_gather(k, group, sizes=sizes)
     loss = _info_nce_rows(q, k_all, shared, neg if neg_kind == 2 else None, tau, LD.rank_offset(sizes, group))
     return _reduce_across(fn, loss, reduction, w, group, sizes, inputs=inputs)
@@ -572,8 +599,9 @@ def nt_xent_loss(
         reduction: ``"none"`` (``(N,)``, each pair's two anchors averaged), ``"mean"`` or ``"sum"``.
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
             every rank's batch concatenated in rank order, every view of every rank being a negative. The
-            value is the same on every rank for every reduction (``"none"`` returns all ``G`` per-sample
-            values).
+            reduced value is the same on every rank; ``"none"`` returns this rank's ``n`` values, each
+            computed against the whole batch (their concatenation in rank order is the single-process
+            ``"none"``).
         local_loss: with a ``process_group``, how it is evaluated (the value and gradients are the same):
             ``False`` (default) gathers everything and every rank computes the whole ``2G × 2G`` matrix;
             ``True`` computes only this rank's anchors against all candidates (``2n × 2G`` memory, open_clip's
@@ -629,7 +657,7 @@ def nt_xent_loss(
     a_all, b_all = ab[:, :dim], ab[:, dim:]
     if not local_loss:
         loss = _nt_xent_rows(a_all, b_all, a_all, b_all, tau, 0)
-        return finish(fn, loss, reduction, _gather(w, group, sizes), inputs=inputs)
+        return _finish_gathered(fn, loss, reduction, w, group, sizes, inputs=inputs)
     loss = _nt_xent_rows(a, b, a_all, b_all, tau, LD.rank_offset(sizes, group))
     return _reduce_across(fn, loss, reduction, w, group, sizes, inputs=inputs)
 
@@ -690,8 +718,9 @@ def supervised_contrastive_loss(
             positive; 0 when there is none) or ``"sum"``.
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
             every rank's batch concatenated in rank order, positives and negatives coming from every rank
-            (labels are gathered too). The value is the same on every rank for every reduction (``"none"``
-            returns all ``G`` per-sample values).
+            (labels are gathered too). The reduced value is the same on every rank; ``"none"`` returns this
+            rank's ``n`` values, each computed against the whole batch (their concatenation in rank order is
+            the single-process ``"none"``).
         local_loss: with a ``process_group``, how it is evaluated (the value and gradients are the same):
             ``False`` (default) gathers everything and every rank computes the whole ``G × G`` matrix;
             ``True`` computes only this rank's anchors against all candidates (``n × G`` memory, open_clip's
@@ -750,9 +779,7 @@ def supervised_contrastive_loss(
     labels_all = LD.all_gather(labels, group, sizes=sizes)
     if not local_loss:
         loss, has_pos = _supcon_rows(f_all, labels_all, f_all, labels_all, tau, 0)
-        w_all = _gather(w, group, sizes)
-        return finish(fn, loss, reduction, w_all, normalizer=has_pos if w_all is None else has_pos * w_all,
-                      inputs=inputs)
+        return _finish_gathered(fn, loss, reduction, w, group, sizes, has_pos=has_pos, inputs=inputs)
     loss, has_pos = _supcon_rows(f, labels, f_all, labels_all, tau, LD.rank_offset(sizes, group))
     normalizer = has_pos if w is None else has_pos * w
     return _reduce_across(fn, loss, reduction, w, group, sizes, normalizer=normalizer, inputs=inputs)
@@ -809,8 +836,9 @@ def clip_loss(
         reduction: ``"none"`` (``(N,)``, the two directions averaged per pair), ``"mean"`` or ``"sum"``.
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
             every rank's batch concatenated in rank order, every rank's texts competing for each image and
-            every rank's images for each text. The value is the same on every rank for every reduction
-            (``"none"`` returns all ``G`` per-sample values).
+            every rank's images for each text. The reduced value is the same on every rank; ``"none"`` returns
+            this rank's ``n`` values, each computed against the whole batch (their concatenation in rank order
+            is the single-process ``"none"``).
         local_loss: with a ``process_group``, how it is evaluated (the value and gradients are the same):
             ``False`` (default) gathers everything and every rank computes the whole ``G × G`` matrix;
             ``True`` computes only this rank's anchors against all candidates (two ``n × G`` memory,
@@ -868,7 +896,8 @@ def clip_loss(
     uv = LD.all_gather(torch.cat([u, v], dim=1), group, sizes=sizes)
     u_all, v_all = uv[:, :dim], uv[:, dim:]
     if not local_loss:
-        return finish(fn, _clip_full(u_all, v_all, scale), reduction, _gather(w, group, sizes), inputs=inputs)
+        loss = _clip_full(u_all, v_all, scale)
+        return _finish_gathered(fn, loss, reduction, w, group, sizes, inputs=inputs)
     offset = LD.rank_offset(sizes, group)
     # this rank's rows of the G x G logits (image -> text) and of its transpose (text -> image)
     per_image = (u * scale) @ v_all.transpose(0, 1)
@@ -926,11 +955,11 @@ def siglip_loss(
             ``"sum"``.
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
             every rank's pairs concatenated in rank order, the same value on every rank (``"none"`` returns
-            all ``G`` per-image values). Each rank compares its ``n`` images with the gathered ``G`` texts
-            (``n × G`` memory: the paper's all-gather form) and the row sums are added across ranks with one
-            two-number all-reduce. Each rank's embeddings receive ``W`` times their full-batch gradient (DDP's
-            averaging makes it exact); keep the learnable scale and bias inside the DDP-wrapped module, as
-            open_clip does, so their gradients are averaged too.
+            this rank's ``n`` per-image values). Each rank compares its ``n`` images with the gathered ``G``
+            texts (``n × G`` memory: the paper's all-gather form) and the row sums are added across ranks with
+            one two-number all-reduce. Each rank's embeddings receive ``W`` times their full-batch gradient
+            (DDP's averaging makes it exact); keep the learnable scale and bias inside the DDP-wrapped module,
+            as open_clip does, so their gradients are averaged too.
         ring: with a ``process_group``, use the paper's chunked form instead of the all-gather: the text
             blocks travel round the ranks (``W - 1`` neighbour exchanges, each block padded to the largest
             rank's), so a rank holds one block of texts and ``n × max_r n_r`` logits at a time, never the
