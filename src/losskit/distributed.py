@@ -34,6 +34,7 @@ __all__ = [
     "rank",
     "rank_offset",
     "resolve_group",
+    "ring_pass",
     "world_size",
 ]
 
@@ -198,3 +199,41 @@ def check_consistent(fn: str, process_group: Any, device: torch.device | str = "
                 f"{fn}: {name} must be the same on every rank of process_group, got values from {lw} to {h} "
                 f"(this rank: {mine})"
             )
+
+
+def _ring_exchange(x: Tensor, group: Any, shift: int) -> Tensor:
+    """Send ``x`` to the rank ``shift`` places on and receive the same-shaped tensor from ``shift`` back."""
+    w, me = dist.get_world_size(group), dist.get_rank(group)
+    to = dist.get_global_rank(group, (me + shift) % w)
+    frm = dist.get_global_rank(group, (me - shift) % w)
+    out = torch.empty_like(x)
+    ops = [dist.P2POp(dist.isend, x.contiguous(), to, group), dist.P2POp(dist.irecv, out, frm, group)]
+    for req in dist.batch_isend_irecv(ops):
+        req.wait()
+    return out
+
+
+class _RingPass(torch.autograd.Function):
+    """One step round the ring; backward passes the gradient one step back to the tensor's sender."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, group: Any, shift: int) -> Tensor:
+        ctx.group, ctx.shift = group, shift
+        return _ring_exchange(x, group, shift)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:
+        return _RingPass.apply(grad.contiguous(), ctx.group, -ctx.shift), None, None
+
+
+def ring_pass(x: Tensor, process_group: Any) -> Tensor:
+    """Differentiable ring step: send ``x`` to the next rank and return the previous rank's tensor.
+
+    Every rank must call it with a tensor of the same shape (pad uneven blocks to the largest); the
+    gradient of the returned tensor is sent back to the rank it came from. Identity when the group is None.
+    With ``W - 1`` calls every rank sees every other rank's block once without ever holding them all (the
+    chunked form of SigLIP, Zhai et al. 2023, Sec. 3.2).
+    """
+    if process_group is None:
+        return x
+    return _RingPass.apply(x, process_group, 1)

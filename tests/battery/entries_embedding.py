@@ -348,6 +348,70 @@ def _clip_random(rng: np.random.Generator, scale: float) -> Sample:
     return Sample(s.args, {"logit_scale": float(rng.choice([-2.0, 0.0, 2.659, 4.6, 8.0]))})
 
 
+# ---------------------------------------------------------------------------------------------------
+# siglip_loss
+
+# ln 10 rounded to float32, so that the Module (which holds it as a float32 parameter) sees the same value
+SIGLIP_INIT = {"logit_scale": float(np.float32(np.log(10.0))), "logit_bias": -10.0}
+
+
+def _siglip_samples() -> list[Sample]:
+    rng = rng_for("siglip")
+    u, v = _emb(rng, N, 4), _emb(rng, N, 4)
+    return [
+        Sample((u, v), SIGLIP_INIT, "paper-init"),
+        Sample((u, v), {"logit_scale": 0.0, "logit_bias": 0.0}, "scale-1-bias-0"),
+        Sample((u, v), {"logit_scale": 3.0, "logit_bias": 2.5}, "positive-bias"),
+        Sample((u, v), {"logit_scale": t64(1.5), "logit_bias": t64(-3.0)}, "tensor-scale-bias"),
+        Sample((u, v), {"logit_scale": t64([2.0]), "logit_bias": -1.0}, "one-element-scale"),
+        Sample((u, v), {**SIGLIP_INIT, "weight": _w(rng)}, "weight", plain=False),
+        Sample((u[:1], v[:1]), {"logit_scale": 1.0, "logit_bias": -1.0}, "batch-of-one"),
+        Sample((u, v), {"logit_scale": -3.0, "logit_bias": 0.3}, "small-scale"),
+    ]
+
+
+def _siglip_extremes() -> list[Sample]:
+    out = []
+    for s in _similarity_extremes(True):
+        if "normalize" in s.kwargs:
+            continue
+        # logits of ±1e4 through a large scale or bias: log-sigmoid stays finite
+        out.append(Sample(s.args, {"logit_scale": 9.2, "logit_bias": -10.0}, s.name + "-scale1e4"))
+        out.append(Sample(s.args, {"logit_scale": 0.0, "logit_bias": 1e4}, s.name + "-bias+1e4"))
+        out.append(Sample(s.args, {"logit_scale": 0.0, "logit_bias": -1e4}, s.name + "-bias-1e4"))
+    return out
+
+
+def _siglip_errors() -> list[ErrorCase]:
+    fn = "siglip_loss"
+    u, v = torch.randn(N, D), torch.randn(N, D)
+    ok = {"logit_scale": 2.25, "logit_bias": -10.0}
+    return [
+        ErrorCase((u, v[:5]), ok, ValueError, rf"^{fn}: text_embeds must have shape \(6, 3\)", "shape"),
+        ErrorCase((u[0], v[0]), ok, ValueError, rf"^{fn}: image_embeds must have shape \(N, D\)", "1d"),
+        ErrorCase((u, v.long()), ok, TypeError, rf"^{fn}: text_embeds must be a floating-point tensor", "int"),
+        ErrorCase((u, v), {**ok, "logit_bias": torch.ones(2)}, ValueError,
+                  rf"^{fn}: logit_bias must be a number or a one-element tensor", "bias-vector"),
+        ErrorCase((u, v), {**ok, "logit_scale": torch.tensor(2)}, TypeError,
+                  rf"^{fn}: logit_scale must be a floating-point tensor", "scale-int-tensor"),
+        ErrorCase((u, v), {**ok, "logit_bias": "-10"}, TypeError, rf"^{fn}: logit_bias must be a number", "bias-str"),
+        ErrorCase((u, v), {**ok, "logit_scale": float("inf")}, ValueError, rf"^{fn}: logit_scale must be finite",
+                  "inf"),
+        ErrorCase((u, v), {**ok, "logit_bias": float("nan")}, ValueError, rf"^{fn}: logit_bias must be in",
+                  "nan-bias"),
+        ErrorCase((u, v), {"logit_scale": 1.0}, TypeError, r"logit_bias", "missing-bias"),
+        ErrorCase((u, v), {**ok, "weight": torch.ones(N, 1)}, ValueError, rf"^{fn}: weight must have the loss's",
+                  "weight"),
+        ErrorCase((_nan_like(u), v), ok, ValueError, rf"^{fn}: image_embeds contains NaN", "nan"),
+    ]
+
+
+def _siglip_random(rng: np.random.Generator, scale: float) -> Sample:
+    s = _two_view_random(rng, scale)
+    return Sample(s.args, {"logit_scale": float(rng.choice([-2.0, 0.0, 2.3, 4.6])),
+                           "logit_bias": float(rng.choice([-10.0, -1.0, 0.0, 3.0]))})
+
+
 def _empty_pair(**kw) -> Sample:
     return Sample((torch.zeros(0, D, dtype=torch.float64), torch.zeros(0, D, dtype=torch.float64)), kw)
 
@@ -384,6 +448,11 @@ ENTRIES = [
     LossEntry(
         "clip_loss", LF.clip_loss, losskit.ClipLoss, R.clip_loss, _clip_samples, errors=_clip_errors,
         extremes=_clip_extremes, random=_clip_random, empty=lambda: _empty_pair(logit_scale=2.659),
+        grad_args=(0, 1),
+    ),
+    LossEntry(
+        "siglip_loss", LF.siglip_loss, losskit.SigLIPLoss, R.siglip_loss, _siglip_samples, errors=_siglip_errors,
+        extremes=_siglip_extremes, random=_siglip_random, empty=lambda: _empty_pair(**SIGLIP_INIT),
         grad_args=(0, 1),
     ),
 ]

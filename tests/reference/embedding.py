@@ -163,3 +163,23 @@ def clip_loss(image_embeds, text_embeds, *, logit_scale, weight=None, reduction=
         txt = _lse(L[:, i]) - L[i, i]
         out.append(0.5 * (img + txt))
     return _reduce(out, reduction, weight)
+
+
+def siglip_loss(image_embeds, text_embeds, *, logit_scale, logit_bias, weight=None, reduction="mean"):
+    """Zhai et al. 2023: ℓ_i = -Σ_j log σ(z_ij (t·cos(x_i, y_j) + b)), z_ii = 1, z_ij = -1; t = exp(logit_scale).
+
+    log σ(s) = -log(1 + e^{-s}) is evaluated as min(s, 0) - log1p(e^{-|s|}), term by term.
+    """
+    u, v = _f64(image_embeds), _f64(text_embeds)
+    t = math.exp(float(np.asarray(logit_scale).reshape(())))
+    b = float(np.asarray(logit_bias).reshape(()))
+    n = u.shape[0]
+    out = []
+    for i in range(n):
+        total = 0.0
+        for j in range(n):
+            z = 1.0 if i == j else -1.0
+            s = z * (t * _cos(u[i], v[j]) + b)
+            total -= min(s, 0.0) - math.log1p(math.exp(-abs(s)))
+        out.append(total)
+    return _reduce(out, reduction, weight)

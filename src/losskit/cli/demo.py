@@ -70,6 +70,12 @@ EXPERIMENTS = [
         "losskit.lab.embeddings",
         "How well do contrastive, triplet, NT-Xent and SupCon embeddings separate the digits?",
     ),
+    Experiment(
+        "distributed_contrastive",
+        "Contrastive losses across ranks: local vs global negatives",
+        "losskit.lab.distributed_contrastive",
+        "On 4 data-parallel ranks, what do CLIP and SigLIP gain when every rank's pairs are negatives?",
+    ),
 ]
 
 

@@ -136,6 +136,8 @@ def _pair_angle(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Ten
             out.append(fn(feats, labels, reduction="mean", **kw))
         elif name == "clip_loss":
             out.append(fn(base, keys, reduction="mean", **{"logit_scale": math.log(10.0), **kw}))
+        elif name == "siglip_loss":
+            out.append(fn(base, keys, reduction="mean", **{"logit_scale": math.log(10.0), **kw}))
         else:
             out.append(fn(base, keys, reduction="mean", **kw))
     return torch.stack(out)
@@ -243,6 +245,7 @@ SPECS: dict[str, PlotSpec] = {
     "simpo_loss": PlotSpec("simpo", "gamma", [0.0, 0.5, 1.0, 2.0]),
     "orpo_loss": PlotSpec("orpo", "beta", [0.1, 0.5, 1.0]),
     "kto_loss": PlotSpec("kto", "beta", [0.05, 0.1, 0.5]),
+    "siglip_loss": PlotSpec("pair_angle", "logit_bias", [-10.0, -5.0, 0.0]),
 }
 FAMILY_DEFAULT = {
     "boxes": "box_offset",

@@ -13,16 +13,30 @@ logits in [-200, 200], far past float32's ``exp`` overflow at 88.7, and the loss
 (MONAI's ``ContrastiveLoss``, which divides exponentials, returns NaN at such temperatures). Distances
 at zero (identical embeddings) have finite gradients: the Euclidean norm's derivative is taken as 0 at
 the origin, where its direction is undefined.
+
+Across ranks. Every loss here takes ``process_group=None``. With a ``torch.distributed`` group, the loss is
+that of the union of all ranks' batches (concatenated in rank order): ``"mean"`` and ``"sum"`` give the
+same value on every rank, and each rank's embeddings receive ``W`` times their full-batch gradient
+(``W`` = world size), which DistributedDataParallel's gradient averaging turns into exactly the
+single-process gradient (see :mod:`losskit.distributed`). ``"none"`` returns this rank's ``n`` values,
+each computed against the whole batch, as ``"none"`` does for every losskit loss across ranks. The softmax
+losses take ``local_loss``: ``False`` (default) gathers every embedding and each rank evaluates the whole
+``G × G`` similarity matrix (``G`` = global batch); ``True`` evaluates only this rank's ``n × G`` rows
+(local anchors against every rank's candidates) and sums them across ranks with one two-number
+all-reduce. Both give the same value and gradients; ``local_loss=True`` needs ``O(n·G)`` memory per rank
+instead of ``O(G²)``.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from losskit import distributed as LD
 from losskit._core import checks
 from losskit.functional._common import finish, prepare
 
@@ -31,6 +45,7 @@ __all__ = [
     "contrastive_loss",
     "info_nce_loss",
     "nt_xent_loss",
+    "siglip_loss",
     "supervised_contrastive_loss",
     "triplet_loss",
 ]
@@ -127,6 +142,94 @@ def _as_float_target(fn: str, target: object, n: int, dtype: torch.dtype) -> Ten
     return t.to(dtype)
 
 
+def _check_scalar_param(fn: str, name: str, value: object) -> tuple[Tensor | None, float]:
+    """A float or one-element float tensor (possibly learnable): ``(tensor, 0.0)`` or ``(None, float)``."""
+    if isinstance(value, Tensor):
+        checks.check_float(fn, name, value)
+        if value.numel() != 1:
+            raise ValueError(
+                f"{fn}: {name} must be a number or a one-element tensor, got shape "
+                f"{checks.fmt_shape(value.shape)}"
+            )
+        return value, 0.0
+    v = checks.check_number(fn, name, value)
+    if math.isinf(v):
+        raise ValueError(f"{fn}: {name} must be finite, got {value!r}")
+    return None, v
+
+
+# --------------------------------------------------------------------------------------------------
+# across ranks
+
+
+def _group(fn: str, process_group: Any, device: torch.device, **facts: int) -> Any:
+    """Resolve ``process_group``; under full checks, verify that every rank passed the same ``facts``."""
+    group = LD.resolve_group(fn, process_group)
+    LD.check_consistent(fn, group, device, **facts)
+    return group
+
+
+def _gather(x: Tensor | None, group: Any, sizes: list[int]) -> Tensor | None:
+    """Every rank's rows of ``x`` in rank order (gradient routed back to the owners); None stays None."""
+    return None if x is None else LD.all_gather(x, group, sizes=sizes)
+
+
+def _finish_gathered(
+    fn: str,
+    values: Tensor,
+    reduction: str,
+    weight: Tensor | None,
+    group: Any,
+    sizes: list[int],
+    *,
+    has_pos: Tensor | None = None,
+    inputs: dict[str, Tensor | None],
+) -> Tensor:
+    """Reduce the whole batch's per-sample loss, computed on every rank (``local_loss=False``).
+
+    ``weight`` is this rank's; ``"none"`` returns this rank's rows, the reductions those of all ``G``.
+    """
+    if reduction == "none":
+        offset = LD.rank_offset(sizes, group)
+        mine = values[offset : offset + sizes[LD.rank(group)]]
+        return finish(fn, mine, "none", weight, inputs=inputs)
+    w_all = _gather(weight, group, sizes)
+    normalizer = None if has_pos is None else (has_pos if w_all is None else has_pos * w_all)
+    return finish(fn, values, reduction, w_all, normalizer=normalizer, inputs=inputs)
+
+
+def _reduce_across(
+    fn: str,
+    values: Tensor,
+    reduction: str,
+    weight: Tensor | None,
+    group: Any,
+    sizes: list[int] | None = None,
+    *,
+    normalizer: Tensor | None = None,
+    inputs: dict[str, Tensor | None],
+) -> Tensor:
+    """Reduce this rank's rows of the global per-sample loss into the loss of the whole multi-rank batch.
+
+    ``"none"`` returns the (weighted) local rows, as every losskit loss does across ranks; ``"sum"`` /
+    ``"mean"`` all-reduce two numbers, the local ``Σ w·ℓ`` and the local normaliser (``Σ w``, or the
+    sample count). The all-reduce is differentiable, so the value is the same on every rank and each
+    rank's inputs receive ``W`` times their gradient.
+    """
+    vals = values if weight is None else values * weight
+    if reduction == "none":
+        return finish(fn, vals, "none", inputs=inputs)
+    if normalizer is None:
+        normalizer = weight
+    count = vals.new_tensor(float(vals.numel())) if normalizer is None else normalizer.sum().to(vals.dtype)
+    total, denom = LD.all_reduce_sum(torch.stack([vals.sum(), count]), group).unbind()
+    out = total if reduction == "sum" else total / torch.where(denom == 0, torch.ones_like(denom), denom)
+    return checks.check_finite_result(fn, out, **inputs)
+
+
+_REDUCTION_CODE = {"none": 0, "mean": 1, "sum": 2}
+
+
 # --------------------------------------------------------------------------------------------------
 # pair and triplet losses
 
@@ -140,6 +243,7 @@ def contrastive_loss(
     distance: str = "euclidean",
     weight: Tensor | None = None,
     reduction: str = "mean",
+    process_group: Any = None,
 ) -> Tensor:
     r"""Contrastive loss for pairs of embeddings (Hadsell, Chopra & LeCun 2006).
 
@@ -164,6 +268,9 @@ def contrastive_loss(
             (:math:`D = 1 - \cos(x_1, x_2)`, scale-invariant).
         weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the
+            reduction runs over every rank's pairs (``"mean"`` divides by the global weight sum), the same
+            value on every rank; ``"none"`` returns this rank's values (no communication).
 
     Returns:
         The loss; per pair ``(N,)`` for ``reduction="none"``.
@@ -209,6 +316,8 @@ def contrastive_loss(
     dtype, (a, b, w) = prepare(fn, x1, x2, weight)
     assert a is not None and b is not None
     y = _as_float_target(fn, target, n, dtype)
+    group = _group(fn, process_group, x1.device, width=int(x1.shape[1]), reduction=_REDUCTION_CODE[reduction],
+                   weighted=int(weight is not None), distance=DISTANCES.index(distance))
 
     if distance == "euclidean":
         diff = a - b
@@ -219,7 +328,10 @@ def contrastive_loss(
         d_sq = d * d
     hinge = torch.clamp(m - d, min=0.0)
     loss = 0.5 * (y * d_sq + (1.0 - y) * hinge * hinge)
-    return finish(fn, loss, reduction, w, inputs={"x1": x1, "x2": x2, "target": target})
+    inputs: dict[str, Tensor | None] = {"x1": x1, "x2": x2, "target": target}
+    if group is not None:
+        return _reduce_across(fn, loss, reduction, w, group, inputs=inputs)
+    return finish(fn, loss, reduction, w, inputs=inputs)
 
 
 def triplet_loss(
@@ -233,6 +345,7 @@ def triplet_loss(
     squared: bool = False,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    process_group: Any = None,
 ) -> Tensor:
     r"""Triplet margin loss (FaceNet): the positive must be nearer the anchor than the negative by ``margin``.
 
@@ -253,6 +366,9 @@ def triplet_loss(
         squared: use squared distances. Default False.
         weight: per-triplet weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the
+            reduction runs over every rank's triplets (``"mean"`` divides by the global weight sum), the same
+            value on every rank; ``"none"`` returns this rank's values (no communication).
 
     Returns:
         The loss; per triplet ``(N,)`` for ``reduction="none"``.
@@ -298,6 +414,9 @@ def triplet_loss(
     checks.check_same_device(fn, anchor=anchor, positive=positive, negative=negative, weight=weight)
     # an infinitely far negative gives loss 0 (the hinge hides it) and a NaN gradient (inf / inf)
     checks.check_finite(fn, "negative", negative)
+    group = _group(fn, process_group, anchor.device, width=int(anchor.shape[1]),
+                   reduction=_REDUCTION_CODE[reduction], weighted=int(weight is not None), swap=int(swap),
+                   squared=int(squared))
     _, (a, pos, neg, w) = prepare(fn, anchor, positive, negative, weight)
     assert a is not None and pos is not None and neg is not None
 
@@ -310,6 +429,8 @@ def triplet_loss(
         d_an = torch.minimum(d_an, dist(pos, neg))
     loss = torch.clamp(d_ap - d_an + m, min=0.0)
     inputs: dict[str, Tensor | None] = {"anchor": anchor, "positive": positive, "negative": negative}
+    if group is not None:
+        return _reduce_across(fn, loss, reduction, w, group, inputs=inputs)
     return finish(fn, loss, reduction, w, inputs=inputs)
 
 
@@ -326,6 +447,8 @@ def info_nce_loss(
     normalize: bool = True,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    process_group: Any = None,
+    local_loss: bool = False,
 ) -> Tensor:
     r"""InfoNCE: classify each query's positive key among in-batch (and optional extra) negatives.
 
@@ -348,6 +471,15 @@ def info_nce_loss(
         normalize: L2-normalise the embeddings first (cosine similarity). Default True.
         weight: per-query weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
+            every rank's batch concatenated in rank order, each query's negatives being every rank's keys (and
+            shared ``negatives``; per-query negatives stay with their query). The reduced value is the same on
+            every rank; ``"none"`` returns this rank's ``n`` values, each computed against the whole batch
+            (their concatenation in rank order is the single-process ``"none"``).
+        local_loss: with a ``process_group``, how it is evaluated (the value and gradients are the same):
+            ``False`` (default) gathers everything and every rank computes the whole ``G × G`` matrix;
+            ``True`` computes only this rank's anchors against all candidates (``n × G`` memory, open_clip's
+            ``local_loss``) and sums the rows across ranks. Ignored when ``process_group`` is None.
 
     Returns:
         The loss; per query ``(N,)`` for ``reduction="none"``.
@@ -388,20 +520,52 @@ def info_nce_loss(
                 f"{checks.fmt_shape(negatives.shape)}"
             )
     _check_sample_weight(fn, weight, n)
+    _check_bool(fn, "local_loss", local_loss)
     checks.check_same_device(fn, query=query, key=key, negatives=negatives, weight=weight)
+    # 0: no extra negatives, 1: shared (M, D), 2: per query (N, M, D) with M negatives each
+    neg_kind = 0 if negatives is None else negatives.dim() - 1
+    per_query = int(negatives.shape[1]) if negatives is not None and neg_kind == 2 else 0
+    group = _group(fn, process_group, query.device, width=dim, reduction=_REDUCTION_CODE[reduction],
+                   weighted=int(weight is not None), negatives=neg_kind, local_loss=int(local_loss),
+                   per_query_negatives=per_query)
     _, (q, k, neg, w) = prepare(fn, query, key, negatives, weight)
     assert q is not None and k is not None
     if normalize:
         q, k = _normalize(q), _normalize(k)
         neg = None if neg is None else _normalize(neg)
-    q = q / tau  # scaling the (N, D) queries, not the (N, N) logits, saves a matrix-sized temporary
+    inputs: dict[str, Tensor | None] = {"query": query, "key": key, "negatives": negatives}
+    if group is None:
+        return finish(fn, _info_nce_rows(q, k, neg, None, tau, 0), reduction, w, inputs=inputs)
+    sizes = LD.gather_sizes(n, group, query.device)
+    shared = None
+    if neg is not None and neg_kind == 1:
+        shared = _gather(neg, group, LD.gather_sizes(int(neg.shape[0]), group, query.device))
+    if not local_loss:
+        own = _gather(neg, group, sizes) if neg_kind == 2 else None
+        qk = LD.all_gather(torch.cat([q, k], dim=1), group, sizes=sizes)
+        loss = _info_nce_rows(qk[:, :dim], qk[:, dim:], shared, own, tau, 0)
+        return _finish_gathered(fn, loss, reduction, w, group, sizes, inputs=inputs)
+    k_all = LD.all_gather(k, group, sizes=sizes)
+    loss = _info_nce_rows(q, k_all, shared, neg if neg_kind == 2 else None, tau, LD.rank_offset(sizes, group))
+    return _reduce_across(fn, loss, reduction, w, group, sizes, inputs=inputs)
+
+
+def _info_nce_rows(
+    q: Tensor, k: Tensor, shared: Tensor | None, own: Tensor | None, tau: float, offset: int
+) -> Tensor:
+    """InfoNCE of the queries ``q`` (rows ``offset…`` of the batch) against all keys ``k``.
+
+    ``shared`` negatives ``(M, D)`` are appended for every query, or ``own`` ``(n, M, D)`` per query.
+    Locally ``offset = 0`` and ``k`` has the rows of ``q``; the positive of query ``i`` is key ``offset + i``.
+    """
+    neg = shared if shared is not None else own
+    q = q / tau  # scaling the (n, D) queries, not the (n, G) logits, saves a matrix-sized temporary
     logits = q @ k.transpose(0, 1)
-    positive = logits.diagonal()
+    positive = logits.diagonal(offset)
     if neg is not None:
         extra = q @ neg.transpose(0, 1) if neg.dim() == 2 else torch.einsum("nd,nmd->nm", q, neg)
         logits = torch.cat([logits, extra], dim=1)
-    loss = _softmax_terms(logits, positive)
-    return finish(fn, loss, reduction, w, inputs={"query": query, "key": key, "negatives": negatives})
+    return _softmax_terms(logits, positive)
 
 
 def nt_xent_loss(
@@ -412,6 +576,8 @@ def nt_xent_loss(
     normalize: bool = True,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    process_group: Any = None,
+    local_loss: bool = False,
 ) -> Tensor:
     r"""NT-Xent, SimCLR's normalised-temperature cross-entropy over two views of a batch.
 
@@ -433,6 +599,15 @@ def nt_xent_loss(
         normalize: L2-normalise first (cosine similarity, as in SimCLR). Default True.
         weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``, each pair's two anchors averaged), ``"mean"`` or ``"sum"``.
+        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
+            every rank's batch concatenated in rank order, every view of every rank being a negative. The
+            reduced value is the same on every rank; ``"none"`` returns this rank's ``n`` values, each
+            computed against the whole batch (their concatenation in rank order is the single-process
+            ``"none"``).
+        local_loss: with a ``process_group``, how it is evaluated (the value and gradients are the same):
+            ``False`` (default) gathers everything and every rank computes the whole ``2G × 2G`` matrix;
+            ``True`` computes only this rank's anchors against all candidates (``2n × 2G`` memory, open_clip's
+            ``local_loss``) and sums the rows across ranks. Ignored when ``process_group`` is None.
 
     Returns:
         The loss; per pair ``(N,)`` for ``reduction="none"``.
@@ -467,21 +642,46 @@ def nt_xent_loss(
     _check_like(fn, "z2", z2, z1, "z1")
     n = int(z1.shape[0])
     _check_sample_weight(fn, weight, n)
+    _check_bool(fn, "local_loss", local_loss)
     checks.check_same_device(fn, z1=z1, z2=z2, weight=weight)
+    dim = int(z1.shape[1])
+    group = _group(fn, process_group, z1.device, width=dim, reduction=_REDUCTION_CODE[reduction],
+                   weighted=int(weight is not None), local_loss=int(local_loss))
     _, (a, b, w) = prepare(fn, z1, z2, weight)
     assert a is not None and b is not None
     if normalize:
         a, b = _normalize(a), _normalize(b)
-    z = torch.cat([a, b], dim=0)
-    # 1/τ applied to the (2N, D) factor: the (2N, 2N) matrix is allocated once
-    sim = (z / tau) @ z.transpose(0, 1)
-    # the positives, read before the diagonal is masked (they sit on the ±N off-diagonals)
-    pos = torch.cat([sim[:n, n:].diagonal(), sim[n:, :n].diagonal()])
-    # mask self-similarity in place: no 2N x 2N boolean mask, and the masked entries get no gradient
-    sim.fill_diagonal_(float("-inf"))
+    inputs: dict[str, Tensor | None] = {"z1": z1, "z2": z2}
+    if group is None:
+        return finish(fn, _nt_xent_rows(a, b, a, b, tau, 0), reduction, w, inputs=inputs)
+    sizes = LD.gather_sizes(n, group, z1.device)
+    ab = LD.all_gather(torch.cat([a, b], dim=1), group, sizes=sizes)
+    a_all, b_all = ab[:, :dim], ab[:, dim:]
+    if not local_loss:
+        loss = _nt_xent_rows(a_all, b_all, a_all, b_all, tau, 0)
+        return _finish_gathered(fn, loss, reduction, w, group, sizes, inputs=inputs)
+    loss = _nt_xent_rows(a, b, a_all, b_all, tau, LD.rank_offset(sizes, group))
+    return _reduce_across(fn, loss, reduction, w, group, sizes, inputs=inputs)
+
+
+def _nt_xent_rows(a: Tensor, b: Tensor, a_all: Tensor, b_all: Tensor, tau: float, offset: int) -> Tensor:
+    """Per-pair NT-Xent of the pairs ``(a_i, b_i)`` (rows ``offset…`` of the batch ``(a_all, b_all)``).
+
+    The ``2n`` anchors ``[a; b]`` are compared with the ``2G`` candidates ``[a_all; b_all]``: anchor ``a_i``
+    sits at column ``offset + i`` (masked) and its positive at ``G + offset + i``; for ``b_i`` the two swap.
+    """
+    n, g = int(a.shape[0]), int(a_all.shape[0])
+    anchors = torch.cat([a, b], dim=0)
+    # 1/τ applied to the (2n, D) factor: the (2n, 2G) matrix is allocated once
+    sim = (anchors / tau) @ torch.cat([a_all, b_all], dim=0).transpose(0, 1)
+    top, bottom = sim[:n], sim[n:]
+    # the positives, read before self-similarity is masked
+    pos = torch.cat([top.diagonal(g + offset), bottom.diagonal(offset)])
+    # mask self-similarity in place: no boolean mask of the matrix's size, and masked entries get no gradient
+    top.diagonal(offset).fill_(float("-inf"))
+    bottom.diagonal(g + offset).fill_(float("-inf"))
     per_anchor = torch.logsumexp(sim, dim=1) - pos
-    loss = 0.5 * (per_anchor[:n] + per_anchor[n:])
-    return finish(fn, loss, reduction, w, inputs={"z1": z1, "z2": z2})
+    return 0.5 * (per_anchor[:n] + per_anchor[n:])
 
 
 def supervised_contrastive_loss(
@@ -492,6 +692,8 @@ def supervised_contrastive_loss(
     normalize: bool = True,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    process_group: Any = None,
+    local_loss: bool = False,
 ) -> Tensor:
     r"""Supervised contrastive loss :math:`\mathcal{L}^{sup}_{out}` (Khosla et al. 2020).
 
@@ -516,6 +718,15 @@ def supervised_contrastive_loss(
             positive.
         reduction: ``"none"`` (``(N,)``, 0 for anchors without a positive), ``"mean"`` (over anchors with a
             positive; 0 when there is none) or ``"sum"``.
+        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
+            every rank's batch concatenated in rank order, positives and negatives coming from every rank
+            (labels are gathered too). The reduced value is the same on every rank; ``"none"`` returns this
+            rank's ``n`` values, each computed against the whole batch (their concatenation in rank order is
+            the single-process ``"none"``).
+        local_loss: with a ``process_group``, how it is evaluated (the value and gradients are the same):
+            ``False`` (default) gathers everything and every rank computes the whole ``G × G`` matrix;
+            ``True`` computes only this rank's anchors against all candidates (``n × G`` memory, open_clip's
+            ``local_loss``) and sums the rows across ranks. Ignored when ``process_group`` is None.
 
     Returns:
         The loss; per anchor ``(N,)`` for ``reduction="none"``.
@@ -552,23 +763,44 @@ def supervised_contrastive_loss(
     labels = checks.check_index_target(fn, "labels", labels)
     checks.check_shape(fn, "labels", labels, (n,), "(one class label per row of features)")
     _check_sample_weight(fn, weight, n)
+    _check_bool(fn, "local_loss", local_loss)
     checks.check_same_device(fn, features=features, labels=labels, weight=weight)
+    group = _group(fn, process_group, features.device, width=int(features.shape[1]),
+                   reduction=_REDUCTION_CODE[reduction], weighted=int(weight is not None),
+                   local_loss=int(local_loss))
     _, (f, w) = prepare(fn, features, weight)
     assert f is not None
     if normalize:
         f = _normalize(f)
-    sim = (f / tau) @ f.transpose(0, 1)
-    sim.fill_diagonal_(float("-inf"))
+    inputs: dict[str, Tensor | None] = {"features": features}
+    if group is None:
+        loss, has_pos = _supcon_rows(f, labels, f, labels, tau, 0)
+        return finish(fn, loss, reduction, w, normalizer=has_pos if w is None else has_pos * w, inputs=inputs)
+    sizes = LD.gather_sizes(n, group, features.device)
+    f_all = LD.all_gather(f, group, sizes=sizes)
+    labels_all = LD.all_gather(labels, group, sizes=sizes)
+    if not local_loss:
+        loss, has_pos = _supcon_rows(f_all, labels_all, f_all, labels_all, tau, 0)
+        return _finish_gathered(fn, loss, reduction, w, group, sizes, has_pos=has_pos, inputs=inputs)
+    loss, has_pos = _supcon_rows(f, labels, f_all, labels_all, tau, LD.rank_offset(sizes, group))
+    normalizer = has_pos if w is None else has_pos * w
+    return _reduce_across(fn, loss, reduction, w, group, sizes, normalizer=normalizer, inputs=inputs)
+
+
+def _supcon_rows(
+    f: Tensor, labels: Tensor, f_all: Tensor, labels_all: Tensor, tau: float, offset: int
+) -> tuple[Tensor, Tensor]:
+    """SupCon of the anchors ``f`` (rows ``offset…`` of ``f_all``) and whether each has a positive."""
+    sim = (f / tau) @ f_all.transpose(0, 1)
+    sim.diagonal(offset).fill_(float("-inf"))
     log_prob = sim - torch.logsumexp(sim, dim=1, keepdim=True)
-    positive = labels[:, None] == labels[None, :]
-    positive.fill_diagonal_(False)
+    positive = labels[:, None] == labels_all[None, :]
+    positive.diagonal(offset).fill_(False)
     n_pos = positive.sum(dim=1).to(f.dtype)
     # where(), not a product: the masked diagonal holds -inf and 0 * -inf would be NaN
     pos_sum = torch.where(positive, log_prob, torch.zeros_like(log_prob)).sum(dim=1)
     loss = -pos_sum / n_pos.clamp(min=1.0)
-    has_pos = (n_pos > 0).to(f.dtype)
-    normalizer = has_pos if w is None else has_pos * w
-    return finish(fn, loss, reduction, w, normalizer=normalizer, inputs={"features": features})
+    return loss, (n_pos > 0).to(f.dtype)
 
 
 def clip_loss(
@@ -578,6 +810,8 @@ def clip_loss(
     logit_scale: float | Tensor,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    process_group: Any = None,
+    local_loss: bool = False,
 ) -> Tensor:
     r"""CLIP's symmetric contrastive loss over an image-text similarity matrix (Radford et al. 2021).
 
@@ -602,6 +836,16 @@ def clip_loss(
             parameter.
         weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``, the two directions averaged per pair), ``"mean"`` or ``"sum"``.
+        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
+            every rank's batch concatenated in rank order, every rank's texts competing for each image and
+            every rank's images for each text. The reduced value is the same on every rank; ``"none"`` returns
+            this rank's ``n`` values, each computed against the whole batch (their concatenation in rank order
+            is the single-process ``"none"``).
+        local_loss: with a ``process_group``, how it is evaluated (the value and gradients are the same):
+            ``False`` (default) gathers everything and every rank computes the whole ``G × G`` matrix;
+            ``True`` computes only this rank's anchors against all candidates (two ``n × G`` memory,
+            open_clip's ``local_loss``) and sums the rows across ranks. Ignored when ``process_group`` is
+            None.
 
     Returns:
         The loss; per pair ``(N,)`` for ``reduction="none"``.
@@ -627,26 +871,16 @@ def clip_loss(
     """
     fn = "clip_loss"
     checks.check_reduction(fn, reduction)
-    scale_t: Tensor | None = None
-    ls = 0.0
-    if isinstance(logit_scale, Tensor):
-        checks.check_float(fn, "logit_scale", logit_scale)
-        if logit_scale.numel() != 1:
-            raise ValueError(
-                f"{fn}: logit_scale must be a number or a one-element tensor, got shape "
-                f"{checks.fmt_shape(logit_scale.shape)}"
-            )
-        scale_t = logit_scale
-    else:
-        ls = checks.check_number(fn, "logit_scale", logit_scale)
-        if math.isinf(ls):
-            raise ValueError(f"{fn}: logit_scale must be finite, got {logit_scale!r}")
+    scale_t, ls = _check_scalar_param(fn, "logit_scale", logit_scale)
     _check_embeddings(fn, "image_embeds", image_embeds)
     _check_like(fn, "text_embeds", text_embeds, image_embeds, "image_embeds")
-    n = int(image_embeds.shape[0])
+    n, dim = (int(x) for x in image_embeds.shape)
     _check_sample_weight(fn, weight, n)
+    _check_bool(fn, "local_loss", local_loss)
     checks.check_same_device(fn, image_embeds=image_embeds, text_embeds=text_embeds, weight=weight,
                              logit_scale=scale_t)
+    group = _group(fn, process_group, image_embeds.device, width=dim, reduction=_REDUCTION_CODE[reduction],
+                   weighted=int(weight is not None), local_loss=int(local_loss))
     _, (u, v, w, s) = prepare(fn, image_embeds, text_embeds, weight, scale_t)
     assert u is not None and v is not None
     # the clamp acts on the log scale: same value and gradient as min(exp(.), 100), never overflows
@@ -655,8 +889,173 @@ def clip_loss(
         scale = torch.exp(torch.clamp(s.reshape(()), max=_MAX_LOG_SCALE))
     else:
         scale = math.exp(min(ls, _MAX_LOG_SCALE))
-    logits = (_normalize(u) * scale) @ _normalize(v).transpose(0, 1)
+    u, v = _normalize(u), _normalize(v)
+    inputs: dict[str, Tensor | None] = {"image_embeds": image_embeds, "text_embeds": text_embeds,
+                                        "logit_scale": scale_t}
+    if group is None:
+        return finish(fn, _clip_full(u, v, scale), reduction, w, inputs=inputs)
+    sizes = LD.gather_sizes(n, group, image_embeds.device)
+    uv = LD.all_gather(torch.cat([u, v], dim=1), group, sizes=sizes)
+    u_all, v_all = uv[:, :dim], uv[:, dim:]
+    if not local_loss:
+        loss = _clip_full(u_all, v_all, scale)
+        return _finish_gathered(fn, loss, reduction, w, group, sizes, inputs=inputs)
+    offset = LD.rank_offset(sizes, group)
+    # this rank's rows of the G x G logits (image -> text) and of its transpose (text -> image)
+    per_image = (u * scale) @ v_all.transpose(0, 1)
+    per_text = (v * scale) @ u_all.transpose(0, 1)
+    loss = 0.5 * (_softmax_terms(per_image, per_image.diagonal(offset))
+                  + _softmax_terms(per_text, per_text.diagonal(offset)))
+    return _reduce_across(fn, loss, reduction, w, group, sizes, inputs=inputs)
+
+
+def _clip_full(u: Tensor, v: Tensor, scale: Tensor | float) -> Tensor:
+    """Per-pair CLIP loss of normalised ``u``, ``v`` from one ``N × N`` logit matrix."""
+    logits = (u * scale) @ v.transpose(0, 1)
     diag = logits.diagonal()
-    loss = 0.5 * ((torch.logsumexp(logits, dim=1) - diag) + (torch.logsumexp(logits, dim=0) - diag))
-    return finish(fn, loss, reduction, w, inputs={"image_embeds": image_embeds, "text_embeds": text_embeds,
-                                                  "logit_scale": scale_t})
+    return 0.5 * ((torch.logsumexp(logits, dim=1) - diag) + (torch.logsumexp(logits, dim=0) - diag))
+
+
+def siglip_loss(
+    image_embeds: Tensor,
+    text_embeds: Tensor,
+    *,
+    logit_scale: float | Tensor,
+    logit_bias: float | Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    process_group: Any = None,
+    ring: bool = False,
+) -> Tensor:
+    r"""SigLIP's pairwise sigmoid loss: each image-text pair is a binary classification (Zhai et al. 2023).
+
+    With :math:`x_i, y_j` the L2-normalised image and text embeddings, :math:`t = e^{\text{logit\_scale}}`
+    and :math:`b` = ``logit_bias``, every pair gets the logit :math:`s_{ij} = t\, x_i \cdot y_j + b` and the
+    label :math:`z_{ij} = 1` if ``i = j`` (a matching pair) else :math:`-1`:
+
+    .. math::
+        \ell_i = -\sum_{j=1}^{|B|} \log \sigma\bigl(z_{ij}\,(t\, x_i \cdot y_j + b)\bigr),
+        \qquad \mathcal{L} = \frac{1}{|B|} \sum_{i=1}^{|B|} \ell_i
+
+    There is no softmax: no pair's term depends on another's, so the loss needs no normalisation over
+    the batch. :math:`\mathcal{L}` (the ``"mean"``) is the paper's loss, the sum over all :math:`|B|^2`
+    pairs divided by the number of images, as in its Algorithm 1 (``logits = t·zimg·ztxtᵀ + b``,
+    ``-sum(log_sigmoid(labels·logits)) / n``) and open_clip's ``SigLipLoss``. The paper initialises
+    :math:`t' = \log 10` and :math:`b = -10` (:class:`losskit.nn.SigLIPLoss` holds both as parameters):
+    with :math:`|B|` negatives per positive, a strongly negative bias keeps the first steps from being
+    spent on pushing the many negatives down.
+
+    Args:
+        image_embeds: ``(N, D)``; normalised here (as in the paper), so any scale works.
+        text_embeds: ``(N, D)``, row ``i`` describing image ``i``.
+        logit_scale: :math:`t'`, the **log** of the scale :math:`t = e^{t'}`; a float or a one-element float
+            tensor that may require grad. Not clamped (the paper does not clamp it; open_clip's training loop
+            clips it to ``[0, ln 100]`` after each step); keep it below about 80 in float32.
+        logit_bias: :math:`b`, a float or a one-element float tensor that may require grad.
+        weight: per-image weight ``(N,)`` multiplying :math:`\ell_i`; ``"mean"`` divides by its sum.
+        reduction: ``"none"`` (``(N,)``, :math:`\ell_i` per image), ``"mean"`` (:math:`\mathcal{L}`) or
+            ``"sum"``.
+        process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
+            every rank's pairs concatenated in rank order, the same value on every rank (``"none"`` returns
+            this rank's ``n`` per-image values). Each rank compares its ``n`` images with the gathered ``G``
+            texts (``n × G`` memory: the paper's all-gather form) and the row sums are added across ranks with
+            one two-number all-reduce. Each rank's embeddings receive ``W`` times their full-batch gradient
+            (DDP's averaging makes it exact); keep the learnable scale and bias inside the DDP-wrapped module,
+            as open_clip does, so their gradients are averaged too.
+        ring: with a ``process_group``, use the paper's chunked form instead of the all-gather: the text
+            blocks travel round the ranks (``W - 1`` neighbour exchanges, each block padded to the largest
+            rank's), so a rank holds one block of texts and ``n × max_r n_r`` logits at a time, never the
+            ``G`` texts. Same value and gradients. Default False. Ignored without a group.
+
+    Returns:
+        The loss; per image ``(N,)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError: shapes that differ, a ``logit_scale`` / ``logit_bias`` tensor with more than one
+            element or a non-finite float one, NaN/inf inputs.
+        TypeError: non-float embeddings, a ``logit_scale`` / ``logit_bias`` that is neither a number nor a
+            float tensor.
+
+    Note:
+        Each term is :func:`torch.nn.functional.logsigmoid` of the signed logit, finite for any finite
+        logit: at :math:`s = \pm 10^4` the terms are 0 or :math:`10^4`, never ``inf`` or NaN, and no term
+        is formed by cancellation (:math:`\log\sigma(s) - \log\sigma(-s)` would lose the small one).
+
+    References:
+        Zhai, Mustafa, Kolesnikov, Beyer, *Sigmoid Loss for Language Image Pre-Training*, ICCV 2023
+        (arXiv 2303.15343), Eq. 1 and Algorithm 1.
+
+    Example:
+        Two perfectly aligned, orthogonal pairs at the paper's initialisation :math:`t = 10, b = -10`:
+        each positive logit is :math:`10 - 10 = 0` and each negative :math:`0 - 10 = -10`, so
+        :math:`\ell_i = \log 2 + \log(1 + e^{-10}) = 0.693192579`. At initialisation a match is judged
+        at even odds while the prior for a random pair is :math:`\sigma(-10) \approx 4.5 \cdot 10^{-5}`.
+
+        >>> import math, torch
+        >>> from losskit.functional import siglip_loss
+        >>> u = torch.eye(2, dtype=torch.float64)
+        >>> print(f"{siglip_loss(u, u.clone(), logit_scale=math.log(10.0), logit_bias=-10.0).item():.9f}")
+        0.693192579
+    """
+    fn = "siglip_loss"
+    checks.check_reduction(fn, reduction)
+    scale_t, ls = _check_scalar_param(fn, "logit_scale", logit_scale)
+    bias_t, bias_f = _check_scalar_param(fn, "logit_bias", logit_bias)
+    _check_embeddings(fn, "image_embeds", image_embeds)
+    _check_like(fn, "text_embeds", text_embeds, image_embeds, "image_embeds")
+    n = int(image_embeds.shape[0])
+    _check_sample_weight(fn, weight, n)
+    _check_bool(fn, "ring", ring)
+    checks.check_same_device(fn, image_embeds=image_embeds, text_embeds=text_embeds, weight=weight,
+                             logit_scale=scale_t, logit_bias=bias_t)
+    group = _group(fn, process_group, image_embeds.device, width=int(image_embeds.shape[1]),
+                   reduction=_REDUCTION_CODE[reduction], weighted=int(weight is not None), ring=int(ring))
+    _, (u, v, w, s, bt) = prepare(fn, image_embeds, text_embeds, weight, scale_t, bias_t)
+    assert u is not None and v is not None
+    scale: Tensor | float
+    if s is not None:
+        scale = torch.exp(s.reshape(()))
+    else:
+        scale = math.exp(ls) if ls < 700.0 else math.inf  # math.exp raises past ~709; torch.exp gives inf
+    bias: Tensor | float = bt.reshape(()) if bt is not None else bias_f
+    u, v = _normalize(u), _normalize(v)
+    inputs: dict[str, Tensor | None] = {"image_embeds": image_embeds, "text_embeds": text_embeds,
+                                        "logit_scale": scale_t, "logit_bias": bias_t}
+    if group is None:
+        return finish(fn, _siglip_rows(u, v, scale, bias, 0), reduction, w, inputs=inputs)
+    sizes = LD.gather_sizes(n, group, image_embeds.device)
+    if ring:
+        loss = _siglip_ring(u, v, scale, bias, group, sizes)
+    else:
+        v_all = LD.all_gather(v, group, sizes=sizes)
+        loss = _siglip_rows(u, v_all, scale, bias, LD.rank_offset(sizes, group))
+    return _reduce_across(fn, loss, reduction, w, group, sizes, inputs=inputs)
+
+
+def _siglip_ring(
+    u: Tensor, v: Tensor, scale: Tensor | float, bias: Tensor | float, group: Any, sizes: list[int]
+) -> Tensor:
+    """Per-image SigLIP loss against every rank's texts, the text blocks passed round the ring."""
+    world, me, most = len(sizes), LD.rank(group), max(sizes)
+    n = int(u.shape[0])
+    # this rank's own block first: the matching pairs are on its diagonal
+    rows = _siglip_rows(u, v, scale, bias, 0)
+    if most == 0:
+        return rows
+    block = torch.cat([v, v.new_zeros((most - n, int(v.shape[1])))]) if n < most else v
+    for step in range(1, world):
+        block = LD.ring_pass(block, group)  # now the block of rank (me - step)
+        texts = block[: sizes[(me - step) % world]]
+        logits = (u * scale) @ texts.transpose(0, 1) + bias
+        rows = rows - F.logsigmoid(-logits).sum(dim=1)  # other ranks' texts are all negatives
+    return rows
+
+
+def _siglip_rows(
+    u: Tensor, v_all: Tensor, scale: Tensor | float, bias: Tensor | float, offset: int
+) -> Tensor:
+    """Per-image SigLIP loss of the images ``u`` (rows ``offset…`` of the batch) against all texts."""
+    logits = (u * scale) @ v_all.transpose(0, 1) + bias
+    # z_ij * s_ij: negated everywhere except on the matching pairs (diagonal shifted by the rank's offset)
+    signed = torch.diagonal_scatter(-logits, logits.diagonal(offset), offset)
+    return -F.logsigmoid(signed).sum(dim=1)

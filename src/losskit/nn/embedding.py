@@ -1,8 +1,8 @@
 """Modules of the embedding family; each holds options and calls its function.
 
-:class:`ClipLoss` is the one Module in losskit whose option is trainable: it owns CLIP's log-parametrised
-logit scale as an ``nn.Parameter`` (optimised with the encoders), or as a buffer when
-``learnable=False``. ``forward`` still never changes it; the optimizer does.
+:class:`ClipLoss` and :class:`SigLIPLoss` are the Modules in losskit whose options are trainable: they own
+the log-parametrised logit scale (and SigLIP's bias) as ``nn.Parameter`` (optimised with the encoders),
+or as buffers when ``learnable=False``. ``forward`` still never changes them; the optimizer does.
 """
 
 from __future__ import annotations
@@ -20,15 +20,43 @@ from losskit.registry import register
 
 # CLIP initialises the log inverse temperature at ln(1 / 0.07)
 CLIP_INIT_LOGIT_SCALE = math.log(1.0 / 0.07)
+# SigLIP initialises t' = ln 10 and b = -10 (Zhai et al. 2023, Sec. 3.3)
+SIGLIP_INIT_LOGIT_SCALE = math.log(10.0)
+SIGLIP_INIT_LOGIT_BIAS = -10.0
 
 __all__ = [
     "ClipLoss",
     "ContrastiveLoss",
     "InfoNCELoss",
     "NTXentLoss",
+    "SigLIPLoss",
     "SupervisedContrastiveLoss",
     "TripletLoss",
 ]
+
+
+def _initial_scalar(fn: str, name: str, value: float | Tensor) -> Tensor:
+    """A 0-d copy of a float or one-element float tensor given to a Module's constructor."""
+    if isinstance(value, Tensor):
+        checks.check_float(fn, name, value)
+        if value.numel() != 1:
+            raise ValueError(
+                f"{fn}: {name} must be a number or a one-element tensor, got shape "
+                f"{checks.fmt_shape(value.shape)}"
+            )
+        return value.detach().clone().reshape(())
+    v = checks.check_number(fn, name, value)
+    if math.isinf(v):
+        raise ValueError(f"{fn}: {name} must be finite, got {value!r}")
+    return torch.tensor(v)
+
+
+def _hold(module: nn.Module, name: str, init: Tensor, learnable: bool) -> None:
+    """Register ``init`` as a parameter (learnable) or a buffer (fixed) named ``name``."""
+    if learnable:
+        module.register_parameter(name, nn.Parameter(init))
+    else:
+        module.register_buffer(name, init)
 
 
 @register("contrastive", "hadsell")
@@ -105,23 +133,7 @@ class ClipLoss(FunctionalLoss):
         fn = "ClipLoss"
         if not isinstance(learnable, bool):
             raise TypeError(f"{fn}: learnable must be a bool, got {type(learnable).__name__}")
-        if isinstance(logit_scale, Tensor):
-            checks.check_float(fn, "logit_scale", logit_scale)
-            if logit_scale.numel() != 1:
-                raise ValueError(
-                    f"{fn}: logit_scale must be a number or a one-element tensor, got shape "
-                    f"{checks.fmt_shape(logit_scale.shape)}"
-                )
-            init = logit_scale.detach().clone().reshape(())
-        else:
-            value = checks.check_number(fn, "logit_scale", logit_scale)
-            if math.isinf(value):
-                raise ValueError(f"{fn}: logit_scale must be finite, got {logit_scale!r}")
-            init = torch.tensor(value)
-        if learnable:
-            self.logit_scale = nn.Parameter(init)
-        else:
-            self.register_buffer("logit_scale", init)
+        _hold(self, "logit_scale", _initial_scalar(fn, "logit_scale", logit_scale), learnable)
         self.learnable = learnable
 
     @property
@@ -137,4 +149,68 @@ class ClipLoss(FunctionalLoss):
         """The scale, whether it is learnable, and the other options."""
         rest = super().extra_repr()
         head = f"logit_scale={float(self.logit_scale.detach()):.4g}, learnable={self.learnable}"
+        return head + (", " + rest if rest else "")
+
+
+@register("siglip")
+class SigLIPLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.siglip_loss` that owns the logit scale and bias.
+
+    Args:
+        logit_scale: initial :math:`t'`, the **log** of the scale. Default ``ln 10`` (the paper's).
+        logit_bias: initial :math:`b`. Default ``-10`` (the paper's).
+        learnable: hold both as ``nn.Parameter`` (default; trained with the encoders) or, with ``False``,
+            as fixed buffers.
+        **options: the other keyword options of :func:`losskit.functional.siglip_loss` (``weight``,
+            ``reduction``, ``process_group``).
+
+    Like :class:`ClipLoss`, the trainable values are created in the default float dtype and convert with
+    ``.double()`` / ``.to()``. With DistributedDataParallel, make this module part of the wrapped model
+    (as open_clip keeps ``logit_scale`` and ``logit_bias`` in the model) so their gradients are averaged.
+
+    Example:
+        >>> import torch, losskit
+        >>> crit = losskit.SigLIPLoss()
+        >>> [name for name, _ in crit.named_parameters()]
+        ['logit_scale', 'logit_bias']
+        >>> u = torch.eye(2)
+        >>> print(f"{crit(u, u.clone()).item():.6f}")
+        0.693193
+    """
+
+    function = staticmethod(F.siglip_loss)
+    logit_scale: Tensor
+    logit_bias: Tensor
+
+    def __init__(
+        self,
+        logit_scale: float | Tensor = SIGLIP_INIT_LOGIT_SCALE,
+        logit_bias: float | Tensor = SIGLIP_INIT_LOGIT_BIAS,
+        *,
+        learnable: bool = True,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        fn = "SigLIPLoss"
+        if not isinstance(learnable, bool):
+            raise TypeError(f"{fn}: learnable must be a bool, got {type(learnable).__name__}")
+        _hold(self, "logit_scale", _initial_scalar(fn, "logit_scale", logit_scale), learnable)
+        _hold(self, "logit_bias", _initial_scalar(fn, "logit_bias", logit_bias), learnable)
+        self.learnable = learnable
+
+    @property
+    def scale(self) -> Tensor:
+        """The effective scale ``exp(logit_scale)`` (detached, for logging)."""
+        return torch.exp(self.logit_scale.detach())
+
+    def forward(self, *args: Any, **kwargs: Any) -> Tensor:
+        """``siglip_loss(image_embeds, text_embeds, logit_scale=..., logit_bias=..., **options)``."""
+        held = {"logit_scale": self.logit_scale, "logit_bias": self.logit_bias}
+        return type(self).function(*args, **{**self.options, **held, **kwargs})
+
+    def extra_repr(self) -> str:
+        """The scale, the bias, whether they are learnable, and the other options."""
+        rest = super().extra_repr()
+        head = (f"logit_scale={float(self.logit_scale.detach()):.4g}, "
+                f"logit_bias={float(self.logit_bias.detach()):.4g}, learnable={self.learnable}")
         return head + (", " + rest if rest else "")
