@@ -230,7 +230,7 @@ def cross_entropy(
         input_type=input_type, dim=dim, mask=mask,
     )
     loss = to_base(loss, base)
-    return finish(fn, loss, reduction, normalizer=norm, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, denominator=norm, inputs={"input": input, "target": target})
 
 
 def softmax_focal_loss(
@@ -300,7 +300,7 @@ def softmax_focal_loss(
         fn, input, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing,
         input_type=input_type, dim=dim, mask=mask, alpha=alpha, gamma=gamma,
     )
-    return finish(fn, loss, reduction, normalizer=norm, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, denominator=norm, inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
