@@ -11,6 +11,7 @@ returned in float32.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +33,9 @@ from losskit.functional._common import (
     to_base,
 )
 from losskit.kernels.focal import SigmoidFocal, SoftmaxFocalIndex
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 __all__ = [
     "balanced_cross_entropy",
@@ -164,6 +168,8 @@ def cross_entropy(
     base: float | None = None,
     mask: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Cross-entropy between predicted class distributions and class-index or probability targets.
 
@@ -189,6 +195,10 @@ def cross_entropy(
         base: logarithm base; ``None`` (nats) or 2 (bits).
         mask: optional bool ``(N, *)``, True = keep; the way to ignore samples with probability targets.
         reduction: ``"none"`` (per sample, ``(N, *)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; a 0-d tensor unless ``reduction="none"``. An empty or fully ignored batch gives 0
@@ -230,7 +240,8 @@ def cross_entropy(
         input_type=input_type, dim=dim, mask=mask,
     )
     loss = to_base(loss, base)
-    return finish(fn, loss, reduction, denominator=norm, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, denominator=norm, normalizer=normalizer, process_group=process_group,
+                  facts={"classes": int(input.shape[dim])}, inputs={"input": input, "target": target})
 
 
 def softmax_focal_loss(
@@ -246,6 +257,8 @@ def softmax_focal_loss(
     dim: int = 1,
     mask: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Multi-class focal loss on a softmax.
 
@@ -265,6 +278,10 @@ def softmax_focal_loss(
         gamma: focusing parameter γ >= 0; 2 is the paper's best setting.
         weight: per-class weight ``(C,)`` that also defines the mean's denominator, as in cross-entropy.
         ignore_index, label_smoothing, input_type, dim, mask, reduction: as in :func:`cross_entropy`.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; per sample ``(N, *)`` for ``reduction="none"``.
@@ -300,7 +317,8 @@ def softmax_focal_loss(
         fn, input, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing,
         input_type=input_type, dim=dim, mask=mask, alpha=alpha, gamma=gamma,
     )
-    return finish(fn, loss, reduction, denominator=norm, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, denominator=norm, normalizer=normalizer, process_group=process_group,
+                  facts={"classes": int(input.shape[dim])}, inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -344,6 +362,8 @@ def binary_cross_entropy(
     pos_weight: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Binary cross-entropy, elementwise (binary and multi-label classification).
 
@@ -361,6 +381,10 @@ def binary_cross_entropy(
             (e.g. ``(C,)`` for ``(N, C)``); ``n_neg / n_pos`` balances a rare positive class.
         input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -390,7 +414,8 @@ def binary_cross_entropy(
         logp, log1mp = binary_log_probs(fn, x, input_type)
         pos = y * logp if pw is None else pw * y * logp
         loss = -(pos + (1.0 - y) * log1mp)
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def balanced_cross_entropy(
@@ -401,6 +426,8 @@ def balanced_cross_entropy(
     weight: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""α-balanced binary cross-entropy, :math:`-\alpha_t \log p_t` (the RetinaNet baseline).
 
@@ -410,6 +437,10 @@ def balanced_cross_entropy(
     Args:
         input, target, weight, input_type, reduction: as in :func:`binary_cross_entropy`.
         alpha: weight of the positive class in [0, 1]. Default 0.25 (Lin et al.).
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -434,7 +465,8 @@ def balanced_cross_entropy(
     x, y, w = _binary_setup(fn, input, target, weight)
     logp, log1mp = binary_log_probs(fn, x, input_type)
     loss = (a * y + (1.0 - a) * (1.0 - y)) * _bce_terms(logp, log1mp, y)
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def sigmoid_focal_loss(
@@ -446,6 +478,8 @@ def sigmoid_focal_loss(
     weight: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Sigmoid focal loss (binary / multi-label, RetinaNet), elementwise.
 
@@ -463,6 +497,10 @@ def sigmoid_focal_loss(
         alpha: positive-class weight in [0, 1], default 0.25; ``None`` disables the weighting.
         gamma: focusing parameter γ >= 0, default 2 (the paper's best; the notes' "0.2" is a typo).
         weight, input_type, reduction: as in :func:`binary_cross_entropy`.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -495,14 +533,16 @@ def sigmoid_focal_loss(
     if input_type == "logits" and not y.requires_grad:
         # fused kernel: 9 elementwise passes forward, closed-form backward, saves only (x, y)
         loss = SigmoidFocal.apply(x, y, a, g)
-        return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+        return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                      inputs={"input": input, "target": target})
     logp, log1mp = binary_log_probs(fn, x, input_type)
     loss = _bce_terms(logp, log1mp, y)
     if g != 0.0:
         loss = loss * torch.exp(g * _log_one_minus_pt(logp, log1mp, y))
     if a is not None:
         loss = (a * y + (1.0 - a) * (1.0 - y)) * loss
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def quality_focal_loss(
@@ -513,6 +553,8 @@ def quality_focal_loss(
     weight: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Quality Focal Loss (Generalized Focal Loss): focal weighting towards a soft IoU-quality target.
 
@@ -527,6 +569,10 @@ def quality_focal_loss(
         target: same shape, the quality score in [0, 1].
         beta: exponent β >= 0, default 2 (the paper's setting).
         weight, input_type, reduction: as in :func:`binary_cross_entropy`.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -561,7 +607,8 @@ def quality_focal_loss(
         at_zero = diff == 0
         safe = torch.where(at_zero, torch.ones_like(diff), diff)
         loss = loss * torch.where(at_zero, torch.zeros_like(diff), safe.pow(b))
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def varifocal_loss(
@@ -572,6 +619,8 @@ def varifocal_loss(
     gamma: float = 2.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Varifocal loss (VarifocalNet): asymmetric focal weighting of an IoU-aware classification score.
 
@@ -588,6 +637,10 @@ def varifocal_loss(
         alpha: negative weight α >= 0, default 0.75.
         gamma: focusing exponent γ >= 0 for negatives, default 2.
         weight, reduction: as in :func:`binary_cross_entropy`.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -614,7 +667,8 @@ def varifocal_loss(
     logp, log1mp = binary_log_probs(fn, x, "logits")
     focal = torch.where(y > 0, y, a * torch.exp(g * logp))
     loss = focal * _bce_terms(logp, log1mp, y)
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def distribution_focal_loss(
@@ -623,6 +677,8 @@ def distribution_focal_loss(
     *,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Distribution Focal Loss (Generalized Focal Loss): a discretised box-edge distribution.
 
@@ -639,6 +695,10 @@ def distribution_focal_loss(
             ``n - 1e-3`` so that it has a right-hand bin.
         weight: per-target weight broadcastable to ``(*)``.
         reduction: ``"none"`` (per target), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; shape ``(*)`` for ``reduction="none"``.
@@ -680,7 +740,8 @@ def distribution_focal_loss(
     lp_left = logp.gather(-1, idx).squeeze(-1)
     lp_right = logp.gather(-1, idx + 1).squeeze(-1)
     loss = -((left + 1.0 - y) * lp_left + (y - left) * lp_right)
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -697,6 +758,8 @@ def kl_divergence(
     base: float | None = None,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Kullback–Leibler divergence :math:`D_{KL}(p \,\|\, q) = \sum_k p_k \log(p_k / q_k)`.
 
@@ -716,6 +779,10 @@ def kl_divergence(
             ``"mean"`` averages over distributions. There is no torch-style elementwise mean (torch's
             ``kl_div(reduction="mean")`` divides by N·C, a classic trap; its ``"batchmean"`` is losskit's
             ``"mean"`` for 2-D input).
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The divergence; ``(N, *)`` for ``reduction="none"``.
@@ -766,7 +833,8 @@ def kl_divergence(
         p = torch.exp(logp)
         term = torch.where(p > 0, p * (logp - logq), torch.zeros_like(p))
     loss = to_base(term.sum(d), base)
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def entropy(
@@ -777,6 +845,8 @@ def entropy(
     base: float | None = None,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Shannon entropy :math:`H(p) = -\sum_k p_k \log p_k` of predicted distributions.
 
@@ -791,6 +861,10 @@ def entropy(
         base: logarithm base (``None`` nats, 2 bits).
         weight: per-distribution weight broadcastable to ``(N, *)``.
         reduction: ``"none"`` (``(N, *)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The entropy, in ``[0, log C]``.
@@ -822,7 +896,8 @@ def entropy(
     logp = class_log_probs(fn, x, input_type, d)
     p = x if input_type == "probs" else torch.exp(logp)
     loss = to_base(-(p * logp).sum(d), base)
-    return finish(fn, loss, reduction, w, inputs={"input": input})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input})
 
 
 def brier_score(
@@ -833,6 +908,8 @@ def brier_score(
     dim: int = 1,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Brier score :math:`\sum_k (p_k - y_k)^2`, summed over classes (range [0, 2]).
 
@@ -846,6 +923,10 @@ def brier_score(
         dim: the class dimension. Default 1.
         weight: per-sample weight broadcastable to ``(N, *)``.
         reduction: ``"none"`` (``(N, *)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The score.
@@ -885,7 +966,8 @@ def brier_score(
     else:
         onehot = t
     loss = (p - onehot).square().sum(d)
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -929,6 +1011,8 @@ def hinge_loss(
     squared: bool = False,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Binary hinge loss :math:`\max(0, \Delta - y f)` (SVM), or its square.
 
@@ -939,6 +1023,10 @@ def hinge_loss(
         squared: use :math:`\max(0, \Delta - y f)^2` (smooth, L2-SVM).
         weight: elementwise weight broadcastable to the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -966,7 +1054,8 @@ def hinge_loss(
     loss = torch.clamp(mg - m, min=0.0)
     if squared:
         loss = loss.square()
-    return finish(fn, loss, reduction, w, inputs={"input": input})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input})
 
 
 def perceptron_loss(
@@ -975,6 +1064,8 @@ def perceptron_loss(
     *,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Perceptron loss :math:`\max(0, -y f)`: zero for every correctly classified point.
 
@@ -984,6 +1075,10 @@ def perceptron_loss(
         input: real-valued scores, any shape.
         target: labels in {-1, +1} or {0, 1}.
         weight, reduction: as in :func:`hinge_loss`.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -1003,7 +1098,9 @@ def perceptron_loss(
     fn = "perceptron_loss"
     checks.check_reduction(fn, reduction)
     m, w = _margin_setup(fn, input, target, weight)
-    return finish(fn, torch.clamp(-m, min=0.0), reduction, w, inputs={"input": input})
+    return finish(fn, torch.clamp(-m, min=0.0), reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input})
 
 
 _EXP_SATURATION = 80.0
@@ -1015,6 +1112,8 @@ def exponential_loss(
     *,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Exponential loss :math:`e^{-y f}` (AdaBoost).
 
@@ -1022,6 +1121,10 @@ def exponential_loss(
         input: real-valued scores, any shape.
         target: labels in {-1, +1} or {0, 1}.
         weight, reduction: as in :func:`hinge_loss`.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -1052,7 +1155,8 @@ def exponential_loss(
     over = u > _EXP_SATURATION
     e = torch.exp(torch.where(over, torch.full_like(u, _EXP_SATURATION), u))
     loss = torch.where(over, e * (1.0 + (u - _EXP_SATURATION)), e)
-    return finish(fn, loss, reduction, w, inputs={"input": input})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input})
 
 
 def zero_one_loss(
@@ -1061,6 +1165,8 @@ def zero_one_loss(
     *,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""0/1 loss :math:`\mathbb{1}[y f \le 0]`: the error rate. A metric, not trainable.
 
@@ -1071,6 +1177,10 @@ def zero_one_loss(
         input: real-valued scores, any shape.
         target: labels in {-1, +1} or {0, 1}.
         weight, reduction: as in :func:`hinge_loss`.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         A float tensor (mean = error rate) that does not require grad.
@@ -1088,7 +1198,9 @@ def zero_one_loss(
     checks.check_reduction(fn, reduction)
     m, w = _margin_setup(fn, input.detach(), target, weight)
     loss = (m <= 0).to(m.dtype)
-    return finish(fn, loss, reduction, None if w is None else w.detach(), inputs={"input": input})
+    return finish(fn, loss, reduction, None if w is None else w.detach(),
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input})
 
 
 def multiclass_hinge_loss(
@@ -1100,6 +1212,8 @@ def multiclass_hinge_loss(
     squared: bool = False,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Multi-class hinge loss, Crammer–Singer or Weston–Watkins.
 
@@ -1118,6 +1232,10 @@ def multiclass_hinge_loss(
         squared: square each hinge term.
         weight: per-sample weight ``(N,)``.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss.
@@ -1166,7 +1284,8 @@ def multiclass_hinge_loss(
         if squared:
             terms = terms.square()
         loss = terms.masked_fill(is_y, 0.0).sum(1)
-    return finish(fn, loss, reduction, w, inputs={"input": input})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1199,6 +1318,8 @@ def ctc_loss(
     batch_first: bool = False,
     zero_infinity: bool = False,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Connectionist Temporal Classification loss.
 
@@ -1221,6 +1342,10 @@ def ctc_loss(
         zero_infinity: give infeasible samples loss 0 (and gradient 0) instead of raising.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` (each loss divided by its target length, then
             averaged over the batch: torch's convention) or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss.
@@ -1274,13 +1399,17 @@ def ctc_loss(
     logp = torch.log_softmax(xf, dim=-1) if input_type == "logits" else xf
     if input_type == "log_probs":
         checks.check_log_probabilities(fn, "input", logp)
-    per = F.ctc_loss(
-        logp, target, il.to(x.device), tl.to(x.device), blank=blank, reduction="none",
-        zero_infinity=zero_infinity,
-    )
+    if N == 0:  # torch refuses an empty batch; an empty rank of a process group has one
+        per = logp.sum(dim=(0, 2)) * 0.0
+    else:
+        per = F.ctc_loss(
+            logp, target, il.to(x.device), tl.to(x.device), blank=blank, reduction="none",
+            zero_infinity=zero_infinity,
+        )
     if reduction == "mean":
         per = per / tl.to(per.device).clamp(min=1).to(per.dtype)
-    return finish(fn, per, reduction, inputs={"input": input})
+    return finish(fn, per, reduction, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input})
 
 
 def _check_ctc_values(
