@@ -157,8 +157,8 @@ def test_normalizer_makes_gradient_accumulation_exact():
         naive = LF.cross_entropy(logits(z), y) / len(micro)  # per-micro-batch mean, averaged
         g_right += torch.autograd.grad(right, w)[0]
         g_naive += torch.autograd.grad(naive, w)[0]
-        acc_right += float(right)
-        acc_naive += float(naive)
+        acc_right += float(right.detach())
+        acc_naive += float(naive.detach())
     print(f"full-batch mean {float(full):.6f}; accumulated with normalizer {acc_right:.6f}; naive {acc_naive:.6f}")
     assert abs(acc_right - float(full)) < 1e-12
     assert torch.allclose(g_right, g_full, rtol=1e-12, atol=1e-14)
