@@ -1,6 +1,6 @@
 """`losskit demo --quick`: the report is produced and every experiment's headline claim holds.
 
-This is the loss lab's end-to-end check: six experiments on generated or bundled data, their numbers in
+This is the loss lab's end-to-end check: seven experiments on generated or bundled data, their numbers in
 results.json, an offline index.html with embedded figures, and the claims the docs rely on
 (focal beats CE on minority recall, DIoU beats GIoU by > 10x, ...)."""
 
@@ -23,7 +23,9 @@ def report(tmp_path_factory):
 def test_demo_writes_an_offline_report(report):
     out, _, results = report
     html = (out / "index.html").read_text()
-    assert set(results["experiments"]) == {"imbalanced", "bimodal", "boxes", "segmentation", "quantile", "embeddings"}
+    assert set(results["experiments"]) == {
+        "imbalanced", "bimodal", "boxes", "segmentation", "distributed_dice", "quantile", "embeddings"
+    }
     for key, exp in results["experiments"].items():
         assert exp["figures"], f"{key} drew no figure"
         for fig in exp["figures"]:
@@ -33,7 +35,9 @@ def test_demo_writes_an_offline_report(report):
     assert "http://" not in html and "https://" not in html  # self-contained, viewable offline
 
 
-@pytest.mark.parametrize("key", ["imbalanced", "bimodal", "boxes", "segmentation", "quantile", "embeddings"])
+@pytest.mark.parametrize(
+    "key", ["imbalanced", "bimodal", "boxes", "segmentation", "distributed_dice", "quantile", "embeddings"]
+)
 def test_headline_claim_holds(report, key):
     _, _, results = report
     exp = results["experiments"][key]
