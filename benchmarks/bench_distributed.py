@@ -72,11 +72,12 @@ def build(quick: bool, group: Any, rank: int) -> list[Case]:
                                            process_group=group),
         }
 
+    note = "here the ratio is process_group / local: the overhead factor of the global loss"
     return [
-        Case(f"cross_entropy ignore_index {tokens}x{classes}", ce_inputs, both(losskit.cross_entropy)),
+        Case(f"cross_entropy ignore_index {tokens}x{classes}", ce_inputs, both(losskit.cross_entropy), note),
         Case(f"dice_loss per_image=False {imgs}x{seg_c}x{side}x{side}", dice_inputs,
-             both(losskit.dice_loss, per_image=False)),
-        Case(f"giou_loss weighted {boxes} boxes", box_inputs, both(losskit.giou_loss)),
+             both(losskit.dice_loss, per_image=False), note),
+        Case(f"giou_loss weighted {boxes} boxes", box_inputs, both(losskit.giou_loss), note),
     ]
 
 

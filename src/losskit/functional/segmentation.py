@@ -883,7 +883,12 @@ def lovasz_loss(
         per_image: ``True`` (default) sorts each sample's pixels on their own; ``False`` sorts the whole
             batch per class (segmentation-models-pytorch's default; Berman's reference code ranks per image
             for the hinge and over the batch for the softmax).
-        normalizer, process_group: as in :func:`dice_loss`.
+        normalizer: as in :func:`dice_loss`.
+        process_group: None (default, local) or a ``torch.distributed`` process group. With
+            ``per_image=True`` the mean over images is global. With ``per_image=False`` the ranking needs
+            every pixel: the errors, labels and flags of every rank are all-gathered (3·C numbers per
+            pixel of the global batch, unlike the ratio losses' 3·C numbers in all), so prefer
+            ``per_image=True`` across ranks. See docs/distributed.md.
 
     Returns:
         The loss; ``(N, C)`` / ``(C,)`` for ``reduction="none"``. There is no ``smooth``.
