@@ -17,6 +17,7 @@ import traceback
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -221,6 +222,25 @@ def cases() -> list[Case]:
 
 
 CASES = {c.name: c for c in cases()}
+
+
+def shared_once(tmp_path_factory: Any, name: str, produce: Callable[[Path], None]) -> Path:
+    """``produce(folder)`` once per test session, even when pytest-xdist runs the module on several workers.
+
+    xdist workers share the parent of their base temporary folders; the first worker to take the lock
+    spawns the ranks, the others wait and read the same files.
+    """
+    from filelock import FileLock  # a dependency of torch
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out = root / name
+    with FileLock(str(root / f"{name}.lock")):
+        if not (out / "done").exists():
+            out.mkdir(exist_ok=True)
+            produce(out)
+            (out / "done").touch()
+    return out
 
 
 def _slice(t: Any, dim: int, start: int, n: int) -> Any:

@@ -29,12 +29,14 @@ from tests import distributed_cases as DC
 TOL = 1e-10
 
 
+def _spawn_worlds(out):
+    for world in (2, 3):
+        mp.spawn(DC.worker, args=(world, str(out / f"init{world}"), str(out)), nprocs=world, join=True)
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dist")
-    for world in (2, 3):
-        init = out / f"init{world}"
-        mp.spawn(DC.worker, args=(world, str(init), str(out)), nprocs=world, join=True)
+    out = DC.shared_once(tmp_path_factory, "distributed_ranks", _spawn_worlds)  # one spawn per session
     return {(w, r): torch.load(out / f"w{w}_r{r}.pt", weights_only=False) for w in (2, 3) for r in range(w)}
 
 
@@ -144,8 +146,9 @@ def test_normalizer_makes_gradient_accumulation_exact():
 
     # full batch: the mean over all valid tokens (sequences padded to the same T, so they concatenate)
     zf, yf = torch.cat([z for z, _ in micro]), torch.cat([y for _, y in micro])
-    full = LF.cross_entropy(logits(zf), yf)
-    g_full = torch.autograd.grad(full, w)[0]
+    full_t = LF.cross_entropy(logits(zf), yf)
+    g_full = torch.autograd.grad(full_t, w)[0]
+    full = float(full_t.detach())
     total = int((yf != -100).sum())
     assert total == 28
 
@@ -159,10 +162,10 @@ def test_normalizer_makes_gradient_accumulation_exact():
         g_naive += torch.autograd.grad(naive, w)[0]
         acc_right += float(right.detach())
         acc_naive += float(naive.detach())
-    print(f"full-batch mean {float(full):.6f}; accumulated with normalizer {acc_right:.6f}; naive {acc_naive:.6f}")
-    assert abs(acc_right - float(full)) < 1e-12
+    print(f"full-batch mean {full:.6f}; accumulated with normalizer {acc_right:.6f}; naive {acc_naive:.6f}")
+    assert abs(acc_right - full) < 1e-12
     assert torch.allclose(g_right, g_full, rtol=1e-12, atol=1e-14)
-    assert abs(acc_naive - float(full)) > 0.05  # the bug: short sequences weigh as much as long ones
+    assert abs(acc_naive - full) > 0.05  # the bug: short sequences weigh as much as long ones
     assert not torch.allclose(g_naive, g_full, rtol=1e-3)
 
 

@@ -12,11 +12,17 @@ import torch
 
 import losskit.functional as LF
 from losskit.lab import distributed as lab
+from tests.distributed_cases import shared_once
+
+
+def _run(out):
+    torch.save(lab.run(seed=0, quick=True), out / "result.pt")
 
 
 @pytest.fixture(scope="module")
-def result():
-    return lab.run(seed=0, quick=True)
+def result(tmp_path_factory):
+    out = shared_once(tmp_path_factory, "lab_distributed", _run)  # one run per session, xdist or not
+    return torch.load(out / "result.pt", weights_only=False)
 
 
 def test_global_dice_is_the_one_process_dice(result):
