@@ -215,6 +215,15 @@ def cases() -> list[Case]:
     ]
     for name in ("iou", "giou", "diou", "ciou", "eiou", "focal_eiou", "cdiou", "siou", "alpha_iou"):
         cs.append(Case(f"{name}_loss", getattr(LF, f"{name}_loss"), _boxes_case))
+    def all_ignored(g):
+        args, bk, kw = _ce_index(g)
+        return [args[0], torch.full_like(args[1], -100)], bk, kw
+    cs.append(Case("cross_entropy-all-ignored", LF.cross_entropy, all_ignored))  # 0, with a backward
+
+    def seg_all_ignored(g):
+        args, bk, kw = _seg()(g)
+        return [args[0], torch.full_like(args[1], IGNORE)], bk, {**kw, "per_image": False}
+    cs.append(Case("dice-all-ignored-batch", LF.dice_loss, seg_all_ignored, global_none=True))
     cs.append(Case("focal_eiou_loss-attached", LF.focal_eiou_loss,
                    lambda g: (lambda a, b, k: (a, b, {"detach_weight": False, "gamma": 1.0}))(*_boxes_case(g)),
                    reductions=("mean", "sum", "mean_norm")))  # "none" rows then depend on every rank
