@@ -23,8 +23,10 @@ def report(tmp_path_factory):
 def test_demo_writes_an_offline_report(report):
     out, _, results = report
     html = (out / "index.html").read_text()
-    assert set(results["experiments"]) == {"imbalanced", "bimodal", "boxes", "segmentation", "quantile", "embeddings",
-                                           "distributed_contrastive"}
+    assert set(results["experiments"]) == {
+        "imbalanced", "bimodal", "boxes", "segmentation", "distributed_dice", "quantile", "embeddings",
+        "distributed_contrastive",
+    }
     for key, exp in results["experiments"].items():
         assert exp["figures"], f"{key} drew no figure"
         for fig in exp["figures"]:
@@ -34,8 +36,13 @@ def test_demo_writes_an_offline_report(report):
     assert "http://" not in html and "https://" not in html  # self-contained, viewable offline
 
 
-@pytest.mark.parametrize("key", ["imbalanced", "bimodal", "boxes", "segmentation", "quantile", "embeddings",
-                                 "distributed_contrastive"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "imbalanced", "bimodal", "boxes", "segmentation", "distributed_dice", "quantile", "embeddings",
+        "distributed_contrastive",
+    ],
+)
 def test_headline_claim_holds(report, key):
     _, _, results = report
     exp = results["experiments"][key]

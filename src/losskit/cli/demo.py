@@ -65,6 +65,13 @@ EXPERIMENTS = [
         "Do 0.1 / 0.5 / 0.9 quantile fits give honest intervals where the noise changes?",
     ),
     Experiment(
+        "distributed_dice",
+        "Batch Dice across ranks",
+        "losskit.lab.distributed",
+        "With one image per rank on 4 ranks, what does the average of per-rank Dice losses optimise, and "
+        "what does process_group change?",
+    ),
+    Experiment(
         "embeddings",
         "Metric learning on the digits data set",
         "losskit.lab.embeddings",

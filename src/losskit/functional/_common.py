@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -168,9 +169,17 @@ def finish(
     reduction: str,
     weight: Tensor | None = None,
     *,
-    normalizer: Tensor | None = None,
+    denominator: Tensor | None = None,
+    normalizer: float | Tensor | None = None,
+    process_group: Any = None,
+    facts: dict[str, int] | None = None,
     inputs: dict[str, Tensor | None] | None = None,
 ) -> Tensor:
-    """Reduce and check that a non-finite result is explained by a non-finite input."""
-    out = reduce(values, reduction, weight, normalizer=normalizer, fn=fn)
+    """Reduce (locally or over ``process_group``) and check that a non-finite result is explained by an input.
+
+    ``denominator`` is a loss's own mean denominator (a tensor whose sum divides); ``normalizer`` the public
+    override (a positive number or 0-d tensor); see :func:`losskit._core.reduction.reduce`.
+    """
+    out = reduce(values, reduction, weight, denominator=denominator, normalizer=normalizer,
+                 process_group=process_group, facts=facts, fn=fn)
     return checks.check_finite_result(fn, out, **(inputs or {}))

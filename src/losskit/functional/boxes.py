@@ -29,16 +29,21 @@ CIoU, EIoU, CDIoU and SIoU add a penalty whose gradient pulls the boxes together
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
+from losskit import distributed as dist_
 from losskit._core import checks
 from losskit._core.dtypes import compute_dtype
 from losskit.functional import _boxes_geometry as geo
 from losskit.functional._boxes_geometry import EPS, FORMATS, KINDS, LOSS_FORMATS, Box
 from losskit.functional._common import finish
 from losskit.kernels.boxes import iou_family_loss
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 __all__ = [
     "alpha_iou_loss",
@@ -200,9 +205,17 @@ def _family_loss(
 
 
 def _finish(
-    fn: str, values: Tensor, reduction: str, weight: Tensor | None, input: Tensor, target: Tensor
+    fn: str,
+    values: Tensor,
+    reduction: str,
+    weight: Tensor | None,
+    input: Tensor,
+    target: Tensor,
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
-    return finish(fn, values, reduction, weight, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, weight, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def _utility_dtype(*tensors: Tensor) -> torch.dtype:
@@ -404,6 +417,8 @@ def iou_loss(
     eps: float = EPS,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""IoU loss: :math:`1 - \mathrm{IoU}`, UnitBox's :math:`-\ln \mathrm{IoU}` or :math:`1 - \mathrm{IoU}^2`.
 
@@ -431,6 +446,10 @@ def iou_loss(
         eps: ε in the IoU's denominator, default 1e-7.
         weight: optional per-box weight ``(...)`` (or broadcastable into it).
         reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``, else a 0-d tensor.
@@ -467,7 +486,8 @@ def iou_loss(
     s = checks.check_number(fn, "smooth", smooth, low=0.0)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
     if mode == "linear" and s == 0.0:
-        return _finish(fn, _family_loss("iou", x, y, box_format, eps), reduction, w, input, target)
+        return _finish(fn, _family_loss("iou", x, y, box_format, eps), reduction, w, input, target,
+                       normalizer, process_group)
     ov = geo.overlap(*_boxes(x, y, box_format), eps)
     iou = ov.iou if s == 0.0 else (ov.inter + s) / (ov.union + s + eps)
     if mode == "linear":
@@ -476,7 +496,7 @@ def iou_loss(
         loss = 1.0 - iou * iou
     else:
         loss = -torch.log(iou.clamp(min=max(eps, torch.finfo(iou.dtype).tiny)))
-    return _finish(fn, loss, reduction, w, input, target)
+    return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)
 
 
 def giou_loss(
@@ -487,6 +507,8 @@ def giou_loss(
     eps: float = EPS,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Generalized IoU loss: :math:`1 - \mathrm{IoU} + \frac{|C \setminus (A \cup B)|}{|C|}`.
 
@@ -504,6 +526,10 @@ def giou_loss(
         eps: ε of both denominators, default 1e-7.
         weight: optional per-box weight ``(...)``.
         reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``.
@@ -529,7 +555,8 @@ def giou_loss(
     """
     fn = "giou_loss"
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
-    return _finish(fn, _family_loss("giou", x, y, box_format, eps), reduction, w, input, target)
+    return _finish(fn, _family_loss("giou", x, y, box_format, eps), reduction, w, input, target,
+                   normalizer, process_group)
 
 
 def diou_loss(
@@ -540,6 +567,8 @@ def diou_loss(
     eps: float = EPS,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Distance-IoU loss: :math:`1 - \mathrm{IoU} + \rho^2 / c^2`.
 
@@ -557,6 +586,10 @@ def diou_loss(
         eps: ε of both denominators, default 1e-7.
         weight: optional per-box weight ``(...)``.
         reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``.
@@ -578,7 +611,8 @@ def diou_loss(
     """
     fn = "diou_loss"
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
-    return _finish(fn, _family_loss("diou", x, y, box_format, eps), reduction, w, input, target)
+    return _finish(fn, _family_loss("diou", x, y, box_format, eps), reduction, w, input, target,
+                   normalizer, process_group)
 
 
 def ciou_loss(
@@ -591,6 +625,8 @@ def ciou_loss(
     eps: float = EPS,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Complete-IoU loss: DIoU plus an aspect-ratio term, :math:`1 - \mathrm{IoU} + \rho^2/c^2 + \alpha v`.
 
@@ -612,6 +648,10 @@ def ciou_loss(
         eps: ε of the denominators and of the heights inside ``atan``, default 1e-7.
         weight: optional per-box weight ``(...)``.
         reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``.
@@ -644,7 +684,7 @@ def ciou_loss(
     checks.check_option(fn, "alpha_rule", alpha_rule, _ALPHA_RULES)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
     loss = _family_loss("ciou", x, y, box_format, eps, alpha_rule, bool(detach_alpha))
-    return _finish(fn, loss, reduction, w, input, target)
+    return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)
 
 
 def eiou_loss(
@@ -655,6 +695,8 @@ def eiou_loss(
     eps: float = EPS,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Efficient-IoU loss: DIoU with CIoU's aspect term replaced by separate width and height terms.
 
@@ -673,6 +715,10 @@ def eiou_loss(
         eps: ε of the denominators, default 1e-7.
         weight: optional per-box weight ``(...)``.
         reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``.
@@ -694,7 +740,8 @@ def eiou_loss(
     """
     fn = "eiou_loss"
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
-    return _finish(fn, _family_loss("eiou", x, y, box_format, eps), reduction, w, input, target)
+    return _finish(fn, _family_loss("eiou", x, y, box_format, eps), reduction, w, input, target,
+                   normalizer, process_group)
 
 
 def focal_eiou_loss(
@@ -707,6 +754,8 @@ def focal_eiou_loss(
     eps: float = EPS,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Focal-EIoU loss: EIoU re-weighted by :math:`\mathrm{IoU}^\gamma`, normalised over the batch.
 
@@ -729,11 +778,16 @@ def focal_eiou_loss(
         target: target boxes, the same shape.
         gamma: focusing exponent γ >= 0, default 0.5 (the paper's choice); γ = 0 is :func:`eiou_loss`.
         detach_weight: True (default) treats ``IoU^γ`` and its batch sum as constants (gradients flow
-            only through EIoU); False differentiates them too.
+            only through EIoU); False differentiates them too. With a ``process_group`` the batch mean of
+            ``IoU^γ`` is that of every rank's boxes (one more all-reduce of 2 numbers).
         box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
         eps: ε of the denominators, default 1e-7.
         weight: optional per-box weight ``(...)``.
         reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``, as above.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``.
@@ -776,10 +830,13 @@ def focal_eiou_loss(
     else:
         wb = torch.broadcast_to(w, factor.shape)
         num, den = (factor * wb).sum(), wb.sum()
+    group = dist_.resolve_group(fn, process_group)
+    if group is not None:  # the mean of the factor is a batch statistic: that of every rank's boxes
+        num, den = dist_.all_reduce_sum(torch.stack([num, den.to(num.dtype)]), group).unbind(0)
     # m = weighted mean of the factor; m = 0 (empty batch, zero weights, no overlap anywhere) gives 0 terms.
     m = num / torch.where(den > 0, den, torch.ones_like(den))
     values = factor * loss / torch.where(m > 0, m, torch.ones_like(m))
-    return _finish(fn, values, reduction, w, input, target)
+    return _finish(fn, values, reduction, w, input, target, normalizer, process_group)
 
 
 def cdiou_loss(
@@ -791,6 +848,8 @@ def cdiou_loss(
     eps: float = EPS,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Control-Distance IoU loss: :math:`(1 - \mathrm{IoU}) + \lambda\, \mathrm{diou}`.
 
@@ -810,6 +869,10 @@ def cdiou_loss(
         eps: ε of the denominators, default 1e-7.
         weight: optional per-box weight ``(...)``.
         reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``.
@@ -849,7 +912,7 @@ def cdiou_loss(
     )
     diag = geo.safe_sqrt(cw * cw + ch * ch)
     loss = 1.0 - ov.iou + lam * corners / (4.0 * diag + eps)
-    return _finish(fn, loss, reduction, w, input, target)
+    return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)
 
 
 def siou_loss(
@@ -861,6 +924,8 @@ def siou_loss(
     eps: float = EPS,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""SCYLLA-IoU loss: IoU plus angle-aware distance and shape costs.
 
@@ -887,6 +952,10 @@ def siou_loss(
             angle cost needs none (it is 0 when the centres coincide).
         weight: optional per-box weight ``(...)``.
         reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``.
@@ -927,7 +996,7 @@ def siou_loss(
     om_h = (p.h - g.h).abs() / (torch.maximum(p.h, g.h) + eps)
     shape = (-torch.expm1(-om_w)).pow(th) + (-torch.expm1(-om_h)).pow(th)
     loss = 1.0 - ov.iou + 0.5 * (distance + shape)
-    return _finish(fn, loss, reduction, w, input, target)
+    return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)
 
 
 def alpha_iou_loss(
@@ -941,6 +1010,8 @@ def alpha_iou_loss(
     eps: float = EPS,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Alpha-IoU loss: the IoU and its penalty raised to a power α.
 
@@ -964,6 +1035,10 @@ def alpha_iou_loss(
         eps: ε of the denominators, default 1e-7.
         weight: optional per-box weight ``(...)``.
         reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``.
@@ -1004,4 +1079,4 @@ def alpha_iou_loss(
                 v = geo.aspect_v(p, g, eps)
                 beta = geo.ciou_alpha(ov.iou, v, eps, "aaai", bool(detach_beta))
                 loss = loss + geo.safe_pow(beta * v, a)
-    return _finish(fn, loss, reduction, w, input, target)
+    return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)

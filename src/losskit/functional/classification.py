@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +34,9 @@ from losskit.functional._common import (
     to_base,
 )
 from losskit.kernels.focal import SigmoidFocal, SoftmaxFocalIndex
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 __all__ = [
     "balanced_cross_entropy",
@@ -165,6 +169,8 @@ def cross_entropy(
     base: float | None = None,
     mask: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Cross-entropy between predicted class distributions and class-index or probability targets.
 
@@ -190,6 +196,10 @@ def cross_entropy(
         base: logarithm base; ``None`` (nats) or 2 (bits).
         mask: optional bool ``(N, *)``, True = keep; the way to ignore samples with probability targets.
         reduction: ``"none"`` (per sample, ``(N, *)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; a 0-d tensor unless ``reduction="none"``. An empty or fully ignored batch gives 0
@@ -231,7 +241,8 @@ def cross_entropy(
         input_type=input_type, dim=dim, mask=mask,
     )
     loss = to_base(loss, base)
-    return finish(fn, loss, reduction, normalizer=norm, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, denominator=norm, normalizer=normalizer, process_group=process_group,
+                  facts={"classes": int(input.shape[dim])}, inputs={"input": input, "target": target})
 
 
 def softmax_focal_loss(
@@ -247,6 +258,8 @@ def softmax_focal_loss(
     dim: int = 1,
     mask: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Multi-class focal loss on a softmax.
 
@@ -266,6 +279,10 @@ def softmax_focal_loss(
         gamma: focusing parameter γ >= 0; 2 is the paper's best setting.
         weight: per-class weight ``(C,)`` that also defines the mean's denominator, as in cross-entropy.
         ignore_index, label_smoothing, input_type, dim, mask, reduction: as in :func:`cross_entropy`.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; per sample ``(N, *)`` for ``reduction="none"``.
@@ -302,7 +319,8 @@ def softmax_focal_loss(
         fn, input, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing,
         input_type=input_type, dim=dim, mask=mask, alpha=alpha, gamma=gamma,
     )
-    return finish(fn, loss, reduction, normalizer=norm, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, denominator=norm, normalizer=normalizer, process_group=process_group,
+                  facts={"classes": int(input.shape[dim])}, inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -346,6 +364,8 @@ def binary_cross_entropy(
     pos_weight: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Binary cross-entropy, elementwise (binary and multi-label classification).
 
@@ -363,6 +383,10 @@ def binary_cross_entropy(
             (e.g. ``(C,)`` for ``(N, C)``); ``n_neg / n_pos`` balances a rare positive class.
         input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -392,7 +416,8 @@ def binary_cross_entropy(
         logp, log1mp = binary_log_probs(fn, x, input_type)
         pos = y * logp if pw is None else pw * y * logp
         loss = -(pos + (1.0 - y) * log1mp)
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def balanced_cross_entropy(
@@ -403,6 +428,8 @@ def balanced_cross_entropy(
     weight: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""α-balanced binary cross-entropy, :math:`-\alpha_t \log p_t` (the RetinaNet baseline).
 
@@ -412,6 +439,10 @@ def balanced_cross_entropy(
     Args:
         input, target, weight, input_type, reduction: as in :func:`binary_cross_entropy`.
         alpha: weight of the positive class in [0, 1]. Default 0.25 (Lin et al.).
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -436,7 +467,8 @@ def balanced_cross_entropy(
     x, y, w = _binary_setup(fn, input, target, weight)
     logp, log1mp = binary_log_probs(fn, x, input_type)
     loss = (a * y + (1.0 - a) * (1.0 - y)) * _bce_terms(logp, log1mp, y)
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def sigmoid_focal_loss(
@@ -448,6 +480,8 @@ def sigmoid_focal_loss(
     weight: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Sigmoid focal loss (binary / multi-label, RetinaNet), elementwise.
 
@@ -465,6 +499,10 @@ def sigmoid_focal_loss(
         alpha: positive-class weight in [0, 1], default 0.25; ``None`` disables the weighting.
         gamma: focusing parameter γ >= 0, default 2 (the paper's best; the notes' "0.2" is a typo).
         weight, input_type, reduction: as in :func:`binary_cross_entropy`.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -497,14 +535,16 @@ def sigmoid_focal_loss(
     if input_type == "logits" and not y.requires_grad:
         # fused kernel: 9 elementwise passes forward, closed-form backward, saves only (x, y)
         loss = SigmoidFocal.apply(x, y, a, g)
-        return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+        return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                      inputs={"input": input, "target": target})
     logp, log1mp = binary_log_probs(fn, x, input_type)
     loss = _bce_terms(logp, log1mp, y)
     if g != 0.0:
         loss = loss * torch.exp(g * _log_one_minus_pt(logp, log1mp, y))
     if a is not None:
         loss = (a * y + (1.0 - a) * (1.0 - y)) * loss
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def quality_focal_loss(
@@ -515,6 +555,8 @@ def quality_focal_loss(
     weight: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Quality Focal Loss (Generalized Focal Loss): focal weighting towards a soft IoU-quality target.
 
@@ -529,6 +571,10 @@ def quality_focal_loss(
         target: same shape, the quality score in [0, 1].
         beta: exponent β >= 0, default 2 (the paper's setting).
         weight, input_type, reduction: as in :func:`binary_cross_entropy`.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -563,7 +609,8 @@ def quality_focal_loss(
         at_zero = diff == 0
         safe = torch.where(at_zero, torch.ones_like(diff), diff)
         loss = loss * torch.where(at_zero, torch.zeros_like(diff), safe.pow(b))
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def varifocal_loss(
@@ -574,6 +621,8 @@ def varifocal_loss(
     gamma: float = 2.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Varifocal loss (VarifocalNet): asymmetric focal weighting of an IoU-aware classification score.
 
@@ -590,6 +639,10 @@ def varifocal_loss(
         alpha: negative weight α >= 0, default 0.75.
         gamma: focusing exponent γ >= 0 for negatives, default 2.
         weight, reduction: as in :func:`binary_cross_entropy`.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -616,7 +669,8 @@ def varifocal_loss(
     logp, log1mp = binary_log_probs(fn, x, "logits")
     focal = torch.where(y > 0, y, a * torch.exp(g * logp))
     loss = focal * _bce_terms(logp, log1mp, y)
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def distribution_focal_loss(
@@ -625,6 +679,8 @@ def distribution_focal_loss(
     *,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Distribution Focal Loss (Generalized Focal Loss): a discretised box-edge distribution.
 
@@ -641,6 +697,10 @@ def distribution_focal_loss(
             ``n - 1e-3`` so that it has a right-hand bin.
         weight: per-target weight broadcastable to ``(*)``.
         reduction: ``"none"`` (per target), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; shape ``(*)`` for ``reduction="none"``.
@@ -683,7 +743,8 @@ def distribution_focal_loss(
     lp_left = logp.gather(-1, idx).squeeze(-1)
     lp_right = logp.gather(-1, idx + 1).squeeze(-1)
     loss = -((left + 1.0 - y) * lp_left + (y - left) * lp_right)
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -700,6 +761,8 @@ def kl_divergence(
     base: float | None = None,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Kullback–Leibler divergence :math:`D_{KL}(p \,\|\, q) = \sum_k p_k \log(p_k / q_k)`.
 
@@ -719,6 +782,10 @@ def kl_divergence(
             ``"mean"`` averages over distributions. There is no torch-style elementwise mean (torch's
             ``kl_div(reduction="mean")`` divides by N·C, a classic trap; its ``"batchmean"`` is losskit's
             ``"mean"`` for 2-D input).
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The divergence; ``(N, *)`` for ``reduction="none"``.
@@ -769,7 +836,8 @@ def kl_divergence(
         p = torch.exp(logp)
         term = torch.where(p > 0, p * (logp - logq), torch.zeros_like(p))
     loss = to_base(term.sum(d), base)
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def entropy(
@@ -780,6 +848,8 @@ def entropy(
     base: float | None = None,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Shannon entropy :math:`H(p) = -\sum_k p_k \log p_k` of predicted distributions.
 
@@ -794,6 +864,10 @@ def entropy(
         base: logarithm base (``None`` nats, 2 bits).
         weight: per-distribution weight broadcastable to ``(N, *)``.
         reduction: ``"none"`` (``(N, *)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The entropy, in ``[0, log C]``.
@@ -825,7 +899,8 @@ def entropy(
     logp = class_log_probs(fn, x, input_type, d)
     p = x if input_type == "probs" else torch.exp(logp)
     loss = to_base(-(p * logp).sum(d), base)
-    return finish(fn, loss, reduction, w, inputs={"input": input})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input})
 
 
 def brier_score(
@@ -836,6 +911,8 @@ def brier_score(
     dim: int = 1,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Brier score :math:`\sum_k (p_k - y_k)^2`, summed over classes (range [0, 2]).
 
@@ -849,6 +926,10 @@ def brier_score(
         dim: the class dimension. Default 1.
         weight: per-sample weight broadcastable to ``(N, *)``.
         reduction: ``"none"`` (``(N, *)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The score.
@@ -888,7 +969,8 @@ def brier_score(
     else:
         onehot = t
     loss = (p - onehot).square().sum(d)
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -932,6 +1014,8 @@ def hinge_loss(
     squared: bool = False,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Binary hinge loss :math:`\max(0, \Delta - y f)` (SVM), or its square.
 
@@ -942,6 +1026,10 @@ def hinge_loss(
         squared: use :math:`\max(0, \Delta - y f)^2` (smooth, L2-SVM).
         weight: elementwise weight broadcastable to the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -969,7 +1057,8 @@ def hinge_loss(
     loss = torch.clamp(mg - m, min=0.0)
     if squared:
         loss = loss.square()
-    return finish(fn, loss, reduction, w, inputs={"input": input})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input})
 
 
 def perceptron_loss(
@@ -978,6 +1067,8 @@ def perceptron_loss(
     *,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Perceptron loss :math:`\max(0, -y f)`: zero for every correctly classified point.
 
@@ -987,6 +1078,10 @@ def perceptron_loss(
         input: real-valued scores, any shape.
         target: labels in {-1, +1} or {0, 1}.
         weight, reduction: as in :func:`hinge_loss`.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -1006,7 +1101,9 @@ def perceptron_loss(
     fn = "perceptron_loss"
     checks.check_reduction(fn, reduction)
     m, w = _margin_setup(fn, input, target, weight)
-    return finish(fn, torch.clamp(-m, min=0.0), reduction, w, inputs={"input": input})
+    return finish(fn, torch.clamp(-m, min=0.0), reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input})
 
 
 def exponential_loss(
@@ -1016,6 +1113,8 @@ def exponential_loss(
     max_exponent: float | None = 50.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Exponential loss :math:`e^{-y f}` (AdaBoost), continued logarithmically past ``max_exponent``.
 
@@ -1032,6 +1131,10 @@ def exponential_loss(
             finite beyond. ``None`` computes :math:`e^{-y f}` everywhere, which is ``inf`` past
             :math:`y f = -88.7` in float32 (:math:`-709.8` in float64).
         weight, reduction: as in :func:`hinge_loss`.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -1085,7 +1188,8 @@ def exponential_loss(
         inner = torch.exp(torch.where(over, torch.full_like(u, a), u))
         excess = torch.where(over, u - a, torch.zeros_like(u))
         loss = torch.where(over, math.exp(a) * (1.0 + torch.log1p(excess)), inner)
-    return finish(fn, loss, reduction, w, inputs={"input": input})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input})
 
 
 def zero_one_loss(
@@ -1094,6 +1198,8 @@ def zero_one_loss(
     *,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""0/1 loss :math:`\mathbb{1}[y f \le 0]`: the error rate. A metric, not trainable.
 
@@ -1104,6 +1210,10 @@ def zero_one_loss(
         input: real-valued scores, any shape.
         target: labels in {-1, +1} or {0, 1}.
         weight, reduction: as in :func:`hinge_loss`.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         A float tensor (mean = error rate) that does not require grad.
@@ -1125,7 +1235,9 @@ def zero_one_loss(
     checks.check_finite(fn, "input", input)
     m, w = _margin_setup(fn, input.detach(), target, weight)
     loss = (m <= 0).to(m.dtype)
-    return finish(fn, loss, reduction, None if w is None else w.detach(), inputs={"input": input})
+    return finish(fn, loss, reduction, None if w is None else w.detach(),
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input})
 
 
 def multiclass_hinge_loss(
@@ -1137,6 +1249,8 @@ def multiclass_hinge_loss(
     squared: bool = False,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Multi-class hinge loss, Crammer–Singer or Weston–Watkins.
 
@@ -1155,6 +1269,10 @@ def multiclass_hinge_loss(
         squared: square each hinge term.
         weight: per-sample weight ``(N,)``.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss.
@@ -1203,7 +1321,8 @@ def multiclass_hinge_loss(
         if squared:
             terms = terms.square()
         loss = terms.masked_fill(is_y, 0.0).sum(1)
-    return finish(fn, loss, reduction, w, inputs={"input": input})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1235,6 +1354,8 @@ def ctc_loss(
     batch_first: bool = False,
     zero_infinity: bool = False,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Connectionist Temporal Classification loss.
 
@@ -1257,6 +1378,10 @@ def ctc_loss(
         zero_infinity: give infeasible samples loss 0 (and gradient 0) instead of raising.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` (each loss divided by its target length, then
             averaged over the batch: torch's convention) or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss. An empty batch (``N = 0``) gives 0 with a working backward (torch raises).
@@ -1337,7 +1462,8 @@ def ctc_loss(
         )
     if reduction == "mean":
         per = per / tl.to(per.device).clamp(min=1).to(per.dtype)
-    return finish(fn, per, reduction, inputs={"input": input})
+    return finish(fn, per, reduction, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input})
 
 
 def _check_ctc_values(

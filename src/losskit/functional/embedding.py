@@ -195,7 +195,7 @@ def _finish_gathered(
         return finish(fn, mine, "none", weight, inputs=inputs)
     w_all = _gather(weight, group, sizes)
     normalizer = None if has_pos is None else (has_pos if w_all is None else has_pos * w_all)
-    return finish(fn, values, reduction, w_all, normalizer=normalizer, inputs=inputs)
+    return finish(fn, values, reduction, w_all, denominator=normalizer, inputs=inputs)
 
 
 def _reduce_across(
@@ -775,7 +775,8 @@ def supervised_contrastive_loss(
     inputs: dict[str, Tensor | None] = {"features": features}
     if group is None:
         loss, has_pos = _supcon_rows(f, labels, f, labels, tau, 0)
-        return finish(fn, loss, reduction, w, normalizer=has_pos if w is None else has_pos * w, inputs=inputs)
+        denom = has_pos if w is None else has_pos * w
+        return finish(fn, loss, reduction, w, denominator=denom, inputs=inputs)
     sizes = LD.gather_sizes(n, group, features.device)
     f_all = LD.all_gather(f, group, sizes=sizes)
     labels_all = LD.all_gather(labels, group, sizes=sizes)

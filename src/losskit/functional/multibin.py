@@ -16,7 +16,7 @@ overlapping bins, classifies which bin the target falls in and regresses a resid
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -24,6 +24,9 @@ from torch import Tensor
 from losskit._core import checks
 from losskit._core.checks import fmt_shape
 from losskit.functional._common import finish, prepare
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 __all__ = ["MultiBinCodec", "MultiBinTarget", "multibin_loss"]
 
@@ -330,6 +333,8 @@ def multibin_loss(
     beta: float = 1.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Multi-bin loss: bin classification plus residual regression in every bin that covers the target.
 
@@ -356,6 +361,10 @@ def multibin_loss(
         beta: smooth-L1 switch point for a bounded codec (unused for a periodic one). Default 1.0.
         weight: per-sample weight broadcastable into ``S``; ``"mean"`` is ``Σ w ℓ / Σ w``.
         reduction: ``"none"`` (per sample, shape ``S``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; shape ``S`` for ``reduction="none"``, else 0-d. Decode predictions with
@@ -413,4 +422,4 @@ def multibin_loss(
     loc = (loc_i * m).sum(-1) / m.sum(-1)
     values = conf + lw * loc
     inputs: dict[str, Tensor | None] = {"bin_logits": bin_logits, "residuals": residuals, "target": target}
-    return finish(fn, values, reduction, w, inputs=inputs)
+    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group, inputs=inputs)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +34,9 @@ from torch import Tensor
 from losskit._core import checks
 from losskit._core.checks import fmt_shape
 from losskit.functional._common import finish, prepare
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 __all__ = [
     "gaussian_nll_loss",
@@ -127,7 +131,13 @@ def _clamp_through(x: Tensor, low: float) -> Tensor:
 
 
 def l1_loss(
-    input: Tensor, target: Tensor, *, weight: Tensor | None = None, reduction: str = "mean"
+    input: Tensor,
+    target: Tensor,
+    *,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Absolute error (MAE when averaged), the negative log-likelihood of a Laplace model up to constants.
 
@@ -142,6 +152,10 @@ def l1_loss(
         target: targets, **exactly** the input's shape (``(N, 1)`` against ``(N,)`` is an error).
         weight: elementwise weight broadcastable into the input's shape; ``"mean"`` is ``Σ w ℓ / Σ w``.
         reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise with the input's shape for ``reduction="none"``, else a 0-d tensor.
@@ -165,11 +179,18 @@ def l1_loss(
     fn = "l1_loss"
     checks.check_reduction(fn, reduction)
     x, y, w = _pair(fn, input, target, weight)
-    return finish(fn, (x - y).abs(), reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, (x - y).abs(), reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def mse_loss(
-    input: Tensor, target: Tensor, *, weight: Tensor | None = None, reduction: str = "mean"
+    input: Tensor,
+    target: Tensor,
+    *,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Squared error (MSE when averaged), the negative log-likelihood of a unit-variance Gaussian (+ const).
 
@@ -184,6 +205,10 @@ def mse_loss(
         target: targets, **exactly** the input's shape (``(N, 1)`` against ``(N,)`` is an error).
         weight: elementwise weight broadcastable into the input's shape; ``"mean"`` is ``Σ w ℓ / Σ w``.
         reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``, else a 0-d tensor.
@@ -209,7 +234,8 @@ def mse_loss(
     x, y, w = _pair(fn, input, target, weight)
     # torch's fused elementwise kernel saves only its inputs for backward (shapes are already checked)
     values = F.mse_loss(x, y, reduction="none")
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def smooth_l1_loss(
@@ -219,6 +245,8 @@ def smooth_l1_loss(
     beta: float = 1.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Smooth L1 loss (Fast R-CNN): quadratic below ``beta``, absolute error above.
 
@@ -237,6 +265,10 @@ def smooth_l1_loss(
             β = 1/9.
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -261,7 +293,8 @@ def smooth_l1_loss(
     x, y, w = _pair(fn, input, target, weight)
     # torch's fused kernel computes this exact formula (beta = 0 included) and saves only its inputs
     values = F.smooth_l1_loss(x, y, reduction="none", beta=b)
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def huber_loss(
@@ -271,6 +304,8 @@ def huber_loss(
     delta: float = 1.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Huber loss: quadratic within ``delta`` of the target, linear outside.
 
@@ -288,6 +323,10 @@ def huber_loss(
         delta: the switch point δ > 0. Default 1.0.
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -312,7 +351,8 @@ def huber_loss(
     x, y, w = _pair(fn, input, target, weight)
     # torch's fused kernel computes this exact formula and saves only its inputs
     values = F.huber_loss(x, y, reduction="none", delta=dl)
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -348,6 +388,8 @@ def quantile_loss(
     quantiles: float | Sequence[float] = 0.5,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Quantile (pinball) loss, for one quantile level or several at once.
 
@@ -373,6 +415,10 @@ def quantile_loss(
         weight: elementwise weight broadcastable into the loss's shape (the input's shape): a ``(Q,)``
             weight weighs the levels; a per-sample weight of the target's shape needs ``weight[..., None]``.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise with the input's shape for ``reduction="none"``.
@@ -423,11 +469,18 @@ def quantile_loss(
         tau = torch.full((), levels[0], dtype=x.dtype, device=x.device)
         u = y - x
     values = torch.maximum(tau * u, (tau - 1.0) * u)
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def log_cosh_loss(
-    input: Tensor, target: Tensor, *, weight: Tensor | None = None, reduction: str = "mean"
+    input: Tensor,
+    target: Tensor,
+    *,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Log-cosh loss: ``x²/2`` near 0, ``|x| - log 2`` far away, smooth everywhere.
 
@@ -447,6 +500,10 @@ def log_cosh_loss(
         target: targets, exactly the input's shape.
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -472,7 +529,8 @@ def log_cosh_loss(
     a = (x - y).abs()
     # softplus(z) = log1p(exp(z)), used only at z = -2|x| <= 0, where it is exact and cannot overflow
     values = a + F.softplus(-2.0 * a) - _LOG_2
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -489,6 +547,8 @@ def gaussian_nll_loss(
     eps: float = 1e-6,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Gaussian negative log-likelihood with a predicted variance (heteroscedastic regression).
 
@@ -519,6 +579,10 @@ def gaussian_nll_loss(
         eps: lower clamp of the variance. Default 1e-6 (torch).
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -561,7 +625,8 @@ def gaussian_nll_loss(
         values = 0.5 * (torch.log(s) + d * d / s)
     if full:
         values = values + _HALF_LOG_2PI
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target, name: spread})
+    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target, name: spread})
 
 
 def laplace_nll_loss(
@@ -574,6 +639,8 @@ def laplace_nll_loss(
     eps: float = 1e-6,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Laplace negative log-likelihood with a predicted scale (robust heteroscedastic regression).
 
@@ -597,6 +664,10 @@ def laplace_nll_loss(
         eps: lower clamp of the scale. Default 1e-6.
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -635,4 +706,5 @@ def laplace_nll_loss(
         values = a / s + torch.log(s)
     if full:
         values = values + _LOG_2
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target, name: spread})
+    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target, name: spread})

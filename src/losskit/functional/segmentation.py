@@ -33,14 +33,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
+from losskit import distributed as dist_
 from losskit._core import checks
 from losskit._core.dtypes import compute_dtype, eps_for, upcast
 from losskit.functional._common import check_input_type, finish
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 __all__ = [
     "dice_loss",
@@ -52,6 +56,7 @@ __all__ = [
 ]
 
 _WEIGHTINGS = ("square", "simple", "uniform")
+_REDUCTIONS = ("none", "mean", "sum")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -288,12 +293,26 @@ def _prepare(
     return _Overlap(x, input_type, sigmoid, labels, dense, valid, w, first)
 
 
-def _stats(fn: str, o: _Overlap, *, per_image: bool, squared: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+def _stats(
+    fn: str,
+    o: _Overlap,
+    *,
+    per_image: bool,
+    squared: bool = False,
+    group: Any = None,
+    facts: dict[str, int] | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
     """``(Σ p g, Σ p, Σ g)`` per (sample, class) or per class (``Σ p²``, ``Σ g²`` when ``squared``).
 
     Index targets never become a one-hot tensor, and with logits they take :class:`_IndexStats`'
-    closed-form backward; dense targets use plain autograd.
+    closed-form backward; dense targets use plain autograd. With a (resolved) process ``group`` and
+    ``per_image=False`` the per-class sums are added over the ranks (one all-reduce of 3·C numbers), so
+    the batch statistics are those of the union of every rank's images; ``facts`` (and the class count,
+    ``per_image``, ``squared``) must agree on every rank (checked under ``set_checks("full")``).
     """
+    if group is not None:
+        dist_.check_consistent(fn, group, o.x.device, classes=int(o.x.shape[1]) - o.first,
+                               per_image=int(per_image), squared=int(squared), **(facts or {}))
     v = o.valid
     if o.labels is not None:
         if o.input_type == "logits":
@@ -313,6 +332,8 @@ def _stats(fn: str, o: _Overlap, *, per_image: bool, squared: bool = False) -> t
         sg = (g * g).sum(-1) if squared else g.sum(-1)
     if not per_image:
         tp, sp, sg = tp.sum(0), sp.sum(0), sg.sum(0)
+        if group is not None:
+            tp, sp, sg = dist_.all_reduce_sum(torch.stack([tp, sp, sg]), group).unbind(0)
     return tp, sp, sg
 
 
@@ -338,15 +359,25 @@ def _run(
     per_image: bool,
     mask: Tensor | None,
     reduction: str,
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
-    """The common body of the ratio losses: validate, sum, ``loss = score(tp, Σp, Σg)``, reduce."""
+    """The common body of the ratio losses: validate, sum, ``loss = score(tp, Σp, Σg)``, reduce.
+
+    ``per_image=False`` losses are already global after :func:`_stats` (the same ``(C,)`` on every rank),
+    so their reduction over classes is local; ``per_image=True`` losses are averaged over every rank's
+    images.
+    """
     _check_options(fn, input_type=input_type, multilabel=multilabel, include_background=include_background,
                    ignore_index=ignore_index, per_image=per_image, reduction=reduction, smooth=smooth)
     o = _prepare(fn, input, target, input_type=input_type, multilabel=multilabel,
                  include_background=include_background, ignore_index=ignore_index, weight=weight, mask=mask)
-    tp, sp, sg = _stats(fn, o, per_image=per_image, squared=squared)
+    group = dist_.resolve_group(fn, process_group)
+    tp, sp, sg = _stats(fn, o, per_image=per_image, squared=squared, group=group,
+                        facts={"reduction": _REDUCTIONS.index(reduction)})
     loss = score(tp, sp, sg, float(smooth))
-    return finish(fn, loss, reduction, o.weight, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, o.weight, normalizer=normalizer,
+                  process_group=group if per_image else None, inputs={"input": input, "target": target})
 
 
 def _options_validator(fn: str, **own: Callable[[Any], Any]) -> Callable[..., None]:
@@ -388,6 +419,8 @@ def dice_loss(
     squared: bool = False,
     mask: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Soft Dice loss (Sørensen–Dice), per sample and class.
 
@@ -420,6 +453,12 @@ def dice_loss(
         squared: V-Net's squared denominator :math:`\sum p^2 + \sum g^2`.
         mask: optional bool ``(N, *spatial)``, True = keep; the way to leave pixels out with dense targets.
         reduction: ``"none"`` (the ``(N, C)`` or ``(C,)`` matrix), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` (the summed class weights of the
+            entries) with a number or 0-d tensor > 0 (mmdet's ``avg_factor``). Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group. With
+            ``per_image=False`` the per-class sums (3·C numbers) are added over the ranks before the
+            ratio: the batch score of the union of every rank's images, the same on every rank. With
+            ``per_image=True`` the mean over images is global. See docs/distributed.md.
 
     Returns:
         The loss; 0-d unless ``reduction="none"``. Values lie in [0, 1].
@@ -458,7 +497,8 @@ def dice_loss(
 
     return _run("dice_loss", input, target, score, squared=squared, input_type=input_type,
                 multilabel=multilabel, include_background=include_background, ignore_index=ignore_index,
-                weight=weight, smooth=smooth, per_image=per_image, mask=mask, reduction=reduction)
+                weight=weight, smooth=smooth, per_image=per_image, mask=mask, reduction=reduction,
+                normalizer=normalizer, process_group=process_group)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -478,6 +518,8 @@ def jaccard_loss(
     per_image: bool = True,
     mask: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Soft Jaccard (intersection-over-union) loss, per sample and class.
 
@@ -490,6 +532,7 @@ def jaccard_loss(
         smooth: :math:`s \ge 0` added to numerator and denominator (segmentation-models-pytorch's
             ``smooth``; MONAI's ``DiceLoss(jaccard=True)`` smooths :math:`2TP`, so its ``s`` is losskit's
             ``s / 2``).
+        normalizer, process_group: as in :func:`dice_loss`.
 
     Returns:
         The loss in [0, 1]; ``(N, C)`` / ``(C,)`` for ``reduction="none"``.
@@ -515,7 +558,8 @@ def jaccard_loss(
 
     return _run("jaccard_loss", input, target, score, input_type=input_type, multilabel=multilabel,
                 include_background=include_background, ignore_index=ignore_index, weight=weight,
-                smooth=smooth, per_image=per_image, mask=mask, reduction=reduction)
+                smooth=smooth, per_image=per_image, mask=mask, reduction=reduction,
+                normalizer=normalizer, process_group=process_group)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -544,6 +588,8 @@ def tversky_loss(
     per_image: bool = True,
     mask: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Tversky loss: Dice with separate weights on false positives and false negatives.
 
@@ -563,6 +609,7 @@ def tversky_loss(
         beta: weight of false negatives, >= 0. Default 0.5.
         smooth: :math:`s \ge 0` added to numerator and denominator (MONAI's ``smooth_nr = smooth_dr`` and
             segmentation-models-pytorch's ``smooth``).
+        normalizer, process_group: as in :func:`dice_loss`.
 
     Returns:
         The loss in [0, 1]; ``(N, C)`` / ``(C,)`` for ``reduction="none"``.
@@ -595,7 +642,8 @@ def tversky_loss(
 
     return _run(fn, input, target, score, input_type=input_type, multilabel=multilabel,
                 include_background=include_background, ignore_index=ignore_index, weight=weight,
-                smooth=smooth, per_image=per_image, mask=mask, reduction=reduction)
+                smooth=smooth, per_image=per_image, mask=mask, reduction=reduction,
+                normalizer=normalizer, process_group=process_group)
 
 
 def focal_tversky_loss(
@@ -614,6 +662,8 @@ def focal_tversky_loss(
     per_image: bool = True,
     mask: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Focal Tversky loss: the Tversky loss of each (sample, class) raised to a power γ.
 
@@ -631,6 +681,7 @@ def focal_tversky_loss(
         input, target, alpha, beta, input_type, multilabel, include_background, ignore_index, weight, smooth,
             per_image, mask, reduction: as in :func:`tversky_loss`.
         gamma: the exponent γ > 0. Default 0.75.
+        normalizer, process_group: as in :func:`dice_loss`.
 
     Returns:
         The loss in [0, 1]; ``(N, C)`` / ``(C,)`` for ``reduction="none"``.
@@ -670,7 +721,8 @@ def focal_tversky_loss(
 
     return _run(fn, input, target, score, input_type=input_type, multilabel=multilabel,
                 include_background=include_background, ignore_index=ignore_index, weight=weight,
-                smooth=smooth, per_image=per_image, mask=mask, reduction=reduction)
+                smooth=smooth, per_image=per_image, mask=mask, reduction=reduction,
+                normalizer=normalizer, process_group=process_group)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -691,6 +743,8 @@ def generalized_dice_loss(
     per_image: bool = True,
     mask: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Generalized Dice loss (Sudre et al.): one Dice over all classes, each weighted by its volume.
 
@@ -710,6 +764,7 @@ def generalized_dice_loss(
         weight: per-class factor ``(C,)`` that multiplies the volume weights :math:`w_c`.
         reduction: ``"none"`` gives one value per sample ``(N,)`` (a 0-d tensor with ``per_image=False``);
             ``"mean"`` averages them, ``"sum"`` adds them.
+        normalizer, process_group: as in :func:`dice_loss`.
 
     Returns:
         The loss in [0, 1].
@@ -745,7 +800,9 @@ def generalized_dice_loss(
     s = float(smooth)
     o = _prepare(fn, input, target, input_type=input_type, multilabel=multilabel,
                  include_background=include_background, ignore_index=ignore_index, weight=weight, mask=mask)
-    tp, sp, sg = _stats(fn, o, per_image=per_image)
+    group = dist_.resolve_group(fn, process_group)
+    codes = {"reduction": _REDUCTIONS.index(reduction), "weighting": _WEIGHTINGS.index(weighting)}
+    tp, sp, sg = _stats(fn, o, per_image=per_image, group=group, facts=codes)  # global volumes if batch
     vol = sg.detach()
     present = vol > 0
     safe = torch.where(present, vol, torch.ones_like(vol))
@@ -762,7 +819,8 @@ def generalized_dice_loss(
     num = 2.0 * (w * tp).sum(-1) + s
     den = (w * (sp + sg)).sum(-1) + s
     loss = 1.0 - _ratio(num, den)
-    return finish(fn, loss, reduction, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, normalizer=normalizer, process_group=group if per_image else None,
+                  inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -799,6 +857,8 @@ def lovasz_loss(
     per_image: bool = True,
     mask: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Lovász loss: the Lovász extension of the Jaccard loss (hinge or softmax variant).
 
@@ -823,6 +883,12 @@ def lovasz_loss(
         per_image: ``True`` (default) sorts each sample's pixels on their own; ``False`` sorts the whole
             batch per class (segmentation-models-pytorch's default; Berman's reference code ranks per image
             for the hinge and over the batch for the softmax).
+        normalizer: as in :func:`dice_loss`.
+        process_group: None (default, local) or a ``torch.distributed`` process group. With
+            ``per_image=True`` the mean over images is global. With ``per_image=False`` the ranking needs
+            every pixel: the errors, labels and flags of every rank are all-gathered (3·C numbers per
+            pixel of the global batch, unlike the ratio losses' 3·C numbers in all), so prefer
+            ``per_image=True`` across ranks. See docs/distributed.md.
 
     Returns:
         The loss; ``(N, C)`` / ``(C,)`` for ``reduction="none"``. There is no ``smooth``.
@@ -867,13 +933,25 @@ def lovasz_loss(
     else:
         errors = (fg - o.probs(fn)[:, o.first:]).abs()
     valid = None if o.valid is None else o.valid.unsqueeze(1).expand_as(fg)
+    group = dist_.resolve_group(fn, process_group)
     if not per_image:
         # (N, C', S) -> (C', N*S): one ranking per class over the whole batch
         errors = errors.transpose(0, 1).flatten(1)
         fg = fg.transpose(0, 1).flatten(1)
         valid = None if valid is None else valid.transpose(0, 1).flatten(1)
+        if group is not None:
+            # The ranking needs every pixel of the union: gather (pixels, C') errors, labels and flags
+            # (O(global pixels · C) per rank, unlike the ratio losses' 3·C numbers).
+            dist_.check_consistent(fn, group, errors.device, classes=int(errors.shape[0]), per_image=0,
+                                   reduction=_REDUCTIONS.index(reduction))
+            sizes = dist_.gather_sizes(int(errors.shape[1]), group, errors.device)
+            keep = torch.ones_like(fg) if valid is None else valid
+            errors, fg, keep = (dist_.all_gather(t.transpose(0, 1), group, sizes=sizes).transpose(0, 1)
+                                for t in (errors, fg, keep))
+            valid = keep
     loss = _lovasz_extension(errors, fg, valid)
-    return finish(fn, loss, reduction, o.weight, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, o.weight, normalizer=normalizer,
+                  process_group=group if per_image else None, inputs={"input": input, "target": target})
 
 
 # eager validation of plain options for the Modules (losskit.nn.FunctionalLoss looks for this attribute)

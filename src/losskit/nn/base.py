@@ -5,6 +5,11 @@ Every losskit Module is a thin holder of hyper-parameters around one function of
 keyword-only parameters; tensor options (class weights, ``alpha`` vectors, ``pos_weight``) become buffers,
 so ``.to(device)`` moves them. ``forward`` never changes the module's state.
 
+A ``process_group`` option is held by reference: ``copy.deepcopy`` shares it (a process group is a handle
+to this process's communicator, like a device, not data), and pickling keeps ``torch.distributed.group.WORLD``
+as "the default group of the process that loads it". Any other group cannot be pickled (TypeError): pass it
+at call time, ``loss(x, y, process_group=g)``, or rebuild the Module after loading.
+
 Losses compose with ``+`` and scalar ``*``::
 
     criterion = DiceLoss() + 0.5 * CrossEntropyLoss()
@@ -19,9 +24,49 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import torch.distributed as dist
 from torch import Tensor, nn
 
 __all__ = ["CombinedLoss", "FunctionalLoss", "Loss"]
+
+
+def _is_group(value: Any) -> bool:
+    return bool(dist.is_available() and isinstance(value, dist.ProcessGroup))
+
+
+def _world_group_option() -> _GroupOption:
+    return _GroupOption(None, world=True)
+
+
+class _GroupOption:
+    """A process group held as a Module option: shared by ``deepcopy``, picklable only as the WORLD group."""
+
+    __slots__ = ("group", "world")
+
+    def __init__(self, group: Any, *, world: bool = False) -> None:
+        self.group, self.world = group, world
+
+    def get(self, owner: str) -> Any:
+        if not self.world:
+            return self.group
+        if not (dist.is_available() and dist.is_initialized()):
+            raise RuntimeError(
+                f"{owner}: this Module was saved with process_group=torch.distributed.group.WORLD but "
+                "torch.distributed is not initialised in this process; call init_process_group first, or "
+                "pass process_group=None at call time for a local loss"
+            )
+        return dist.group.WORLD
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _GroupOption:
+        return self
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        if self.world or (dist.is_initialized() and self.group is dist.group.WORLD):
+            return (_world_group_option, ())
+        raise TypeError(
+            "losskit Module: a process_group other than torch.distributed.group.WORLD cannot be pickled; "
+            "pass it at call time (loss(x, y, process_group=g)) or rebuild the Module after loading"
+        )
 
 
 def _snake(name: str) -> str:
@@ -136,6 +181,8 @@ class FunctionalLoss(Loss):
         for key, value in options.items():
             if isinstance(value, Tensor):
                 self.register_buffer(key, value.detach().clone())
+            elif _is_group(value):
+                self._plain[key] = _GroupOption(value)
             else:
                 self._plain[key] = value
             self._option_names.append(key)
@@ -145,7 +192,7 @@ class FunctionalLoss(Loss):
         """Hook for eager validation of plain (non-tensor) options; functions re-check on every call."""
         validate = getattr(type(self).function, "validate_options", None)
         if validate is not None:
-            validate(**self._plain)
+            validate(**{k: v for k, v in self._plain.items() if not isinstance(v, _GroupOption)})
 
     @property
     def loss_name(self) -> str:
@@ -156,7 +203,11 @@ class FunctionalLoss(Loss):
     @property
     def options(self) -> dict[str, Any]:
         """The keyword options passed to the function (buffers included)."""
-        return {k: (getattr(self, k) if k not in self._plain else self._plain[k]) for k in self._option_names}
+        out: dict[str, Any] = {}
+        for k in self._option_names:
+            v = getattr(self, k) if k not in self._plain else self._plain[k]
+            out[k] = v.get(type(self).__name__) if isinstance(v, _GroupOption) else v
+        return out
 
     def forward(self, *args: Any, **kwargs: Any) -> Tensor:
         """Call the functional loss with the stored options (call-time keywords override them)."""
@@ -165,6 +216,10 @@ class FunctionalLoss(Loss):
     def extra_repr(self) -> str:
         """The options, as in the constructor call."""
         parts = []
-        for k, v in self.options.items():
-            parts.append(f"{k}=tensor{tuple(v.shape)}" if isinstance(v, Tensor) else f"{k}={v!r}")
+        for k in self._option_names:
+            v = getattr(self, k) if k not in self._plain else self._plain[k]
+            if isinstance(v, _GroupOption):
+                parts.append(f"{k}=" + ("group.WORLD" if v.world else f"<{type(v.group).__name__}>"))
+            else:
+                parts.append(f"{k}=tensor{tuple(v.shape)}" if isinstance(v, Tensor) else f"{k}={v!r}")
         return ", ".join(parts)
