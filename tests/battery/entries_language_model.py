@@ -49,7 +49,6 @@ def _kd_samples() -> list[Sample]:
         Sample((s, t), {"labels": y}, "ignore-index", plain=False, grad=False),
         Sample((s, t), {"labels": y.masked_fill(y == -100, 7), "ignore_index": 7}, "ignore-7", plain=False, grad=False),
         Sample((s, t), {"labels": y, "weight": w}, "labels-weight", plain=False),
-        Sample((s, t), {"labels": y, "normalizer": 11.0}, "normalizer", plain=False, grad=False),
         Sample((s[0], t[0]), {"temperature": 3.0}, "2d", grad=False),
         Sample((s.transpose(1, 2), t.transpose(1, 2)), {"dim": 1}, "vocab-dim-1", grad=False),
     ]

@@ -105,9 +105,7 @@ def _finish_tokens(
             norm = norm * weight
     elif weight is not None:
         norm = torch.broadcast_to(weight, loss.shape)
-    if normalizer is not None:
-        norm = torch.as_tensor(normalizer, dtype=loss.dtype, device=loss.device)
-    return finish(fn, loss, reduction, weight, normalizer=norm, inputs=inputs)
+    return finish(fn, loss, reduction, weight, denominator=norm, normalizer=normalizer, inputs=inputs)
 
 
 def _check_temperature(fn: str, temperature: float) -> float:
