@@ -261,8 +261,8 @@ def _alpha_t(y, alpha):
     return alpha * y + (1.0 - alpha) * (1.0 - y)
 
 
-def balanced_cross_entropy(input, target, *, alpha=0.25, weight=None, input_type="logits", reduction="mean"):
-    """l = alpha_t * BCE, alpha_t = alpha * y + (1 - alpha) * (1 - y)."""
+def balanced_cross_entropy(input, target, *, alpha=0.75, weight=None, input_type="logits", reduction="mean"):
+    """l = alpha_t * BCE, alpha_t = alpha * y + (1 - alpha) * (1 - y); alpha = 0.75 is Lin et al.'s Table 1a best."""
     logp, log1mp = _binary_log_probs(input, input_type)
     y = _f64(target)
     loss = _alpha_t(y, alpha) * _bce_from_logs(logp, log1mp, y)
