@@ -600,3 +600,84 @@ ENTRIES = [
         extremes=_ctc_extremes, batch_equivariant=False, rtol=1e-6, fullgraph=False,
     ),
 ]
+
+
+# ---------------------------------------------------------------------------------------------------
+# multilabel_soft_margin_loss (torch.nn's MultiLabelSoftMarginLoss, issue 13)
+
+
+def _mlsm_samples() -> list[Sample]:
+    rng = rng_for("multilabel_soft_margin")
+    x = _logits(rng, N, 4)
+    y = t64(rng.integers(0, 2, size=(N, 4)))
+    ys = t64(rng.uniform(0, 1, size=(N, 4)))
+    cw = t64(rng.uniform(0.1, 2.0, size=(4,)))
+    p = torch.sigmoid(x)
+    return [
+        Sample((x, y), {}, "hard"),
+        Sample((x, y.long()), {"class_weight": cw}, "int-target-class-weight"),
+        Sample((x, ys), {}, "soft"),
+        Sample((x, y), {"weight": t64(rng.uniform(0.1, 2.0, size=(N,)))}, "weight", plain=False),
+        Sample((p, y), {"input_type": "probs"}, "probs"),
+        Sample((p.log(), y), {"input_type": "log_probs", "class_weight": cw}, "log-probs"),
+        Sample((x[:1], y[:1]), {}, "batch-of-one"),
+    ]
+
+
+def _mlsm_errors() -> list[ErrorCase]:
+    fn = "multilabel_soft_margin_loss"
+    x, y = torch.randn(N, 4), torch.randint(0, 2, (N, 4)).float()
+    return [
+        ErrorCase((x[:, 0], y[:, 0]), {}, ValueError, rf"^{fn}: input must have shape \(N, C\)", "1d"),
+        ErrorCase((x, y[:, :3]), {}, ValueError, rf"^{fn}: target must have shape \(6, 4\)", "target-shape"),
+        ErrorCase((x, y * 3), {}, ValueError, rf"^{fn}: target must hold probabilities in \[0, 1\]", "target>1"),
+        ErrorCase((x, y), {"class_weight": torch.ones(3)}, ValueError, rf"^{fn}: class_weight must have shape \(4,\)",
+                  "class-weight"),
+        ErrorCase((x, y), {"weight": torch.ones(N, 4)}, ValueError, rf"^{fn}: weight must have the loss's", "weight"),
+        ErrorCase((x.long(), y), {}, TypeError, rf"^{fn}: input must be a floating-point tensor", "int-input"),
+        ErrorCase((x.abs() + 1, y), {"input_type": "probs"}, ValueError, rf"^{fn}: input must hold probabilities",
+                  "probs"),
+    ]
+
+
+def _mlsm_random(rng: np.random.Generator, scale: float) -> Sample:
+    n, c = int(rng.integers(1, 9)), int(rng.integers(1, 5))
+    return Sample((t64(rng.normal(size=(n, c)) * scale), t64(rng.integers(0, 2, size=(n, c)))), {})
+
+
+ENTRIES += [
+    LossEntry(
+        "multilabel_soft_margin_loss", LF.multilabel_soft_margin_loss, losskit.MultilabelSoftMarginLoss,
+        R.multilabel_soft_margin_loss, _mlsm_samples, errors=_mlsm_errors,
+        extremes=lambda: _binary_extremes([{}]), random=_mlsm_random, empty=_binary_empty,
+    ),
+]
+
+
+def _mc_hinge_class_weight_samples() -> list[Sample]:
+    """multiclass_hinge_loss(class_weight=...) (torch MultiMarginLoss(weight=) semantics, issue 13)."""
+    rng = rng_for("mc_hinge", 2)
+    s = t64(rng.normal(size=(N, C)) * 2)
+    y = _labels(rng, N)
+    v = t64(rng.uniform(0.1, 2, size=C))
+    return [Sample((s, y), {"variant": variant, "class_weight": v, "squared": sq}, f"{variant}-class-weight-sq{sq}",
+                   plain=True)
+            for variant in ("crammer_singer", "weston_watkins") for sq in (False, True)] + [
+        Sample((s, y), {"class_weight": v, "weight": t64(rng.uniform(0.1, 2, size=N))}, "class-and-sample-weight",
+               plain=False)]
+
+
+def _mc_hinge_class_weight_errors() -> list[ErrorCase]:
+    fn = "multiclass_hinge_loss"
+    s, y = torch.randn(N, C), torch.randint(0, C, (N,))
+    return [ErrorCase((s, y), {"class_weight": torch.ones(C + 1)}, ValueError,
+                      rf"^{fn}: class_weight must have shape \({C},\)", "class-weight-shape"),
+            ErrorCase((s, y), {"class_weight": -torch.ones(C)}, ValueError,
+                      rf"^{fn}: class_weight must be non-negative", "class-weight<0")]
+
+
+for _e in ENTRIES:
+    if _e.name == "multiclass_hinge_loss":
+        _samples0, _errors0 = _e.samples, _e.errors
+        _e.samples = lambda s0=_samples0: s0() + _mc_hinge_class_weight_samples()  # type: ignore[misc]
+        _e.errors = lambda e0=_errors0: e0() + _mc_hinge_class_weight_errors()  # type: ignore[misc]

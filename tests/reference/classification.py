@@ -471,9 +471,13 @@ def zero_one_loss(input, target, *, weight=None, reduction="mean"):
 
 
 def multiclass_hinge_loss(
-    input, target, *, variant="crammer_singer", margin=1.0, squared=False, weight=None, reduction="mean"
+    input, target, *, variant="crammer_singer", margin=1.0, squared=False, class_weight=None, weight=None,
+    reduction="mean"
 ):
-    """Crammer-Singer max(0, D + max_{j!=y} s_j - s_y) or Weston-Watkins sum_{j!=y} max(0, D + s_j - s_y)."""
+    """Crammer-Singer max(0, D + max_{j!=y} s_j - s_y) or Weston-Watkins sum_{j!=y} max(0, D + s_j - s_y).
+
+    class_weight v (C,) scales sample i's loss by v[y_i] (torch's MultiMarginLoss(weight=)); the mean still
+    divides by the per-sample weights (N when None)."""
     s = _f64(input)
     y = np.asarray(target).astype(np.int64)
     n_samples, n_classes = s.shape
@@ -499,6 +503,8 @@ def multiclass_hinge_loss(
             loss[i] = total
         else:
             raise ValueError(f"unknown variant {variant!r}")
+        if class_weight is not None:
+            loss[i] *= float(_f64(class_weight)[y[i]])
     return _reduce(loss, reduction, weight)
 
 
@@ -626,3 +632,18 @@ __all__ = [
     "varifocal_loss",
     "zero_one_loss",
 ]
+
+
+def multilabel_soft_margin_loss(input, target, *, class_weight=None, weight=None, input_type="logits",
+                                reduction="mean"):
+    """l_n = (1/C) Σ_c v_c · BCE(x_nc, y_nc): torch's MultiLabelSoftMarginLoss, per sample."""
+    logp, log1mp = _binary_log_probs(input, input_type)
+    terms = _bce_from_logs(logp, log1mp, _f64(target))
+    if class_weight is not None:
+        terms = terms * _f64(class_weight)[None, :]
+    c = terms.shape[1]
+    loss = terms.sum(axis=1) / max(c, 1)
+    return _reduce(loss, reduction, weight)
+
+
+__all__ += ["multilabel_soft_margin_loss"]

@@ -163,3 +163,36 @@ def clip_loss(image_embeds, text_embeds, *, logit_scale, weight=None, reduction=
         txt = _lse(L[:, i]) - L[i, i]
         out.append(0.5 * (img + txt))
     return _reduce(out, reduction, weight)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# torch.nn's pairwise losses (labels +1 / -1), written from the definitions in torch.nn's documentation
+
+
+def _pm(target):
+    t = np.asarray(target)
+    return np.where(t.astype(bool), 1.0, -1.0) if t.dtype == bool else _f64(t)
+
+
+def cosine_embedding_loss(x1, x2, target, *, margin=0.0, weight=None, reduction="mean"):
+    """1 - cos for y = 1, max(0, cos - m) for y = -1; cos = u.v / sqrt((|u|² + 1e-12)(|v|² + 1e-12))."""
+    a, b, y = _f64(x1), _f64(x2), _pm(target)
+    out = []
+    for i in range(a.shape[0]):
+        cos = float(np.dot(a[i], b[i])) / math.sqrt((float(np.dot(a[i], a[i])) + 1e-12)
+                                                   * (float(np.dot(b[i], b[i])) + 1e-12))
+        out.append(1.0 - cos if y[i] > 0 else max(0.0, cos - margin))
+    return _reduce(np.asarray(out), reduction, weight)
+
+
+def margin_ranking_loss(x1, x2, target, *, margin=0.0, weight=None, reduction="mean"):
+    """max(0, -y (x1 - x2) + m) elementwise."""
+    loss = np.maximum(0.0, -_pm(target) * (_f64(x1) - _f64(x2)) + margin)
+    return _reduce(loss, reduction, weight)
+
+
+def hinge_embedding_loss(input, target, *, margin=1.0, weight=None, reduction="mean"):
+    """x for y = 1, max(0, m - x) for y = -1, elementwise."""
+    x, y = _f64(input), _pm(target)
+    loss = np.where(y > 0, x, np.maximum(0.0, margin - x))
+    return _reduce(loss, reduction, weight)

@@ -37,7 +37,17 @@ Curve = Callable[[Callable[..., Tensor], Tensor, dict[str, Any]], Tensor]
 
 def _binary(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
     target = kw.pop("_target", 1.0)
+    if fn.__name__ == "multilabel_soft_margin_loss":  # (N, C) input: one class per row
+        return fn(x[:, None], torch.full_like(x, target)[:, None], reduction="none", **kw)
     return fn(x, torch.full_like(x, target), reduction="none", **kw)
+
+
+def _pm_dissimilar(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # torch's ±1-label losses at y = -1: margin ranking of (x, 0), hinge embedding of the distance x
+    y = -torch.ones_like(x, dtype=torch.long)
+    if fn.__name__ == "margin_ranking_loss":
+        return fn(x, torch.zeros_like(x), y, reduction="none", **kw)
+    return fn(x, y, reduction="none", **kw)
 
 
 def _margin(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
@@ -118,7 +128,7 @@ def _pair_angle(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Ten
     name = fn.__name__
     anchor = torch.tensor([1.0, 0.0], dtype=D).expand(len(x), 2)
     other = torch.stack([torch.cos(x), torch.sin(x)], 1)
-    if name == "contrastive_loss":
+    if name in ("contrastive_loss", "cosine_embedding_loss"):
         return fn(anchor, other, torch.ones(len(x), dtype=D), reduction="none", **kw)
     if name == "triplet_loss":
         negative = torch.tensor([0.0, 1.0], dtype=D).expand(len(x), 2)
@@ -168,6 +178,8 @@ KINDS: dict[str, tuple[tuple[float, float], str, Curve]] = {
     "overlap": ((0.0, 1.0), "predicted foreground fraction (target fraction 0.2)", _overlap),
     "pair_angle": ((0.0, math.pi), "angle between the positive pair (radians)", _pair_angle),
     "multibin": ((-math.pi, math.pi), "angle of bin 0's predicted residual (target 0.5 rad)", _multibin),
+    "pm_dissimilar": ((-1.0, 3.0), "x1 - x2 (ranking) or distance d (hinge embedding), label y = -1",
+                      _pm_dissimilar),
 }
 
 # per-loss plot recipes; a loss not listed falls back on its family's default
@@ -210,6 +222,10 @@ SPECS: dict[str, PlotSpec] = {
     "nt_xent_loss": PlotSpec("pair_angle", "temperature", [0.1, 0.5, 1.0]),
     "supervised_contrastive_loss": PlotSpec("pair_angle", "temperature", [0.1, 0.5, 1.0]),
     "clip_loss": PlotSpec("pair_angle"),
+    "cosine_embedding_loss": PlotSpec("pair_angle"),
+    "margin_ranking_loss": PlotSpec("pm_dissimilar", "margin", [0.0, 0.5, 1.0]),
+    "hinge_embedding_loss": PlotSpec("pm_dissimilar", "margin", [0.5, 1.0, 2.0]),
+    "poisson_nll_loss": PlotSpec("residual", "log_input", [True]),
 }
 FAMILY_DEFAULT = {
     "boxes": "box_offset",

@@ -1102,6 +1102,7 @@ def multiclass_hinge_loss(
     variant: str = "crammer_singer",
     margin: float = 1.0,
     squared: bool = False,
+    class_weight: Tensor | None = None,
     weight: Tensor | None = None,
     reduction: str = "mean",
 ) -> Tensor:
@@ -1120,6 +1121,11 @@ def multiclass_hinge_loss(
         variant: ``"crammer_singer"`` (default) or ``"weston_watkins"``.
         margin: Δ, default 1.
         squared: square each hinge term.
+        class_weight: per-class factor ``(C,)`` applied to each sample's loss by its target class,
+            :math:`\ell_n \leftarrow v_{y_n}\ell_n` (torch's ``MultiMarginLoss(weight=...)``): part of the
+            loss value, so ``"mean"`` still divides by N (or by the summed per-sample ``weight``), as torch
+            does. ``multiclass_hinge_loss(..., variant="weston_watkins", class_weight=v) / C`` is
+            ``MultiMarginLoss(weight=v)`` (``squared=True`` for ``p=2``). Default None.
         weight: per-sample weight ``(N,)``.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
 
@@ -1155,8 +1161,9 @@ def multiclass_hinge_loss(
     checks.check_shape(fn, "target", target, (int(input.shape[0]),), "(one class index per row)")
     checks.check_labels(fn, "target", target, C)
     checks.check_weight(fn, weight, (int(input.shape[0]),))
-    checks.check_same_device(fn, input=input, target=target, weight=weight)
-    _, (x, w) = prepare(fn, input, weight)
+    checks.check_class_weight(fn, class_weight, C, name="class_weight")
+    checks.check_same_device(fn, input=input, target=target, weight=weight, class_weight=class_weight)
+    _, (x, w, cw) = prepare(fn, input, weight, class_weight)
     assert x is not None
     s_y = x.gather(1, target.unsqueeze(1))
     is_y = torch.zeros_like(x, dtype=torch.bool).scatter(1, target.unsqueeze(1), True)
@@ -1170,6 +1177,8 @@ def multiclass_hinge_loss(
         if squared:
             terms = terms.square()
         loss = terms.masked_fill(is_y, 0.0).sum(1)
+    if cw is not None:
+        loss = loss * cw[target]
     return finish(fn, loss, reduction, w, inputs={"input": input})
 
 
@@ -1330,3 +1339,78 @@ def _check_ctc_values(
             f"between them): {desc}; pass zero_infinity=True to give such samples loss 0"
         )
 
+
+
+# --------------------------------------------------------------------------------------------------
+# torch.nn's multi-label soft margin loss (issue 13)
+
+
+def multilabel_soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    class_weight: Tensor | None = None,
+    weight: Tensor | None = None,
+    input_type: str = "logits",
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Multi-label soft margin loss (torch's ``MultiLabelSoftMarginLoss``): the class-mean of the binary CE.
+
+    .. math::
+        \ell_n = -\frac{1}{C}\sum_{c=1}^{C} v_c\,\big[y_{nc}\log\sigma(x_{nc})
+            + (1 - y_{nc})\log\sigma(-x_{nc})\big]
+
+    One value per sample: :func:`binary_cross_entropy` of each class, scaled by the per-class
+    ``class_weight`` :math:`v_c`, averaged over the :math:`C` classes (dividing by :math:`C`, not by
+    :math:`\sum v`, as torch does).
+
+    Args:
+        input: logits ``(N, C)`` (or probabilities / log-probabilities, see ``input_type``).
+        target: ``(N, C)`` multi-hot labels (bool, integer 0 / 1, or float in [0, 1] for soft labels).
+        class_weight: per-class factor ``(C,)`` (torch's ``weight=``), default None (all 1).
+        weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
+        input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
+        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss; one value per sample for ``reduction="none"``. Same values as
+        ``torch.nn.functional.multilabel_soft_margin_loss`` for every reduction.
+
+    Raises:
+        ValueError: an input that is not 2-D, a target of another shape, labels outside [0, 1], a bad
+            class weight, NaN/inf inputs.
+        TypeError: non-tensor or integer input.
+
+    References:
+        PyTorch ``torch.nn.MultiLabelSoftMarginLoss`` (the definition: a one-vs-all logistic loss per class).
+
+    Example:
+        Logits 0 (p = 1/2) for both classes cost ln 2 each, whatever the labels:
+
+        >>> import torch
+        >>> from losskit.functional import multilabel_soft_margin_loss
+        >>> x = torch.zeros(1, 2, dtype=torch.float64)
+        >>> print(f"{multilabel_soft_margin_loss(x, torch.tensor([[1, 0]])).item():.9f}")
+        0.693147181
+    """
+    fn = "multilabel_soft_margin_loss"
+    checks.check_reduction(fn, reduction)
+    check_input_type(fn, input_type)
+    checks.check_float(fn, "input", input)
+    if input.dim() != 2:
+        raise ValueError(f"{fn}: input must have shape (N, C), got {checks.fmt_shape(input.shape)}")
+    n, c = int(input.shape[0]), int(input.shape[1])
+    checks.check_class_weight(fn, class_weight, c, name="class_weight")
+    checks.check_weight(fn, weight, (n,))
+    checks.check_same_device(fn, class_weight=class_weight, weight=weight, input=input)
+    x, y, _ = _binary_setup(fn, input, target, None)
+    _, (w, cw) = prepare(fn, weight, class_weight)
+    logp, log1mp = binary_log_probs(fn, x, input_type)
+    terms = _bce_terms(logp, log1mp, y)
+    if cw is not None:
+        terms = terms * cw.to(terms.dtype)
+    loss = terms.sum(1) / max(c, 1)
+    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+
+
+__all__ += ["multilabel_soft_margin_loss"]

@@ -658,3 +658,217 @@ def clip_loss(
     loss = 0.5 * ((torch.logsumexp(logits, dim=1) - diag) + (torch.logsumexp(logits, dim=0) - diag))
     return finish(fn, loss, reduction, w, inputs={"image_embeds": image_embeds, "text_embeds": text_embeds,
                                                   "logit_scale": scale_t})
+
+
+# --------------------------------------------------------------------------------------------------
+# torch.nn's pairwise losses (labels +1 / -1): cosine embedding, margin ranking, hinge embedding
+
+# added to each squared norm before the square root of the cosine (torch's value): a zero row has cosine 0
+_COS_EPS = 1e-12
+
+
+def _pm_one_target(fn: str, target: object, shape: tuple[int, ...], what: str, dtype: torch.dtype) -> Tensor:
+    """Validate labels in {+1, -1} (bool: True = +1) of the given shape; return them as ``dtype``."""
+    t = checks.check_tensor(fn, "target", target)
+    checks.check_shape(fn, "target", t, shape, what)
+    if t.is_complex():
+        raise TypeError(f"{fn}: target must be a bool, integer or float tensor of ±1 labels, got {t.dtype}")
+    if t.dtype == torch.bool:
+        return t.to(dtype) * 2.0 - 1.0
+    if t.numel() and checks.values_checked(t):
+        bad = t[(t != 1) & (t != -1)]
+        if bad.numel():
+            raise ValueError(f"{fn}: target must hold labels +1 or -1, got a value {float(bad[0]):g}")
+    return t.to(dtype)
+
+
+def cosine_embedding_loss(
+    x1: Tensor,
+    x2: Tensor,
+    target: Tensor,
+    *,
+    margin: float = 0.0,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Cosine embedding loss (torch's ``CosineEmbeddingLoss``): pull similar pairs to cosine 1.
+
+    .. math::
+        \ell = \begin{cases} 1 - \cos(x_1, x_2) & y = 1\\ \max(0,\ \cos(x_1, x_2) - m) & y = -1\end{cases},
+        \qquad
+        \cos(u, v) = \frac{u \cdot v}{\sqrt{(\lVert u\rVert^2 + \epsilon)(\lVert v\rVert^2 + \epsilon)}}
+
+    with :math:`\epsilon = 10^{-12}` so that a zero embedding has cosine 0 and a finite gradient.
+
+    Args:
+        x1: embeddings ``(N, D)``.
+        x2: embeddings ``(N, D)``, row ``i`` paired with row ``i`` of ``x1``.
+        target: ``(N,)`` labels, +1 for a similar pair and -1 for a dissimilar one (bool: True = +1).
+        margin: :math:`m \in [-1, 1]`: dissimilar pairs cost nothing once their cosine is below it.
+            Default 0 (torch's); 0 to 0.5 is the usual range.
+        weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
+        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss; per pair for ``reduction="none"``. Same values as
+        ``torch.nn.functional.cosine_embedding_loss`` for every reduction.
+
+    Raises:
+        ValueError: shapes that differ, labels other than ±1, a margin outside [-1, 1], NaN/inf inputs.
+        TypeError: non-tensor or non-float embeddings.
+
+    References:
+        PyTorch ``torch.nn.CosineEmbeddingLoss`` (the definition); the hinge-on-cosine form of
+        Hadsell, Chopra, LeCun, *Dimensionality Reduction by Learning an Invariant Mapping*, CVPR 2006.
+
+    Example:
+        Orthogonal vectors have cosine 0: a similar pair costs 1, a dissimilar one 0; at 60° (cosine
+        0.5) with margin 0.2 a dissimilar pair costs 0.3.
+
+        >>> import math, torch
+        >>> from losskit.functional import cosine_embedding_loss
+        >>> x1 = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+        >>> x2 = torch.tensor([[0.0, 2.0], [0.0, 2.0], [0.5, math.sqrt(0.75)]], dtype=torch.float64)
+        >>> cosine_embedding_loss(x1, x2, torch.tensor([1, -1, -1]), margin=0.2, reduction="none")
+        tensor([1.0000, 0.0000, 0.3000], dtype=torch.float64)
+    """
+    fn = "cosine_embedding_loss"
+    checks.check_reduction(fn, reduction)
+    m = checks.check_number(fn, "margin", margin, low=-1.0, high=1.0)
+    _check_embeddings(fn, "x1", x1)
+    _check_like(fn, "x2", x2, x1, "x1")
+    n = int(x1.shape[0])
+    _check_sample_weight(fn, weight, n)
+    checks.check_tensor(fn, "target", target)
+    checks.check_same_device(fn, x1=x1, x2=x2, target=target, weight=weight)
+    dtype, (a, b, w) = prepare(fn, x1, x2, weight)
+    assert a is not None and b is not None
+    y = _pm_one_target(fn, target, (n,), "(one +1 / -1 label per pair)", dtype)
+    cos = (a * b).sum(-1) / torch.sqrt(((a * a).sum(-1) + _COS_EPS) * ((b * b).sum(-1) + _COS_EPS))
+    loss = torch.where(y > 0, 1.0 - cos, torch.clamp(cos - m, min=0.0))
+    return finish(fn, loss, reduction, w, inputs={"x1": x1, "x2": x2, "target": target})
+
+
+def _elementwise_pm(fn: str, names: tuple[str, ...], tensors: tuple[object, ...]) -> None:
+    """Float tensors of one shape (no broadcasting)."""
+    first = checks.check_float(fn, names[0], tensors[0])
+    for name, t in zip(names[1:], tensors[1:]):
+        checks.check_float(fn, name, t)
+        checks.check_shape(fn, name, t, tuple(first.shape), f"(the shape of {names[0]})")  # type: ignore
+
+
+def margin_ranking_loss(
+    x1: Tensor,
+    x2: Tensor,
+    target: Tensor,
+    *,
+    margin: float = 0.0,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Margin ranking loss (torch's ``MarginRankingLoss``): ``x1`` should rank above ``x2`` when y = 1.
+
+    .. math::
+        \ell = \max\bigl(0,\ -y\,(x_1 - x_2) + m\bigr)
+
+    Elementwise over scores of any shape; y = 1 asks for :math:`x_1 \ge x_2 + m`, y = -1 for
+    :math:`x_2 \ge x_1 + m`.
+
+    Args:
+        x1: scores, any shape.
+        x2: scores, the shape of ``x1``.
+        target: labels +1 / -1 (bool: True = +1), the shape of ``x1``.
+        margin: :math:`m`, the required gap. Default 0 (torch's); any real number.
+        weight: elementwise weight broadcastable to the loss; ``"mean"`` divides by its sum.
+        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss. Same values as ``torch.nn.functional.margin_ranking_loss`` for every reduction.
+
+    Raises:
+        ValueError: shapes that differ, labels other than ±1, NaN/inf inputs.
+        TypeError: non-tensor or non-float scores.
+
+    References:
+        PyTorch ``torch.nn.MarginRankingLoss``; Herbrich, Graepel, Obermayer, *Large Margin Rank Boundaries
+        for Ordinal Regression*, 2000 (the pairwise hinge).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import margin_ranking_loss
+        >>> x1, x2 = torch.tensor([2.0, 0.5, 1.0]), torch.tensor([1.0, 1.0, 1.0])
+        >>> margin_ranking_loss(x1, x2, torch.tensor([1, 1, -1]), margin=0.5, reduction="none")
+        tensor([0.0000, 1.0000, 0.5000])
+    """
+    fn = "margin_ranking_loss"
+    checks.check_reduction(fn, reduction)
+    m = checks.check_number(fn, "margin", margin)
+    _elementwise_pm(fn, ("x1", "x2"), (x1, x2))
+    shape = tuple(x1.shape)
+    checks.check_weight(fn, weight, shape)
+    checks.check_tensor(fn, "target", target)
+    checks.check_same_device(fn, x1=x1, x2=x2, target=target, weight=weight)
+    dtype, (a, b, w) = prepare(fn, x1, x2, weight)
+    assert a is not None and b is not None
+    y = _pm_one_target(fn, target, shape, "(the shape of x1)", dtype)
+    loss = torch.clamp(m - y * (a - b), min=0.0)
+    return finish(fn, loss, reduction, w, inputs={"x1": x1, "x2": x2, "target": target})
+
+
+def hinge_embedding_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Hinge embedding loss (torch's ``HingeEmbeddingLoss``): distances small for y = 1, above m for y = -1.
+
+    .. math::
+        \ell = \begin{cases} x & y = 1\\ \max(0,\ m - x) & y = -1\end{cases}
+
+    ``input`` is usually a distance between two embeddings (e.g. the L1 distance), so similar pairs are
+    pulled to 0 and dissimilar ones pushed past the margin. Elementwise, any shape.
+
+    Args:
+        input: distances (or any scores), any shape.
+        target: labels +1 / -1 (bool: True = +1), the shape of ``input``.
+        margin: :math:`m`. Default 1 (torch's).
+        weight: elementwise weight broadcastable to the loss; ``"mean"`` divides by its sum.
+        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss. Same values as ``torch.nn.functional.hinge_embedding_loss`` for every reduction.
+
+    Raises:
+        ValueError: shapes that differ, labels other than ±1, NaN/inf inputs.
+        TypeError: non-tensor or non-float input.
+
+    References:
+        PyTorch ``torch.nn.HingeEmbeddingLoss``; Mobahi, Collobert, Weston, *Deep Learning from Temporal
+        Coherence in Video*, ICML 2009.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import hinge_embedding_loss
+        >>> d = torch.tensor([0.3, 0.3, 1.5])
+        >>> hinge_embedding_loss(d, torch.tensor([1, -1, -1]), reduction="none")
+        tensor([0.3000, 0.7000, 0.0000])
+    """
+    fn = "hinge_embedding_loss"
+    checks.check_reduction(fn, reduction)
+    m = checks.check_number(fn, "margin", margin)
+    checks.check_float(fn, "input", input)
+    shape = tuple(input.shape)
+    checks.check_weight(fn, weight, shape)
+    checks.check_tensor(fn, "target", target)
+    checks.check_same_device(fn, input=input, target=target, weight=weight)
+    dtype, (x, w) = prepare(fn, input, weight)
+    assert x is not None
+    y = _pm_one_target(fn, target, shape, "(the shape of input)", dtype)
+    loss = torch.where(y > 0, x, torch.clamp(m - x, min=0.0))
+    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+
+
+__all__ += ["cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss"]

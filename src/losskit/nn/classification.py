@@ -147,3 +147,13 @@ class CTCLoss(FunctionalLoss):
     """
 
     function = staticmethod(F.ctc_loss)
+
+
+@register("multilabel_soft_margin")
+class MultilabelSoftMarginLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.multilabel_soft_margin_loss`; ``class_weight`` is a buffer."""
+
+    function = staticmethod(F.multilabel_soft_margin_loss)
+
+
+__all__ += ["MultilabelSoftMarginLoss"]

@@ -138,3 +138,27 @@ class ClipLoss(FunctionalLoss):
         rest = super().extra_repr()
         head = f"logit_scale={float(self.logit_scale.detach()):.4g}, learnable={self.learnable}"
         return head + (", " + rest if rest else "")
+
+
+@register("cosine_embedding")
+class CosineEmbeddingLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.cosine_embedding_loss`; ``forward(x1, x2, target)``."""
+
+    function = staticmethod(F.cosine_embedding_loss)
+
+
+@register("margin_ranking")
+class MarginRankingLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.margin_ranking_loss`; ``forward(x1, x2, target)``."""
+
+    function = staticmethod(F.margin_ranking_loss)
+
+
+@register("hinge_embedding")
+class HingeEmbeddingLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.hinge_embedding_loss`; ``forward(input, target)``."""
+
+    function = staticmethod(F.hinge_embedding_loss)
+
+
+__all__ += ["CosineEmbeddingLoss", "HingeEmbeddingLoss", "MarginRankingLoss"]
