@@ -250,3 +250,39 @@ def test_modules_take_the_new_options() -> None:
         losskit.DiceLoss(smooth_dr=-0.5)
     with pytest.raises(TypeError, match="tversky_loss: log_loss must be True or False"):
         losskit.TverskyLoss(log_loss=1)
+
+
+# MCC --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("eps", [1e-5, 0.5])
+def test_smp_mcc(eps) -> None:
+    # smp's MCCLoss: binary, probabilities, counts pooled over the batch, eps added to each of TP, TN, FP, FN
+    g = torch.Generator().manual_seed(16)
+    x = torch.randn(3, 1, 6, 5, generator=g, dtype=F64)
+    p = torch.sigmoid(x)
+    y = (torch.rand(3, 1, 6, 5, generator=g) > 0.6).to(F64)
+    close(LF.mcc_loss(p, y, input_type="probs", per_image=False, eps=eps), SL.MCCLoss(eps=eps)(p, y))
+    close(losskit.MCCLoss(per_image=False, eps=eps)(x, y), SL.MCCLoss(eps=eps)(p, y))  # logits: sigmoid here
+    # soft targets: smp keeps the product counts (TP = Σ p y, TN = Σ (1-p)(1-y)); losskit's soft TP = Σ min(p, y)
+    # differs there (pinned) and, unlike the product form, makes the loss 0 at p = y
+    ys = torch.rand(3, 1, 6, 5, generator=g, dtype=F64)
+    ours = LF.mcc_loss(p, ys, input_type="probs", per_image=False, eps=eps)
+    assert abs(float(ours - SL.MCCLoss(eps=eps)(p, ys))) > 1e-3
+    assert float(SL.MCCLoss(eps=1e-12)(ys, ys)) > 0.1
+    yl = (torch.rand(3, 6, 5, generator=g) > 0.5).long()
+    close(LF.mcc_loss(x, yl, per_image=False, eps=eps), SL.MCCLoss(eps=eps)(p, yl[:, None].to(F64)))
+
+
+def test_mcc_hand_values() -> None:
+    # a perfect hard prediction: TP·TN / sqrt(TP·TP·TN·TN) = 1 -> loss 0; the inverted one: -1 -> loss 2
+    g = torch.tensor([[[1.0, 1.0, 0.0, 0.0]]], dtype=F64)
+    assert abs(float(LF.mcc_loss(g, g, input_type="probs", eps=1e-15))) < 1e-12
+    assert abs(float(LF.mcc_loss(1 - g, g, input_type="probs", eps=1e-15)) - 2.0) < 1e-12
+    # a soft target: TP = Σ min(p, g) = Σ g at p = g, FP = FN = 0, so MCC = TP·TN / (TP·TN) = 1 (loss 0), and
+    # moving the prediction off the target in either direction costs more
+    q = torch.tensor([[[0.9, 0.7, 0.2, 0.1]]], dtype=F64)
+    best = LF.mcc_loss(q, q, input_type="probs", eps=1e-15)
+    assert abs(float(best)) < 1e-12
+    for shift in (-0.05, 0.05):
+        assert float(LF.mcc_loss((q + shift).clamp(0, 1), q, input_type="probs", eps=1e-15)) > 1e-3

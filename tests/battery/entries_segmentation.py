@@ -262,3 +262,24 @@ def _parity_samples(name: str) -> Callable[[], list[Sample]]:
 
 for _entry_ in ENTRIES[:5]:
     _extend(_entry_, _parity_samples(_entry_.name))
+
+
+def _mcc_samples() -> list[Sample]:
+    rng = rng_for("mcc_loss", 4)
+    x, y = _logits(rng, N, C, H, W), _labels(rng, N, H, W)
+    return [Sample((x, y), {"eps": 0.5}, "eps0.5"),
+            Sample((x, _simplex(rng, N, C, H, W)), {"eps": 1e-3, "per_image": False}, "soft-eps-batch")]
+
+
+def _mcc_entry() -> LossEntry:
+    e = _entry("mcc_loss", LF.mcc_loss, losskit.MCCLoss, R.mcc_loss, [], ratio=False)
+    original = e.samples
+    e.samples = lambda: original() + _mcc_samples()
+    errors = e.errors
+    eps_case = ErrorCase((torch.randn(N, C, H, W), torch.randint(0, C, (N, H, W))), {"eps": 0.0}, ValueError,
+                         r"^mcc_loss: eps must be in \(0, inf\)", "eps")
+    e.errors = lambda: [*(c for c in errors() if c.name != "smooth"), eps_case]  # mcc_loss has eps, not smooth
+    return e
+
+
+ENTRIES.append(_mcc_entry())

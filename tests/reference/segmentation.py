@@ -18,6 +18,8 @@ Conventions shared with the library (SPEC §0 / §4)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 EPS = float(np.finfo(np.float64).eps)
@@ -282,4 +284,32 @@ def lovasz_loss(input, target, *, weight=None, per_image=True, reduction="mean",
             e = np.concatenate([errors[i, k][keep[i]] for i in range(n)]) if n else np.zeros(0)
             g = np.concatenate([gt[i, k][keep[i]] for i in range(n)]) if n else np.zeros(0)
             loss[j] = lovasz_flat(e, g)
+    return _reduce(loss, reduction, _class_weight(weight, first))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Matthews correlation coefficient
+
+
+def mcc_loss(input, target, *, weight=None, eps=1e-5, per_image=True, reduction="mean", **kwargs):
+    """1 - (TP·TN - FP·FN) / sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN)), each count + eps, over the kept pixels."""
+    opts = _common(kwargs)
+    x, gt, keep, first, sigmoid = _groups(input, target, **opts)
+    p = _probabilities(x, opts["input_type"], sigmoid)
+    n, c = p.shape[:2]
+
+    def one(pk, gk):
+        tp, sp, sg = _sums(pk, gk, False)
+        fp, fn = max(sp - tp, 0.0), max(sg - tp, 0.0)
+        tn = max(pk.size - tp - fp - fn, 0.0)
+        tp, fp, fn, tn = tp + eps, fp + eps, fn + eps, tn + eps
+        return 1.0 - (tp * tn - fp * fn) / math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+
+    if per_image:
+        loss = np.array([[one(p[i, k][keep[i]], gt[i, k][keep[i]]) for k in range(first, c)] for i in range(n)])
+        loss = loss.reshape(n, c - first)
+    else:
+        loss = np.array([one(np.concatenate([p[i, k][keep[i]] for i in range(n)]) if n else np.zeros(0),
+                             np.concatenate([gt[i, k][keep[i]] for i in range(n)]) if n else np.zeros(0))
+                         for k in range(first, c)])
     return _reduce(loss, reduction, _class_weight(weight, first))
