@@ -1071,9 +1071,9 @@ def mcc_loss(
     with the soft counts :math:`TP = \sum p g`, :math:`FP = \sum p - TP`, :math:`FN = \sum g - TP`,
     :math:`TN = S - TP - FP - FN` over the :math:`S` counted pixels (Wang et al.'s soft intersection for
     dense targets, as in :func:`dice_loss`, so that for soft targets the loss is 0 at ``input == target``;
-    segmentation-models-pytorch keeps the product counts there), each count plus ``eps``. Unlike Dice, MCC rewards the true
-    negatives too, so a prediction that is right about a large background is not scored as Dice's
-    foreground-only overlap. Values lie in [0, 2] (2 = perfectly anti-correlated).
+    segmentation-models-pytorch keeps the product counts there), each count plus ``eps``. Unlike Dice,
+    MCC rewards the true negatives too, so a prediction that is right about a large background is not
+    scored as Dice's foreground-only overlap. Values lie in [0, 2] (2 = perfectly anti-correlated).
 
     Args:
         input, target, input_type, multilabel, include_background, ignore_index, weight, mask,
