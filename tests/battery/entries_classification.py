@@ -681,3 +681,50 @@ for _e in ENTRIES:
         _samples0, _errors0 = _e.samples, _e.errors
         _e.samples = lambda s0=_samples0: s0() + _mc_hinge_class_weight_samples()  # type: ignore[misc]
         _e.errors = lambda e0=_errors0: e0() + _mc_hinge_class_weight_errors()  # type: ignore[misc]
+
+
+def _binary_extra_samples(name: str, smoothing: bool, pos_weight: bool) -> list[Sample]:
+    """ignore_index / mask (all four binary losses), label_smoothing and pos_weight where offered (issue 13)."""
+    rng = rng_for(name, 5)
+    x = _logits(rng, N, 3)
+    q = t64(np.where(rng.uniform(size=(N, 3)) < 0.5, 0.0, rng.uniform(0.1, 1.0, size=(N, 3))))
+    ign = q.clone()
+    ign[0, 0], ign[2, 1] = -100.0, -100.0
+    keep = torch.as_tensor(rng.uniform(size=(N, 3)) > 0.3)
+    out = [
+        Sample((x, ign), {"ignore_index": -100}, "ignore-index", plain=False),
+        Sample((x, q), {"mask": keep, "weight": t64(rng.uniform(0.1, 2.0, size=(3,)))}, "mask-weight", plain=False),
+    ]
+    if smoothing:
+        hard = t64(rng.integers(0, 2, size=(N, 3)))
+        out += [Sample((x, hard), {"label_smoothing": 0.1}, "label-smoothing"),
+                Sample((x, hard.long()), {"label_smoothing": 0.3, "mask": keep}, "smoothing-int-target-mask",
+                       plain=False)]
+    if pos_weight:
+        pw = t64(rng.uniform(0.5, 3.0, size=(3,)))
+        out += [Sample((x, q), {"pos_weight": pw}, "pos-weight"),
+                Sample((x, ign), {"pos_weight": pw, "ignore_index": -100, "label_smoothing": 0.2},
+                       "pos-weight-ignore-smoothing", plain=False)]
+    return out
+
+
+def _binary_extra_errors(fn: str, smoothing: bool) -> list[ErrorCase]:
+    x, y = torch.randn(N, 3), torch.randint(0, 2, (N, 3)).float()
+    out = [ErrorCase((x, y), {"ignore_index": 0.5}, TypeError, rf"^{fn}: ignore_index must be an int or None",
+                     "ignore-float"),
+           ErrorCase((x, y), {"mask": torch.ones(N, 3)}, TypeError, rf"^{fn}: mask must be a bool tensor", "mask-dtype"),
+           ErrorCase((x, y), {"mask": torch.ones(N, dtype=torch.bool)}, ValueError, rf"^{fn}: mask must have shape",
+                     "mask-shape")]
+    if smoothing:
+        out.append(ErrorCase((x, y), {"label_smoothing": 1.5}, ValueError, rf"^{fn}: label_smoothing must be in",
+                             "smoothing"))
+    return out
+
+
+for _e in ENTRIES:
+    _opts = {"binary_cross_entropy": (True, True), "sigmoid_focal_loss": (True, True),
+             "quality_focal_loss": (False, False), "varifocal_loss": (False, False)}.get(_e.name)
+    if _opts is not None:
+        _s0, _er0 = _e.samples, _e.errors
+        _e.samples = lambda s0=_s0, n=_e.name, o=_opts: s0() + _binary_extra_samples(n, *o)  # type: ignore[misc]
+        _e.errors = lambda e0=_er0, n=_e.name, o=_opts: e0() + _binary_extra_errors(n, o[0])  # type: ignore[misc]

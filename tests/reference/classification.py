@@ -243,10 +243,28 @@ def cross_entropy(
     return _reduce_with_normaliser(loss, normaliser, reduction)
 
 
+def _binary_extras(input, target, weight, label_smoothing=0.0, ignore_index=None, mask=None):
+    """Ignored / masked elements get weight 0 (and target 0); smoothing maps y to y (1 - e) + e / 2."""
+    y = _f64(target).copy()
+    shape = np.shape(input)
+    w = np.ones(shape) if weight is None else np.broadcast_to(_f64(weight), shape).copy()
+    if ignore_index is not None:
+        ignored = np.asarray(target) == ignore_index
+        y[ignored] = 0.0
+        w[ignored] = 0.0
+    if mask is not None:
+        w = w * np.asarray(mask, dtype=np.float64)
+    y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    plain = weight is None and ignore_index is None and mask is None
+    return y, (None if plain else w)
+
+
 def binary_cross_entropy(
-    input, target, *, weight=None, pos_weight=None, input_type="logits", reduction="mean"
+    input, target, *, weight=None, pos_weight=None, label_smoothing=0.0, ignore_index=None, mask=None,
+    input_type="logits", reduction="mean"
 ):
     """l = -[pw * y * log p + (1 - y) * log(1 - p)] elementwise."""
+    target, weight = _binary_extras(input, target, weight, label_smoothing, ignore_index, mask)
     logp, log1mp = _binary_log_probs(input, input_type)
     pw = 1.0 if pos_weight is None else _f64(pos_weight)
     loss = _bce_from_logs(logp, log1mp, target, pw)
@@ -270,15 +288,18 @@ def balanced_cross_entropy(input, target, *, alpha=0.75, weight=None, input_type
 
 
 def sigmoid_focal_loss(
-    input, target, *, alpha=0.25, gamma=2.0, weight=None, input_type="logits", reduction="mean"
+    input, target, *, alpha=0.25, gamma=2.0, weight=None, pos_weight=None, label_smoothing=0.0, ignore_index=None,
+    mask=None, input_type="logits", reduction="mean"
 ):
-    """l = alpha_t (1 - p_t)^gamma BCE(p, y), p_t = y p + (1 - y)(1 - p)."""
+    """l = alpha_t (1 - p_t)^gamma BCE_pw(p, y), p_t = y p + (1 - y)(1 - p); pos_weight scales -y log p."""
+    target, weight = _binary_extras(input, target, weight, label_smoothing, ignore_index, mask)
     logp, log1mp = _binary_log_probs(input, input_type)
     y = _f64(target)
     p = np.exp(logp)
     one_minus_p = np.exp(log1mp)
     one_minus_p_t = y * one_minus_p + (1.0 - y) * p  # = 1 - p_t, without cancellation
-    loss = _alpha_t(y, alpha) * one_minus_p_t**gamma * _bce_from_logs(logp, log1mp, y)
+    pw = 1.0 if pos_weight is None else _f64(pos_weight)
+    loss = _alpha_t(y, alpha) * one_minus_p_t**gamma * _bce_from_logs(logp, log1mp, y, pw)
     return _reduce(loss, reduction, weight)
 
 
@@ -315,8 +336,10 @@ def softmax_focal_loss(
     return _reduce_with_normaliser(loss, normaliser, reduction)
 
 
-def quality_focal_loss(input, target, *, beta=2.0, weight=None, input_type="logits", reduction="mean"):
+def quality_focal_loss(input, target, *, beta=2.0, weight=None, ignore_index=None, mask=None, input_type="logits",
+                       reduction="mean"):
     """l = |y - sigma|^beta * BCE(sigma, y) (Li et al., Generalized Focal Loss)."""
+    target, weight = _binary_extras(input, target, weight, 0.0, ignore_index, mask)
     logp, log1mp = _binary_log_probs(input, input_type)
     y = _f64(target)
     s = np.exp(logp)
@@ -342,8 +365,10 @@ def distribution_focal_loss(input, target, *, weight=None, reduction="mean"):
     return _reduce(loss, reduction, weight)
 
 
-def varifocal_loss(input, target, *, alpha=0.75, gamma=2.0, weight=None, reduction="mean"):
+def varifocal_loss(input, target, *, alpha=0.75, gamma=2.0, weight=None, ignore_index=None, mask=None,
+                   reduction="mean"):
     """q > 0: -q[q log p + (1 - q) log(1 - p)];  q == 0: -alpha p^gamma log(1 - p)."""
+    target, weight = _binary_extras(input, target, weight, 0.0, ignore_index, mask)
     logp = log_sigmoid(input)
     log1mp = log_sigmoid(-_f64(input))
     q = _f64(target)

@@ -342,6 +342,9 @@ def binary_cross_entropy(
     *,
     weight: Tensor | None = None,
     pos_weight: Tensor | None = None,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
+    mask: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
 ) -> Tensor:
@@ -359,6 +362,14 @@ def binary_cross_entropy(
             (torch's ``weight`` rescales but still divides by the element count).
         pos_weight: multiplies the positive term, broadcast over the last dimension(s) like torch
             (e.g. ``(C,)`` for ``(N, C)``); ``n_neg / n_pos`` balances a rare positive class.
+        label_smoothing: ε in [0, 1]: the target becomes :math:`y(1 - ε) + ε/2` (the two-class case of
+            :func:`cross_entropy`'s smoothing). segmentation-models-pytorch's ``smooth_factor=s`` is
+            ``label_smoothing=2s``. Default 0.
+        ignore_index: target value whose elements are left out of the loss and of the mean's denominator
+            (e.g. -100 or 255). smp and kornia keep ignored elements in the denominator: their mean is
+            losskit's ``"sum"`` divided by the element count. Default None.
+        mask: bool tensor of the input's shape, True = keep; elements where it is False are left out like
+            ignored ones. Default None.
         input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
 
@@ -379,6 +390,8 @@ def binary_cross_entropy(
     fn = "binary_cross_entropy"
     checks.check_reduction(fn, reduction)
     check_input_type(fn, input_type)
+    target, weight = _binary_extras(fn, input, target, weight, label_smoothing=label_smoothing,
+                                    ignore_index=ignore_index, mask=mask)
     x, y, w = _binary_setup(fn, input, target, weight)
     pw = None
     if pos_weight is not None:
@@ -448,6 +461,10 @@ def sigmoid_focal_loss(
     alpha: float | None = 0.25,
     gamma: float = 2.0,
     weight: Tensor | None = None,
+    pos_weight: Tensor | None = None,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
+    mask: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
 ) -> Tensor:
@@ -466,7 +483,13 @@ def sigmoid_focal_loss(
         target: same shape, in [0, 1] (soft targets allowed).
         alpha: positive-class weight in [0, 1], default 0.25; ``None`` disables the weighting.
         gamma: focusing parameter γ >= 0, default 2 (the paper's best; the notes' "0.2" is a typo).
-        weight, input_type, reduction: as in :func:`binary_cross_entropy`.
+        pos_weight: multiplies the positive cross-entropy term :math:`-y\log p` (kornia's
+            ``binary_focal_loss_with_logits(pos_weight=)``; its ``(C,)`` acts along dim 1, so for inputs
+            ``(B, C, H, W)`` pass ``pos_weight.view(C, 1, 1)``). Calls with it take the plain autograd
+            path instead of the fused kernel. Default None.
+        weight, label_smoothing, ignore_index, mask, input_type, reduction: as in
+            :func:`binary_cross_entropy` (the smoothing and the ignored elements are applied to the target
+            and weight before the fused kernel).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -495,13 +518,16 @@ def sigmoid_focal_loss(
     a = None if alpha is None else checks.check_number(fn, "alpha", alpha, low=0.0, high=1.0)
     g = checks.check_number(fn, "gamma", gamma, low=0.0)
     check_input_type(fn, input_type)
+    target, weight = _binary_extras(fn, input, target, weight, label_smoothing=label_smoothing,
+                                    ignore_index=ignore_index, mask=mask)
     x, y, w = _binary_setup(fn, input, target, weight)
-    if input_type == "logits" and not y.requires_grad:
+    pw = _pos_weight(fn, pos_weight, x)
+    if input_type == "logits" and not y.requires_grad and pw is None:
         # fused kernel: 9 elementwise passes forward, closed-form backward, saves only (x, y)
         loss = SigmoidFocal.apply(x, y, a, g)
         return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
     logp, log1mp = binary_log_probs(fn, x, input_type)
-    loss = _bce_terms(logp, log1mp, y)
+    loss = _bce_terms(logp, log1mp, y) if pw is None else -(pw * y * logp + (1.0 - y) * log1mp)
     if g != 0.0:
         loss = loss * torch.exp(g * _log_one_minus_pt(logp, log1mp, y))
     if a is not None:
@@ -515,6 +541,8 @@ def quality_focal_loss(
     *,
     beta: float = 2.0,
     weight: Tensor | None = None,
+    ignore_index: int | None = None,
+    mask: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
 ) -> Tensor:
@@ -530,7 +558,8 @@ def quality_focal_loss(
         input: logits of any shape (or probabilities / log-probabilities).
         target: same shape, the quality score in [0, 1].
         beta: exponent β >= 0, default 2 (the paper's setting).
-        weight, input_type, reduction: as in :func:`binary_cross_entropy`.
+        weight, ignore_index, mask, input_type, reduction: as in :func:`binary_cross_entropy`. There is
+            no ``label_smoothing`` or ``pos_weight``: the target is a quality score, not a label.
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -557,6 +586,7 @@ def quality_focal_loss(
     checks.check_reduction(fn, reduction)
     b = checks.check_number(fn, "beta", beta, low=0.0)
     check_input_type(fn, input_type)
+    target, weight = _binary_extras(fn, input, target, weight, ignore_index=ignore_index, mask=mask)
     x, y, w = _binary_setup(fn, input, target, weight)
     logp, log1mp = binary_log_probs(fn, x, input_type)
     loss = _bce_terms(logp, log1mp, y)
@@ -575,6 +605,8 @@ def varifocal_loss(
     alpha: float = 0.75,
     gamma: float = 2.0,
     weight: Tensor | None = None,
+    ignore_index: int | None = None,
+    mask: Tensor | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     r"""Varifocal loss (VarifocalNet): asymmetric focal weighting of an IoU-aware classification score.
@@ -591,7 +623,8 @@ def varifocal_loss(
         target: same shape, IoU-aware target ``q`` in [0, 1] (0 for negatives).
         alpha: negative weight α >= 0, default 0.75.
         gamma: focusing exponent γ >= 0 for negatives, default 2.
-        weight, reduction: as in :func:`binary_cross_entropy`.
+        weight, ignore_index, mask, reduction: as in :func:`binary_cross_entropy`. There is no
+            ``label_smoothing`` (it would turn every negative, q = 0, into a positive) or ``pos_weight``.
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -614,6 +647,7 @@ def varifocal_loss(
     checks.check_reduction(fn, reduction)
     a = checks.check_number(fn, "alpha", alpha, low=0.0)
     g = checks.check_number(fn, "gamma", gamma, low=0.0)
+    target, weight = _binary_extras(fn, input, target, weight, ignore_index=ignore_index, mask=mask)
     x, y, w = _binary_setup(fn, input, target, weight)
     logp, log1mp = binary_log_probs(fn, x, "logits")
     focal = torch.where(y > 0, y, a * torch.exp(g * logp))
@@ -1414,3 +1448,56 @@ def multilabel_soft_margin_loss(
 
 
 __all__ += ["multilabel_soft_margin_loss"]
+
+
+# --------------------------------------------------------------------------------------------------
+# options of the binary losses that users bring from torch / kornia / smp (issue 13)
+
+
+def _binary_extras(
+    fn: str,
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    *,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
+    mask: Tensor | None = None,
+) -> tuple[Tensor, Tensor | None]:
+    """Fold ``ignore_index`` / ``mask`` into the weight (0 = left out) and smooth the target.
+
+    Runs before the usual validation, so an ignored value (e.g. -100) never reaches the [0, 1] check, and
+    the loss itself (fused kernel or not) sees an ordinary target and weight.
+    """
+    ls = checks.check_number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
+        raise TypeError(f"{fn}: ignore_index must be an int or None, got {ignore_index!r}")
+    if ignore_index is None and mask is None and ls == 0.0:
+        return target, weight
+    checks.check_float(fn, "input", input)
+    checks.check_tensor(fn, "target", target)
+    checks.check_shape(fn, "target", target, tuple(input.shape), "(the input's shape)")
+    checks.check_weight(fn, weight, tuple(input.shape))
+    check_mask(fn, mask, tuple(input.shape))
+    keep = mask
+    if ignore_index is not None:
+        ok = target != ignore_index
+        target = torch.where(ok, target, torch.zeros_like(target))
+        keep = ok if keep is None else keep & ok
+    if ls != 0.0:
+        if not target.is_floating_point():
+            half = input.dtype in (torch.float16, torch.bfloat16)
+            target = target.to(torch.float32 if half else input.dtype)
+        target = target * (1.0 - ls) + 0.5 * ls
+    if keep is not None:
+        k = keep.to(torch.float32 if input.dtype in (torch.float16, torch.bfloat16) else input.dtype)
+        weight = k if weight is None else weight * k
+    return target, weight
+
+
+def _pos_weight(fn: str, pos_weight: Tensor | None, x: Tensor) -> Tensor | None:
+    if pos_weight is None:
+        return None
+    checks.check_weight(fn, pos_weight, tuple(x.shape), name="pos_weight")
+    checks.check_same_device(fn, input=x, pos_weight=pos_weight)
+    return pos_weight.to(x.dtype)
