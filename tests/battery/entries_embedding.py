@@ -518,3 +518,23 @@ ENTRIES += [
         empty=lambda: Sample((t64(np.zeros(0)), torch.zeros(0, dtype=torch.long)), {}),
     ),
 ]
+
+
+def _pml_convention_samples(name: str) -> list[Sample]:
+    """Cosine-distance triplets and labelled NT-Xent (pytorch-metric-learning conventions, issue 13)."""
+    rng = rng_for(name, 7)
+    a, p, n = _emb(rng, N, D), _emb(rng, N, D), _emb(rng, N, D)
+    if name == "triplet_loss":
+        return [Sample((a, p, n), {"distance": "cosine", "margin": 0.5}, "cosine"),
+                Sample((a, p, n), {"distance": "cosine", "margin": 0.3, "swap": True, "squared": True},
+                       "cosine-swap-squared")]
+    labels = torch.tensor([0, 1, 0, 2, 1, 0])
+    return [Sample((a, p), {"labels": labels, "temperature": 0.4}, "labels", plain=False),
+            Sample((a, p), {"labels": labels, "weight": _w(rng), "normalize": False, "temperature": 2.0},
+                   "labels-weight-unnormalized", plain=False),
+            Sample((a, p), {"labels": torch.arange(N)}, "labels-all-distinct")]
+
+
+for _e in ENTRIES:
+    if _e.name in ("triplet_loss", "nt_xent_loss"):
+        _e.samples = lambda s0=_e.samples, nm=_e.name: s0() + _pml_convention_samples(nm)  # type: ignore[misc]

@@ -76,16 +76,16 @@ def contrastive_loss(x1, x2, target, *, margin=1.0, distance="euclidean", weight
         else:
             raise ValueError(distance)
         out.append(y[i] * 0.5 * d * d + (1.0 - y[i]) * 0.5 * max(0.0, margin - d) ** 2)
-    return _reduce(out, reduction, weight)
+    return _reduce_nz(out, reduction, weight)
 
 
-def triplet_loss(anchor, positive, negative, *, margin=1.0, p=2.0, swap=False, squared=False, weight=None,
-                 reduction="mean"):
-    """FaceNet: max(0, d(a,p) - d(a,n) + m), exact p-norm distances; swap uses min(d(a,n), d(p,n))."""
+def triplet_loss(anchor, positive, negative, *, margin=1.0, p=2.0, swap=False, squared=False, distance="euclidean",
+                 weight=None, reduction="mean"):
+    """FaceNet: max(0, d(a,p) - d(a,n) + m), exact p-norm distances (or 1 - cos); swap: min(d(a,n), d(p,n))."""
     a, pos, neg = _f64(anchor), _f64(positive), _f64(negative)
 
     def d(u, v):
-        r = _dist(u, v, p)
+        r = 1.0 - _cos(u, v) if distance == "cosine" else _dist(u, v, p)
         return r * r if squared else r
 
     out = []
@@ -94,7 +94,17 @@ def triplet_loss(anchor, positive, negative, *, margin=1.0, p=2.0, swap=False, s
         if swap:
             d_an = min(d_an, d(pos[i], neg[i]))
         out.append(max(0.0, d(a[i], pos[i]) - d_an + margin))
-    return _reduce(out, reduction, weight)
+    return _reduce_nz(out, reduction, weight)
+
+
+def _reduce_nz(loss, reduction, weight):
+    """_reduce plus "mean_nonzero": sum(w l) over all / sum(w) over the entries with l > 0 (0 if none)."""
+    if reduction != "mean_nonzero":
+        return _reduce(loss, reduction, weight)
+    loss = _f64(loss)
+    w = np.ones_like(loss) if weight is None else _f64(weight)
+    denom = float(np.sum(w[loss > 0]))
+    return float(np.sum(w * loss)) / denom if denom > 0 else 0.0
 
 
 def _sim(u, v, normalize):
@@ -116,11 +126,14 @@ def info_nce_loss(query, key, *, negatives=None, temperature=0.1, normalize=True
     return _reduce(out, reduction, weight)
 
 
-def nt_xent_loss(z1, z2, *, temperature=0.5, normalize=True, weight=None, reduction="mean"):
+def nt_xent_loss(z1, z2, *, temperature=0.5, normalize=True, labels=None, weight=None, reduction="mean"):
     """SimCLR over the 2N views (anchor a's positive is a ± N, self excluded); per pair the mean of both."""
     z = np.concatenate([_f64(z1), _f64(z2)], axis=0)
     n2 = z.shape[0]
     n = n2 // 2
+    if labels is not None:
+        return _nt_xent_labelled(z, np.concatenate([np.asarray(labels)] * 2), temperature, normalize, weight,
+                                 reduction)
     per_anchor = []
     for a in range(n2):
         pos = (a + n) % n2
@@ -196,3 +209,27 @@ def hinge_embedding_loss(input, target, *, margin=1.0, weight=None, reduction="m
     x, y = _f64(input), _pm(target)
     loss = np.where(y > 0, x, np.maximum(0.0, margin - x))
     return _reduce(loss, reduction, weight)
+
+
+def _nt_xent_labelled(z, lab, temperature, normalize, weight, reduction):
+    """pml's NT-Xent with labels: one term -log(e^{s_ap} / (e^{s_ap} + Σ_{n: other label} e^{s_an})) per
+    (anchor a, positive p != a with a's label); "mean" averages every term, "none" / "sum" each pair's mean."""
+    n2 = z.shape[0]
+    n = n2 // 2
+    sums, counts = np.zeros(n2), np.zeros(n2)
+    for a in range(n2):
+        negs = [_sim(z[a], z[b], normalize) / temperature for b in range(n2) if lab[b] != lab[a]]
+        for p in range(n2):
+            if p == a or lab[p] != lab[a]:
+                continue
+            s_ap = _sim(z[a], z[p], normalize) / temperature
+            sums[a] += _lse([s_ap, *negs]) - s_ap
+            counts[a] += 1
+    s_pair, k_pair = sums[:n] + sums[n:], counts[:n] + counts[n:]
+    w = np.ones(n) if weight is None else _f64(weight)
+    if reduction == "none":
+        return w * s_pair / k_pair
+    if reduction == "sum":
+        return float(np.sum(w * s_pair / k_pair))
+    denom = float(np.sum(w * k_pair))
+    return float(np.sum(w * s_pair)) / denom if denom > 0 else 0.0

@@ -163,7 +163,8 @@ def contrastive_loss(
         distance: ``"euclidean"`` (default, the paper's :math:`D`) or ``"cosine"``
             (:math:`D = 1 - \cos(x_1, x_2)`, scale-invariant).
         weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
-        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        reduction: ``"none"`` (``(N,)``), ``"mean"``, ``"sum"`` or ``"mean_nonzero"`` (the mean over the
+            pairs whose loss is > 0: pytorch-metric-learning's ``AvgNonZeroReducer``; 0 when none is).
 
     Returns:
         The loss; per pair ``(N,)`` for ``reduction="none"``.
@@ -197,7 +198,7 @@ def contrastive_loss(
         tensor([0.3200, 0.0200], dtype=torch.float64)
     """
     fn = "contrastive_loss"
-    checks.check_reduction(fn, reduction)
+    _check_reduction_nz(fn, reduction)
     m = _check_margin(fn, margin)
     checks.check_option(fn, "distance", distance, DISTANCES)
     _check_embeddings(fn, "x1", x1)
@@ -219,7 +220,7 @@ def contrastive_loss(
         d_sq = d * d
     hinge = torch.clamp(m - d, min=0.0)
     loss = 0.5 * (y * d_sq + (1.0 - y) * hinge * hinge)
-    return finish(fn, loss, reduction, w, inputs={"x1": x1, "x2": x2, "target": target})
+    return _finish_nz(fn, loss, reduction, w, inputs={"x1": x1, "x2": x2, "target": target})
 
 
 def triplet_loss(
@@ -231,6 +232,7 @@ def triplet_loss(
     p: float = 2.0,
     swap: bool = False,
     squared: bool = False,
+    distance: str = "euclidean",
     weight: Tensor | None = None,
     reduction: str = "mean",
 ) -> Tensor:
@@ -251,8 +253,15 @@ def triplet_loss(
         p: the norm's order, ``p >= 1`` (``float("inf")`` allowed). Default 2.
         swap: use the distance swap. Default False.
         squared: use squared distances. Default False.
+        distance: ``"euclidean"`` (default: the p-norm above) or ``"cosine"``, :math:`d = 1 - \cos(u, v)`
+            (scale-invariant; ``p`` must stay 2). The latter is pytorch-metric-learning's
+            ``TripletMarginLoss(distance=CosineSimilarity())``: its violation :math:`s_{an} - s_{ap} + m`
+            equals :math:`d_{ap} - d_{an} + m`. With cosine distances in [0, 2], margins of 0.05 to 0.5
+            are usual.
         weight: per-triplet weight ``(N,)``; ``"mean"`` divides by its sum.
-        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        reduction: ``"none"`` (``(N,)``), ``"mean"``, ``"sum"`` or ``"mean_nonzero"`` (the mean over the
+            triplets that violate the margin, pytorch-metric-learning's default ``AvgNonZeroReducer``;
+            0 when none does).
 
     Returns:
         The loss; per triplet ``(N,)`` for ``reduction="none"``.
@@ -285,9 +294,12 @@ def triplet_loss(
         0.707106781
     """
     fn = "triplet_loss"
-    checks.check_reduction(fn, reduction)
+    _check_reduction_nz(fn, reduction)
     m = _check_margin(fn, margin)
     order = checks.check_number(fn, "p", p, low=1.0)
+    checks.check_option(fn, "distance", distance, DISTANCES)
+    if distance == "cosine" and order != 2.0:
+        raise ValueError(f"{fn}: p applies to distance='euclidean', got p={p!r} with distance='cosine'")
     _check_bool(fn, "swap", swap)
     _check_bool(fn, "squared", squared)
     _check_embeddings(fn, "anchor", anchor)
@@ -300,6 +312,9 @@ def triplet_loss(
     assert a is not None and pos is not None and neg is not None
 
     def dist(u: Tensor, v: Tensor) -> Tensor:
+        if distance == "cosine":
+            d = 1.0 - (_normalize(u) * _normalize(v)).sum(-1)
+            return d * d if squared else d
         return _sq_pnorm(u - v, order) if squared else _pnorm(u - v, order)
 
     d_ap = dist(a, pos)
@@ -308,7 +323,7 @@ def triplet_loss(
         d_an = torch.minimum(d_an, dist(pos, neg))
     loss = torch.clamp(d_ap - d_an + m, min=0.0)
     inputs: dict[str, Tensor | None] = {"anchor": anchor, "positive": positive, "negative": negative}
-    return finish(fn, loss, reduction, w, inputs=inputs)
+    return _finish_nz(fn, loss, reduction, w, inputs=inputs)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -408,6 +423,7 @@ def nt_xent_loss(
     *,
     temperature: float = 0.5,
     normalize: bool = True,
+    labels: Tensor | None = None,
     weight: Tensor | None = None,
     reduction: str = "mean",
 ) -> Tensor:
@@ -429,6 +445,16 @@ def nt_xent_loss(
         z2: second view ``(N, D)``; row ``i`` is the positive of row ``i`` of ``z1``.
         temperature: τ > 0. Default 0.5 (the usual SimCLR value for small batches; 0.1 for large ones).
         normalize: L2-normalise first (cosine similarity, as in SimCLR). Default True.
+        labels: optional class labels ``(N,)`` of the pairs (both views share them): **several positives
+            per anchor**, with pytorch-metric-learning's ``NTXentLoss(...)(embeddings, labels)`` definition.
+            Every embedding with the anchor's label is a positive :math:`p \in P(a)`, every other label a
+            negative, and each (anchor, positive) pair is one term
+            :math:`\ell_{ap} = -\log \frac{e^{s_{ap}}}{e^{s_{ap}} + \sum_{n \in N(a)} e^{s_{an}}}` (the other
+            positives are not in the denominator). ``"mean"`` averages all terms (pml's ``MeanReducer``),
+            ``"none"`` gives each pair the mean of its two anchors' terms and ``"sum"`` adds those. This differs from SupCon
+            (:func:`supervised_contrastive_loss`), which averages the log-probabilities of all positives
+            inside one softmax whose denominator holds every other embedding. Default None (each sample
+            its own class: SimCLR).
         weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``, each pair's two anchors averaged), ``"mean"`` or ``"sum"``.
 
@@ -465,7 +491,10 @@ def nt_xent_loss(
     _check_like(fn, "z2", z2, z1, "z1")
     n = int(z1.shape[0])
     _check_sample_weight(fn, weight, n)
-    checks.check_same_device(fn, z1=z1, z2=z2, weight=weight)
+    if labels is not None:
+        checks.check_int(fn, "labels", labels)
+        checks.check_shape(fn, "labels", labels, (n,), "(one class label per pair)")
+    checks.check_same_device(fn, z1=z1, z2=z2, weight=weight, labels=labels)
     _, (a, b, w) = prepare(fn, z1, z2, weight)
     assert a is not None and b is not None
     if normalize:
@@ -473,6 +502,8 @@ def nt_xent_loss(
     z = torch.cat([a, b], dim=0)
     # 1/τ applied to the (2N, D) factor: the (2N, 2N) matrix is allocated once
     sim = (z / tau) @ z.transpose(0, 1)
+    if labels is not None:
+        return _nt_xent_labelled(fn, sim, labels, n, reduction, w, inputs={"z1": z1, "z2": z2})
     # the positives, read before the diagonal is masked (they sit on the ±N off-diagonals)
     pos = torch.cat([sim[:n, n:].diagonal(), sim[n:, :n].diagonal()])
     # mask self-similarity in place: no 2N x 2N boolean mask, and the masked entries get no gradient
@@ -872,3 +903,47 @@ def hinge_embedding_loss(
 
 
 __all__ += ["cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss"]
+
+
+# --------------------------------------------------------------------------------------------------
+# pytorch-metric-learning's AvgNonZeroReducer as reduction="mean_nonzero" (triplet and contrastive)
+
+
+def _check_reduction_nz(fn: str, reduction: str) -> None:
+    if reduction != "mean_nonzero":
+        checks.check_reduction(fn, reduction)
+
+
+def _finish_nz(
+    fn: str, loss: Tensor, reduction: str, weight: Tensor | None, *, inputs: dict[str, Tensor | None]
+) -> Tensor:
+    """``finish``, plus ``"mean_nonzero"``: ``Σ w ℓ / Σ_{ℓ > 0} w``, 0 (with a backward) when no ℓ is > 0."""
+    if reduction != "mean_nonzero":
+        return finish(fn, loss, reduction, weight, inputs=inputs)
+    active = (loss.detach() > 0).to(loss.dtype)
+    w = active if weight is None else weight.to(loss.dtype) * active
+    total = finish(fn, loss, "sum", weight, inputs=inputs)
+    count = w.sum()
+    return torch.where(count > 0, total / torch.where(count > 0, count, torch.ones_like(count)), 0.0 * total)
+
+
+def _nt_xent_labelled(
+    fn: str, sim: Tensor, labels: Tensor, n: int, reduction: str, w: Tensor | None,
+    *, inputs: dict[str, Tensor | None],
+) -> Tensor:
+    """NT-Xent with several positives per anchor (pml's definition) from the (2N, 2N) ``sim``."""
+    lab = torch.cat([labels, labels])
+    same = lab[:, None] == lab[None, :]
+    eye = torch.eye(2 * n, dtype=torch.bool, device=sim.device)
+    pos = same & ~eye
+    neg_lse = torch.logsumexp(sim.masked_fill(same, float("-inf")), dim=1, keepdim=True)  # -inf: no negatives
+    terms = torch.logaddexp(sim, neg_lse) - sim  # -log(e^{s_ap} / (e^{s_ap} + Σ_n e^{s_an})) for every b
+    per_anchor = terms.masked_fill(~pos, 0.0).sum(1)  # Σ over the anchor's positives
+    count = pos.sum(1).to(sim.dtype)  # >= 1: the other view is always a positive
+    s_pair = per_anchor[:n] + per_anchor[n:]
+    k_pair = count[:n] + count[n:]
+    if reduction != "mean":  # "none": each pair's mean term; "sum": the sum of those
+        return finish(fn, s_pair / k_pair, reduction, w, inputs=inputs)
+    # "mean": every (anchor, positive) term counts once (pml's MeanReducer), weighted by its pair's weight
+    total = finish(fn, s_pair, "sum", w, inputs=inputs)
+    return total / (k_pair if w is None else w * k_pair).sum().clamp_min(torch.finfo(sim.dtype).tiny)
