@@ -450,8 +450,9 @@ def nt_xent_loss(
             Every embedding with the anchor's label is a positive :math:`p \in P(a)`, every other label a
             negative, and each (anchor, positive) pair is one term
             :math:`\ell_{ap} = -\log \frac{e^{s_{ap}}}{e^{s_{ap}} + \sum_{n \in N(a)} e^{s_{an}}}` (the other
-            positives are not in the denominator). ``"mean"`` averages all terms (pml's ``MeanReducer``),
-            ``"none"`` gives each pair the mean of its two anchors' terms and ``"sum"`` adds those. This differs from SupCon
+            positives are not in the denominator). ``"mean"`` averages all terms (pml's
+            ``MeanReducer``), ``"none"`` gives each pair the mean of its two anchors' terms and ``"sum"``
+            adds those. This differs from SupCon
             (:func:`supervised_contrastive_loss`), which averages the log-probabilities of all positives
             inside one softmax whose denominator holds every other embedding. Default None (each sample
             its own class: SimCLR).
