@@ -121,3 +121,49 @@ def test_label_smoothing_hand_value() -> None:
     expected = -(0.9 * math.log(0.8) + 0.1 * math.log(0.2))
     assert abs(float(LF.binary_cross_entropy(x, torch.ones(1, dtype=F64), label_smoothing=0.2)) - expected) < 1e-14
     assert abs(expected - 0.361772987) < 1e-9
+
+
+# OHEM / top-k cross-entropy (hand-derived) ----------------------------------------------------------------
+
+
+def _two_class(p1: list[float]) -> torch.Tensor:
+    """Logits (1, 2, P) whose class-1 probabilities are p1 (class 0 logit 0, class 1 logit log(p / (1 - p)))."""
+    p = torch.tensor(p1, dtype=F64)
+    return torch.stack([torch.zeros_like(p), torch.log(p / (1 - p))])[None]
+
+
+def test_ohem_threshold_and_min_kept() -> None:
+    y = torch.ones(1, 4, dtype=torch.long)
+    # p = .9, .6, .3, .8 with threshold .7: the sorted p are .3, .6, .8, .9; min_kept = 1 reads p_(2) = .6 < .7,
+    # so t = .7 and the pixels at .6 and .3 are kept: (-ln .6 - ln .3) / 2
+    x = _two_class([0.9, 0.6, 0.3, 0.8])
+    assert abs(float(LF.ohem_cross_entropy(x, y, threshold=0.7, min_kept=1))
+               - (-math.log(0.6) - math.log(0.3)) / 2) < 1e-12
+    # every pixel easy (.9, .95, .8 > .7): min_kept = 1 reads p_(2) = .9, t = .9, only the pixel at .8 is kept
+    x = _two_class([0.9, 0.95, 0.8])
+    out = LF.ohem_cross_entropy(x, torch.ones(1, 3, dtype=torch.long), threshold=0.7, min_kept=1)
+    assert abs(float(out) + math.log(0.8)) < 1e-12
+    none = LF.ohem_cross_entropy(x, torch.ones(1, 3, dtype=torch.long), threshold=0.7, min_kept=1, reduction="none")
+    close(none, torch.tensor([[0.0, 0.0, -math.log(0.8)]], dtype=F64))
+    # ignored pixels leave the ranking; all ignored -> 0 with a working backward
+    xg = x.clone().requires_grad_()
+    out = LF.ohem_cross_entropy(xg, torch.full((1, 3), -100), min_kept=1)
+    out.backward()
+    assert float(out) == 0.0 and float(xg.grad.abs().sum()) == 0.0
+
+
+def test_topk_mean_of_the_largest_losses() -> None:
+    # ten pixels with p = .05, .15, ..., .95 for the true class: the top 30 % are the three smallest p
+    p1 = [0.05 + 0.1 * i for i in range(10)]
+    x = _two_class(p1)
+    y = torch.ones(1, 10, dtype=torch.long)
+    expected = -(math.log(0.05) + math.log(0.15) + math.log(0.25)) / 3
+    assert abs(float(LF.ohem_cross_entropy(x, y, top_k=30.0)) - expected) < 1e-12
+    # nnU-Net counts ignored pixels (loss 0) in the pixel total: 10 % of 10 = 1 pixel, the hardest
+    y_ign = y.clone()
+    y_ign[0, 0] = -100
+    assert abs(float(LF.ohem_cross_entropy(x, y_ign, top_k=10.0)) + math.log(0.15)) < 1e-12
+    # the gradient reaches only the selected pixels
+    xg = x.clone().requires_grad_()
+    LF.ohem_cross_entropy(xg, y, top_k=30.0).backward()
+    assert bool((xg.grad[..., 3:] == 0).all()) and bool((xg.grad[..., :3] != 0).all())

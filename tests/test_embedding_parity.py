@@ -110,3 +110,26 @@ def test_nt_xent_several_positives_matches_pml(tau) -> None:
         LF.nt_xent_loss(z1, z2, labels=labels[:3])
     with pytest.raises(TypeError, match="nt_xent_loss: labels must be an integer tensor"):
         LF.nt_xent_loss(z1, z2, labels=labels.double())
+
+
+def test_center_loss_values_gradient_and_module() -> None:
+    x = torch.tensor([[1.0, 1.0], [3.0, 0.0], [2.0, 2.0]], dtype=F64)
+    y = torch.tensor([0, 1, 0])
+    c = torch.tensor([[0.0, 0.0], [3.0, 2.0]], dtype=F64, requires_grad=True)
+    # ½·2, ½·4, ½·8 -> mean 7/3
+    out = LF.center_loss(x, y, centers=c)
+    assert abs(float(out) - 7 / 3) < 1e-14
+    out.backward()
+    # ∂/∂c_j of (1/N) Σ ½||x_i - c_j||² = (1/N) Σ_{y_i = j} (c_j - x_i)
+    close(c.grad, torch.tensor([[-3.0, -3.0], [0.0, 2.0]], dtype=F64) / 3)
+    crit = losskit.CenterLoss(centers=c.detach()).double()
+    assert [n for n, _ in crit.named_parameters()] == ["centers"]
+    opt = torch.optim.SGD(crit.parameters(), lr=0.5)
+    before = float(crit(x, y))
+    crit(x, y).backward()
+    opt.step()
+    assert float(crit(x, y)) < before
+    with pytest.raises(TypeError, match="CenterLoss: num_classes must be a positive int"):
+        losskit.CenterLoss()
+    assert tuple(losskit.CenterLoss(5, 3).centers.shape) == (5, 3)
+    assert isinstance(losskit.get("center", num_classes=4, feat_dim=2), losskit.CenterLoss)

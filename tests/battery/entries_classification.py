@@ -728,3 +728,56 @@ for _e in ENTRIES:
         _s0, _er0 = _e.samples, _e.errors
         _e.samples = lambda s0=_s0, n=_e.name, o=_opts: s0() + _binary_extra_samples(n, *o)  # type: ignore[misc]
         _e.errors = lambda e0=_er0, n=_e.name, o=_opts: e0() + _binary_extra_errors(n, o[0])  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------------------------------
+# ohem_cross_entropy (OHEM / nnU-Net top-k, issue 13)
+
+
+def _ohem_samples() -> list[Sample]:
+    rng = rng_for("ohem")
+    x = _logits(rng, 2, C, 3, 5)
+    y = torch.as_tensor(rng.integers(0, C, size=(2, 3, 5)))
+    y_ign = y.clone()
+    y_ign[0, 0] = -100
+    wc = t64(rng.uniform(0.2, 2.0, size=C))
+    return [
+        Sample((x, y), {"threshold": 0.7, "min_kept": 4}, "ohem", plain=False),
+        Sample((x, y_ign), {"threshold": 0.5, "min_kept": 20}, "ohem-min-kept-wins-ignore", plain=False),
+        Sample((x, y), {"threshold": 1.0, "min_kept": 0}, "ohem-keep-all-hard"),
+        Sample((x, y_ign), {"top_k": 10.0}, "topk10", plain=False),
+        Sample((x, y), {"top_k": 100.0, "weight": wc}, "topk100-class-weight"),
+        Sample((torch.softmax(x, 1), y), {"input_type": "probs", "top_k": 30.0}, "topk-probs", plain=False),
+    ]
+
+
+def _ohem_errors() -> list[ErrorCase]:
+    fn = "ohem_cross_entropy"
+    x, y = torch.randn(2, C, 3), torch.randint(0, C, (2, 3))
+    return [
+        ErrorCase((x, y), {"threshold": 0.0}, ValueError, rf"^{fn}: threshold must be in \(0, 1\]", "threshold"),
+        ErrorCase((x, y), {"min_kept": -1}, ValueError, rf"^{fn}: min_kept must be >= 0", "min_kept"),
+        ErrorCase((x, y), {"min_kept": 2.5}, TypeError, rf"^{fn}: min_kept must be an int", "min_kept-float"),
+        ErrorCase((x, y), {"top_k": 150.0}, ValueError, rf"^{fn}: top_k must be in \(0, 100\]", "top_k"),
+        ErrorCase((x, y[:, :2]), {}, ValueError, rf"^{fn}: target must have shape \(2, 3\)", "shape"),
+        ErrorCase((x, y + C), {}, ValueError, rf"^{fn}: target holds class index", "label"),
+        ErrorCase((x, y.float()), {}, TypeError, rf"^{fn}: target must be an integer tensor", "float-target"),
+    ]
+
+
+def _ohem_random(rng: np.random.Generator, scale: float) -> Sample:
+    n, c, s = int(rng.integers(1, 4)), int(rng.integers(2, 5)), int(rng.integers(1, 7))
+    kw = {"top_k": float(rng.choice([10.0, 50.0]))} if rng.uniform() < 0.5 else {"min_kept": int(rng.integers(0, 5))}
+    return Sample((t64(rng.normal(size=(n, c, s)) * scale), torch.as_tensor(rng.integers(0, c, size=(n, s)))), kw)
+
+
+ENTRIES += [
+    LossEntry(
+        "ohem_cross_entropy", LF.ohem_cross_entropy, losskit.OhemCrossEntropyLoss, R.ohem_cross_entropy,
+        _ohem_samples, errors=_ohem_errors, random=_ohem_random,
+        extremes=lambda: [Sample((t64([[[1e4, -1e4, 0.0], [-1e4, 1e4, 0.0]]]), torch.tensor([[0, 0, 1]])),
+                                 {"min_kept": 1}, "saturated"),
+                          Sample((t64([[[1.0, 2.0], [0.0, 0.0]]]), torch.tensor([[-100, -100]])), {}, "all-ignored")],
+        empty=lambda: Sample((torch.zeros(0, C, 3, dtype=torch.float64), torch.zeros(0, 3, dtype=torch.long)), {}),
+    ),
+]

@@ -538,3 +538,40 @@ def _pml_convention_samples(name: str) -> list[Sample]:
 for _e in ENTRIES:
     if _e.name in ("triplet_loss", "nt_xent_loss"):
         _e.samples = lambda s0=_e.samples, nm=_e.name: s0() + _pml_convention_samples(nm)  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------------------------------
+# center_loss (Wen et al. 2016, issue 13)
+
+
+def _center_samples() -> list[Sample]:
+    rng = rng_for("center")
+    x = _emb(rng, N, D)
+    y = torch.as_tensor(rng.integers(0, 4, size=N))
+    c = _emb(rng, 4, D)
+    return [Sample((x, y), {"centers": c}, "default"),
+            Sample((x, y), {"centers": c, "weight": _w(rng)}, "weight", plain=False),
+            Sample((x[:1], y[:1]), {"centers": c}, "batch-of-one")]
+
+
+def _center_errors() -> list[ErrorCase]:
+    fn = "center_loss"
+    x, y, c = torch.randn(N, D), torch.randint(0, 4, (N,)), torch.randn(4, D)
+    return [ErrorCase((x, y), {"centers": c[:, :2]}, ValueError, rf"^{fn}: centers must have shape \(K, 3\)", "c"),
+            ErrorCase((x, y + 4), {"centers": c}, ValueError, rf"^{fn}: target holds class index \d+, expected indices in \[0, 3\]", "label"),
+            ErrorCase((x, y.float()), {"centers": c}, TypeError, rf"^{fn}: target must be an integer tensor", "t"),
+            ErrorCase((x[0], y), {"centers": c}, ValueError, rf"^{fn}: input must have shape \(N, D\)", "1d")]
+
+
+ENTRIES += [
+    LossEntry(
+        "center_loss", LF.center_loss, losskit.CenterLoss, R.center_loss, _center_samples, errors=_center_errors,
+        extremes=lambda: [Sample((t64([[1e4, -1e4, 0.0]]), torch.tensor([0])), {"centers": t64([[-1e4, 1e4, 0.0]])},
+                                 "far")],
+        random=lambda rng, scale: Sample((t64(rng.normal(size=(5, 2)) * scale), torch.as_tensor(rng.integers(0, 3, 5))),
+                                         {"centers": t64(rng.normal(size=(3, 2)) * scale)}),
+        empty=lambda: Sample((torch.zeros(0, D, dtype=torch.float64), torch.zeros(0, dtype=torch.long)),
+                             {"centers": torch.zeros(2, D, dtype=torch.float64)}),
+        grad_args=(0,),
+    ),
+]

@@ -672,3 +672,43 @@ def multilabel_soft_margin_loss(input, target, *, class_weight=None, weight=None
 
 
 __all__ += ["multilabel_soft_margin_loss"]
+
+
+def ohem_cross_entropy(input, target, *, threshold=0.7, min_kept=100000, top_k=None, ignore_index=-100,
+                       weight=None, input_type="logits", reduction="mean"):
+    """OHEM (HRNet / mmseg): keep counted pixels whose true-class p < max(threshold, p_sorted[min(k, M-1)]);
+    top-k (nnU-Net): the floor(P k / 100) largest per-pixel losses (ignored pixels with loss 0). Mean over S."""
+    x = _f64(input)
+    t = np.asarray(target)
+    if input_type == "logits":
+        logp = log_softmax(x, axis=1)
+    elif input_type == "probs":
+        logp = np.log(np.clip(x, EPS, 1.0 - EPS))
+    else:
+        logp = np.clip(x, LOG_EPS, 0.0)
+    valid = t != ignore_index
+    tc = np.where(valid, t, 0)
+    own = np.take_along_axis(logp, tc[:, None], axis=1)[:, 0]
+    w = np.ones(x.shape[1]) if weight is None else _f64(weight)
+    loss = np.where(valid, -own * w[tc], 0.0)
+    flat = loss.reshape(-1)
+    chosen = np.zeros(flat.shape, dtype=bool)
+    if top_k is not None:
+        n_keep = max(1, int(flat.size * top_k / 100.0)) if flat.size else 0
+        chosen[np.argsort(-flat, kind="stable")[:n_keep]] = True
+    else:
+        p = np.exp(own).reshape(-1)
+        v = valid.reshape(-1)
+        ranked = np.sort(p[v])
+        if ranked.size:
+            cut = max(threshold, ranked[min(min_kept, ranked.size - 1)])
+            chosen = v & (p < cut)
+    picked = np.where(chosen, flat, 0.0).reshape(loss.shape)
+    if reduction == "none":
+        return picked
+    if reduction == "sum":
+        return float(picked.sum())
+    return float(picked.sum() / chosen.sum()) if chosen.sum() else 0.0
+
+
+__all__ += ["ohem_cross_entropy"]

@@ -233,3 +233,10 @@ def _nt_xent_labelled(z, lab, temperature, normalize, weight, reduction):
         return float(np.sum(w * s_pair / k_pair))
     denom = float(np.sum(w * k_pair))
     return float(np.sum(w * s_pair)) / denom if denom > 0 else 0.0
+
+
+def center_loss(input, target, *, centers, weight=None, reduction="mean"):
+    """Wen et al. 2016: ½ ||x_i - c_{y_i}||² per sample."""
+    x, c, y = _f64(input), _f64(centers), np.asarray(target)
+    out = [0.5 * float(np.sum((x[i] - c[y[i]]) ** 2)) for i in range(x.shape[0])]
+    return _reduce(out, reduction, weight)

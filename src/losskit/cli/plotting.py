@@ -128,6 +128,8 @@ def _pair_angle(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Ten
     name = fn.__name__
     anchor = torch.tensor([1.0, 0.0], dtype=D).expand(len(x), 2)
     other = torch.stack([torch.cos(x), torch.sin(x)], 1)
+    if name == "center_loss":  # the feature at angle x, its class centre at (1, 0)
+        return fn(other, torch.zeros(len(x), dtype=torch.long), centers=anchor[:1], reduction="none", **kw)
     if name in ("contrastive_loss", "cosine_embedding_loss"):
         return fn(anchor, other, torch.ones(len(x), dtype=D), reduction="none", **kw)
     if name == "triplet_loss":
@@ -226,6 +228,8 @@ SPECS: dict[str, PlotSpec] = {
     "margin_ranking_loss": PlotSpec("pm_dissimilar", "margin", [0.0, 0.5, 1.0]),
     "hinge_embedding_loss": PlotSpec("pm_dissimilar", "margin", [0.5, 1.0, 2.0]),
     "poisson_nll_loss": PlotSpec("residual", "log_input", [True]),
+    "center_loss": PlotSpec("pair_angle"),
+    "ohem_cross_entropy": PlotSpec("multiclass", "threshold", [0.5, 0.7, 0.9], {"min_kept": 0}),
 }
 FAMILY_DEFAULT = {
     "boxes": "box_offset",
@@ -238,8 +242,9 @@ FAMILY_DEFAULT = {
 
 def resolve(name: str) -> tuple[Callable[..., Tensor], PlotSpec]:
     """The functional loss behind a registry name, and its plot recipe."""
-    module = registry.get(name)
-    fn: Callable[..., Tensor] = type(module).function  # type: ignore[attr-defined]
+    # the class, without building a Module whose constructor needs arguments (CenterLoss's sizes)
+    cls = registry.canonical_class(name) if name in registry.available() else type(registry.get(name))
+    fn: Callable[..., Tensor] = cls.function  # type: ignore[attr-defined]
     spec = SPECS.get(fn.__name__)
     if spec is None:
         family = fn.__module__.rsplit(".", 1)[-1]

@@ -1501,3 +1501,130 @@ def _pos_weight(fn: str, pos_weight: Tensor | None, x: Tensor) -> Tensor | None:
     checks.check_weight(fn, pos_weight, tuple(x.shape), name="pos_weight")
     checks.check_same_device(fn, input=x, pos_weight=pos_weight)
     return pos_weight.to(x.dtype)
+
+
+# --------------------------------------------------------------------------------------------------
+# online hard example mining for dense cross-entropy (issue 13)
+
+
+def ohem_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    *,
+    threshold: float = 0.7,
+    min_kept: int = 100000,
+    top_k: float | None = None,
+    ignore_index: int = -100,
+    weight: Tensor | None = None,
+    input_type: str = "logits",
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Cross-entropy over the hardest pixels only: OHEM (threshold + ``min_kept``) or top-k % (nnU-Net).
+
+    With :math:`\ell_i = -w_{y_i}\log p_{i, y_i}` the per-pixel cross-entropy, the loss averages
+    :math:`\ell_i` over a selected set :math:`S`:
+
+    * **OHEM** (``top_k=None``, the default; HRNet / mmsegmentation's ``OhemCrossEntropy`` and
+      ``OHEMPixelSampler``): sort the counted pixels' true-class probabilities :math:`p_{(1)} \le p_{(2)}
+      \le \dots \le p_{(M)}`; :math:`t = \max(\texttt{threshold},\ p_{(\min(\texttt{min\_kept}, M-1)+1)})`
+      and :math:`S = \{i : p_{i, y_i} < t\}`. Pixels the model is already sure of (probability above
+      ``threshold``) drop out unless fewer than ``min_kept`` pixels are hard, in which case the
+      ``min_kept`` hardest are kept.
+    * **Top-k** (``top_k=k``, nnU-Net's ``TopKLoss(k)``): :math:`S` is the
+      :math:`\lfloor P k / 100 \rfloor` largest per-pixel losses among all :math:`P` pixels of the batch
+      (ignored pixels take part with loss 0, as in nnU-Net; at least one pixel is kept).
+
+    The selection is not differentiated (it is a choice of pixels); the gradient flows through the
+    selected :math:`\ell_i`.
+
+    Args:
+        input: logits ``(N, C, *spatial)`` (or probabilities / log-probabilities, see ``input_type``).
+        target: class indices ``(N, *spatial)``.
+        threshold: OHEM's probability threshold in (0, 1]. Default 0.7 (HRNet / mmseg).
+        min_kept: OHEM's minimum number of kept pixels for the whole batch, >= 0. Default 100000 (HRNet's;
+            mmseg's ``min_kept`` is per image: pass ``min_kept * N``).
+        top_k: percentage in (0, 100] for the top-k mode; None (default) for OHEM. nnU-Net uses 10.
+        ignore_index: target value left out (of the OHEM ranking, and with loss 0 in top-k). Default -100.
+        weight: per-class weight ``(C,)`` multiplying each pixel's loss (``CrossEntropyLoss(weight=...,
+            reduction="none")`` as HRNet does); ``"mean"`` stays the plain mean over the selected pixels.
+        input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
+        reduction: ``"none"`` (the target's shape, unselected pixels 0), ``"mean"`` (over the selected
+            pixels; 0 when none is) or ``"sum"``.
+
+    Returns:
+        The loss.
+
+    Raises:
+        ValueError: bad shapes, labels out of range, a threshold outside (0, 1], a negative ``min_kept``,
+            ``top_k`` outside (0, 100], NaN/inf inputs.
+        TypeError: non-tensor / integer input, a float target, a non-int ``min_kept``.
+
+    References:
+        Shrivastava, Gupta, Girshick, *Training Region-based Object Detectors with Online Hard Example
+        Mining*, CVPR 2016 (arXiv 1604.03540); Wang et al., *Deep High-Resolution Representation Learning
+        for Visual Recognition* (HRNet), TPAMI 2020 (arXiv 1908.07919); Isensee et al., *nnU-Net*, Nature
+        Methods 2021 (arXiv 1809.10486), TopK loss.
+
+    Example:
+        Four pixels whose true-class probabilities are 0.9, 0.6, 0.3 and 0.8: with threshold 0.7 and
+        ``min_kept=1`` the pixels at 0.6 and 0.3 are kept, :math:`(-\ln 0.6 - \ln 0.3)/2`:
+
+        >>> import math, torch
+        >>> from losskit.functional import ohem_cross_entropy
+        >>> p1 = torch.tensor([0.9, 0.6, 0.3, 0.8], dtype=torch.float64)
+        >>> x = torch.stack([torch.zeros(4, dtype=torch.float64), torch.log(p1 / (1 - p1))])[None]
+        >>> y = torch.ones(1, 4, dtype=torch.long)
+        >>> print(f"{ohem_cross_entropy(x, y, threshold=0.7, min_kept=1).item():.9f}")
+        0.857399214
+    """
+    fn = "ohem_cross_entropy"
+    checks.check_reduction(fn, reduction)
+    th = checks.check_number(fn, "threshold", threshold, low=0.0, high=1.0, low_open=True)
+    if isinstance(min_kept, bool) or not isinstance(min_kept, int):
+        raise TypeError(f"{fn}: min_kept must be an int, got {min_kept!r}")
+    if min_kept < 0:
+        raise ValueError(f"{fn}: min_kept must be >= 0, got {min_kept}")
+    k = None if top_k is None else checks.check_number(fn, "top_k", top_k, low=0.0, high=100.0, low_open=True)
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise TypeError(f"{fn}: ignore_index must be an int, got {ignore_index!r}")
+    _, c = check_class_input(fn, input, 1)
+    checks.check_int(fn, "target", target)
+    shape = (int(input.shape[0]), *(int(s) for s in input.shape[2:]))
+    checks.check_shape(fn, "target", target, shape, "(class indices: input's shape without C)")
+    checks.check_labels(fn, "target", target, c, ignore_index)
+    checks.check_class_weight(fn, weight, c)
+    checks.check_same_device(fn, input=input, target=target, weight=weight)
+    _, (x, w) = prepare(fn, input, weight)
+    assert x is not None
+    logp_all = class_log_probs(fn, x, input_type, 1)
+    valid = target != ignore_index
+    t = torch.where(valid, target, torch.zeros_like(target))
+    logp = logp_all.gather(1, t.unsqueeze(1)).squeeze(1)
+    loss = -logp if w is None else -logp * w[t]
+    loss = torch.where(valid, loss, torch.zeros_like(loss))
+    flat = loss.reshape(-1)
+    if k is not None:
+        n_keep = max(1, int(flat.numel() * k / 100.0)) if flat.numel() else 0
+        chosen = torch.zeros_like(flat, dtype=torch.bool)
+        if n_keep:
+            chosen = chosen.scatter(0, torch.topk(flat.detach(), n_keep, sorted=False).indices, True)
+    else:
+        p = torch.exp(logp.detach()).reshape(-1)
+        v = valid.reshape(-1)
+        ranked = torch.sort(torch.where(v, p, torch.full_like(p, 2.0))).values  # ignored pixels sort last
+        m = v.sum()
+        pos = torch.minimum(torch.full_like(m, min_kept), (m - 1).clamp_min(0))
+        kth = ranked.gather(0, pos.reshape(1)) if ranked.numel() else p.new_zeros(1)
+        cut = torch.clamp(kth, min=th)
+        chosen = v & (p < cut)
+    chosen = chosen.reshape(loss.shape)
+    picked = torch.where(chosen, loss, torch.zeros_like(loss))
+    if reduction == "mean":
+        count = chosen.sum().to(loss.dtype)
+        total = picked.sum()
+        out = torch.where(count > 0, total / count.clamp_min(1.0), 0.0 * total)
+        return checks.check_finite_result(fn, out, input=input)
+    return finish(fn, picked, reduction, inputs={"input": input})
+
+
+__all__ += ["ohem_cross_entropy"]

@@ -948,3 +948,86 @@ def _nt_xent_labelled(
     # "mean": every (anchor, positive) term counts once (pml's MeanReducer), weighted by its pair's weight
     total = finish(fn, s_pair, "sum", w, inputs=inputs)
     return total / (k_pair if w is None else w * k_pair).sum().clamp_min(torch.finfo(sim.dtype).tiny)
+
+
+# --------------------------------------------------------------------------------------------------
+# center loss (Wen et al. 2016)
+
+
+def center_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    centers: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Center loss (Wen et al. 2016): pull each feature towards the centre of its class.
+
+    .. math::
+        \ell_i = \tfrac12 \lVert x_i - c_{y_i} \rVert_2^2
+
+    Used beside a softmax cross-entropy (``CrossEntropyLoss() + λ · CenterLoss(C, D)``, λ around 0.003 to
+    0.01 in the paper) to make deep features compact within a class while the cross-entropy keeps them
+    separable. :class:`losskit.nn.CenterLoss` holds the centres as a learnable ``nn.Parameter``.
+
+    Args:
+        input: features ``(N, D)``.
+        target: class indices ``(N,)`` in ``[0, K)``.
+        centers: the class centres ``(K, D)`` (a parameter or a tensor; gradients flow to it).
+        weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
+        reduction: ``"none"`` (``(N,)``), ``"mean"`` (default: the paper's :math:`\frac{1}{2}\sum_i`
+            divided by the batch size, as common implementations do) or ``"sum"`` (the paper's
+            :math:`L_C`).
+
+    Returns:
+        The loss; per sample for ``reduction="none"``.
+
+    Raises:
+        ValueError: a non-2-D input or centres, a feature size that differs, labels out of range,
+            NaN/inf inputs.
+        TypeError: non-tensor or non-float input / centres, a float target.
+
+    Note:
+        With autograd the centre :math:`c_j` receives :math:`\sum_{i: y_i = j} (c_j - x_i)` (divided by
+        N for ``"mean"``), so an SGD step on the centres is the paper's update up to its normalisation:
+        Wen et al. use :math:`\Delta c_j = \sum_{i: y_i = j}(c_j - x_i) / (1 + n_j)` with a separate rate
+        α. Give the centres their own parameter group (its learning rate plays α) to tune them apart.
+
+    References:
+        Wen, Zhang, Li, Qiao, *A Discriminative Feature Learning Approach for Deep Face Recognition*,
+        ECCV 2016.
+
+    Example:
+        Features (1, 1) and (3, 0) of classes 0 and 1 with centres (0, 0) and (3, 2): ½·2 = 1 and ½·4 = 2.
+
+        >>> import torch
+        >>> from losskit.functional import center_loss
+        >>> x = torch.tensor([[1.0, 1.0], [3.0, 0.0]])
+        >>> c = torch.tensor([[0.0, 0.0], [3.0, 2.0]])
+        >>> center_loss(x, torch.tensor([0, 1]), centers=c, reduction="none")
+        tensor([1., 2.])
+    """
+    fn = "center_loss"
+    checks.check_reduction(fn, reduction)
+    _check_embeddings(fn, "input", input)
+    c = checks.check_float(fn, "centers", centers)
+    if c.dim() != 2 or c.shape[1] != input.shape[1]:
+        raise ValueError(
+            f"{fn}: centers must have shape (K, {int(input.shape[1])}) (one centre per class, the features' "
+            f"size), got {checks.fmt_shape(c.shape)}"
+        )
+    n = int(input.shape[0])
+    checks.check_int(fn, "target", target)
+    checks.check_shape(fn, "target", target, (n,), "(one class index per feature)")
+    checks.check_labels(fn, "target", target, int(c.shape[0]))
+    _check_sample_weight(fn, weight, n)
+    checks.check_same_device(fn, input=input, target=target, centers=centers, weight=weight)
+    _, (x, cc, w) = prepare(fn, input, centers, weight)
+    assert x is not None and cc is not None
+    diff = x - cc.index_select(0, target)
+    loss = 0.5 * (diff * diff).sum(-1)
+    return finish(fn, loss, reduction, w, inputs={"input": input, "centers": centers})
+
+
+__all__ += ["center_loss"]

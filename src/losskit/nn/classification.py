@@ -157,3 +157,13 @@ class MultilabelSoftMarginLoss(FunctionalLoss):
 
 
 __all__ += ["MultilabelSoftMarginLoss"]
+
+
+@register("ohem_cross_entropy", "ohem", "topk_cross_entropy")
+class OhemCrossEntropyLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.ohem_cross_entropy` (OHEM or nnU-Net's top-k %)."""
+
+    function = staticmethod(F.ohem_cross_entropy)
+
+
+__all__ += ["OhemCrossEntropyLoss"]
