@@ -110,8 +110,11 @@ X8 = t(math.log(4.0))  # sigmoid = 0.8
 @pytest.mark.parametrize(("fn", "kw", "pos", "neg"), [
     # -ln 0.8 = 0.223143551, -ln 0.2 = 1.60943791
     (LF.binary_cross_entropy, {}, 0.223143551, 1.60943791),
-    # ·α_t: 0.25·0.22314 = 0.0557858878, 0.75·1.60944 = 1.20707843
-    (LF.balanced_cross_entropy, {}, 0.0557858878, 1.20707843),
+    # ·α_t with the default α = 0.75 (Lin et al. Table 1a): 0.75·0.223143551 = 0.167357663,
+    # 0.25·1.60943791 = 0.402359478 (printed by tests/reference/classification.balanced_cross_entropy)
+    (LF.balanced_cross_entropy, {}, 0.167357663, 0.402359478),
+    # SPEC §1.4's example, α = 0.25 passed explicitly: 0.25·0.22314 = 0.0557858878, 0.75·1.60944 = 1.20707843
+    (LF.balanced_cross_entropy, {"alpha": 0.25}, 0.0557858878, 1.20707843),
     # ·(1-p_t)^2: 0.25·0.04·0.22314 = 0.00223143551, 0.75·0.64·1.60944 = 0.772530198
     (LF.sigmoid_focal_loss, {}, 0.00223143551, 0.772530198),
 ])

@@ -115,9 +115,10 @@ def test_monai_tversky(per_image) -> None:
         m = ML.TverskyLoss(softmax=True, to_onehot_y=True, alpha=a, beta=b, batch=not per_image,
                            reduction="none")(x, y[:, None])
         close(LF.tversky_loss(x, y, alpha=a, beta=b, per_image=per_image, reduction="none"), m)
-    # soft targets: MONAI's FP = Σp(1-g) and FN = Σ(1-p)g, losskit's Σp - TP and Σg - TP: the same numbers
+    # soft targets: losskit uses Wang et al.'s soft-label TP = (|p| + |g| - |p - g|) / 2, MONAI's soft_label=True
+    # (tests/test_segmentation_parity.py pins that MONAI's default soft_label=False differs on soft targets)
     q = torch.softmax(torch.randn(x.shape, generator=torch.Generator().manual_seed(5), dtype=F64), 1)
-    m = ML.TverskyLoss(softmax=True, alpha=0.2, beta=0.8, reduction="none")(x, q)
+    m = ML.TverskyLoss(softmax=True, alpha=0.2, beta=0.8, soft_label=True, reduction="none")(x, q)
     close(LF.tversky_loss(x, q, alpha=0.2, beta=0.8, reduction="none"), m)
 
 

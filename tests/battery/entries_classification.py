@@ -618,3 +618,184 @@ ENTRIES = [
         index_args=(1,), sequence_args=(2, 3),
     ),
 ]
+
+
+# ---------------------------------------------------------------------------------------------------
+# multilabel_soft_margin_loss (torch.nn's MultiLabelSoftMarginLoss, issue 13)
+
+
+def _mlsm_samples() -> list[Sample]:
+    rng = rng_for("multilabel_soft_margin")
+    x = _logits(rng, N, 4)
+    y = t64(rng.integers(0, 2, size=(N, 4)))
+    ys = t64(rng.uniform(0, 1, size=(N, 4)))
+    cw = t64(rng.uniform(0.1, 2.0, size=(4,)))
+    p = torch.sigmoid(x)
+    return [
+        Sample((x, y), {}, "hard"),
+        Sample((x, y.long()), {"class_weight": cw}, "int-target-class-weight"),
+        Sample((x, ys), {}, "soft"),
+        Sample((x, y), {"weight": t64(rng.uniform(0.1, 2.0, size=(N,)))}, "weight", plain=False),
+        Sample((p, y), {"input_type": "probs"}, "probs"),
+        Sample((p.log(), y), {"input_type": "log_probs", "class_weight": cw}, "log-probs"),
+        Sample((x[:1], y[:1]), {}, "batch-of-one"),
+    ]
+
+
+def _mlsm_errors() -> list[ErrorCase]:
+    fn = "multilabel_soft_margin_loss"
+    x, y = torch.randn(N, 4), torch.randint(0, 2, (N, 4)).float()
+    return [
+        ErrorCase((x[:, 0], y[:, 0]), {}, ValueError, rf"^{fn}: input must have shape \(N, C\)", "1d"),
+        ErrorCase((x, y[:, :3]), {}, ValueError, rf"^{fn}: target must have shape \(6, 4\)", "target-shape"),
+        ErrorCase((x, y * 3), {}, ValueError, rf"^{fn}: target must hold probabilities in \[0, 1\]", "target>1"),
+        ErrorCase((x, y), {"class_weight": torch.ones(3)}, ValueError, rf"^{fn}: class_weight must have shape \(4,\)",
+                  "class-weight"),
+        ErrorCase((x, y), {"weight": torch.ones(N, 4)}, ValueError, rf"^{fn}: weight must have the loss's", "weight"),
+        ErrorCase((x.long(), y), {}, TypeError, rf"^{fn}: input must be a floating-point tensor", "int-input"),
+        ErrorCase((x.abs() + 1, y), {"input_type": "probs"}, ValueError, rf"^{fn}: input must hold probabilities",
+                  "probs"),
+    ]
+
+
+def _mlsm_random(rng: np.random.Generator, scale: float) -> Sample:
+    n, c = int(rng.integers(1, 9)), int(rng.integers(1, 5))
+    return Sample((t64(rng.normal(size=(n, c)) * scale), t64(rng.integers(0, 2, size=(n, c)))), {})
+
+
+ENTRIES += [
+    LossEntry(
+        "multilabel_soft_margin_loss", LF.multilabel_soft_margin_loss, losskit.MultilabelSoftMarginLoss,
+        R.multilabel_soft_margin_loss, _mlsm_samples, errors=_mlsm_errors,
+        extremes=lambda: _binary_extremes([{}]), random=_mlsm_random, empty=_binary_empty,
+    ),
+]
+
+
+def _mc_hinge_class_weight_samples() -> list[Sample]:
+    """multiclass_hinge_loss(class_weight=...) (torch MultiMarginLoss(weight=) semantics, issue 13)."""
+    rng = rng_for("mc_hinge", 2)
+    s = t64(rng.normal(size=(N, C)) * 2)
+    y = _labels(rng, N)
+    v = t64(rng.uniform(0.1, 2, size=C))
+    return [Sample((s, y), {"variant": variant, "class_weight": v, "squared": sq}, f"{variant}-class-weight-sq{sq}",
+                   plain=True)
+            for variant in ("crammer_singer", "weston_watkins") for sq in (False, True)] + [
+        Sample((s, y), {"class_weight": v, "weight": t64(rng.uniform(0.1, 2, size=N))}, "class-and-sample-weight",
+               plain=False)]
+
+
+def _mc_hinge_class_weight_errors() -> list[ErrorCase]:
+    fn = "multiclass_hinge_loss"
+    s, y = torch.randn(N, C), torch.randint(0, C, (N,))
+    return [ErrorCase((s, y), {"class_weight": torch.ones(C + 1)}, ValueError,
+                      rf"^{fn}: class_weight must have shape \({C},\)", "class-weight-shape"),
+            ErrorCase((s, y), {"class_weight": -torch.ones(C)}, ValueError,
+                      rf"^{fn}: class_weight must be non-negative", "class-weight<0")]
+
+
+for _e in ENTRIES:
+    if _e.name == "multiclass_hinge_loss":
+        _samples0, _errors0 = _e.samples, _e.errors
+        _e.samples = lambda s0=_samples0: s0() + _mc_hinge_class_weight_samples()  # type: ignore[misc]
+        _e.errors = lambda e0=_errors0: e0() + _mc_hinge_class_weight_errors()  # type: ignore[misc]
+
+
+def _binary_extra_samples(name: str, smoothing: bool, pos_weight: bool) -> list[Sample]:
+    """ignore_index / mask (all four binary losses), label_smoothing and pos_weight where offered (issue 13)."""
+    rng = rng_for(name, 5)
+    x = _logits(rng, N, 3)
+    q = t64(np.where(rng.uniform(size=(N, 3)) < 0.5, 0.0, rng.uniform(0.1, 1.0, size=(N, 3))))
+    ign = q.clone()
+    ign[0, 0], ign[2, 1] = -100.0, -100.0
+    keep = torch.as_tensor(rng.uniform(size=(N, 3)) > 0.3)
+    out = [
+        Sample((x, ign), {"ignore_index": -100}, "ignore-index", plain=False),
+        Sample((x, q), {"mask": keep, "weight": t64(rng.uniform(0.1, 2.0, size=(3,)))}, "mask-weight", plain=False),
+    ]
+    if smoothing:
+        hard = t64(rng.integers(0, 2, size=(N, 3)))
+        out += [Sample((x, hard), {"label_smoothing": 0.1}, "label-smoothing"),
+                Sample((x, hard.long()), {"label_smoothing": 0.3, "mask": keep}, "smoothing-int-target-mask",
+                       plain=False)]
+    if pos_weight:
+        pw = t64(rng.uniform(0.5, 3.0, size=(3,)))
+        out += [Sample((x, q), {"pos_weight": pw}, "pos-weight"),
+                Sample((x, ign), {"pos_weight": pw, "ignore_index": -100, "label_smoothing": 0.2},
+                       "pos-weight-ignore-smoothing", plain=False)]
+    return out
+
+
+def _binary_extra_errors(fn: str, smoothing: bool) -> list[ErrorCase]:
+    x, y = torch.randn(N, 3), torch.randint(0, 2, (N, 3)).float()
+    out = [ErrorCase((x, y), {"ignore_index": 0.5}, TypeError, rf"^{fn}: ignore_index must be an int or None",
+                     "ignore-float"),
+           ErrorCase((x, y), {"mask": torch.ones(N, 3)}, TypeError, rf"^{fn}: mask must be a bool tensor", "mask-dtype"),
+           ErrorCase((x, y), {"mask": torch.ones(N, dtype=torch.bool)}, ValueError, rf"^{fn}: mask must have shape",
+                     "mask-shape")]
+    if smoothing:
+        out.append(ErrorCase((x, y), {"label_smoothing": 1.5}, ValueError, rf"^{fn}: label_smoothing must be in",
+                             "smoothing"))
+    return out
+
+
+for _e in ENTRIES:
+    _opts = {"binary_cross_entropy": (True, True), "sigmoid_focal_loss": (True, True),
+             "quality_focal_loss": (False, False), "varifocal_loss": (False, False)}.get(_e.name)
+    if _opts is not None:
+        _s0, _er0 = _e.samples, _e.errors
+        _e.samples = lambda s0=_s0, n=_e.name, o=_opts: s0() + _binary_extra_samples(n, *o)  # type: ignore[misc]
+        _e.errors = lambda e0=_er0, n=_e.name, o=_opts: e0() + _binary_extra_errors(n, o[0])  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------------------------------
+# ohem_cross_entropy (OHEM / nnU-Net top-k, issue 13)
+
+
+def _ohem_samples() -> list[Sample]:
+    rng = rng_for("ohem")
+    x = _logits(rng, 2, C, 3, 5)
+    y = torch.as_tensor(rng.integers(0, C, size=(2, 3, 5)))
+    y_ign = y.clone()
+    y_ign[0, 0] = -100
+    wc = t64(rng.uniform(0.2, 2.0, size=C))
+    return [
+        Sample((x, y), {"threshold": 0.7, "min_kept": 4}, "ohem", plain=False),
+        Sample((x, y_ign), {"threshold": 0.5, "min_kept": 20}, "ohem-min-kept-wins-ignore", plain=False),
+        Sample((x, y), {"threshold": 1.0, "min_kept": 0}, "ohem-keep-all-hard"),
+        Sample((x, y_ign), {"top_k": 10.0}, "topk10", plain=False),
+        Sample((x, y), {"top_k": 100.0, "weight": wc}, "topk100-class-weight"),
+        Sample((torch.softmax(x, 1), y), {"input_type": "probs", "top_k": 30.0}, "topk-probs", plain=False),
+    ]
+
+
+def _ohem_errors() -> list[ErrorCase]:
+    fn = "ohem_cross_entropy"
+    x, y = torch.randn(2, C, 3), torch.randint(0, C, (2, 3))
+    return [
+        ErrorCase((x, y), {"threshold": 0.0}, ValueError, rf"^{fn}: threshold must be in \(0, 1\]", "threshold"),
+        ErrorCase((x, y), {"min_kept": -1}, ValueError, rf"^{fn}: min_kept must be >= 0", "min_kept"),
+        ErrorCase((x, y), {"min_kept": 2.5}, TypeError, rf"^{fn}: min_kept must be an int", "min_kept-float"),
+        ErrorCase((x, y), {"top_k": 150.0}, ValueError, rf"^{fn}: top_k must be in \(0, 100\]", "top_k"),
+        ErrorCase((x, y[:, :2]), {}, ValueError, rf"^{fn}: target must have shape \(2, 3\)", "shape"),
+        ErrorCase((x, y + C), {}, ValueError, rf"^{fn}: target holds class index", "label"),
+        ErrorCase((x, y.float()), {}, TypeError, rf"^{fn}: target must be an integer tensor", "float-target"),
+    ]
+
+
+def _ohem_random(rng: np.random.Generator, scale: float) -> Sample:
+    n, c, s = int(rng.integers(1, 4)), int(rng.integers(2, 5)), int(rng.integers(1, 7))
+    kw = {"top_k": float(rng.choice([10.0, 50.0]))} if rng.uniform() < 0.5 else {"min_kept": int(rng.integers(0, 5))}
+    return Sample((t64(rng.normal(size=(n, c, s)) * scale), torch.as_tensor(rng.integers(0, c, size=(n, s)))), kw)
+
+
+ENTRIES += [
+    LossEntry(
+        "ohem_cross_entropy", LF.ohem_cross_entropy, losskit.OhemCrossEntropyLoss, R.ohem_cross_entropy,
+        _ohem_samples, errors=_ohem_errors, random=_ohem_random,
+        extremes=lambda: [Sample((t64([[[1e4, -1e4, 0.0], [-1e4, 1e4, 0.0]]]), torch.tensor([[0, 0, 1]])),
+                                 {"min_kept": 1}, "saturated"),
+                          Sample((t64([[[1.0, 2.0], [0.0, 0.0]]]), torch.tensor([[-100, -100]])), {}, "all-ignored")],
+        empty=lambda: Sample((torch.zeros(0, C, 3, dtype=torch.float64), torch.zeros(0, 3, dtype=torch.long)), {}),
+    ),
+]

@@ -456,3 +456,191 @@ ENTRIES = [
         grad_args=(0, 1),
     ),
 ]
+
+
+# ---------------------------------------------------------------------------------------------------
+# torch.nn's pairwise losses: cosine_embedding_loss, margin_ranking_loss, hinge_embedding_loss (issue 13)
+
+
+def _pm_labels(rng: np.random.Generator, *shape: int) -> torch.Tensor:
+    return torch.as_tensor(rng.integers(0, 2, size=shape) * 2 - 1, dtype=torch.long)
+
+
+def _cosine_embedding_samples() -> list[Sample]:
+    rng = rng_for("cosine_embedding")
+    x1, x2 = _emb(rng, N, D), _emb(rng, N, D)
+    y = torch.tensor([1, -1, 1, -1, -1, 1])
+    return [
+        Sample((x1, x2, y), {}, "margin0"),
+        Sample((x1, x2, y.double()), {"margin": -0.3}, "float-target-margin-0.3"),
+        Sample((x1, x2, y > 0), {"margin": 0.5}, "bool-target"),
+        Sample((x1, x2, y), {"weight": _w(rng)}, "weight", plain=False),
+        Sample((x1[:1], x2[:1], y[:1]), {}, "batch-of-one"),
+    ]
+
+
+def _cosine_embedding_extremes() -> list[Sample]:
+    x = t64([[0.3, -0.2, 1.0], [0.0, 0.0, 0.0], [1e4, -1e4, 5.0], [1e-30, 0.0, 0.0]])
+    return [Sample((x, x.clone(), torch.tensor([1, -1, 1, -1])), {}, "identical"),
+            Sample((x, -x, torch.tensor([-1, 1, -1, 1])), {"margin": 0.2}, "opposite")]
+
+
+def _pm_errors(fn: str, pair: bool) -> list[ErrorCase]:
+    x1, x2 = torch.randn(N, D), torch.randn(N, D)
+    y = torch.randint(0, 2, (N,)) * 2 - 1
+    if not pair:  # cosine: (N, D) embeddings, (N,) labels
+        return [
+            ErrorCase((x1, x2[:, :2], y), {}, ValueError, rf"^{fn}: x2 must have shape \(6, 3\)", "x2-shape"),
+            ErrorCase((x1, x2, y[:, None]), {}, ValueError, rf"^{fn}: target must have shape \(6,\)", "target-N1"),
+            ErrorCase((x1, x2, y * 0), {}, ValueError, rf"^{fn}: target must hold labels \+1 or -1, got a value 0",
+                      "target-0"),
+            ErrorCase((x1[0], x2[0], y[:1]), {}, ValueError, rf"^{fn}: x1 must have shape \(N, D\)", "1d"),
+            ErrorCase((x1.long(), x2, y), {}, TypeError, rf"^{fn}: x1 must be a floating-point tensor", "int"),
+            ErrorCase((x1, x2, y), {"margin": 1.5}, ValueError, rf"^{fn}: margin must be in \[-1, 1\]", "margin"),
+            ErrorCase((_nan_like(x1), x2, y), {}, ValueError, rf"^{fn}: x1 contains NaN", "nan"),
+            ErrorCase((x1, x2, y), {"reduction": "avg"}, ValueError, rf"^{fn}: reduction must be one of", "red"),
+        ]
+    if fn == "margin_ranking_loss":
+        s1, s2 = torch.randn(N), torch.randn(N)
+        return [
+            ErrorCase((s1, s2[:3], y), {}, ValueError, rf"^{fn}: x2 must have shape \(6,\)", "x2-shape"),
+            ErrorCase((s1, s2, y[:, None]), {}, ValueError, rf"^{fn}: target must have shape \(6,\)", "target"),
+            ErrorCase((s1, s2, y * 2), {}, ValueError, rf"^{fn}: target must hold labels \+1 or -1", "target-2"),
+            ErrorCase((s1.long(), s2, y), {}, TypeError, rf"^{fn}: x1 must be a floating-point tensor", "int"),
+            ErrorCase((s1, s2, y), {"weight": torch.ones(N, 1)}, ValueError, rf"^{fn}: weight must have", "w"),
+            ErrorCase((s1, s2, "y"), {}, TypeError, rf"^{fn}: target must be a torch.Tensor", "str"),
+        ]
+    d = torch.rand(N)
+    return [
+        ErrorCase((d, y[:3]), {}, ValueError, rf"^{fn}: target must have shape \(6,\)", "target-shape"),
+        ErrorCase((d, y * 0), {}, ValueError, rf"^{fn}: target must hold labels \+1 or -1", "target-0"),
+        ErrorCase((d.long(), y), {}, TypeError, rf"^{fn}: input must be a floating-point tensor", "int"),
+        ErrorCase((d, y), {"margin": "1"}, TypeError, rf"^{fn}: margin must be a number", "margin"),
+    ]
+
+
+def _cosine_embedding_random(rng: np.random.Generator, scale: float) -> Sample:
+    n, d = int(rng.integers(1, 9)), int(rng.integers(1, 5))
+    return Sample((t64(rng.normal(size=(n, d)) * scale), t64(rng.normal(size=(n, d)) * scale),
+                   _pm_labels(rng, n)), {"margin": float(rng.choice([-0.5, 0.0, 0.5]))})
+
+
+def _ranking_samples() -> list[Sample]:
+    rng = rng_for("margin_ranking")
+    s1, s2 = _emb(rng, N), _emb(rng, N)
+    y = _pm_labels(rng, N)
+    m1, m2 = _emb(rng, 2, 3, 2), _emb(rng, 2, 3, 2)
+    return [
+        Sample((s1, s2, y), {}, "margin0"),
+        Sample((s1, s2, y.double()), {"margin": 0.7}, "margin0.7"),
+        Sample((s1, s2, y), {"margin": -0.4}, "negative-margin"),
+        Sample((m1, m2, _pm_labels(rng, 2, 3, 2)), {"margin": 0.3}, "3d"),
+        Sample((s1, s2, y > 0), {"weight": _w(rng), "margin": 0.5}, "weight-bool", plain=False),
+    ]
+
+
+def _hinge_embedding_samples() -> list[Sample]:
+    rng = rng_for("hinge_embedding")
+    d = t64(rng.uniform(0.05, 2.0, size=(N, D)))
+    y = _pm_labels(rng, N, D)
+    return [
+        Sample((d, y), {}, "margin1"),
+        Sample((d, y.double()), {"margin": 0.5}, "margin0.5"),
+        Sample((d * 3 - 1, y), {"margin": 2.5}, "signed-input"),
+        Sample((d, y), {"weight": t64(rng.uniform(0.2, 2.0, size=(D,)))}, "weight", plain=False),
+    ]
+
+
+def _elementwise_pm_random(fn_name: str):
+    def make(rng: np.random.Generator, scale: float) -> Sample:
+        shape = tuple(int(s) for s in rng.integers(1, 5, size=int(rng.integers(1, 3))))
+        x1 = t64(rng.normal(size=shape) * scale)
+        y = _pm_labels(rng, *shape)
+        if fn_name == "hinge_embedding":
+            return Sample((x1, y), {"margin": float(rng.choice([0.5, 1.0, 2.0]))})
+        return Sample((x1, t64(rng.normal(size=shape) * scale), y), {"margin": float(rng.choice([0.0, 0.5]))})
+
+    return make
+
+
+ENTRIES += [
+    LossEntry(
+        "cosine_embedding_loss", LF.cosine_embedding_loss, losskit.CosineEmbeddingLoss, R.cosine_embedding_loss,
+        _cosine_embedding_samples, errors=lambda: _pm_errors("cosine_embedding_loss", False),
+        extremes=_cosine_embedding_extremes, random=_cosine_embedding_random,
+        empty=lambda: Sample((*_empty_pair().args, torch.zeros(0, dtype=torch.long)), {}), grad_args=(0, 1),
+    ),
+    LossEntry(
+        "margin_ranking_loss", LF.margin_ranking_loss, losskit.MarginRankingLoss, R.margin_ranking_loss,
+        _ranking_samples, errors=lambda: _pm_errors("margin_ranking_loss", True),
+        extremes=lambda: [Sample((t64([1e4, -1e4, 0.0]), t64([-1e4, 1e4, 0.0]), torch.tensor([1, 1, -1])), {},
+                                 "saturated")],
+        random=_elementwise_pm_random("margin_ranking"),
+        empty=lambda: Sample((t64(np.zeros(0)), t64(np.zeros(0)), torch.zeros(0, dtype=torch.long)), {}),
+        grad_args=(0, 1),
+    ),
+    LossEntry(
+        "hinge_embedding_loss", LF.hinge_embedding_loss, losskit.HingeEmbeddingLoss, R.hinge_embedding_loss,
+        _hinge_embedding_samples, errors=lambda: _pm_errors("hinge_embedding_loss", True),
+        extremes=lambda: [Sample((t64([1e4, 0.0, 1e4]), torch.tensor([1, -1, -1])), {}, "large")],
+        random=_elementwise_pm_random("hinge_embedding"), nonnegative=False,
+        empty=lambda: Sample((t64(np.zeros(0)), torch.zeros(0, dtype=torch.long)), {}),
+    ),
+]
+
+
+def _pml_convention_samples(name: str) -> list[Sample]:
+    """Cosine-distance triplets and labelled NT-Xent (pytorch-metric-learning conventions, issue 13)."""
+    rng = rng_for(name, 7)
+    a, p, n = _emb(rng, N, D), _emb(rng, N, D), _emb(rng, N, D)
+    if name == "triplet_loss":
+        return [Sample((a, p, n), {"distance": "cosine", "margin": 0.5}, "cosine"),
+                Sample((a, p, n), {"distance": "cosine", "margin": 0.3, "swap": True, "squared": True},
+                       "cosine-swap-squared")]
+    labels = torch.tensor([0, 1, 0, 2, 1, 0])
+    return [Sample((a, p), {"labels": labels, "temperature": 0.4}, "labels", plain=False),
+            Sample((a, p), {"labels": labels, "weight": _w(rng), "normalize": False, "temperature": 2.0},
+                   "labels-weight-unnormalized", plain=False),
+            Sample((a, p), {"labels": torch.arange(N)}, "labels-all-distinct")]
+
+
+for _e in ENTRIES:
+    if _e.name in ("triplet_loss", "nt_xent_loss"):
+        _e.samples = lambda s0=_e.samples, nm=_e.name: s0() + _pml_convention_samples(nm)  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------------------------------
+# center_loss (Wen et al. 2016, issue 13)
+
+
+def _center_samples() -> list[Sample]:
+    rng = rng_for("center")
+    x = _emb(rng, N, D)
+    y = torch.as_tensor(rng.integers(0, 4, size=N))
+    c = _emb(rng, 4, D)
+    return [Sample((x, y), {"centers": c}, "default"),
+            Sample((x, y), {"centers": c, "weight": _w(rng)}, "weight", plain=False),
+            Sample((x[:1], y[:1]), {"centers": c}, "batch-of-one")]
+
+
+def _center_errors() -> list[ErrorCase]:
+    fn = "center_loss"
+    x, y, c = torch.randn(N, D), torch.randint(0, 4, (N,)), torch.randn(4, D)
+    return [ErrorCase((x, y), {"centers": c[:, :2]}, ValueError, rf"^{fn}: centers must have shape \(K, 3\)", "c"),
+            ErrorCase((x, y + 4), {"centers": c}, ValueError, rf"^{fn}: target holds class index \d+, expected indices in \[0, 3\]", "label"),
+            ErrorCase((x, y.float()), {"centers": c}, TypeError, rf"^{fn}: target must be an integer tensor", "t"),
+            ErrorCase((x[0], y), {"centers": c}, ValueError, rf"^{fn}: input must have shape \(N, D\)", "1d")]
+
+
+ENTRIES += [
+    LossEntry(
+        "center_loss", LF.center_loss, losskit.CenterLoss, R.center_loss, _center_samples, errors=_center_errors,
+        extremes=lambda: [Sample((t64([[1e4, -1e4, 0.0]]), torch.tensor([0])), {"centers": t64([[-1e4, 1e4, 0.0]])},
+                                 "far")],
+        random=lambda rng, scale: Sample((t64(rng.normal(size=(5, 2)) * scale), torch.as_tensor(rng.integers(0, 3, 5))),
+                                         {"centers": t64(rng.normal(size=(3, 2)) * scale)}),
+        empty=lambda: Sample((torch.zeros(0, D, dtype=torch.float64), torch.zeros(0, dtype=torch.long)),
+                             {"centers": torch.zeros(2, D, dtype=torch.float64)}),
+        grad_args=(0,),
+    ),
+]

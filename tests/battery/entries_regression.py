@@ -408,3 +408,55 @@ ENTRIES = [
         grad_args=(0, 1),
     ),
 ]
+
+
+# ---------------------------------------------------------------------------------------------------
+# poisson_nll_loss (torch.nn's PoissonNLLLoss, issue 13)
+
+
+def _poisson_samples() -> list[Sample]:
+    rng = rng_for("poisson_nll")
+    x = t64(rng.normal(size=(N, D)))
+    y = t64(rng.poisson(2.0, size=(N, D)).astype(float))
+    rate = t64(rng.uniform(0.2, 4.0, size=(N, D)))
+    return [
+        Sample((x, y), {}, "log-input"),
+        Sample((x, y), {"full": True}, "full"),
+        Sample((rate, y), {"log_input": False}, "rate"),
+        Sample((rate, y + 0.5), {"log_input": False, "full": True, "eps": 1e-3}, "rate-full"),
+        Sample((x, y), {"weight": t64(rng.uniform(0.2, 2.0, size=(D,)))}, "weight", plain=False),
+        Sample((x[:1, :1], y[:1, :1]), {}, "batch-of-one"),
+    ]
+
+
+def _poisson_errors() -> list[ErrorCase]:
+    fn = "poisson_nll_loss"
+    x, y = torch.randn(N, D), torch.rand(N, D) * 3
+    return [
+        ErrorCase((x, y[:, :2]), {}, ValueError, rf"^{fn}: target must have shape \(6, 3\)", "shape"),
+        ErrorCase((x, -y - 1), {}, ValueError, rf"^{fn}: target must hold non-negative counts", "negative-count"),
+        ErrorCase((x - 5, y), {"log_input": False}, ValueError, rf"^{fn}: input must hold non-negative rates",
+                  "negative-rate"),
+        ErrorCase((x, y), {"eps": 0.0}, ValueError, rf"^{fn}: eps must be in \(0, inf\)", "eps"),
+        ErrorCase((x, y), {"full": 1}, TypeError, rf"^{fn}: full must be True or False", "full"),
+        ErrorCase((x, y.long()), {}, TypeError, rf"^{fn}: target must be a floating-point tensor", "int-target"),
+        ErrorCase((x.masked_fill(x > 0, float("nan")), y), {}, ValueError, rf"^{fn}: input contains NaN", "nan"),
+    ]
+
+
+def _poisson_random(rng: np.random.Generator, scale: float) -> Sample:
+    shape = tuple(int(s) for s in rng.integers(1, 5, size=int(rng.integers(1, 3))))
+    x = t64(np.clip(rng.normal(size=shape) * scale, -30.0, 30.0))
+    return Sample((x, t64(rng.poisson(3.0, size=shape).astype(float))), {"full": bool(rng.uniform() < 0.5)})
+
+
+ENTRIES += [
+    LossEntry(
+        "poisson_nll_loss", LF.poisson_nll_loss, losskit.PoissonNLLLoss, R.poisson_nll_loss, _poisson_samples,
+        errors=_poisson_errors,
+        extremes=lambda: [Sample((t64([[-1e4, 30.0, 0.0]]), t64([[0.0, 5.0, 1e4]])), {}, "wide"),
+                          Sample((t64([[0.0, 1e-30, 5.0]]), t64([[0.0, 3.0, 0.0]])), {"log_input": False}, "rate-0")],
+        random=_poisson_random, nonnegative=False,
+        empty=lambda: Sample((t64(np.zeros((0, D))), t64(np.zeros((0, D)))), {}),
+    ),
+]

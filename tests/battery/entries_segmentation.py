@@ -236,3 +236,51 @@ def _extend(entry: LossEntry, more: Callable[[], list[Sample]]) -> None:
 
 _extend(ENTRIES[4], _absent_class_samples)
 _extend(ENTRIES[5], _lovasz_extra_samples)
+
+
+def _parity_samples(name: str) -> Callable[[], list[Sample]]:
+    """The peer-parity options (issue 13): split smoothing, -log score, squared Jaccard, on index and soft targets."""
+
+    def make() -> list[Sample]:
+        rng = rng_for(name, 3)
+        x, y = _logits(rng, N, C, H, W), _labels(rng, N, H, W)
+        q = _simplex(rng, N, C, H, W)
+        out = [
+            Sample((x, y), {"smooth_nr": 0.2, "smooth_dr": 0.9}, "smooth-nr-dr"),
+            Sample((x, q), {"smooth_nr": 0.0, "smooth_dr": 0.5, "per_image": False}, "soft-smooth-nr-dr-batch"),
+            Sample((q, q), {"input_type": "probs"}, "soft-target-equals-input", grad=False),
+        ]
+        if name in ("dice_loss", "jaccard_loss", "tversky_loss"):
+            out += [Sample((x, y), {"log_loss": True}, "log-loss"),
+                    Sample((x, q), {"log_loss": True, "smooth": 0.0}, "soft-log-loss")]
+        if name == "jaccard_loss":
+            out += [Sample((x, y), {"squared": True}, "squared"),
+                    Sample((x, q), {"squared": True, "per_image": False, "smooth_nr": 0.1}, "soft-squared-batch")]
+        return out
+
+    return make
+
+
+for _entry_ in ENTRIES[:5]:
+    _extend(_entry_, _parity_samples(_entry_.name))
+
+
+def _mcc_samples() -> list[Sample]:
+    rng = rng_for("mcc_loss", 4)
+    x, y = _logits(rng, N, C, H, W), _labels(rng, N, H, W)
+    return [Sample((x, y), {"eps": 0.5}, "eps0.5"),
+            Sample((x, _simplex(rng, N, C, H, W)), {"eps": 1e-3, "per_image": False}, "soft-eps-batch")]
+
+
+def _mcc_entry() -> LossEntry:
+    e = _entry("mcc_loss", LF.mcc_loss, losskit.MCCLoss, R.mcc_loss, [], ratio=False)
+    original = e.samples
+    e.samples = lambda: original() + _mcc_samples()
+    errors = e.errors
+    eps_case = ErrorCase((torch.randn(N, C, H, W), torch.randint(0, C, (N, H, W))), {"eps": 0.0}, ValueError,
+                         r"^mcc_loss: eps must be in \(0, inf\)", "eps")
+    e.errors = lambda: [*(c for c in errors() if c.name != "smooth"), eps_case]  # mcc_loss has eps, not smooth
+    return e
+
+
+ENTRIES.append(_mcc_entry())

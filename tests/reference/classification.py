@@ -243,10 +243,28 @@ def cross_entropy(
     return _reduce_with_normaliser(loss, normaliser, reduction)
 
 
+def _binary_extras(input, target, weight, label_smoothing=0.0, ignore_index=None, mask=None):
+    """Ignored / masked elements get weight 0 (and target 0); smoothing maps y to y (1 - e) + e / 2."""
+    y = _f64(target).copy()
+    shape = np.shape(input)
+    w = np.ones(shape) if weight is None else np.broadcast_to(_f64(weight), shape).copy()
+    if ignore_index is not None:
+        ignored = np.asarray(target) == ignore_index
+        y[ignored] = 0.0
+        w[ignored] = 0.0
+    if mask is not None:
+        w = w * np.asarray(mask, dtype=np.float64)
+    y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    plain = weight is None and ignore_index is None and mask is None
+    return y, (None if plain else w)
+
+
 def binary_cross_entropy(
-    input, target, *, weight=None, pos_weight=None, input_type="logits", reduction="mean"
+    input, target, *, weight=None, pos_weight=None, label_smoothing=0.0, ignore_index=None, mask=None,
+    input_type="logits", reduction="mean"
 ):
     """l = -[pw * y * log p + (1 - y) * log(1 - p)] elementwise."""
+    target, weight = _binary_extras(input, target, weight, label_smoothing, ignore_index, mask)
     logp, log1mp = _binary_log_probs(input, input_type)
     pw = 1.0 if pos_weight is None else _f64(pos_weight)
     loss = _bce_from_logs(logp, log1mp, target, pw)
@@ -261,8 +279,8 @@ def _alpha_t(y, alpha):
     return alpha * y + (1.0 - alpha) * (1.0 - y)
 
 
-def balanced_cross_entropy(input, target, *, alpha=0.25, weight=None, input_type="logits", reduction="mean"):
-    """l = alpha_t * BCE, alpha_t = alpha * y + (1 - alpha) * (1 - y)."""
+def balanced_cross_entropy(input, target, *, alpha=0.75, weight=None, input_type="logits", reduction="mean"):
+    """l = alpha_t * BCE, alpha_t = alpha * y + (1 - alpha) * (1 - y); alpha = 0.75 is Lin et al.'s Table 1a best."""
     logp, log1mp = _binary_log_probs(input, input_type)
     y = _f64(target)
     loss = _alpha_t(y, alpha) * _bce_from_logs(logp, log1mp, y)
@@ -270,15 +288,18 @@ def balanced_cross_entropy(input, target, *, alpha=0.25, weight=None, input_type
 
 
 def sigmoid_focal_loss(
-    input, target, *, alpha=0.25, gamma=2.0, weight=None, input_type="logits", reduction="mean"
+    input, target, *, alpha=0.25, gamma=2.0, weight=None, pos_weight=None, label_smoothing=0.0, ignore_index=None,
+    mask=None, input_type="logits", reduction="mean"
 ):
-    """l = alpha_t (1 - p_t)^gamma BCE(p, y), p_t = y p + (1 - y)(1 - p)."""
+    """l = alpha_t (1 - p_t)^gamma BCE_pw(p, y), p_t = y p + (1 - y)(1 - p); pos_weight scales -y log p."""
+    target, weight = _binary_extras(input, target, weight, label_smoothing, ignore_index, mask)
     logp, log1mp = _binary_log_probs(input, input_type)
     y = _f64(target)
     p = np.exp(logp)
     one_minus_p = np.exp(log1mp)
     one_minus_p_t = y * one_minus_p + (1.0 - y) * p  # = 1 - p_t, without cancellation
-    loss = _alpha_t(y, alpha) * one_minus_p_t**gamma * _bce_from_logs(logp, log1mp, y)
+    pw = 1.0 if pos_weight is None else _f64(pos_weight)
+    loss = _alpha_t(y, alpha) * one_minus_p_t**gamma * _bce_from_logs(logp, log1mp, y, pw)
     return _reduce(loss, reduction, weight)
 
 
@@ -315,8 +336,10 @@ def softmax_focal_loss(
     return _reduce_with_normaliser(loss, normaliser, reduction)
 
 
-def quality_focal_loss(input, target, *, beta=2.0, weight=None, input_type="logits", reduction="mean"):
+def quality_focal_loss(input, target, *, beta=2.0, weight=None, ignore_index=None, mask=None, input_type="logits",
+                       reduction="mean"):
     """l = |y - sigma|^beta * BCE(sigma, y) (Li et al., Generalized Focal Loss)."""
+    target, weight = _binary_extras(input, target, weight, 0.0, ignore_index, mask)
     logp, log1mp = _binary_log_probs(input, input_type)
     y = _f64(target)
     s = np.exp(logp)
@@ -342,8 +365,10 @@ def distribution_focal_loss(input, target, *, weight=None, reduction="mean"):
     return _reduce(loss, reduction, weight)
 
 
-def varifocal_loss(input, target, *, alpha=0.75, gamma=2.0, weight=None, reduction="mean"):
+def varifocal_loss(input, target, *, alpha=0.75, gamma=2.0, weight=None, ignore_index=None, mask=None,
+                   reduction="mean"):
     """q > 0: -q[q log p + (1 - q) log(1 - p)];  q == 0: -alpha p^gamma log(1 - p)."""
+    target, weight = _binary_extras(input, target, weight, 0.0, ignore_index, mask)
     logp = log_sigmoid(input)
     log1mp = log_sigmoid(-_f64(input))
     q = _f64(target)
@@ -475,9 +500,13 @@ def zero_one_loss(input, target, *, weight=None, reduction="mean"):
 
 
 def multiclass_hinge_loss(
-    input, target, *, variant="crammer_singer", margin=1.0, squared=False, weight=None, reduction="mean"
+    input, target, *, variant="crammer_singer", margin=1.0, squared=False, class_weight=None, weight=None,
+    reduction="mean"
 ):
-    """Crammer-Singer max(0, D + max_{j!=y} s_j - s_y) or Weston-Watkins sum_{j!=y} max(0, D + s_j - s_y)."""
+    """Crammer-Singer max(0, D + max_{j!=y} s_j - s_y) or Weston-Watkins sum_{j!=y} max(0, D + s_j - s_y).
+
+    class_weight v (C,) scales sample i's loss by v[y_i] (torch's MultiMarginLoss(weight=)); the mean still
+    divides by the per-sample weights (N when None)."""
     s = _f64(input)
     y = np.asarray(target).astype(np.int64)
     n_samples, n_classes = s.shape
@@ -503,6 +532,8 @@ def multiclass_hinge_loss(
             loss[i] = total
         else:
             raise ValueError(f"unknown variant {variant!r}")
+        if class_weight is not None:
+            loss[i] *= float(_f64(class_weight)[y[i]])
     return _reduce(loss, reduction, weight)
 
 
@@ -630,3 +661,58 @@ __all__ = [
     "varifocal_loss",
     "zero_one_loss",
 ]
+
+
+def multilabel_soft_margin_loss(input, target, *, class_weight=None, weight=None, input_type="logits",
+                                reduction="mean"):
+    """l_n = (1/C) Σ_c v_c · BCE(x_nc, y_nc): torch's MultiLabelSoftMarginLoss, per sample."""
+    logp, log1mp = _binary_log_probs(input, input_type)
+    terms = _bce_from_logs(logp, log1mp, _f64(target))
+    if class_weight is not None:
+        terms = terms * _f64(class_weight)[None, :]
+    c = terms.shape[1]
+    loss = terms.sum(axis=1) / max(c, 1)
+    return _reduce(loss, reduction, weight)
+
+
+__all__ += ["multilabel_soft_margin_loss"]
+
+
+def ohem_cross_entropy(input, target, *, threshold=0.7, min_kept=100000, top_k=None, ignore_index=-100,
+                       weight=None, input_type="logits", reduction="mean"):
+    """OHEM (HRNet / mmseg): keep counted pixels whose true-class p < max(threshold, p_sorted[min(k, M-1)]);
+    top-k (nnU-Net): the floor(P k / 100) largest per-pixel losses (ignored pixels with loss 0). Mean over S."""
+    x = _f64(input)
+    t = np.asarray(target)
+    if input_type == "logits":
+        logp = log_softmax(x, axis=1)
+    elif input_type == "probs":
+        logp = np.log(np.clip(x, EPS, 1.0 - EPS))
+    else:
+        logp = np.clip(x, LOG_EPS, 0.0)
+    valid = t != ignore_index
+    tc = np.where(valid, t, 0)
+    own = np.take_along_axis(logp, tc[:, None], axis=1)[:, 0]
+    w = np.ones(x.shape[1]) if weight is None else _f64(weight)
+    loss = np.where(valid, -own * w[tc], 0.0)
+    flat = loss.reshape(-1)
+    chosen = np.zeros(flat.shape, dtype=bool)
+    if top_k is not None:
+        n_keep = max(1, int(flat.size * top_k / 100.0)) if flat.size else 0
+        chosen[np.argsort(-flat, kind="stable")[:n_keep]] = True
+    else:
+        p = np.exp(own).reshape(-1)
+        v = valid.reshape(-1)
+        ranked = np.sort(p[v])
+        if ranked.size:
+            cut = max(threshold, ranked[min(min_kept, ranked.size - 1)])
+            chosen = v & (p < cut)
+    picked = np.where(chosen, flat, 0.0).reshape(loss.shape)
+    if reduction == "none":
+        return picked
+    if reduction == "sum":
+        return float(picked.sum())
+    return float(picked.sum() / chosen.sum()) if chosen.sum() else 0.0
+
+
+__all__ += ["ohem_cross_entropy"]

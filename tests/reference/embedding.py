@@ -76,16 +76,16 @@ def contrastive_loss(x1, x2, target, *, margin=1.0, distance="euclidean", weight
         else:
             raise ValueError(distance)
         out.append(y[i] * 0.5 * d * d + (1.0 - y[i]) * 0.5 * max(0.0, margin - d) ** 2)
-    return _reduce(out, reduction, weight)
+    return _reduce_nz(out, reduction, weight)
 
 
-def triplet_loss(anchor, positive, negative, *, margin=1.0, p=2.0, swap=False, squared=False, weight=None,
-                 reduction="mean"):
-    """FaceNet: max(0, d(a,p) - d(a,n) + m), exact p-norm distances; swap uses min(d(a,n), d(p,n))."""
+def triplet_loss(anchor, positive, negative, *, margin=1.0, p=2.0, swap=False, squared=False, distance="euclidean",
+                 weight=None, reduction="mean"):
+    """FaceNet: max(0, d(a,p) - d(a,n) + m), exact p-norm distances (or 1 - cos); swap: min(d(a,n), d(p,n))."""
     a, pos, neg = _f64(anchor), _f64(positive), _f64(negative)
 
     def d(u, v):
-        r = _dist(u, v, p)
+        r = 1.0 - _cos(u, v) if distance == "cosine" else _dist(u, v, p)
         return r * r if squared else r
 
     out = []
@@ -94,7 +94,17 @@ def triplet_loss(anchor, positive, negative, *, margin=1.0, p=2.0, swap=False, s
         if swap:
             d_an = min(d_an, d(pos[i], neg[i]))
         out.append(max(0.0, d(a[i], pos[i]) - d_an + margin))
-    return _reduce(out, reduction, weight)
+    return _reduce_nz(out, reduction, weight)
+
+
+def _reduce_nz(loss, reduction, weight):
+    """_reduce plus "mean_nonzero": sum(w l) over all / sum(w) over the entries with l > 0 (0 if none)."""
+    if reduction != "mean_nonzero":
+        return _reduce(loss, reduction, weight)
+    loss = _f64(loss)
+    w = np.ones_like(loss) if weight is None else _f64(weight)
+    denom = float(np.sum(w[loss > 0]))
+    return float(np.sum(w * loss)) / denom if denom > 0 else 0.0
 
 
 def _sim(u, v, normalize):
@@ -116,11 +126,14 @@ def info_nce_loss(query, key, *, negatives=None, temperature=0.1, normalize=True
     return _reduce(out, reduction, weight)
 
 
-def nt_xent_loss(z1, z2, *, temperature=0.5, normalize=True, weight=None, reduction="mean"):
+def nt_xent_loss(z1, z2, *, temperature=0.5, normalize=True, labels=None, weight=None, reduction="mean"):
     """SimCLR over the 2N views (anchor a's positive is a ± N, self excluded); per pair the mean of both."""
     z = np.concatenate([_f64(z1), _f64(z2)], axis=0)
     n2 = z.shape[0]
     n = n2 // 2
+    if labels is not None:
+        return _nt_xent_labelled(z, np.concatenate([np.asarray(labels)] * 2), temperature, normalize, weight,
+                                 reduction)
     per_anchor = []
     for a in range(n2):
         pos = (a + n) % n2
@@ -182,4 +195,65 @@ def siglip_loss(image_embeds, text_embeds, *, logit_scale, logit_bias, weight=No
             s = z * (t * _cos(u[i], v[j]) + b)
             total -= min(s, 0.0) - math.log1p(math.exp(-abs(s)))
         out.append(total)
+# ---------------------------------------------------------------------------------------------------------
+# torch.nn's pairwise losses (labels +1 / -1), written from the definitions in torch.nn's documentation
+
+
+def _pm(target):
+    t = np.asarray(target)
+    return np.where(t.astype(bool), 1.0, -1.0) if t.dtype == bool else _f64(t)
+
+
+def cosine_embedding_loss(x1, x2, target, *, margin=0.0, weight=None, reduction="mean"):
+    """1 - cos for y = 1, max(0, cos - m) for y = -1; cos = u.v / sqrt((|u|² + 1e-12)(|v|² + 1e-12))."""
+    a, b, y = _f64(x1), _f64(x2), _pm(target)
+    out = []
+    for i in range(a.shape[0]):
+        cos = float(np.dot(a[i], b[i])) / math.sqrt((float(np.dot(a[i], a[i])) + 1e-12)
+                                                   * (float(np.dot(b[i], b[i])) + 1e-12))
+        out.append(1.0 - cos if y[i] > 0 else max(0.0, cos - margin))
+    return _reduce(np.asarray(out), reduction, weight)
+
+
+def margin_ranking_loss(x1, x2, target, *, margin=0.0, weight=None, reduction="mean"):
+    """max(0, -y (x1 - x2) + m) elementwise."""
+    loss = np.maximum(0.0, -_pm(target) * (_f64(x1) - _f64(x2)) + margin)
+    return _reduce(loss, reduction, weight)
+
+
+def hinge_embedding_loss(input, target, *, margin=1.0, weight=None, reduction="mean"):
+    """x for y = 1, max(0, m - x) for y = -1, elementwise."""
+    x, y = _f64(input), _pm(target)
+    loss = np.where(y > 0, x, np.maximum(0.0, margin - x))
+    return _reduce(loss, reduction, weight)
+
+
+def _nt_xent_labelled(z, lab, temperature, normalize, weight, reduction):
+    """pml's NT-Xent with labels: one term -log(e^{s_ap} / (e^{s_ap} + Σ_{n: other label} e^{s_an})) per
+    (anchor a, positive p != a with a's label); "mean" averages every term, "none" / "sum" each pair's mean."""
+    n2 = z.shape[0]
+    n = n2 // 2
+    sums, counts = np.zeros(n2), np.zeros(n2)
+    for a in range(n2):
+        negs = [_sim(z[a], z[b], normalize) / temperature for b in range(n2) if lab[b] != lab[a]]
+        for p in range(n2):
+            if p == a or lab[p] != lab[a]:
+                continue
+            s_ap = _sim(z[a], z[p], normalize) / temperature
+            sums[a] += _lse([s_ap, *negs]) - s_ap
+            counts[a] += 1
+    s_pair, k_pair = sums[:n] + sums[n:], counts[:n] + counts[n:]
+    w = np.ones(n) if weight is None else _f64(weight)
+    if reduction == "none":
+        return w * s_pair / k_pair
+    if reduction == "sum":
+        return float(np.sum(w * s_pair / k_pair))
+    denom = float(np.sum(w * k_pair))
+    return float(np.sum(w * s_pair)) / denom if denom > 0 else 0.0
+
+
+def center_loss(input, target, *, centers, weight=None, reduction="mean"):
+    """Wen et al. 2016: ½ ||x_i - c_{y_i}||² per sample."""
+    x, c, y = _f64(input), _f64(centers), np.asarray(target)
+    out = [0.5 * float(np.sum((x[i] - c[y[i]]) ** 2)) for i in range(x.shape[0])]
     return _reduce(out, reduction, weight)

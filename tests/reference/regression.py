@@ -233,3 +233,15 @@ def l1_penalty(params):
 
 def l2_penalty(params):
     return float(sum((_f64(p) ** 2).sum() for p in params))
+
+
+def poisson_nll_loss(input, target, *, log_input=True, full=False, eps=1e-8, weight=None, reduction="mean"):
+    """λ - y log λ (λ = e^x, or λ = x with log(x + eps)), + Stirling y log y - y + ½ log(2π y) for y > 1."""
+    x, y = _f64(input), _f64(target)
+    loss = np.exp(x) - y * x if log_input else x - y * np.log(x + eps)
+    if full:
+        st = np.zeros_like(y)
+        big = y > 1
+        st[big] = y[big] * np.log(y[big]) - y[big] + 0.5 * np.log(2.0 * math.pi * y[big])
+        loss = loss + st
+    return _reduce(loss, weight, reduction)

@@ -18,6 +18,8 @@ Conventions shared with the library (SPEC §0 / §4)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 EPS = float(np.finfo(np.float64).eps)
@@ -111,10 +113,27 @@ def _class_sums(input, target, *, per_image, squared=False, **opts):
 
 
 def _sums(p, g, squared):
-    tp = float(np.sum(p * g))
+    """(TP, Σp, Σg) of one group.
+
+    TP is Wang et al.'s soft-label intersection (|p|₁ + |g|₁ - |p - g|₁) / 2 (Dice semimetric losses,
+    MICCAI 2023, arXiv 2303.16296, eq. for the DML): equal to Σ p g when g is binary, and the one that makes
+    every score 1 exactly at p = g for soft g. The squared (L2) sums keep Σ p g, which equals
+    (|p|² + |g|² - |p - g|²) / 2 for every g.
+    """
     if squared:
-        return tp, float(np.sum(p * p)), float(np.sum(g * g))
-    return tp, float(np.sum(p)), float(np.sum(g))
+        return float(np.sum(p * g)), float(np.sum(p * p)), float(np.sum(g * g))
+    sp, sg = float(np.sum(p)), float(np.sum(g))
+    return 0.5 * (sp + sg - float(np.sum(np.abs(p - g)))), sp, sg
+
+
+def _nr_dr(smooth, smooth_nr, smooth_dr):
+    """MONAI's split smoothing: each of smooth_nr / smooth_dr falls back to smooth."""
+    return (smooth if smooth_nr is None else smooth_nr), (smooth if smooth_dr is None else smooth_dr)
+
+
+def _loss_of(score, log_loss):
+    """1 - score, or smp's -log(score) (score floored at the smallest normal float64)."""
+    return -np.log(max(score, np.finfo(np.float64).tiny)) if log_loss else 1.0 - score
 
 
 def _class_weight(weight, first):
@@ -137,52 +156,58 @@ def _common(kwargs):
 
 
 def dice_loss(input, target, *, weight=None, smooth=1e-5, per_image=True, squared=False, reduction="mean",
-              **kwargs):
-    """1 - (2 TP + s) / (Σp + Σg + s) (V-Net: Σp² + Σg² when squared)."""
+              smooth_nr=None, smooth_dr=None, log_loss=False, **kwargs):
+    """1 - (2 TP + s_nr) / (Σp + Σg + s_dr) (V-Net: Σp² + Σg² when squared; -log(score) with log_loss)."""
     opts = _common(kwargs)
+    nr, dr = _nr_dr(smooth, smooth_nr, smooth_dr)
     tp, sp, sg, first = _class_sums(input, target, per_image=per_image, squared=squared, **opts)
-    loss = np.vectorize(lambda a, b, c: 1.0 - _ratio(2 * a + smooth, b + c + smooth))(tp, sp, sg)
+    loss = np.vectorize(lambda a, b, c: _loss_of(_ratio(2 * a + nr, b + c + dr), log_loss))(tp, sp, sg)
     return _reduce(loss, reduction, _class_weight(weight, first))
 
 
-def jaccard_loss(input, target, *, weight=None, smooth=1e-5, per_image=True, reduction="mean", **kwargs):
-    """1 - (TP + s) / (Σp + Σg - TP + s)."""
+def jaccard_loss(input, target, *, weight=None, smooth=1e-5, per_image=True, reduction="mean", squared=False,
+                 smooth_nr=None, smooth_dr=None, log_loss=False, **kwargs):
+    """1 - (TP + s_nr) / (Σp + Σg - TP + s_dr) (Σp², Σg² and TP = Σpg when squared)."""
     opts = _common(kwargs)
-    tp, sp, sg, first = _class_sums(input, target, per_image=per_image, **opts)
-    loss = np.vectorize(lambda a, b, c: 1.0 - _ratio(a + smooth, b + c - a + smooth))(tp, sp, sg)
+    nr, dr = _nr_dr(smooth, smooth_nr, smooth_dr)
+    tp, sp, sg, first = _class_sums(input, target, per_image=per_image, squared=squared, **opts)
+    loss = np.vectorize(lambda a, b, c: _loss_of(_ratio(a + nr, b + c - a + dr), log_loss))(tp, sp, sg)
     return _reduce(loss, reduction, _class_weight(weight, first))
 
 
-def _tversky(tp, sp, sg, alpha, beta, smooth):
-    fp = sp - tp  # Σ p (1 - g)
-    fn = sg - tp  # Σ (1 - p) g
-    return _ratio(tp + smooth, tp + alpha * fp + beta * fn + smooth)
+def _tversky(tp, sp, sg, alpha, beta, nr, dr):
+    fp = sp - tp  # Σ p (1 - g) for binary g; Wang et al.'s soft FP with the soft TP
+    fn = sg - tp  # Σ (1 - p) g for binary g
+    return _ratio(tp + nr, tp + alpha * fp + beta * fn + dr)
 
 
 def tversky_loss(input, target, *, alpha=0.5, beta=0.5, weight=None, smooth=1e-5, per_image=True,
-                 reduction="mean", **kwargs):
+                 reduction="mean", smooth_nr=None, smooth_dr=None, log_loss=False, **kwargs):
     """1 - (TP + s) / (TP + α FP + β FN + s), α on false positives, β on false negatives."""
     opts = _common(kwargs)
+    nr, dr = _nr_dr(smooth, smooth_nr, smooth_dr)
     tp, sp, sg, first = _class_sums(input, target, per_image=per_image, **opts)
-    loss = np.vectorize(lambda a, b, c: 1.0 - _tversky(a, b, c, alpha, beta, smooth))(tp, sp, sg)
+    loss = np.vectorize(lambda a, b, c: _loss_of(_tversky(a, b, c, alpha, beta, nr, dr), log_loss))(tp, sp, sg)
     return _reduce(loss, reduction, _class_weight(weight, first))
 
 
 def focal_tversky_loss(input, target, *, alpha=0.5, beta=0.5, gamma=0.75, weight=None, smooth=1e-5,
-                       per_image=True, reduction="mean", **kwargs):
+                       per_image=True, reduction="mean", smooth_nr=None, smooth_dr=None, **kwargs):
     """(1 - T)^γ per (sample, class)."""
     opts = _common(kwargs)
+    nr, dr = _nr_dr(smooth, smooth_nr, smooth_dr)
     tp, sp, sg, first = _class_sums(input, target, per_image=per_image, **opts)
-    loss = np.vectorize(lambda a, b, c: max(0.0, 1.0 - _tversky(a, b, c, alpha, beta, smooth)) ** gamma)(
+    loss = np.vectorize(lambda a, b, c: max(0.0, 1.0 - _tversky(a, b, c, alpha, beta, nr, dr)) ** gamma)(
         tp, sp, sg)
     return _reduce(loss, reduction, _class_weight(weight, first))
 
 
 def generalized_dice_loss(input, target, *, weighting="square", weight=None, smooth=1e-5, per_image=True,
-                          reduction="mean", **kwargs):
+                          reduction="mean", smooth_nr=None, smooth_dr=None, **kwargs):
     """Sudre et al.: 1 - (2 Σ_c w_c TP_c + s) / (Σ_c w_c (Σp + Σg)_c + s), w_c = 1 / V_c²; an absent class
     takes the largest finite weight of its row (all absent: all weights 0)."""
     opts = _common(kwargs)
+    nr, dr = _nr_dr(smooth, smooth_nr, smooth_dr)
     tp, sp, sg, first = _class_sums(input, target, per_image=per_image, **opts)
     cw = _class_weight(weight, first)
     rows = [(tp, sp, sg)] if not per_image else [(tp[i], sp[i], sg[i]) for i in range(tp.shape[0])]
@@ -198,7 +223,7 @@ def generalized_dice_loss(input, target, *, weighting="square", weight=None, smo
         w = np.where(vol > 0, w, top)
         if cw is not None:
             w = w * cw
-        losses.append(1.0 - _ratio(2.0 * float(np.sum(w * a)) + smooth, float(np.sum(w * (b + vol))) + smooth))
+        losses.append(1.0 - _ratio(2.0 * float(np.sum(w * a)) + nr, float(np.sum(w * (b + vol))) + dr))
     values = np.asarray(losses) if per_image else np.asarray(losses[0])
     if reduction == "none":
         return values
@@ -259,4 +284,32 @@ def lovasz_loss(input, target, *, weight=None, per_image=True, reduction="mean",
             e = np.concatenate([errors[i, k][keep[i]] for i in range(n)]) if n else np.zeros(0)
             g = np.concatenate([gt[i, k][keep[i]] for i in range(n)]) if n else np.zeros(0)
             loss[j] = lovasz_flat(e, g)
+    return _reduce(loss, reduction, _class_weight(weight, first))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Matthews correlation coefficient
+
+
+def mcc_loss(input, target, *, weight=None, eps=1e-5, per_image=True, reduction="mean", **kwargs):
+    """1 - (TP·TN - FP·FN) / sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN)), each count + eps, over the kept pixels."""
+    opts = _common(kwargs)
+    x, gt, keep, first, sigmoid = _groups(input, target, **opts)
+    p = _probabilities(x, opts["input_type"], sigmoid)
+    n, c = p.shape[:2]
+
+    def one(pk, gk):
+        tp, sp, sg = _sums(pk, gk, False)
+        fp, fn = max(sp - tp, 0.0), max(sg - tp, 0.0)
+        tn = max(pk.size - tp - fp - fn, 0.0)
+        tp, fp, fn, tn = tp + eps, fp + eps, fn + eps, tn + eps
+        return 1.0 - (tp * tn - fp * fn) / math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+
+    if per_image:
+        loss = np.array([[one(p[i, k][keep[i]], gt[i, k][keep[i]]) for k in range(first, c)] for i in range(n)])
+        loss = loss.reshape(n, c - first)
+    else:
+        loss = np.array([one(np.concatenate([p[i, k][keep[i]] for i in range(n)]) if n else np.zeros(0),
+                             np.concatenate([gt[i, k][keep[i]] for i in range(n)]) if n else np.zeros(0))
+                         for k in range(first, c)])
     return _reduce(loss, reduction, _class_weight(weight, first))

@@ -37,7 +37,17 @@ Curve = Callable[[Callable[..., Tensor], Tensor, dict[str, Any]], Tensor]
 
 def _binary(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
     target = kw.pop("_target", 1.0)
+    if fn.__name__ == "multilabel_soft_margin_loss":  # (N, C) input: one class per row
+        return fn(x[:, None], torch.full_like(x, target)[:, None], reduction="none", **kw)
     return fn(x, torch.full_like(x, target), reduction="none", **kw)
+
+
+def _pm_dissimilar(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # torch's ±1-label losses at y = -1: margin ranking of (x, 0), hinge embedding of the distance x
+    y = -torch.ones_like(x, dtype=torch.long)
+    if fn.__name__ == "margin_ranking_loss":
+        return fn(x, torch.zeros_like(x), y, reduction="none", **kw)
+    return fn(x, y, reduction="none", **kw)
 
 
 def _margin(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
@@ -118,7 +128,9 @@ def _pair_angle(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Ten
     name = fn.__name__
     anchor = torch.tensor([1.0, 0.0], dtype=D).expand(len(x), 2)
     other = torch.stack([torch.cos(x), torch.sin(x)], 1)
-    if name == "contrastive_loss":
+    if name == "center_loss":  # the feature at angle x, its class centre at (1, 0)
+        return fn(other, torch.zeros(len(x), dtype=torch.long), centers=anchor[:1], reduction="none", **kw)
+    if name in ("contrastive_loss", "cosine_embedding_loss"):
         return fn(anchor, other, torch.ones(len(x), dtype=D), reduction="none", **kw)
     if name == "triplet_loss":
         negative = torch.tensor([0.0, 1.0], dtype=D).expand(len(x), 2)
@@ -197,6 +209,8 @@ KINDS: dict[str, tuple[tuple[float, float], str, Curve]] = {
     "simpo": ((-3.0, 3.0), "average log-prob margin (chosen − rejected)", _preference),
     "orpo": ((-5.0, -0.02), "average log-prob of the chosen answer (rejected ln 0.25)", _preference),
     "kto": ((-60.0, 60.0), "log-ratio r of a desirable example (z0 = 0)", _preference),
+    "pm_dissimilar": ((-1.0, 3.0), "x1 - x2 (ranking) or distance d (hinge embedding), label y = -1",
+                      _pm_dissimilar),
 }
 
 # per-loss plot recipes; a loss not listed falls back on its family's default
@@ -246,6 +260,12 @@ SPECS: dict[str, PlotSpec] = {
     "orpo_loss": PlotSpec("orpo", "beta", [0.1, 0.5, 1.0]),
     "kto_loss": PlotSpec("kto", "beta", [0.05, 0.1, 0.5]),
     "siglip_loss": PlotSpec("pair_angle", "logit_bias", [-10.0, -5.0, 0.0]),
+    "cosine_embedding_loss": PlotSpec("pair_angle"),
+    "margin_ranking_loss": PlotSpec("pm_dissimilar", "margin", [0.0, 0.5, 1.0]),
+    "hinge_embedding_loss": PlotSpec("pm_dissimilar", "margin", [0.5, 1.0, 2.0]),
+    "poisson_nll_loss": PlotSpec("residual", "log_input", [True]),
+    "center_loss": PlotSpec("pair_angle"),
+    "ohem_cross_entropy": PlotSpec("multiclass", "threshold", [0.5, 0.7, 0.9], {"min_kept": 0}),
 }
 FAMILY_DEFAULT = {
     "boxes": "box_offset",
@@ -258,8 +278,9 @@ FAMILY_DEFAULT = {
 
 def resolve(name: str) -> tuple[Callable[..., Tensor], PlotSpec]:
     """The functional loss behind a registry name, and its plot recipe."""
-    module = registry.get(name)
-    fn: Callable[..., Tensor] = type(module).function  # type: ignore[attr-defined]
+    # the class, without building a Module whose constructor needs arguments (CenterLoss's sizes)
+    cls = registry.canonical_class(name) if name in registry.available() else type(registry.get(name))
+    fn: Callable[..., Tensor] = cls.function  # type: ignore[attr-defined]
     spec = SPECS.get(fn.__name__)
     if spec is None:
         family = fn.__module__.rsplit(".", 1)[-1]

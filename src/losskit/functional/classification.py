@@ -362,6 +362,9 @@ def binary_cross_entropy(
     *,
     weight: Tensor | None = None,
     pos_weight: Tensor | None = None,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
+    mask: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
@@ -381,6 +384,14 @@ def binary_cross_entropy(
             (torch's ``weight`` rescales but still divides by the element count).
         pos_weight: multiplies the positive term, broadcast over the last dimension(s) like torch
             (e.g. ``(C,)`` for ``(N, C)``); ``n_neg / n_pos`` balances a rare positive class.
+        label_smoothing: ε in [0, 1]: the target becomes :math:`y(1 - ε) + ε/2` (the two-class case of
+            :func:`cross_entropy`'s smoothing). segmentation-models-pytorch's ``smooth_factor=s`` is
+            ``label_smoothing=2s``. Default 0.
+        ignore_index: target value whose elements are left out of the loss and of the mean's denominator
+            (e.g. -100 or 255). smp and kornia keep ignored elements in the denominator: their mean is
+            losskit's ``"sum"`` divided by the element count. Default None.
+        mask: bool tensor of the input's shape, True = keep; elements where it is False are left out like
+            ignored ones. Default None.
         input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
         normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
@@ -405,6 +416,8 @@ def binary_cross_entropy(
     fn = "binary_cross_entropy"
     checks.check_reduction(fn, reduction)
     check_input_type(fn, input_type)
+    target, weight = _binary_extras(fn, input, target, weight, label_smoothing=label_smoothing,
+                                    ignore_index=ignore_index, mask=mask)
     x, y, w = _binary_setup(fn, input, target, weight)
     pw = None
     if pos_weight is not None:
@@ -424,7 +437,7 @@ def balanced_cross_entropy(
     input: Tensor,
     target: Tensor,
     *,
-    alpha: float = 0.25,
+    alpha: float = 0.75,
     weight: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
@@ -434,11 +447,15 @@ def balanced_cross_entropy(
     r"""α-balanced binary cross-entropy, :math:`-\alpha_t \log p_t` (the RetinaNet baseline).
 
     :math:`\alpha_t = \alpha` for positives and :math:`1 - \alpha` for negatives; equals
-    :func:`sigmoid_focal_loss` with ``gamma=0``.
+    :func:`sigmoid_focal_loss` with ``gamma=0`` and the same ``alpha``.
 
     Args:
         input, target, weight, input_type, reduction: as in :func:`binary_cross_entropy`.
-        alpha: weight of the positive class in [0, 1]. Default 0.25 (Lin et al.).
+        alpha: weight of the positive class in [0, 1]. Default 0.75: in Lin et al. §5.1 (Table 1a) the
+            α-balanced CE (γ = 0) is best at α = 0.75. The familiar 0.25 is the best α only *together
+            with* γ = 2 (Table 1b: α is lowered as γ grows, because the focusing term already
+            down-weights the many easy negatives); that is :func:`sigmoid_focal_loss`'s default. Pass
+            ``alpha=0.25`` for the value of note 002 and of versions before this one.
         normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
             (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
         process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
@@ -458,7 +475,7 @@ def balanced_cross_entropy(
         >>> from losskit.functional import balanced_cross_entropy
         >>> x = torch.tensor([math.log(4.0)] * 2, dtype=torch.float64)  # p = 0.8
         >>> balanced_cross_entropy(x, torch.tensor([1.0, 0.0], dtype=torch.float64), reduction="none")
-        tensor([0.0558, 1.2071], dtype=torch.float64)
+        tensor([0.1674, 0.4024], dtype=torch.float64)
     """
     fn = "balanced_cross_entropy"
     checks.check_reduction(fn, reduction)
@@ -478,6 +495,10 @@ def sigmoid_focal_loss(
     alpha: float | None = 0.25,
     gamma: float = 2.0,
     weight: Tensor | None = None,
+    pos_weight: Tensor | None = None,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
+    mask: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
@@ -498,7 +519,13 @@ def sigmoid_focal_loss(
         target: same shape, in [0, 1] (soft targets allowed).
         alpha: positive-class weight in [0, 1], default 0.25; ``None`` disables the weighting.
         gamma: focusing parameter γ >= 0, default 2 (the paper's best; the notes' "0.2" is a typo).
-        weight, input_type, reduction: as in :func:`binary_cross_entropy`.
+        pos_weight: multiplies the positive cross-entropy term :math:`-y\log p` (kornia's
+            ``binary_focal_loss_with_logits(pos_weight=)``; its ``(C,)`` acts along dim 1, so for inputs
+            ``(B, C, H, W)`` pass ``pos_weight.view(C, 1, 1)``). Calls with it take the plain autograd
+            path instead of the fused kernel. Default None.
+        weight, label_smoothing, ignore_index, mask, input_type, reduction: as in
+            :func:`binary_cross_entropy` (the smoothing and the ignored elements are applied to the target
+            and weight before the fused kernel).
         normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
             (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
         process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
@@ -531,14 +558,17 @@ def sigmoid_focal_loss(
     a = None if alpha is None else checks.check_number(fn, "alpha", alpha, low=0.0, high=1.0)
     g = checks.check_number(fn, "gamma", gamma, low=0.0)
     check_input_type(fn, input_type)
+    target, weight = _binary_extras(fn, input, target, weight, label_smoothing=label_smoothing,
+                                    ignore_index=ignore_index, mask=mask)
     x, y, w = _binary_setup(fn, input, target, weight)
-    if input_type == "logits" and not y.requires_grad:
+    pw = _pos_weight(fn, pos_weight, x)
+    if input_type == "logits" and not y.requires_grad and pw is None:
         # fused kernel: 9 elementwise passes forward, closed-form backward, saves only (x, y)
         loss = SigmoidFocal.apply(x, y, a, g)
         return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
                       inputs={"input": input, "target": target})
     logp, log1mp = binary_log_probs(fn, x, input_type)
-    loss = _bce_terms(logp, log1mp, y)
+    loss = _bce_terms(logp, log1mp, y) if pw is None else -(pw * y * logp + (1.0 - y) * log1mp)
     if g != 0.0:
         loss = loss * torch.exp(g * _log_one_minus_pt(logp, log1mp, y))
     if a is not None:
@@ -553,6 +583,8 @@ def quality_focal_loss(
     *,
     beta: float = 2.0,
     weight: Tensor | None = None,
+    ignore_index: int | None = None,
+    mask: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
@@ -570,7 +602,8 @@ def quality_focal_loss(
         input: logits of any shape (or probabilities / log-probabilities).
         target: same shape, the quality score in [0, 1].
         beta: exponent β >= 0, default 2 (the paper's setting).
-        weight, input_type, reduction: as in :func:`binary_cross_entropy`.
+        weight, ignore_index, mask, input_type, reduction: as in :func:`binary_cross_entropy`. There is
+            no ``label_smoothing`` or ``pos_weight``: the target is a quality score, not a label.
         normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
             (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
         process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
@@ -601,6 +634,7 @@ def quality_focal_loss(
     checks.check_reduction(fn, reduction)
     b = checks.check_number(fn, "beta", beta, low=0.0)
     check_input_type(fn, input_type)
+    target, weight = _binary_extras(fn, input, target, weight, ignore_index=ignore_index, mask=mask)
     x, y, w = _binary_setup(fn, input, target, weight)
     logp, log1mp = binary_log_probs(fn, x, input_type)
     loss = _bce_terms(logp, log1mp, y)
@@ -620,6 +654,8 @@ def varifocal_loss(
     alpha: float = 0.75,
     gamma: float = 2.0,
     weight: Tensor | None = None,
+    ignore_index: int | None = None,
+    mask: Tensor | None = None,
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
     process_group: ProcessGroup | None = None,
@@ -638,7 +674,8 @@ def varifocal_loss(
         target: same shape, IoU-aware target ``q`` in [0, 1] (0 for negatives).
         alpha: negative weight α >= 0, default 0.75.
         gamma: focusing exponent γ >= 0 for negatives, default 2.
-        weight, reduction: as in :func:`binary_cross_entropy`.
+        weight, ignore_index, mask, reduction: as in :func:`binary_cross_entropy`. There is no
+            ``label_smoothing`` (it would turn every negative, q = 0, into a positive) or ``pos_weight``.
         normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
             (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
         process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
@@ -665,6 +702,7 @@ def varifocal_loss(
     checks.check_reduction(fn, reduction)
     a = checks.check_number(fn, "alpha", alpha, low=0.0)
     g = checks.check_number(fn, "gamma", gamma, low=0.0)
+    target, weight = _binary_extras(fn, input, target, weight, ignore_index=ignore_index, mask=mask)
     x, y, w = _binary_setup(fn, input, target, weight)
     logp, log1mp = binary_log_probs(fn, x, "logits")
     focal = torch.where(y > 0, y, a * torch.exp(g * logp))
@@ -1247,6 +1285,7 @@ def multiclass_hinge_loss(
     variant: str = "crammer_singer",
     margin: float = 1.0,
     squared: bool = False,
+    class_weight: Tensor | None = None,
     weight: Tensor | None = None,
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
@@ -1267,6 +1306,11 @@ def multiclass_hinge_loss(
         variant: ``"crammer_singer"`` (default) or ``"weston_watkins"``.
         margin: Δ, default 1.
         squared: square each hinge term.
+        class_weight: per-class factor ``(C,)`` applied to each sample's loss by its target class,
+            :math:`\ell_n \leftarrow v_{y_n}\ell_n` (torch's ``MultiMarginLoss(weight=...)``): part of the
+            loss value, so ``"mean"`` still divides by N (or by the summed per-sample ``weight``), as torch
+            does. ``multiclass_hinge_loss(..., variant="weston_watkins", class_weight=v) / C`` is
+            ``MultiMarginLoss(weight=v)`` (``squared=True`` for ``p=2``). Default None.
         weight: per-sample weight ``(N,)``.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
         normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
@@ -1306,8 +1350,9 @@ def multiclass_hinge_loss(
     checks.check_shape(fn, "target", target, (int(input.shape[0]),), "(one class index per row)")
     checks.check_labels(fn, "target", target, C)
     checks.check_weight(fn, weight, (int(input.shape[0]),))
-    checks.check_same_device(fn, input=input, target=target, weight=weight)
-    _, (x, w) = prepare(fn, input, weight)
+    checks.check_class_weight(fn, class_weight, C, name="class_weight")
+    checks.check_same_device(fn, input=input, target=target, weight=weight, class_weight=class_weight)
+    _, (x, w, cw) = prepare(fn, input, weight, class_weight)
     assert x is not None
     s_y = x.gather(1, target.unsqueeze(1))
     is_y = torch.zeros_like(x, dtype=torch.bool).scatter(1, target.unsqueeze(1), True)
@@ -1321,6 +1366,8 @@ def multiclass_hinge_loss(
         if squared:
             terms = terms.square()
         loss = terms.masked_fill(is_y, 0.0).sum(1)
+    if cw is not None:
+        loss = loss * cw[target]
     return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
                   inputs={"input": input})
 
@@ -1509,3 +1556,258 @@ def _check_ctc_values(
             f"between them): {desc}; pass zero_infinity=True to give such samples loss 0"
         )
 
+
+
+# --------------------------------------------------------------------------------------------------
+# torch.nn's multi-label soft margin loss (issue 13)
+
+
+def multilabel_soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    class_weight: Tensor | None = None,
+    weight: Tensor | None = None,
+    input_type: str = "logits",
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Multi-label soft margin loss (torch's ``MultiLabelSoftMarginLoss``): the class-mean of the binary CE.
+
+    .. math::
+        \ell_n = -\frac{1}{C}\sum_{c=1}^{C} v_c\,\big[y_{nc}\log\sigma(x_{nc})
+            + (1 - y_{nc})\log\sigma(-x_{nc})\big]
+
+    One value per sample: :func:`binary_cross_entropy` of each class, scaled by the per-class
+    ``class_weight`` :math:`v_c`, averaged over the :math:`C` classes (dividing by :math:`C`, not by
+    :math:`\sum v`, as torch does).
+
+    Args:
+        input: logits ``(N, C)`` (or probabilities / log-probabilities, see ``input_type``).
+        target: ``(N, C)`` multi-hot labels (bool, integer 0 / 1, or float in [0, 1] for soft labels).
+        class_weight: per-class factor ``(C,)`` (torch's ``weight=``), default None (all 1).
+        weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
+        input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
+        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss; one value per sample for ``reduction="none"``. Same values as
+        ``torch.nn.functional.multilabel_soft_margin_loss`` for every reduction.
+
+    Raises:
+        ValueError: an input that is not 2-D, a target of another shape, labels outside [0, 1], a bad
+            class weight, NaN/inf inputs.
+        TypeError: non-tensor or integer input.
+
+    References:
+        PyTorch ``torch.nn.MultiLabelSoftMarginLoss`` (the definition: a one-vs-all logistic loss per class).
+
+    Example:
+        Logits 0 (p = 1/2) for both classes cost ln 2 each, whatever the labels:
+
+        >>> import torch
+        >>> from losskit.functional import multilabel_soft_margin_loss
+        >>> x = torch.zeros(1, 2, dtype=torch.float64)
+        >>> print(f"{multilabel_soft_margin_loss(x, torch.tensor([[1, 0]])).item():.9f}")
+        0.693147181
+    """
+    fn = "multilabel_soft_margin_loss"
+    checks.check_reduction(fn, reduction)
+    check_input_type(fn, input_type)
+    checks.check_float(fn, "input", input)
+    if input.dim() != 2:
+        raise ValueError(f"{fn}: input must have shape (N, C), got {checks.fmt_shape(input.shape)}")
+    n, c = int(input.shape[0]), int(input.shape[1])
+    checks.check_class_weight(fn, class_weight, c, name="class_weight")
+    checks.check_weight(fn, weight, (n,))
+    checks.check_same_device(fn, class_weight=class_weight, weight=weight, input=input)
+    x, y, _ = _binary_setup(fn, input, target, None)
+    _, (w, cw) = prepare(fn, weight, class_weight)
+    logp, log1mp = binary_log_probs(fn, x, input_type)
+    terms = _bce_terms(logp, log1mp, y)
+    if cw is not None:
+        terms = terms * cw.to(terms.dtype)
+    loss = terms.sum(1) / max(c, 1)
+    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+
+
+__all__ += ["multilabel_soft_margin_loss"]
+
+
+# --------------------------------------------------------------------------------------------------
+# options of the binary losses that users bring from torch / kornia / smp (issue 13)
+
+
+def _binary_extras(
+    fn: str,
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    *,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
+    mask: Tensor | None = None,
+) -> tuple[Tensor, Tensor | None]:
+    """Fold ``ignore_index`` / ``mask`` into the weight (0 = left out) and smooth the target.
+
+    Runs before the usual validation, so an ignored value (e.g. -100) never reaches the [0, 1] check, and
+    the loss itself (fused kernel or not) sees an ordinary target and weight.
+    """
+    ls = checks.check_number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
+        raise TypeError(f"{fn}: ignore_index must be an int or None, got {ignore_index!r}")
+    if ignore_index is None and mask is None and ls == 0.0:
+        return target, weight
+    checks.check_float(fn, "input", input)
+    checks.check_tensor(fn, "target", target)
+    checks.check_shape(fn, "target", target, tuple(input.shape), "(the input's shape)")
+    checks.check_weight(fn, weight, tuple(input.shape))
+    check_mask(fn, mask, tuple(input.shape))
+    keep = mask
+    if ignore_index is not None:
+        ok = target != ignore_index
+        target = torch.where(ok, target, torch.zeros_like(target))
+        keep = ok if keep is None else keep & ok
+    if ls != 0.0:
+        if not target.is_floating_point():
+            half = input.dtype in (torch.float16, torch.bfloat16)
+            target = target.to(torch.float32 if half else input.dtype)
+        target = target * (1.0 - ls) + 0.5 * ls
+    if keep is not None:
+        k = keep.to(torch.float32 if input.dtype in (torch.float16, torch.bfloat16) else input.dtype)
+        weight = k if weight is None else weight * k
+    return target, weight
+
+
+def _pos_weight(fn: str, pos_weight: Tensor | None, x: Tensor) -> Tensor | None:
+    if pos_weight is None:
+        return None
+    checks.check_weight(fn, pos_weight, tuple(x.shape), name="pos_weight")
+    checks.check_same_device(fn, input=x, pos_weight=pos_weight)
+    return pos_weight.to(x.dtype)
+
+
+# --------------------------------------------------------------------------------------------------
+# online hard example mining for dense cross-entropy (issue 13)
+
+
+def ohem_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    *,
+    threshold: float = 0.7,
+    min_kept: int = 100000,
+    top_k: float | None = None,
+    ignore_index: int = -100,
+    weight: Tensor | None = None,
+    input_type: str = "logits",
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Cross-entropy over the hardest pixels only: OHEM (threshold + ``min_kept``) or top-k % (nnU-Net).
+
+    With :math:`\ell_i = -w_{y_i}\log p_{i, y_i}` the per-pixel cross-entropy, the loss averages
+    :math:`\ell_i` over a selected set :math:`S`:
+
+    * **OHEM** (``top_k=None``, the default; HRNet / mmsegmentation's ``OhemCrossEntropy`` and
+      ``OHEMPixelSampler``): sort the counted pixels' true-class probabilities :math:`p_{(1)} \le p_{(2)}
+      \le \dots \le p_{(M)}`; :math:`t = \max(\texttt{threshold},\ p_{(\min(\texttt{min\_kept}, M-1)+1)})`
+      and :math:`S = \{i : p_{i, y_i} < t\}`. Pixels the model is already sure of (probability above
+      ``threshold``) drop out unless fewer than ``min_kept`` pixels are hard, in which case the
+      ``min_kept`` hardest are kept.
+    * **Top-k** (``top_k=k``, nnU-Net's ``TopKLoss(k)``): :math:`S` is the
+      :math:`\lfloor P k / 100 \rfloor` largest per-pixel losses among all :math:`P` pixels of the batch
+      (ignored pixels take part with loss 0, as in nnU-Net; at least one pixel is kept).
+
+    The selection is not differentiated (it is a choice of pixels); the gradient flows through the
+    selected :math:`\ell_i`.
+
+    Args:
+        input: logits ``(N, C, *spatial)`` (or probabilities / log-probabilities, see ``input_type``).
+        target: class indices ``(N, *spatial)``.
+        threshold: OHEM's probability threshold in (0, 1]. Default 0.7 (HRNet / mmseg).
+        min_kept: OHEM's minimum number of kept pixels for the whole batch, >= 0. Default 100000 (HRNet's;
+            mmseg's ``min_kept`` is per image: pass ``min_kept * N``).
+        top_k: percentage in (0, 100] for the top-k mode; None (default) for OHEM. nnU-Net uses 10.
+        ignore_index: target value left out (of the OHEM ranking, and with loss 0 in top-k). Default -100.
+        weight: per-class weight ``(C,)`` multiplying each pixel's loss (``CrossEntropyLoss(weight=...,
+            reduction="none")`` as HRNet does); ``"mean"`` stays the plain mean over the selected pixels.
+        input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
+        reduction: ``"none"`` (the target's shape, unselected pixels 0), ``"mean"`` (over the selected
+            pixels; 0 when none is) or ``"sum"``.
+
+    Returns:
+        The loss.
+
+    Raises:
+        ValueError: bad shapes, labels out of range, a threshold outside (0, 1], a negative ``min_kept``,
+            ``top_k`` outside (0, 100], NaN/inf inputs.
+        TypeError: non-tensor / integer input, a float target, a non-int ``min_kept``.
+
+    References:
+        Shrivastava, Gupta, Girshick, *Training Region-based Object Detectors with Online Hard Example
+        Mining*, CVPR 2016 (arXiv 1604.03540); Wang et al., *Deep High-Resolution Representation Learning
+        for Visual Recognition* (HRNet), TPAMI 2020 (arXiv 1908.07919); Isensee et al., *nnU-Net*, Nature
+        Methods 2021 (arXiv 1809.10486), TopK loss.
+
+    Example:
+        Four pixels whose true-class probabilities are 0.9, 0.6, 0.3 and 0.8: with threshold 0.7 and
+        ``min_kept=1`` the pixels at 0.6 and 0.3 are kept, :math:`(-\ln 0.6 - \ln 0.3)/2`:
+
+        >>> import math, torch
+        >>> from losskit.functional import ohem_cross_entropy
+        >>> p1 = torch.tensor([0.9, 0.6, 0.3, 0.8], dtype=torch.float64)
+        >>> x = torch.stack([torch.zeros(4, dtype=torch.float64), torch.log(p1 / (1 - p1))])[None]
+        >>> y = torch.ones(1, 4, dtype=torch.long)
+        >>> print(f"{ohem_cross_entropy(x, y, threshold=0.7, min_kept=1).item():.9f}")
+        0.857399214
+    """
+    fn = "ohem_cross_entropy"
+    checks.check_reduction(fn, reduction)
+    th = checks.check_number(fn, "threshold", threshold, low=0.0, high=1.0, low_open=True)
+    if isinstance(min_kept, bool) or not isinstance(min_kept, int):
+        raise TypeError(f"{fn}: min_kept must be an int, got {min_kept!r}")
+    if min_kept < 0:
+        raise ValueError(f"{fn}: min_kept must be >= 0, got {min_kept}")
+    k = None if top_k is None else checks.check_number(fn, "top_k", top_k, low=0.0, high=100.0, low_open=True)
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise TypeError(f"{fn}: ignore_index must be an int, got {ignore_index!r}")
+    _, c = check_class_input(fn, input, 1)
+    checks.check_int(fn, "target", target)
+    shape = (int(input.shape[0]), *(int(s) for s in input.shape[2:]))
+    checks.check_shape(fn, "target", target, shape, "(class indices: input's shape without C)")
+    checks.check_labels(fn, "target", target, c, ignore_index)
+    checks.check_class_weight(fn, weight, c)
+    checks.check_same_device(fn, input=input, target=target, weight=weight)
+    _, (x, w) = prepare(fn, input, weight)
+    assert x is not None
+    logp_all = class_log_probs(fn, x, input_type, 1)
+    valid = target != ignore_index
+    t = torch.where(valid, target, torch.zeros_like(target))
+    logp = logp_all.gather(1, t.unsqueeze(1)).squeeze(1)
+    loss = -logp if w is None else -logp * w[t]
+    loss = torch.where(valid, loss, torch.zeros_like(loss))
+    flat = loss.reshape(-1)
+    if k is not None:
+        n_keep = max(1, int(flat.numel() * k / 100.0)) if flat.numel() else 0
+        chosen = torch.zeros_like(flat, dtype=torch.bool)
+        if n_keep:
+            chosen = chosen.scatter(0, torch.topk(flat.detach(), n_keep, sorted=False).indices, True)
+    else:
+        p = torch.exp(logp.detach()).reshape(-1)
+        v = valid.reshape(-1)
+        ranked = torch.sort(torch.where(v, p, torch.full_like(p, 2.0))).values  # ignored pixels sort last
+        m = v.sum()
+        pos = torch.minimum(torch.full_like(m, min_kept), (m - 1).clamp_min(0))
+        kth = ranked.gather(0, pos.reshape(1)) if ranked.numel() else p.new_zeros(1)
+        cut = torch.clamp(kth, min=th)
+        chosen = v & (p < cut)
+    chosen = chosen.reshape(loss.shape)
+    picked = torch.where(chosen, loss, torch.zeros_like(loss))
+    if reduction == "mean":
+        count = chosen.sum().to(loss.dtype)
+        total = picked.sum()
+        out = torch.where(count > 0, total / count.clamp_min(1.0), 0.0 * total)
+        return checks.check_finite_result(fn, out, input=input)
+    return finish(fn, picked, reduction, inputs={"input": input})
+
+
+__all__ += ["ohem_cross_entropy"]

@@ -227,7 +227,7 @@ def _reduce_across(
     return checks.check_finite_result(fn, out, **inputs)
 
 
-_REDUCTION_CODE = {"none": 0, "mean": 1, "sum": 2}
+_REDUCTION_CODE = {"none": 0, "mean": 1, "sum": 2, "mean_nonzero": 3}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -267,7 +267,8 @@ def contrastive_loss(
         distance: ``"euclidean"`` (default, the paper's :math:`D`) or ``"cosine"``
             (:math:`D = 1 - \cos(x_1, x_2)`, scale-invariant).
         weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
-        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        reduction: ``"none"`` (``(N,)``), ``"mean"``, ``"sum"`` or ``"mean_nonzero"`` (the mean over the
+            pairs whose loss is > 0: pytorch-metric-learning's ``AvgNonZeroReducer``; 0 when none is).
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the
             reduction runs over every rank's pairs (``"mean"`` divides by the global weight sum), the same
             value on every rank; ``"none"`` returns this rank's values (no communication).
@@ -304,7 +305,7 @@ def contrastive_loss(
         tensor([0.3200, 0.0200], dtype=torch.float64)
     """
     fn = "contrastive_loss"
-    checks.check_reduction(fn, reduction)
+    _check_reduction_nz(fn, reduction)
     m = _check_margin(fn, margin)
     checks.check_option(fn, "distance", distance, DISTANCES)
     _check_embeddings(fn, "x1", x1)
@@ -330,8 +331,12 @@ def contrastive_loss(
     loss = 0.5 * (y * d_sq + (1.0 - y) * hinge * hinge)
     inputs: dict[str, Tensor | None] = {"x1": x1, "x2": x2, "target": target}
     if group is not None:
+        if reduction == "mean_nonzero":
+            active = (loss.detach() > 0).to(loss.dtype)
+            nz = active if w is None else active * w
+            return _reduce_across(fn, loss, "mean", w, group, normalizer=nz, inputs=inputs)
         return _reduce_across(fn, loss, reduction, w, group, inputs=inputs)
-    return finish(fn, loss, reduction, w, inputs=inputs)
+    return _finish_nz(fn, loss, reduction, w, inputs=inputs)
 
 
 def triplet_loss(
@@ -343,6 +348,7 @@ def triplet_loss(
     p: float = 2.0,
     swap: bool = False,
     squared: bool = False,
+    distance: str = "euclidean",
     weight: Tensor | None = None,
     reduction: str = "mean",
     process_group: Any = None,
@@ -364,8 +370,15 @@ def triplet_loss(
         p: the norm's order, ``p >= 1`` (``float("inf")`` allowed). Default 2.
         swap: use the distance swap. Default False.
         squared: use squared distances. Default False.
+        distance: ``"euclidean"`` (default: the p-norm above) or ``"cosine"``, :math:`d = 1 - \cos(u, v)`
+            (scale-invariant; ``p`` must stay 2). The latter is pytorch-metric-learning's
+            ``TripletMarginLoss(distance=CosineSimilarity())``: its violation :math:`s_{an} - s_{ap} + m`
+            equals :math:`d_{ap} - d_{an} + m`. With cosine distances in [0, 2], margins of 0.05 to 0.5
+            are usual.
         weight: per-triplet weight ``(N,)``; ``"mean"`` divides by its sum.
-        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        reduction: ``"none"`` (``(N,)``), ``"mean"``, ``"sum"`` or ``"mean_nonzero"`` (the mean over the
+            triplets that violate the margin, pytorch-metric-learning's default ``AvgNonZeroReducer``;
+            0 when none does).
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the
             reduction runs over every rank's triplets (``"mean"`` divides by the global weight sum), the same
             value on every rank; ``"none"`` returns this rank's values (no communication).
@@ -401,9 +414,12 @@ def triplet_loss(
         0.707106781
     """
     fn = "triplet_loss"
-    checks.check_reduction(fn, reduction)
+    _check_reduction_nz(fn, reduction)
     m = _check_margin(fn, margin)
     order = checks.check_number(fn, "p", p, low=1.0)
+    checks.check_option(fn, "distance", distance, DISTANCES)
+    if distance == "cosine" and order != 2.0:
+        raise ValueError(f"{fn}: p applies to distance='euclidean', got p={p!r} with distance='cosine'")
     _check_bool(fn, "swap", swap)
     _check_bool(fn, "squared", squared)
     _check_embeddings(fn, "anchor", anchor)
@@ -421,6 +437,9 @@ def triplet_loss(
     assert a is not None and pos is not None and neg is not None
 
     def dist(u: Tensor, v: Tensor) -> Tensor:
+        if distance == "cosine":
+            d = 1.0 - (_normalize(u) * _normalize(v)).sum(-1)
+            return d * d if squared else d
         return _sq_pnorm(u - v, order) if squared else _pnorm(u - v, order)
 
     d_ap = dist(a, pos)
@@ -430,8 +449,12 @@ def triplet_loss(
     loss = torch.clamp(d_ap - d_an + m, min=0.0)
     inputs: dict[str, Tensor | None] = {"anchor": anchor, "positive": positive, "negative": negative}
     if group is not None:
+        if reduction == "mean_nonzero":
+            active = (loss.detach() > 0).to(loss.dtype)
+            nz = active if w is None else active * w
+            return _reduce_across(fn, loss, "mean", w, group, normalizer=nz, inputs=inputs)
         return _reduce_across(fn, loss, reduction, w, group, inputs=inputs)
-    return finish(fn, loss, reduction, w, inputs=inputs)
+    return _finish_nz(fn, loss, reduction, w, inputs=inputs)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -574,6 +597,7 @@ def nt_xent_loss(
     *,
     temperature: float = 0.5,
     normalize: bool = True,
+    labels: Tensor | None = None,
     weight: Tensor | None = None,
     reduction: str = "mean",
     process_group: Any = None,
@@ -597,6 +621,17 @@ def nt_xent_loss(
         z2: second view ``(N, D)``; row ``i`` is the positive of row ``i`` of ``z1``.
         temperature: τ > 0. Default 0.5 (the usual SimCLR value for small batches; 0.1 for large ones).
         normalize: L2-normalise first (cosine similarity, as in SimCLR). Default True.
+        labels: optional class labels ``(N,)`` of the pairs (both views share them): **several positives
+            per anchor**, with pytorch-metric-learning's ``NTXentLoss(...)(embeddings, labels)`` definition.
+            Every embedding with the anchor's label is a positive :math:`p \in P(a)`, every other label a
+            negative, and each (anchor, positive) pair is one term
+            :math:`\ell_{ap} = -\log \frac{e^{s_{ap}}}{e^{s_{ap}} + \sum_{n \in N(a)} e^{s_{an}}}` (the other
+            positives are not in the denominator). ``"mean"`` averages all terms (pml's
+            ``MeanReducer``), ``"none"`` gives each pair the mean of its two anchors' terms and ``"sum"``
+            adds those. This differs from SupCon
+            (:func:`supervised_contrastive_loss`), which averages the log-probabilities of all positives
+            inside one softmax whose denominator holds every other embedding. Default None (each sample
+            its own class: SimCLR).
         weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``, each pair's two anchors averaged), ``"mean"`` or ``"sum"``.
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
@@ -643,16 +678,29 @@ def nt_xent_loss(
     n = int(z1.shape[0])
     _check_sample_weight(fn, weight, n)
     _check_bool(fn, "local_loss", local_loss)
-    checks.check_same_device(fn, z1=z1, z2=z2, weight=weight)
+    if labels is not None:
+        labels = checks.check_index_target(fn, "labels", labels)
+        checks.check_shape(fn, "labels", labels, (n,), "(one class label per pair)")
+    checks.check_same_device(fn, z1=z1, z2=z2, weight=weight, labels=labels)
     dim = int(z1.shape[1])
     group = _group(fn, process_group, z1.device, width=dim, reduction=_REDUCTION_CODE[reduction],
                    weighted=int(weight is not None), local_loss=int(local_loss))
+    if labels is not None and group is not None:
+        raise ValueError(
+            f"{fn}: labels (several positives per anchor) are not supported with a process_group; "
+            "use supervised_contrastive_loss(..., process_group=...) for labelled batches across ranks"
+        )
     _, (a, b, w) = prepare(fn, z1, z2, weight)
     assert a is not None and b is not None
     if normalize:
         a, b = _normalize(a), _normalize(b)
     inputs: dict[str, Tensor | None] = {"z1": z1, "z2": z2}
     if group is None:
+        if labels is not None:
+            z = torch.cat([a, b], dim=0)
+            # 1/τ applied to the (2N, D) factor: the (2N, 2N) matrix is allocated once
+            sim = (z / tau) @ z.transpose(0, 1)
+            return _nt_xent_labelled(fn, sim, labels, n, reduction, w, inputs=inputs)
         return finish(fn, _nt_xent_rows(a, b, a, b, tau, 0), reduction, w, inputs=inputs)
     sizes = LD.gather_sizes(n, group, z1.device)
     ab = LD.all_gather(torch.cat([a, b], dim=1), group, sizes=sizes)
@@ -1060,3 +1108,344 @@ def _siglip_rows(
     # z_ij * s_ij: negated everywhere except on the matching pairs (diagonal shifted by the rank's offset)
     signed = torch.diagonal_scatter(-logits, logits.diagonal(offset), offset)
     return -F.logsigmoid(signed).sum(dim=1)
+
+
+# --------------------------------------------------------------------------------------------------
+# torch.nn's pairwise losses (labels +1 / -1): cosine embedding, margin ranking, hinge embedding
+
+# added to each squared norm before the square root of the cosine (torch's value): a zero row has cosine 0
+_COS_EPS = 1e-12
+
+
+def _pm_one_target(fn: str, target: object, shape: tuple[int, ...], what: str, dtype: torch.dtype) -> Tensor:
+    """Validate labels in {+1, -1} (bool: True = +1) of the given shape; return them as ``dtype``."""
+    t = checks.check_tensor(fn, "target", target)
+    checks.check_shape(fn, "target", t, shape, what)
+    if t.is_complex():
+        raise TypeError(f"{fn}: target must be a bool, integer or float tensor of ±1 labels, got {t.dtype}")
+    if t.dtype == torch.bool:
+        return t.to(dtype) * 2.0 - 1.0
+    if t.numel() and checks.values_checked(t):
+        bad = t[(t != 1) & (t != -1)]
+        if bad.numel():
+            raise ValueError(f"{fn}: target must hold labels +1 or -1, got a value {float(bad[0]):g}")
+    return t.to(dtype)
+
+
+def cosine_embedding_loss(
+    x1: Tensor,
+    x2: Tensor,
+    target: Tensor,
+    *,
+    margin: float = 0.0,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Cosine embedding loss (torch's ``CosineEmbeddingLoss``): pull similar pairs to cosine 1.
+
+    .. math::
+        \ell = \begin{cases} 1 - \cos(x_1, x_2) & y = 1\\ \max(0,\ \cos(x_1, x_2) - m) & y = -1\end{cases},
+        \qquad
+        \cos(u, v) = \frac{u \cdot v}{\sqrt{(\lVert u\rVert^2 + \epsilon)(\lVert v\rVert^2 + \epsilon)}}
+
+    with :math:`\epsilon = 10^{-12}` so that a zero embedding has cosine 0 and a finite gradient.
+
+    Args:
+        x1: embeddings ``(N, D)``.
+        x2: embeddings ``(N, D)``, row ``i`` paired with row ``i`` of ``x1``.
+        target: ``(N,)`` labels, +1 for a similar pair and -1 for a dissimilar one (bool: True = +1).
+        margin: :math:`m \in [-1, 1]`: dissimilar pairs cost nothing once their cosine is below it.
+            Default 0 (torch's); 0 to 0.5 is the usual range.
+        weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
+        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss; per pair for ``reduction="none"``. Same values as
+        ``torch.nn.functional.cosine_embedding_loss`` for every reduction.
+
+    Raises:
+        ValueError: shapes that differ, labels other than ±1, a margin outside [-1, 1], NaN/inf inputs.
+        TypeError: non-tensor or non-float embeddings.
+
+    References:
+        PyTorch ``torch.nn.CosineEmbeddingLoss`` (the definition); the hinge-on-cosine form of
+        Hadsell, Chopra, LeCun, *Dimensionality Reduction by Learning an Invariant Mapping*, CVPR 2006.
+
+    Example:
+        Orthogonal vectors have cosine 0: a similar pair costs 1, a dissimilar one 0; at 60° (cosine
+        0.5) with margin 0.2 a dissimilar pair costs 0.3.
+
+        >>> import math, torch
+        >>> from losskit.functional import cosine_embedding_loss
+        >>> x1 = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+        >>> x2 = torch.tensor([[0.0, 2.0], [0.0, 2.0], [0.5, math.sqrt(0.75)]], dtype=torch.float64)
+        >>> cosine_embedding_loss(x1, x2, torch.tensor([1, -1, -1]), margin=0.2, reduction="none")
+        tensor([1.0000, 0.0000, 0.3000], dtype=torch.float64)
+    """
+    fn = "cosine_embedding_loss"
+    checks.check_reduction(fn, reduction)
+    m = checks.check_number(fn, "margin", margin, low=-1.0, high=1.0)
+    _check_embeddings(fn, "x1", x1)
+    _check_like(fn, "x2", x2, x1, "x1")
+    n = int(x1.shape[0])
+    _check_sample_weight(fn, weight, n)
+    checks.check_tensor(fn, "target", target)
+    checks.check_same_device(fn, x1=x1, x2=x2, target=target, weight=weight)
+    dtype, (a, b, w) = prepare(fn, x1, x2, weight)
+    assert a is not None and b is not None
+    y = _pm_one_target(fn, target, (n,), "(one +1 / -1 label per pair)", dtype)
+    cos = (a * b).sum(-1) / torch.sqrt(((a * a).sum(-1) + _COS_EPS) * ((b * b).sum(-1) + _COS_EPS))
+    loss = torch.where(y > 0, 1.0 - cos, torch.clamp(cos - m, min=0.0))
+    return finish(fn, loss, reduction, w, inputs={"x1": x1, "x2": x2, "target": target})
+
+
+def _elementwise_pm(fn: str, names: tuple[str, ...], tensors: tuple[object, ...]) -> None:
+    """Float tensors of one shape (no broadcasting)."""
+    first = checks.check_float(fn, names[0], tensors[0])
+    for name, t in zip(names[1:], tensors[1:]):
+        checks.check_float(fn, name, t)
+        checks.check_shape(fn, name, t, tuple(first.shape), f"(the shape of {names[0]})")  # type: ignore
+
+
+def margin_ranking_loss(
+    x1: Tensor,
+    x2: Tensor,
+    target: Tensor,
+    *,
+    margin: float = 0.0,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Margin ranking loss (torch's ``MarginRankingLoss``): ``x1`` should rank above ``x2`` when y = 1.
+
+    .. math::
+        \ell = \max\bigl(0,\ -y\,(x_1 - x_2) + m\bigr)
+
+    Elementwise over scores of any shape; y = 1 asks for :math:`x_1 \ge x_2 + m`, y = -1 for
+    :math:`x_2 \ge x_1 + m`.
+
+    Args:
+        x1: scores, any shape.
+        x2: scores, the shape of ``x1``.
+        target: labels +1 / -1 (bool: True = +1), the shape of ``x1``.
+        margin: :math:`m`, the required gap. Default 0 (torch's); any real number.
+        weight: elementwise weight broadcastable to the loss; ``"mean"`` divides by its sum.
+        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss. Same values as ``torch.nn.functional.margin_ranking_loss`` for every reduction.
+
+    Raises:
+        ValueError: shapes that differ, labels other than ±1, NaN/inf inputs.
+        TypeError: non-tensor or non-float scores.
+
+    References:
+        PyTorch ``torch.nn.MarginRankingLoss``; Herbrich, Graepel, Obermayer, *Large Margin Rank Boundaries
+        for Ordinal Regression*, 2000 (the pairwise hinge).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import margin_ranking_loss
+        >>> x1, x2 = torch.tensor([2.0, 0.5, 1.0]), torch.tensor([1.0, 1.0, 1.0])
+        >>> margin_ranking_loss(x1, x2, torch.tensor([1, 1, -1]), margin=0.5, reduction="none")
+        tensor([0.0000, 1.0000, 0.5000])
+    """
+    fn = "margin_ranking_loss"
+    checks.check_reduction(fn, reduction)
+    m = checks.check_number(fn, "margin", margin)
+    _elementwise_pm(fn, ("x1", "x2"), (x1, x2))
+    shape = tuple(x1.shape)
+    checks.check_weight(fn, weight, shape)
+    checks.check_tensor(fn, "target", target)
+    checks.check_same_device(fn, x1=x1, x2=x2, target=target, weight=weight)
+    dtype, (a, b, w) = prepare(fn, x1, x2, weight)
+    assert a is not None and b is not None
+    y = _pm_one_target(fn, target, shape, "(the shape of x1)", dtype)
+    loss = torch.clamp(m - y * (a - b), min=0.0)
+    return finish(fn, loss, reduction, w, inputs={"x1": x1, "x2": x2, "target": target})
+
+
+def hinge_embedding_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Hinge embedding loss (torch's ``HingeEmbeddingLoss``): distances small for y = 1, above m for y = -1.
+
+    .. math::
+        \ell = \begin{cases} x & y = 1\\ \max(0,\ m - x) & y = -1\end{cases}
+
+    ``input`` is usually a distance between two embeddings (e.g. the L1 distance), so similar pairs are
+    pulled to 0 and dissimilar ones pushed past the margin. Elementwise, any shape.
+
+    Args:
+        input: distances (or any scores), any shape.
+        target: labels +1 / -1 (bool: True = +1), the shape of ``input``.
+        margin: :math:`m`. Default 1 (torch's).
+        weight: elementwise weight broadcastable to the loss; ``"mean"`` divides by its sum.
+        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss. Same values as ``torch.nn.functional.hinge_embedding_loss`` for every reduction.
+
+    Raises:
+        ValueError: shapes that differ, labels other than ±1, NaN/inf inputs.
+        TypeError: non-tensor or non-float input.
+
+    References:
+        PyTorch ``torch.nn.HingeEmbeddingLoss``; Mobahi, Collobert, Weston, *Deep Learning from Temporal
+        Coherence in Video*, ICML 2009.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import hinge_embedding_loss
+        >>> d = torch.tensor([0.3, 0.3, 1.5])
+        >>> hinge_embedding_loss(d, torch.tensor([1, -1, -1]), reduction="none")
+        tensor([0.3000, 0.7000, 0.0000])
+    """
+    fn = "hinge_embedding_loss"
+    checks.check_reduction(fn, reduction)
+    m = checks.check_number(fn, "margin", margin)
+    checks.check_float(fn, "input", input)
+    shape = tuple(input.shape)
+    checks.check_weight(fn, weight, shape)
+    checks.check_tensor(fn, "target", target)
+    checks.check_same_device(fn, input=input, target=target, weight=weight)
+    dtype, (x, w) = prepare(fn, input, weight)
+    assert x is not None
+    y = _pm_one_target(fn, target, shape, "(the shape of input)", dtype)
+    loss = torch.where(y > 0, x, torch.clamp(m - x, min=0.0))
+    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+
+
+__all__ += ["cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss"]
+
+
+# --------------------------------------------------------------------------------------------------
+# pytorch-metric-learning's AvgNonZeroReducer as reduction="mean_nonzero" (triplet and contrastive)
+
+
+def _check_reduction_nz(fn: str, reduction: str) -> None:
+    if reduction != "mean_nonzero":
+        checks.check_reduction(fn, reduction)
+
+
+def _finish_nz(
+    fn: str, loss: Tensor, reduction: str, weight: Tensor | None, *, inputs: dict[str, Tensor | None]
+) -> Tensor:
+    """``finish``, plus ``"mean_nonzero"``: ``Σ w ℓ / Σ_{ℓ > 0} w``, 0 (with a backward) when no ℓ is > 0."""
+    if reduction != "mean_nonzero":
+        return finish(fn, loss, reduction, weight, inputs=inputs)
+    active = (loss.detach() > 0).to(loss.dtype)
+    w = active if weight is None else weight.to(loss.dtype) * active
+    total = finish(fn, loss, "sum", weight, inputs=inputs)
+    count = w.sum()
+    return torch.where(count > 0, total / torch.where(count > 0, count, torch.ones_like(count)), 0.0 * total)
+
+
+def _nt_xent_labelled(
+    fn: str, sim: Tensor, labels: Tensor, n: int, reduction: str, w: Tensor | None,
+    *, inputs: dict[str, Tensor | None],
+) -> Tensor:
+    """NT-Xent with several positives per anchor (pml's definition) from the (2N, 2N) ``sim``."""
+    lab = torch.cat([labels, labels])
+    same = lab[:, None] == lab[None, :]
+    eye = torch.eye(2 * n, dtype=torch.bool, device=sim.device)
+    pos = same & ~eye
+    neg_lse = torch.logsumexp(sim.masked_fill(same, float("-inf")), dim=1, keepdim=True)  # -inf: no negatives
+    terms = torch.logaddexp(sim, neg_lse) - sim  # -log(e^{s_ap} / (e^{s_ap} + Σ_n e^{s_an})) for every b
+    per_anchor = terms.masked_fill(~pos, 0.0).sum(1)  # Σ over the anchor's positives
+    count = pos.sum(1).to(sim.dtype)  # >= 1: the other view is always a positive
+    s_pair = per_anchor[:n] + per_anchor[n:]
+    k_pair = count[:n] + count[n:]
+    if reduction != "mean":  # "none": each pair's mean term; "sum": the sum of those
+        return finish(fn, s_pair / k_pair, reduction, w, inputs=inputs)
+    # "mean": every (anchor, positive) term counts once (pml's MeanReducer), weighted by its pair's weight
+    total = finish(fn, s_pair, "sum", w, inputs=inputs)
+    return total / (k_pair if w is None else w * k_pair).sum().clamp_min(torch.finfo(sim.dtype).tiny)
+
+
+# --------------------------------------------------------------------------------------------------
+# center loss (Wen et al. 2016)
+
+
+def center_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    centers: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Center loss (Wen et al. 2016): pull each feature towards the centre of its class.
+
+    .. math::
+        \ell_i = \tfrac12 \lVert x_i - c_{y_i} \rVert_2^2
+
+    Used beside a softmax cross-entropy (``CrossEntropyLoss() + λ · CenterLoss(C, D)``, λ around 0.003 to
+    0.01 in the paper) to make deep features compact within a class while the cross-entropy keeps them
+    separable. :class:`losskit.nn.CenterLoss` holds the centres as a learnable ``nn.Parameter``.
+
+    Args:
+        input: features ``(N, D)``.
+        target: class indices ``(N,)`` in ``[0, K)``.
+        centers: the class centres ``(K, D)`` (a parameter or a tensor; gradients flow to it).
+        weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
+        reduction: ``"none"`` (``(N,)``), ``"mean"`` (default: the paper's :math:`\frac{1}{2}\sum_i`
+            divided by the batch size, as common implementations do) or ``"sum"`` (the paper's
+            :math:`L_C`).
+
+    Returns:
+        The loss; per sample for ``reduction="none"``.
+
+    Raises:
+        ValueError: a non-2-D input or centres, a feature size that differs, labels out of range,
+            NaN/inf inputs.
+        TypeError: non-tensor or non-float input / centres, a float target.
+
+    Note:
+        With autograd the centre :math:`c_j` receives :math:`\sum_{i: y_i = j} (c_j - x_i)` (divided by
+        N for ``"mean"``), so an SGD step on the centres is the paper's update up to its normalisation:
+        Wen et al. use :math:`\Delta c_j = \sum_{i: y_i = j}(c_j - x_i) / (1 + n_j)` with a separate rate
+        α. Give the centres their own parameter group (its learning rate plays α) to tune them apart.
+
+    References:
+        Wen, Zhang, Li, Qiao, *A Discriminative Feature Learning Approach for Deep Face Recognition*,
+        ECCV 2016.
+
+    Example:
+        Features (1, 1) and (3, 0) of classes 0 and 1 with centres (0, 0) and (3, 2): ½·2 = 1 and ½·4 = 2.
+
+        >>> import torch
+        >>> from losskit.functional import center_loss
+        >>> x = torch.tensor([[1.0, 1.0], [3.0, 0.0]])
+        >>> c = torch.tensor([[0.0, 0.0], [3.0, 2.0]])
+        >>> center_loss(x, torch.tensor([0, 1]), centers=c, reduction="none")
+        tensor([1., 2.])
+    """
+    fn = "center_loss"
+    checks.check_reduction(fn, reduction)
+    _check_embeddings(fn, "input", input)
+    c = checks.check_float(fn, "centers", centers)
+    if c.dim() != 2 or c.shape[1] != input.shape[1]:
+        raise ValueError(
+            f"{fn}: centers must have shape (K, {int(input.shape[1])}) (one centre per class, the features' "
+            f"size), got {checks.fmt_shape(c.shape)}"
+        )
+    n = int(input.shape[0])
+    checks.check_int(fn, "target", target)
+    checks.check_shape(fn, "target", target, (n,), "(one class index per feature)")
+    checks.check_labels(fn, "target", target, int(c.shape[0]))
+    _check_sample_weight(fn, weight, n)
+    checks.check_same_device(fn, input=input, target=target, centers=centers, weight=weight)
+    _, (x, cc, w) = prepare(fn, input, centers, weight)
+    assert x is not None and cc is not None
+    diff = x - cc.index_select(0, target)
+    loss = 0.5 * (diff * diff).sum(-1)
+    return finish(fn, loss, reduction, w, inputs={"input": input, "centers": centers})
+
+
+__all__ += ["center_loss"]

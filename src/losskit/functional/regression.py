@@ -708,3 +708,86 @@ def laplace_nll_loss(
         values = values + _LOG_2
     return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
                   inputs={"input": input, "target": target, name: spread})
+
+
+# --------------------------------------------------------------------------------------------------
+# Poisson negative log-likelihood (torch.nn's PoissonNLLLoss, issue 13)
+
+
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    log_input: bool = True,
+    full: bool = False,
+    eps: float = 1e-8,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Poisson negative log-likelihood of counts under a predicted rate (torch's ``PoissonNLLLoss``).
+
+    .. math::
+        \ell = \lambda - y \log\lambda \;(+\ \log y!)
+        \quad\text{with}\quad
+        \lambda = e^{x}\ (\texttt{log\_input=True}) \quad\text{or}\quad
+        \lambda = x,\ \log\lambda := \log(x + \epsilon)
+
+    The constant :math:`\log y!` is dropped by default; ``full=True`` adds its Stirling approximation
+    :math:`y\log y - y + \tfrac12\log(2\pi y)` for :math:`y > 1` (0 for :math:`y \le 1`), as torch does.
+
+    Args:
+        input: the log-rate :math:`x` (default) or the rate :math:`\lambda \ge 0` with ``log_input=False``.
+        target: counts :math:`y \ge 0`, the shape of ``input`` (float; integers need not be whole).
+        log_input: ``True`` (default) reads ``input`` as :math:`\log\lambda`, which keeps the rate positive
+            without a clamp and is the stable choice for a network output.
+        full: add the Stirling term. Default False (it has no gradient with respect to ``input``).
+        eps: added to :math:`\lambda` inside the log when ``log_input=False``. Default 1e-8 (torch's).
+        weight: elementwise weight broadcastable to the loss; ``"mean"`` divides by its sum.
+        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss. Same values as ``torch.nn.functional.poisson_nll_loss`` for every reduction.
+
+    Raises:
+        ValueError: shapes that differ, ``eps <= 0``, negative counts, negative rates with
+            ``log_input=False``, NaN/inf inputs (value checks: see :func:`losskit.set_checks`).
+        TypeError: non-tensor or non-float tensors, non-bool flags.
+
+    References:
+        PyTorch ``torch.nn.PoissonNLLLoss``; McCullagh, Nelder, *Generalized Linear Models*, 2nd ed., 1989
+        (the Poisson log-likelihood with the log link).
+
+    Example:
+        Rate :math:`\lambda = e^0 = 1` and count 2: :math:`1 - 2 \cdot 0 = 1`; with ``full=True``
+        :math:`+\ 2\ln 2 - 2 + \tfrac12\ln(4\pi) = 0.6518`:
+
+        >>> import torch
+        >>> from losskit.functional import poisson_nll_loss
+        >>> x, y = torch.tensor([0.0], dtype=torch.float64), torch.tensor([2.0], dtype=torch.float64)
+        >>> print(f"{poisson_nll_loss(x, y).item():.4f} {poisson_nll_loss(x, y, full=True).item():.4f}")
+        1.0000 1.6518
+    """
+    fn = "poisson_nll_loss"
+    checks.check_reduction(fn, reduction)
+    for name, flag in (("log_input", log_input), ("full", full)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{fn}: {name} must be True or False, got {flag!r}")
+    e = checks.check_number(fn, "eps", eps, low=0.0, low_open=True)
+    x, y, w = _pair(fn, input, target, weight)
+    for name, t, ok in (("target", y, True), ("input", x, not log_input)):
+        if ok and t.numel() and checks.values_checked(t) and bool((t < 0).any()):
+            what = "counts" if name == "target" else "rates (log_input=False)"
+            low = float(t.min())
+            raise ValueError(f"{fn}: {name} must hold non-negative {what}, got a minimum of {low:.4g}")
+    if log_input:
+        values = torch.exp(x) - y * x
+    else:
+        values = x - y * torch.log(x + e)
+    if full:
+        safe = torch.where(y > 1, y, torch.ones_like(y))
+        stirling = safe * torch.log(safe) - safe + 0.5 * torch.log(2.0 * math.pi * safe)
+        values = values + torch.where(y > 1, stirling, torch.zeros_like(y))
+    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+
+
+__all__ += ["poisson_nll_loss"]

@@ -19,6 +19,18 @@ mask=None, reduction="mean")`` plus its own options:
   entries and ``"sum"`` their weighted sum.
 * Pixels whose index target equals ``ignore_index``, or where ``mask`` is False, are left out of every
   sum. A fully ignored (or empty) score has loss 0 and a working backward.
+* **Soft labels** (Wang et al. 2023): with a dense target the intersection is
+  :math:`TP = (\sum p + \sum g - \sum |p - g|)/2`, always, with no switch. For binary targets (one-hot,
+  multi-hot, 0 / 1) it equals :math:`\sum p g`, so hard labels give the values they always gave; for
+  probability targets it is the form whose loss is 0 exactly at ``input == target`` (the product form is
+  not minimised there: ``dice_loss(q, q)`` on a soft ``q`` is well above 0, and a pixel with target 0.5 scored
+  better at 1.0 than at 0.5). :math:`FP = \sum p - TP`, :math:`FN = \sum g - TP`. This is MONAI's
+  ``soft_label=True`` and segmentation-models-pytorch's (>= 0.4) only form. The squared sums
+  (``squared=True``) need no change: :math:`\sum p^2 + \sum g^2 - \sum (p - g)^2 = 2\sum p g`.
+* Peer options: ``smooth_nr`` / ``smooth_dr`` (MONAI) override ``smooth`` in the numerator / denominator;
+  ``log_loss=True`` (segmentation-models-pytorch) returns :math:`-\log(\text{score})` instead of
+  :math:`1 - \text{score}`; ``activation=callable`` (MONAI's ``other_act``) replaces the softmax / sigmoid of
+  the logits, its output checked to lie in [0, 1] like ``input_type="probs"`` input.
 * **Decision** (SPEC §4): smoothing is added to numerator and denominator, so an empty target with an
   empty prediction gives loss 0, and an empty target with a non-empty prediction a loss near 1
   (docs/segmentation-empty-masks.md compares MONAI, segmentation-models-pytorch and kornia).
@@ -75,9 +87,14 @@ class _Overlap:
     valid: Tensor | None  # (N, S) float 1 = counted, 0 = ignored; None when nothing can be ignored
     weight: Tensor | None  # per-class weight of the kept classes (C',)
     first: int  # 1 when the background channel is dropped, else 0
+    activation: Callable[[Tensor], Tensor] | None = None  # replaces the softmax / sigmoid of the logits
 
     def probs(self, fn: str) -> Tensor:
         """Probabilities ``(N, C, S)`` of every class (background included)."""
+        if self.activation is not None:
+            p = self.activation(self.x)
+            _check_activated(fn, p, self.x)
+            return p
         if self.input_type == "logits":
             return torch.sigmoid(self.x) if self.sigmoid else _softmax(self.x)
         if self.input_type == "probs":
@@ -315,7 +332,7 @@ def _stats(
                                per_image=int(per_image), squared=int(squared), **(facts or {}))
     v = o.valid
     if o.labels is not None:
-        if o.input_type == "logits":
+        if o.input_type == "logits" and o.activation is None:
             tp, sp = _IndexStats.apply(o.x, o.labels, v, o.sigmoid, squared)
         else:
             tp, sp = _index_sums(o.probs(fn), o.labels, v, squared)
@@ -327,14 +344,65 @@ def _stats(
         g = o.target_dense(o.x.shape[1])[:, o.first:]
         if v is not None:
             p = p * v.unsqueeze(1)
-        tp = (p * g).sum(-1)
         sp = (p * p).sum(-1) if squared else p.sum(-1)
         sg = (g * g).sum(-1) if squared else g.sum(-1)
+        # Soft labels (Wang et al. 2023): TP = (|p|₁ + |g|₁ - |p - g|₁) / 2, equal to Σ p g for binary g and
+        # the form whose scores are 1 exactly at p = g for soft g. The squared sums need no change:
+        # Σ p² + Σ g² - Σ (p - g)² = 2 Σ p g.
+        tp = (p * g).sum(-1) if squared else _soft_intersection(p, g, sp, sg)
     if not per_image:
         tp, sp, sg = tp.sum(0), sp.sum(0), sg.sum(0)
         if group is not None:
             tp, sp, sg = dist_.all_reduce_sum(torch.stack([tp, sp, sg]), group).unbind(0)
     return tp, sp, sg
+
+
+def _soft_intersection(p: Tensor, g: Tensor, sp: Tensor, sg: Tensor) -> Tensor:
+    """``(Σ p + Σ g - Σ |p - g|) / 2`` over the last dimension (Wang et al.'s soft-label intersection)."""
+    return 0.5 * (sp + sg - (p - g).abs().sum(-1))
+
+
+def _check_activated(fn: str, p: Tensor, x: Tensor) -> None:
+    if p.shape != x.shape:
+        raise ValueError(
+            f"{fn}: activation must return a tensor of the input's shape {checks.fmt_shape(x.shape)}, got "
+            f"{checks.fmt_shape(p.shape)}"
+        )
+    checks.check_probabilities(fn, "activation(input)", p.detach())
+
+
+def _check_extras(
+    fn: str, *, input_type: str, activation: Any = None, smooth_nr: Any = None, smooth_dr: Any = None,
+    log_loss: Any = False,
+) -> None:
+    """Checks of the peer-parity options (custom activation, split smoothing, log loss)."""
+    if activation is not None:
+        if not callable(activation):
+            raise TypeError(
+                f"{fn}: activation must be a callable (e.g. torch.sigmoid) or None, got {activation!r}"
+            )
+        if input_type != "logits":
+            raise ValueError(
+                f"{fn}: activation applies to logits, got input_type={input_type!r}; pass "
+                "input_type='logits' with activation=, or probabilities without it"
+            )
+    for name, v in (("smooth_nr", smooth_nr), ("smooth_dr", smooth_dr)):
+        if v is not None:
+            checks.check_number(fn, name, v, low=0.0)
+    _check_flag(fn, "log_loss", log_loss)
+
+
+def _smoothing(smooth: float, smooth_nr: float | None, smooth_dr: float | None) -> tuple[float, float]:
+    """Numerator and denominator smoothing: ``smooth`` unless ``smooth_nr`` / ``smooth_dr`` are given."""
+    return (float(smooth) if smooth_nr is None else float(smooth_nr),
+            float(smooth) if smooth_dr is None else float(smooth_dr))
+
+
+def _score_to_loss(log_loss: bool) -> Callable[[Tensor], Tensor]:
+    """``1 - score``, or smp's ``-log(score)`` (the score clamped to the smallest normal number)."""
+    if log_loss:
+        return lambda t: -torch.log(t.clamp_min(torch.finfo(t.dtype).tiny))
+    return lambda t: 1.0 - t
 
 
 def _ratio(num: Tensor, den: Tensor) -> Tensor:
@@ -347,7 +415,7 @@ def _run(
     fn: str,
     input: Tensor,
     target: Tensor,
-    score: Callable[[Tensor, Tensor, Tensor, float], Tensor],
+    score: Callable[[Tensor, Tensor, Tensor, float, float], Tensor],
     *,
     squared: bool = False,
     input_type: str,
@@ -359,10 +427,14 @@ def _run(
     per_image: bool,
     mask: Tensor | None,
     reduction: str,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
+    activation: Callable[[Tensor], Tensor] | None = None,
+    to_loss: Callable[[Tensor], Tensor] | None = None,
     normalizer: float | Tensor | None = None,
     process_group: ProcessGroup | None = None,
 ) -> Tensor:
-    """The common body of the ratio losses: validate, sum, ``loss = score(tp, Σp, Σg)``, reduce.
+    """The common body of the ratio losses: validate, sum, ``to_loss(score(tp, Σp, Σg, nr, dr))``, reduce.
 
     ``per_image=False`` losses are already global after :func:`_stats` (the same ``(C,)`` on every rank),
     so their reduction over classes is local; ``per_image=True`` losses are averaged over every rank's
@@ -370,12 +442,14 @@ def _run(
     """
     _check_options(fn, input_type=input_type, multilabel=multilabel, include_background=include_background,
                    ignore_index=ignore_index, per_image=per_image, reduction=reduction, smooth=smooth)
+    _check_extras(fn, input_type=input_type, activation=activation, smooth_nr=smooth_nr, smooth_dr=smooth_dr)
     o = _prepare(fn, input, target, input_type=input_type, multilabel=multilabel,
                  include_background=include_background, ignore_index=ignore_index, weight=weight, mask=mask)
+    o.activation = activation
     group = dist_.resolve_group(fn, process_group)
     tp, sp, sg = _stats(fn, o, per_image=per_image, squared=squared, group=group,
                         facts={"reduction": _REDUCTIONS.index(reduction)})
-    loss = score(tp, sp, sg, float(smooth))
+    loss = (to_loss or _score_to_loss(False))(score(tp, sp, sg, *_smoothing(smooth, smooth_nr, smooth_dr)))
     return finish(fn, loss, reduction, o.weight, normalizer=normalizer,
                   process_group=group if per_image else None, inputs={"input": input, "target": target})
 
@@ -397,6 +471,10 @@ def _options_validator(fn: str, **own: Callable[[Any], Any]) -> Callable[..., No
         for name, check in own.items():
             if name in options:
                 check(options[name])
+        _check_extras(fn, input_type=options.get("input_type", "logits"),
+                      activation=options.get("activation"),
+                      smooth_nr=options.get("smooth_nr"), smooth_dr=options.get("smooth_dr"),
+                      log_loss=options.get("log_loss", False))
 
     return validate
 
@@ -418,6 +496,10 @@ def dice_loss(
     per_image: bool = True,
     squared: bool = False,
     mask: Tensor | None = None,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
+    log_loss: bool = False,
+    activation: Callable[[Tensor], Tensor] | None = None,
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
     process_group: ProcessGroup | None = None,
@@ -431,6 +513,9 @@ def dice_loss(
 
     with :math:`i` running over the spatial positions of sample :math:`n` (and over the batch with
     ``per_image=False``), :math:`p` the predicted probability of class :math:`c` and :math:`g` its target.
+    For a dense (probability) target, :math:`2\sum_i p_i g_i` is computed as
+    :math:`\sum_i p_i + \sum_i g_i - \sum_i |p_i - g_i|` (Wang et al.'s Dice semimetric loss): the same
+    number for binary targets, and 0 loss exactly at :math:`p = g` for soft targets.
 
     Args:
         input: logits ``(N, C, *spatial)`` (or probabilities / log-probabilities, see ``input_type``).
@@ -452,6 +537,14 @@ def dice_loss(
             many images lack a class.
         squared: V-Net's squared denominator :math:`\sum p^2 + \sum g^2`.
         mask: optional bool ``(N, *spatial)``, True = keep; the way to leave pixels out with dense targets.
+        smooth_nr: numerator smoothing, overrides ``smooth`` there (MONAI's ``smooth_nr``). Default None.
+        smooth_dr: denominator smoothing, overrides ``smooth`` there (MONAI's ``smooth_dr``). Default None.
+        log_loss: ``True`` returns :math:`-\log(\text{score})` (segmentation-models-pytorch's
+            ``log_loss``; steeper far from the optimum), the score clamped to the smallest normal number.
+            Default False: :math:`1 - \text{score}`.
+        activation: a callable applied to the logits instead of the softmax / sigmoid (MONAI's
+            ``other_act``, e.g. a tempered softmax); its output must have the input's shape and lie in
+            [0, 1]. Only with ``input_type="logits"``. Default None.
         reduction: ``"none"`` (the ``(N, C)`` or ``(C,)`` matrix), ``"mean"`` or ``"sum"``.
         normalizer: replaces the denominator of ``reduction="mean"`` (the summed class weights of the
             entries) with a number or 0-d tensor > 0 (mmdet's ``avg_factor``). Default None.
@@ -472,11 +565,14 @@ def dice_loss(
     Note:
         SPEC's name for the smoothed Dice with ``smooth`` in both numerator and denominator; MONAI's
         ``DiceLoss(smooth_nr=s, smooth_dr=s)`` gives the same numbers, segmentation-models-pytorch's
-        ``smooth=s`` equals losskit's ``smooth=2s`` (it smooths :math:`TP` rather than :math:`2TP`).
+        ``smooth=s`` equals losskit's ``smooth=2s`` (it smooths :math:`TP` rather than :math:`2TP`). On soft
+        targets MONAI needs ``soft_label=True`` to agree (its default keeps the product form).
 
     References:
         Milletari, Navab, Ahmadi, *V-Net: Fully Convolutional Neural Networks for Volumetric Medical Image
         Segmentation*, 3DV 2016 (arXiv 1606.04797).
+        Wang, Popordanoska, Bertels, Lemmens, Blaschko, *Dice Semimetric Losses: Optimizing the Dice Score
+        with Soft Labels*, MICCAI 2023 (arXiv 2303.16296).
 
     Example:
         SPEC §4: :math:`p = [0.9, 0.8, 0.2, 0.1]`, :math:`g = [1, 1, 0, 0]`, no smoothing.
@@ -491,13 +587,16 @@ def dice_loss(
         0.0285714286
     """
     _check_flag("dice_loss", "squared", squared)
+    _check_flag("dice_loss", "log_loss", log_loss)
 
-    def score(tp: Tensor, sp: Tensor, sg: Tensor, s: float) -> Tensor:
-        return 1.0 - _ratio(2.0 * tp + s, sp + sg + s)
+    def score(tp: Tensor, sp: Tensor, sg: Tensor, snr: float, sdr: float) -> Tensor:
+        return _ratio(2.0 * tp + snr, sp + sg + sdr)
 
     return _run("dice_loss", input, target, score, squared=squared, input_type=input_type,
                 multilabel=multilabel, include_background=include_background, ignore_index=ignore_index,
                 weight=weight, smooth=smooth, per_image=per_image, mask=mask, reduction=reduction,
+                smooth_nr=smooth_nr, smooth_dr=smooth_dr, activation=activation,
+                to_loss=_score_to_loss(log_loss),
                 normalizer=normalizer, process_group=process_group)
 
 
@@ -516,7 +615,12 @@ def jaccard_loss(
     weight: Tensor | None = None,
     smooth: float = 1e-5,
     per_image: bool = True,
+    squared: bool = False,
     mask: Tensor | None = None,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
+    log_loss: bool = False,
+    activation: Callable[[Tensor], Tensor] | None = None,
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
     process_group: ProcessGroup | None = None,
@@ -526,9 +630,15 @@ def jaccard_loss(
     .. math::
         \ell_{nc} = 1 - \frac{\sum_i p_i g_i + s}{\sum_i p_i + \sum_i g_i - \sum_i p_i g_i + s}
 
+    For dense targets the intersection is Wang et al.'s soft form (see :func:`dice_loss`), which makes the
+    loss their Jaccard metric loss: 0 exactly at :math:`p = g` for soft targets, unchanged for binary ones.
+
     Args:
         input, target, input_type, multilabel, include_background, ignore_index, weight, per_image, mask,
-            reduction: as in :func:`dice_loss`.
+            smooth_nr, smooth_dr, log_loss, activation, reduction: as in :func:`dice_loss`. MONAI's
+            ``DiceLoss(jaccard=True, smooth_nr=a, smooth_dr=b)`` is ``smooth_nr=a/2, smooth_dr=b/2`` here.
+        squared: sums of squares :math:`\sum p^2 + \sum g^2 - \sum p g` in the union (MONAI's
+            ``DiceLoss(jaccard=True, squared_pred=True)``). Default False.
         smooth: :math:`s \ge 0` added to numerator and denominator (segmentation-models-pytorch's
             ``smooth``; MONAI's ``DiceLoss(jaccard=True)`` smooths :math:`2TP`, so its ``s`` is losskit's
             ``s / 2``).
@@ -542,7 +652,8 @@ def jaccard_loss(
 
     References:
         Rahman, Wang, *Optimizing Intersection-Over-Union in Deep Neural Networks for Image
-        Segmentation*, ISVC 2016.
+        Segmentation*, ISVC 2016. Wang, Ning, Blaschko, *Jaccard Metric Losses: Optimizing the Jaccard
+        Index with Soft Labels*, NeurIPS 2023 (arXiv 2302.05666).
 
     Example:
         >>> import torch
@@ -552,13 +663,18 @@ def jaccard_loss(
         >>> print(f"{jaccard_loss(p, g, input_type='probs', smooth=0.0).item():.9f}")  # 1 - 1.7 / 2.3
         0.260869565
     """
-    def score(tp: Tensor, sp: Tensor, sg: Tensor, s: float) -> Tensor:
-        union = (sp + sg - tp).clamp_min(0.0)
-        return 1.0 - _ratio(tp + s, union + s)
+    _check_flag("jaccard_loss", "squared", squared)
+    _check_flag("jaccard_loss", "log_loss", log_loss)
 
-    return _run("jaccard_loss", input, target, score, input_type=input_type, multilabel=multilabel,
-                include_background=include_background, ignore_index=ignore_index, weight=weight,
-                smooth=smooth, per_image=per_image, mask=mask, reduction=reduction,
+    def score(tp: Tensor, sp: Tensor, sg: Tensor, snr: float, sdr: float) -> Tensor:
+        union = (sp + sg - tp).clamp_min(0.0)
+        return _ratio(tp + snr, union + sdr)
+
+    return _run("jaccard_loss", input, target, score, squared=squared, input_type=input_type,
+                multilabel=multilabel, include_background=include_background, ignore_index=ignore_index,
+                weight=weight, smooth=smooth, per_image=per_image, mask=mask, reduction=reduction,
+                smooth_nr=smooth_nr, smooth_dr=smooth_dr, activation=activation,
+                to_loss=_score_to_loss(log_loss),
                 normalizer=normalizer, process_group=process_group)
 
 
@@ -566,11 +682,14 @@ def jaccard_loss(
 # Tversky and focal Tversky
 
 
-def _tversky_index(tp: Tensor, sp: Tensor, sg: Tensor, alpha: float, beta: float, s: float) -> Tensor:
-    # FP = Σp(1-g) = Σp - TP and FN = Σ(1-p)g = Σg - TP; the clamp keeps rounding from pushing T above 1
+def _tversky_index(
+    tp: Tensor, sp: Tensor, sg: Tensor, alpha: float, beta: float, snr: float, sdr: float
+) -> Tensor:
+    # FP = Σp - TP and FN = Σg - TP (Σp(1-g) and Σ(1-p)g for binary g; Wang et al.'s soft-label FP / FN with
+    # the soft TP of _stats); the clamp keeps rounding from pushing T above 1
     fp = (sp - tp).clamp_min(0.0)
     fn = (sg - tp).clamp_min(0.0)
-    return _ratio(tp + s, tp + alpha * fp + beta * fn + s)
+    return _ratio(tp + snr, tp + alpha * fp + beta * fn + sdr)
 
 
 def tversky_loss(
@@ -587,6 +706,10 @@ def tversky_loss(
     smooth: float = 1e-5,
     per_image: bool = True,
     mask: Tensor | None = None,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
+    log_loss: bool = False,
+    activation: Callable[[Tensor], Tensor] | None = None,
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
     process_group: ProcessGroup | None = None,
@@ -602,9 +725,15 @@ def tversky_loss(
     smoothing on :math:`TP`); ``alpha = beta = 1`` is the Jaccard score. Raising β (e.g. α = 0.3,
     β = 0.7) trades precision for recall on small structures.
 
+    With a dense target :math:`TP` is Wang et al.'s soft intersection (:func:`dice_loss`), so
+    :math:`FP = \sum p - TP` and :math:`FN = \sum g - TP` (MONAI's ``soft_label=True``); binary targets keep
+    :math:`\sum p(1-g)` and :math:`\sum (1-p)g`. segmentation-models-pytorch's ``TverskyLoss(gamma=γ)`` is
+    ``tversky_loss(..., per_image=False) ** γ`` (it raises the class mean); :func:`focal_tversky_loss`
+    raises each class's loss instead.
+
     Args:
         input, target, input_type, multilabel, include_background, ignore_index, weight, per_image, mask,
-            reduction: as in :func:`dice_loss`.
+            smooth_nr, smooth_dr, log_loss, activation, reduction: as in :func:`dice_loss`.
         alpha: weight of false positives, >= 0. Default 0.5.
         beta: weight of false negatives, >= 0. Default 0.5.
         smooth: :math:`s \ge 0` added to numerator and denominator (MONAI's ``smooth_nr = smooth_dr`` and
@@ -637,12 +766,16 @@ def tversky_loss(
     fn = "tversky_loss"
     a = checks.check_number(fn, "alpha", alpha, low=0.0)
     b = checks.check_number(fn, "beta", beta, low=0.0)
-    def score(tp: Tensor, sp: Tensor, sg: Tensor, s: float) -> Tensor:
-        return 1.0 - _tversky_index(tp, sp, sg, a, b, s)
+    _check_flag(fn, "log_loss", log_loss)
+
+    def score(tp: Tensor, sp: Tensor, sg: Tensor, snr: float, sdr: float) -> Tensor:
+        return _tversky_index(tp, sp, sg, a, b, snr, sdr)
 
     return _run(fn, input, target, score, input_type=input_type, multilabel=multilabel,
                 include_background=include_background, ignore_index=ignore_index, weight=weight,
                 smooth=smooth, per_image=per_image, mask=mask, reduction=reduction,
+                smooth_nr=smooth_nr, smooth_dr=smooth_dr, activation=activation,
+                to_loss=_score_to_loss(log_loss),
                 normalizer=normalizer, process_group=process_group)
 
 
@@ -661,6 +794,9 @@ def focal_tversky_loss(
     smooth: float = 1e-5,
     per_image: bool = True,
     mask: Tensor | None = None,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
+    activation: Callable[[Tensor], Tensor] | None = None,
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
     process_group: ProcessGroup | None = None,
@@ -679,7 +815,7 @@ def focal_tversky_loss(
 
     Args:
         input, target, alpha, beta, input_type, multilabel, include_background, ignore_index, weight, smooth,
-            per_image, mask, reduction: as in :func:`tversky_loss`.
+            per_image, mask, smooth_nr, smooth_dr, activation, reduction: as in :func:`tversky_loss`.
         gamma: the exponent γ > 0. Default 0.75.
         normalizer, process_group: as in :func:`dice_loss`.
 
@@ -713,8 +849,12 @@ def focal_tversky_loss(
     a = checks.check_number(fn, "alpha", alpha, low=0.0)
     b = checks.check_number(fn, "beta", beta, low=0.0)
     gm = checks.check_number(fn, "gamma", gamma, low=0.0, low_open=True)
-    def score(tp: Tensor, sp: Tensor, sg: Tensor, s: float) -> Tensor:
-        d = (1.0 - _tversky_index(tp, sp, sg, a, b, s)).clamp_min(0.0)
+
+    def score(tp: Tensor, sp: Tensor, sg: Tensor, snr: float, sdr: float) -> Tensor:
+        return _tversky_index(tp, sp, sg, a, b, snr, sdr)
+
+    def to_loss(t: Tensor) -> Tensor:
+        d = (1.0 - t).clamp_min(0.0)
         zero = d == 0
         # d ** γ has an infinite slope at 0 for γ < 1: evaluate it only where d > 0 (NaN still propagates)
         return torch.where(zero, torch.zeros_like(d), torch.where(zero, torch.ones_like(d), d) ** gm)
@@ -722,6 +862,7 @@ def focal_tversky_loss(
     return _run(fn, input, target, score, input_type=input_type, multilabel=multilabel,
                 include_background=include_background, ignore_index=ignore_index, weight=weight,
                 smooth=smooth, per_image=per_image, mask=mask, reduction=reduction,
+                smooth_nr=smooth_nr, smooth_dr=smooth_dr, activation=activation, to_loss=to_loss,
                 normalizer=normalizer, process_group=process_group)
 
 
@@ -742,6 +883,9 @@ def generalized_dice_loss(
     smooth: float = 1e-5,
     per_image: bool = True,
     mask: Tensor | None = None,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
+    activation: Callable[[Tensor], Tensor] | None = None,
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
     process_group: ProcessGroup | None = None,
@@ -757,8 +901,9 @@ def generalized_dice_loss(
     0. The class sum makes the loss one value per sample (or one for the batch).
 
     Args:
-        input, target, input_type, multilabel, include_background, ignore_index, smooth, per_image, mask:
-            as in :func:`dice_loss`.
+        input, target, input_type, multilabel, include_background, ignore_index, smooth, per_image, mask,
+            smooth_nr, smooth_dr, activation: as in :func:`dice_loss` (soft targets use the soft
+            intersection there too, so the loss is 0 at ``input == target``).
         weighting: ``"square"`` (default, :math:`1/V^2`, Sudre et al.), ``"simple"`` (:math:`1/V`) or
             ``"uniform"`` (1: the per-sample pooled Dice, kornia's ``average="micro"``).
         weight: per-class factor ``(C,)`` that multiplies the volume weights :math:`w_c`.
@@ -797,9 +942,11 @@ def generalized_dice_loss(
     checks.check_option(fn, "weighting", weighting, _WEIGHTINGS)
     _check_options(fn, input_type=input_type, multilabel=multilabel, include_background=include_background,
                    ignore_index=ignore_index, per_image=per_image, reduction=reduction, smooth=smooth)
-    s = float(smooth)
+    _check_extras(fn, input_type=input_type, activation=activation, smooth_nr=smooth_nr, smooth_dr=smooth_dr)
+    snr, sdr = _smoothing(smooth, smooth_nr, smooth_dr)
     o = _prepare(fn, input, target, input_type=input_type, multilabel=multilabel,
                  include_background=include_background, ignore_index=ignore_index, weight=weight, mask=mask)
+    o.activation = activation
     group = dist_.resolve_group(fn, process_group)
     codes = {"reduction": _REDUCTIONS.index(reduction), "weighting": _WEIGHTINGS.index(weighting)}
     tp, sp, sg = _stats(fn, o, per_image=per_image, group=group, facts=codes)  # global volumes if batch
@@ -816,8 +963,8 @@ def generalized_dice_loss(
         w = torch.where(present, w, w.amax(dim=-1, keepdim=True))
     if o.weight is not None:
         w = w * o.weight
-    num = 2.0 * (w * tp).sum(-1) + s
-    den = (w * (sp + sg)).sum(-1) + s
+    num = 2.0 * (w * tp).sum(-1) + snr
+    den = (w * (sp + sg)).sum(-1) + sdr
     loss = 1.0 - _ratio(num, den)
     return finish(fn, loss, reduction, normalizer=normalizer, process_group=group if per_image else None,
                   inputs={"input": input, "target": target})
@@ -961,7 +1108,7 @@ def _number(fn: str, name: str, **bounds: Any) -> Callable[[Any], Any]:
 
 for _f, _own in (
     (dice_loss, {"squared": lambda v: _check_flag("dice_loss", "squared", v)}),
-    (jaccard_loss, {}),
+    (jaccard_loss, {"squared": lambda v: _check_flag("jaccard_loss", "squared", v)}),
     (tversky_loss, {"alpha": _number("tversky_loss", "alpha", low=0.0),
                     "beta": _number("tversky_loss", "beta", low=0.0)}),
     (focal_tversky_loss, {"alpha": _number("focal_tversky_loss", "alpha", low=0.0),
@@ -973,3 +1120,92 @@ for _f, _own in (
     (lovasz_loss, {}),
 ):
     setattr(_f, "validate_options", _options_validator(_f.__name__, **_own))  # noqa: B010
+
+
+# --------------------------------------------------------------------------------------------------
+# Matthews correlation coefficient (issue 13; segmentation-models-pytorch's MCCLoss is the peer)
+
+
+def mcc_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    input_type: str = "logits",
+    multilabel: bool = False,
+    include_background: bool = True,
+    ignore_index: int | None = None,
+    weight: Tensor | None = None,
+    eps: float = 1e-5,
+    per_image: bool = True,
+    mask: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Soft Matthews-correlation loss :math:`1 - \mathrm{MCC}` per sample and class.
+
+    .. math::
+        \ell_{nc} = 1 - \frac{TP\cdot TN - FP\cdot FN}
+            {\sqrt{(TP + FP)(TP + FN)(TN + FP)(TN + FN)}}
+
+    with the soft counts :math:`TP = \sum p g`, :math:`FP = \sum p - TP`, :math:`FN = \sum g - TP`,
+    :math:`TN = S - TP - FP - FN` over the :math:`S` counted pixels (Wang et al.'s soft intersection for
+    dense targets, as in :func:`dice_loss`, so that for soft targets the loss is 0 at ``input == target``;
+    segmentation-models-pytorch keeps the product counts there), each count plus ``eps``. Unlike Dice,
+    MCC rewards the true negatives too, so a prediction that is right about a large background is not
+    scored as Dice's foreground-only overlap. Values lie in [0, 2] (2 = perfectly anti-correlated).
+
+    Args:
+        input, target, input_type, multilabel, include_background, ignore_index, weight, mask,
+            reduction: as in :func:`dice_loss`.
+        eps: added to each of the four counts, > 0, keeping the ratio defined when a class is absent from
+            both target and prediction (segmentation-models-pytorch's ``eps``). Default 1e-5.
+        per_image: ``True`` (default) scores each sample on its own; ``False`` pools the batch
+            (segmentation-models-pytorch's ``MCCLoss``).
+
+    Returns:
+        The loss; ``(N, C)`` / ``(C,)`` for ``reduction="none"``.
+
+    Raises:
+        ValueError, TypeError: as :func:`dice_loss`, and for ``eps <= 0``.
+
+    Note:
+        segmentation-models-pytorch's ``MCCLoss(eps=e)(p, y)`` (binary, probabilities, the batch pooled)
+        is ``mcc_loss(p, y, input_type="probs", per_image=False, eps=e)`` for ``C = 1``.
+
+    References:
+        Abhishek, Hamarneh, *Matthews Correlation Coefficient Loss for Deep Convolutional Networks:
+        Application to Skin Lesion Segmentation*, ISBI 2021 (arXiv 2010.13454); Matthews, *Comparison of
+        the predicted and observed secondary structure of T4 phage lysozyme*, BBA 1975.
+
+    Example:
+        :math:`p = [0.9, 0.8, 0.2, 0.1]`, :math:`g = [1, 1, 0, 0]`: TP = TN = 1.7 and FP = FN = 0.3, so the
+        numerator is :math:`1.7^2 - 0.3^2 = 2.8`, the denominator :math:`\sqrt{2^4} = 4`, MCC = 0.7 and the
+        loss 0.3:
+
+        >>> import torch
+        >>> from losskit.functional import mcc_loss
+        >>> p = torch.tensor([[[0.9, 0.8, 0.2, 0.1]]], dtype=torch.float64)
+        >>> g = torch.tensor([[1, 1, 0, 0]])
+        >>> print(f"{mcc_loss(p, g, input_type='probs', eps=1e-12).item():.9f}")
+        0.300000000
+    """
+    fn = "mcc_loss"
+    _check_options(fn, input_type=input_type, multilabel=multilabel, include_background=include_background,
+                   ignore_index=ignore_index, per_image=per_image, reduction=reduction)
+    e = checks.check_number(fn, "eps", eps, low=0.0, low_open=True)
+    o = _prepare(fn, input, target, input_type=input_type, multilabel=multilabel,
+                 include_background=include_background, ignore_index=ignore_index, weight=weight, mask=mask)
+    tp, sp, sg = _stats(fn, o, per_image=per_image)
+    n, s = o.x.shape[0], o.x.shape[2]
+    count = o.x.new_full((n,), float(s)) if o.valid is None else o.valid.sum(-1)
+    count = count.unsqueeze(1) if per_image else count.sum()
+    fp = (sp - tp).clamp_min(0.0)
+    fn_ = (sg - tp).clamp_min(0.0)
+    tn = (count - tp - fp - fn_).clamp_min(0.0)
+    tp, fp, fn_, tn = tp + e, fp + e, fn_ + e, tn + e
+    mcc = (tp * tn - fp * fn_) / torch.sqrt((tp + fp) * (tp + fn_) * (tn + fp) * (tn + fn_))
+    return finish(fn, 1.0 - mcc, reduction, o.weight, inputs={"input": input, "target": target})
+
+
+setattr(mcc_loss, "validate_options", _options_validator(  # noqa: B010
+    "mcc_loss", eps=_number("mcc_loss", "eps", low=0.0, low_open=True)))
+__all__ += ["mcc_loss"]

@@ -85,7 +85,7 @@ def examples() -> list[Example]:
             "balanced_cross_entropy",
             "p = 0.8, α = .25",
             "y = 0",
-            lambda: LF.balanced_cross_entropy(_logit(0.8), _t(0.0)),
+            lambda: LF.balanced_cross_entropy(_logit(0.8), _t(0.0), alpha=0.25),  # SPEC §1.4's α
             1.20707843,
         ),
         Example(

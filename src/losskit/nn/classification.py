@@ -147,3 +147,23 @@ class CTCLoss(FunctionalLoss):
     """
 
     function = staticmethod(F.ctc_loss)
+
+
+@register("multilabel_soft_margin")
+class MultilabelSoftMarginLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.multilabel_soft_margin_loss`; ``class_weight`` is a buffer."""
+
+    function = staticmethod(F.multilabel_soft_margin_loss)
+
+
+__all__ += ["MultilabelSoftMarginLoss"]
+
+
+@register("ohem_cross_entropy", "ohem", "topk_cross_entropy")
+class OhemCrossEntropyLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.ohem_cross_entropy` (OHEM or nnU-Net's top-k %)."""
+
+    function = staticmethod(F.ohem_cross_entropy)
+
+
+__all__ += ["OhemCrossEntropyLoss"]

@@ -214,3 +214,86 @@ class SigLIPLoss(FunctionalLoss):
         head = (f"logit_scale={float(self.logit_scale.detach()):.4g}, "
                 f"logit_bias={float(self.logit_bias.detach()):.4g}, learnable={self.learnable}")
         return head + (", " + rest if rest else "")
+@register("cosine_embedding")
+class CosineEmbeddingLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.cosine_embedding_loss`; ``forward(x1, x2, target)``."""
+
+    function = staticmethod(F.cosine_embedding_loss)
+
+
+@register("margin_ranking")
+class MarginRankingLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.margin_ranking_loss`; ``forward(x1, x2, target)``."""
+
+    function = staticmethod(F.margin_ranking_loss)
+
+
+@register("hinge_embedding")
+class HingeEmbeddingLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.hinge_embedding_loss`; ``forward(input, target)``."""
+
+    function = staticmethod(F.hinge_embedding_loss)
+
+
+__all__ += ["CosineEmbeddingLoss", "HingeEmbeddingLoss", "MarginRankingLoss"]
+
+
+@register("center", "center_loss")
+class CenterLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.center_loss` that owns the class centres.
+
+    Args:
+        num_classes: K, the number of classes (with ``feat_dim``; ignored when ``centers`` is given).
+        feat_dim: D, the feature size.
+        centers: optional initial centres ``(K, D)``; default a standard-normal ``(K, D)`` draw (from
+            torch's global generator, as ``nn.Linear`` does for its weights).
+        **options: ``weight`` and ``reduction`` of :func:`losskit.functional.center_loss`.
+
+    The centres are an ``nn.Parameter`` (in ``parameters()``, trained with the network; give them their
+    own parameter group to use the paper's separate rate α). ``forward(features, labels)``.
+
+    Example:
+        >>> import torch, losskit
+        >>> crit = losskit.CenterLoss(10, 2)
+        >>> [(name, tuple(p.shape)) for name, p in crit.named_parameters()]
+        [('centers', (10, 2))]
+        >>> crit = losskit.CenterLoss(centers=torch.zeros(3, 2))
+        >>> print(f"{crit(torch.tensor([[3.0, 4.0]]), torch.tensor([1])).item():.1f}")
+        12.5
+    """
+
+    function = staticmethod(F.center_loss)
+    centers: Tensor
+
+    def __init__(
+        self, num_classes: int | None = None, feat_dim: int | None = None, *, centers: Tensor | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        fn = "CenterLoss"
+        if centers is not None:
+            checks.check_float(fn, "centers", centers)
+            if centers.dim() != 2:
+                shape = checks.fmt_shape(centers.shape)
+                raise ValueError(f"{fn}: centers must have shape (K, D), got {shape}")
+            init = centers.detach().clone()
+        else:
+            for name, v in (("num_classes", num_classes), ("feat_dim", feat_dim)):
+                if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                    raise TypeError(f"{fn}: {name} must be a positive int (or pass centers=), got {v!r}")
+            assert num_classes is not None and feat_dim is not None
+            init = torch.randn(num_classes, feat_dim)
+        self.centers = nn.Parameter(init)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Tensor:
+        """``center_loss(features, labels, centers=self.centers, **options)``."""
+        return type(self).function(*args, **{**self.options, "centers": self.centers, **kwargs})
+
+    def extra_repr(self) -> str:
+        """The centres' shape and the other options."""
+        rest = super().extra_repr()
+        head = f"num_classes={self.centers.shape[0]}, feat_dim={self.centers.shape[1]}"
+        return head + (", " + rest if rest else "")
+
+
+__all__ += ["CenterLoss"]

@@ -76,3 +76,13 @@ class LaplaceNLLLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.laplace_nll_loss`; pass ``scale=``/``log_scale=`` at call."""
 
     function = staticmethod(F.laplace_nll_loss)
+
+
+@register("poisson_nll", "poisson")
+class PoissonNLLLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.poisson_nll_loss`."""
+
+    function = staticmethod(F.poisson_nll_loss)
+
+
+__all__ += ["PoissonNLLLoss"]

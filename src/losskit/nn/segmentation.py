@@ -61,3 +61,13 @@ class LovaszLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.lovasz_loss`."""
 
     function = staticmethod(F.lovasz_loss)
+
+
+@register("mcc", "matthews")
+class MCCLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.mcc_loss`; options are its keywords."""
+
+    function = staticmethod(F.mcc_loss)
+
+
+__all__ += ["MCCLoss"]
