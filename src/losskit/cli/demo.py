@@ -12,6 +12,7 @@ import html
 import importlib
 import json
 import platform
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -74,11 +75,18 @@ EXPERIMENTS = [
 
 
 def _progress() -> Any:
+    """A rich progress bar when stdout is a terminal and rich is installed, else None (plain lines)."""
+    if not sys.stdout.isatty():
+        return None
     try:
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-    except ImportError:  # the cli extra is not installed: plain lines instead of bars
+    except ImportError:  # the lab extra is not installed: plain lines instead of bars
         return None
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+
+
+def _print_flush(line: str) -> None:
+    print(line, flush=True)  # flushed: a pipe (CI log, `| tee`, nohup) sees each line as it happens
 
 
 def run_lab(
@@ -86,10 +94,20 @@ def run_lab(
     quick: bool,
     seed: int = 0,
     only: Sequence[str] | None = None,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] = _print_flush,
 ) -> dict[str, Any]:
-    """Run the experiments, write ``results.json``, the PNGs and ``index.html`` under ``out``."""
+    """Run the experiments, write ``results.json``, the PNGs and ``index.html`` under ``out``.
+
+    On a terminal a rich bar shows the running experiment; otherwise ``log`` gets one plain line as each
+    experiment starts and one as it ends (elapsed seconds and whether its claim holds).
+    """
     out.mkdir(parents=True, exist_ok=True)
+    if only:
+        unknown = sorted(set(only) - {e.key for e in EXPERIMENTS})
+        if unknown:
+            raise ValueError(
+                f"demo: unknown experiment(s) {unknown}; known: {', '.join(e.key for e in EXPERIMENTS)}"
+            )
     chosen = [e for e in EXPERIMENTS if not only or e.key in only]
     results: dict[str, Any] = {
         "quick": quick,
@@ -106,32 +124,44 @@ def run_lab(
     if progress is not None:
         progress.start()
         task = progress.add_task("loss lab", total=len(chosen))
+        console = progress.console
+        emit: Callable[[str], None] = lambda line: console.print(line, markup=False, highlight=False)  # noqa: E731
+
+    else:
+        emit = log
+    t_lab = time.perf_counter()
     try:
-        for exp in chosen:
+        for i, exp in enumerate(chosen, 1):
+            tag = f"[{i}/{len(chosen)}] {exp.title}"
             if progress is not None:
-                progress.update(task, description=f"{exp.title}")
+                progress.update(task, description=tag)
             else:
-                log(f"running: {exp.title} ...")
+                emit(f"{tag}: started")
             mod = importlib.import_module(exp.module)
             t0 = time.perf_counter()
             result = getattr(mod, exp.runner)(seed=seed, quick=quick)
             seconds = time.perf_counter() - t0
             claim, holds = mod.headline(result)
+            recommend = getattr(mod, "recommendation", None)
             figures = [Path(p).name for p in mod.plot(result, out)]
             results["experiments"][exp.key] = {
                 "title": exp.title,
                 "question": exp.question,
                 "claim": claim,
                 "holds": bool(holds),
+                "recommendation": recommend(result) if recommend is not None else "",
                 "seconds": round(seconds, 2),
                 "figures": figures,
                 "result": result,
             }
+            verdict = "claim holds" if holds else "claim does NOT hold"
+            emit(f"{tag}: done in {seconds:.1f} s, {verdict}: {claim}")
             if progress is not None:
                 progress.advance(task)
     finally:
         if progress is not None:
             progress.stop()
+    log(f"loss lab: {len(chosen)} experiment(s) in {time.perf_counter() - t_lab:.1f} s")
     (out / "results.json").write_text(json.dumps(results, indent=1, default=float))
     (out / "index.html").write_text(render_html(results, out))
     return results
