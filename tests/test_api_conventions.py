@@ -31,7 +31,7 @@ def test_torch_positional_conventions():
     x, t = torch.randn(6, 3, dtype=torch.float64), torch.tensor([0, 1, 2, 1, 0, 2])
     w = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64)
     assert torch.allclose(losskit.CrossEntropyLoss(w)(x, t), torch.nn.CrossEntropyLoss(w)(x, t))
-    assert list(inspect.signature(losskit.CrossEntropyLoss).parameters)[0] == "weight"
+    assert next(iter(inspect.signature(losskit.CrossEntropyLoss).parameters)) == "weight"
     xb, yb = torch.randn(6, dtype=torch.float64), torch.randint(0, 2, (6,)).double()
     wb = torch.rand(6, dtype=torch.float64)
     # same elementwise weight as torch (compared summed: losskit's weighted mean divides by Σw, torch's by N)
