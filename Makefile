@@ -52,9 +52,11 @@ pytest: $(TEST_STAMP)
 
 test: lint typecheck pytest
 
+# The benchmarks also write docs/assets/bench/<family>.json, which `make docs` turns into the Benchmarks page.
 bench: $(TEST_STAMP)
-	@set -e; for b in benchmarks/bench_*.py; do \
-		$(BIN)/python -m benchmarks.$$(basename $$b .py) $(BENCH_ARGS); echo; done
+	@mkdir -p docs/assets/bench
+	@set -e; for b in benchmarks/bench_*.py; do n=$$(basename $$b .py); \
+		$(BIN)/python -m benchmarks.$$n --json docs/assets/bench/$${n#bench_}.json $(BENCH_ARGS); echo; done
 
 # The "choosing a loss" page quotes the lab's numbers: a quick lab run feeds docs/assets/lab first
 # (a failed claim is shown on the page, not hidden, so its exit status does not stop the build).
