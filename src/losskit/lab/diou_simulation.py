@@ -489,18 +489,17 @@ def conclusions(result: dict[str, Any]) -> dict[str, Any]:
             f"with exact gradients DIoU ends worse than GIoU ({e['diou']:.3g} vs {e['giou']:.3g}): the "
             "published DIoU > GIoU ordering comes from the authors' update rules, not from the losses"
         )
-    if e["ciou"] > e["eiou"]:
-        against.append(f"with exact gradients EIoU ({e['eiou']:.3g}) ends below CIoU ({e['ciou']:.3g})")
-    distance_aware = ("giou", "diou", "ciou", "eiou", "siou")
-    best = min(distance_aware, key=lambda k: e[k])
+    names = {"giou": "GIoU", "diou": "DIoU", "ciou": "CIoU", "eiou": "EIoU", "siou": "SIoU"}
+    best = min(names, key=lambda k: e[k])
+    others = ", ".join(f"{names[k]} {e[k]:.3g}" for k in names if k != best)
     return {
         "criterion": "holds when, under the paper's update rules, the final error orders IoU > GIoU > 10 x "
         "max(DIoU, CIoU), and with exact gradients plain IoU ends more than 10 x above every distance-aware "
         "loss (GIoU, DIoU, CIoU, EIoU, SIoU)",
         "against": against,
         "recommendation": (
-            f"Use a distance-aware IoU loss (here, with exact gradients, {best.upper()} ends lowest: "
-            f"{e[best]:.3g}; CIoU {e['ciou']:.3g}, EIoU {e['eiou']:.3g}); never plain IoU loss alone, which "
+            f"Use a distance-aware IoU loss (here, with exact gradients, {names[best]} ends lowest: "
+            f"{e[best]:.3g}; {others}); never plain IoU loss alone, which "
             f"stalls when boxes do not overlap ({e['iou']:.3g}). Do not pick DIoU over GIoU on the paper's "
             "figure alone, and leave α-IoU's power at 1 unless you tune it."
         ),
