@@ -317,7 +317,7 @@ def _reject_class_indices(fn: str, input: Tensor, target: Tensor) -> None:
     That is the multi-class calling convention; rather than a bare shape error (or a silent guess), name
     the multi-class loss and the one-hot alternative.
     """
-    if input.dim() >= 2 and target.dtype != torch.bool and tuple(target.shape) == (
+    if input.dim() >= 2 and input.shape[1] > 1 and target.dtype != torch.bool and tuple(target.shape) == (
         tuple(input.shape[:1]) + tuple(input.shape[2:])
     ):
         peer = _MULTICLASS_PEER.get(fn, "cross_entropy")
