@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
@@ -45,3 +47,48 @@ def test_unknown_experiment_is_a_one_line_error(tmp_path, capsys):
     assert main(["demo", "--quick", "--only", "imbalance", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "unknown experiment(s) ['imbalance']" in err and "imbalanced" in err
+
+
+FAKE = '''
+def run(seed, quick):
+    return {"score": 0.5 + 0.1 * seed, "per_loss": {"a": {"x": 1.0}, "b": {"x": 2.0}}}
+
+def headline(result):
+    return f"score {result['score']:.2f} > 0.55", result["score"] > 0.55
+
+def plot(result, out_dir):
+    from pathlib import Path
+    path = Path(out_dir) / "fake.png"
+    path.write_bytes(b"not really a png")
+    return [path]
+'''
+
+
+def test_an_experiment_registers_with_one_entry_and_several_seeds_show_the_spread(tmp_path, monkeypatch):
+    """The registration contract: a module with run / headline / plot (conclusions optional) and one
+    Experiment entry; with several seeds the claim holds only if it holds for each, and each is listed."""
+    import sys
+
+    from losskit.cli import demo
+
+    (tmp_path / "fake_lab_exp.py").write_text(FAKE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(demo, "EXPERIMENTS", [demo.Experiment("fake", "Fake", "fake_lab_exp", "q?", seeds=3)])
+    lines: list[str] = []
+    out = tmp_path / "out"
+    # a quick run uses one seed: seed 1 gives 0.6 > 0.55
+    one = demo.run_lab(out, quick=True, seed=1, log=lines.append)["experiments"]["fake"]
+    assert one["holds"] and len(one["seed_runs"]) == 1 and one["recommendation"] == ""
+    # a full run uses the experiment's 3 seeds: 0 -> 0.50 fails, 1 and 2 hold
+    lines.clear()
+    exp = demo.run_lab(out, quick=False, seed=0, log=lines.append)["experiments"]["fake"]
+    assert [r["holds"] for r in exp["seed_runs"]] == [False, True, True]
+    assert not exp["holds"] and exp["result"]["score"] == 0.5  # tables and figures: the first seed's
+    assert lines[-2].startswith("[1/1] Fake: done in") and "claim does NOT hold (in 2 of 3 seeds)" in lines[-2]
+    page = (out / "index.html").read_text()
+    assert "the claim for each of 3 seeds" in page and "score 0.70 &gt; 0.55" in page
+    assert "<td class='no'>does not hold</td>" in page
+    assert "in 2 of 3 seeds" in demo.summary({"quick": False, "experiments": {"fake": exp}})
+    with pytest.raises(ValueError, match="seeds must be >= 1"):
+        demo.run_lab(out, quick=True, seeds=0)
+    sys.modules.pop("fake_lab_exp", None)

@@ -91,7 +91,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from losskit.cli.demo import run_lab, summary
 
     out = Path(args.out)
-    results = run_lab(out, quick=args.quick, seed=args.seed, only=args.only or None)
+    results = run_lab(out, quick=args.quick, seed=args.seed, only=args.only or None, seeds=args.seeds)
     print(summary(results))
     print(f"report: {out / 'index.html'}  (numbers: {out / 'results.json'})")
     return 0 if all(e["holds"] for e in results["experiments"].values()) else 1
@@ -164,7 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="run the loss lab and write an HTML report (needs losskit[lab])")
     s.add_argument("--quick", action="store_true", help="small sizes: under two minutes on 2 CPU cores")
     s.add_argument("--out", default="losskit-demo", help="output folder (default losskit-demo)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    s.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="seeds per experiment (default 1 with --quick, else the experiment's own: 3 for coin flips)",
+    )
     s.add_argument(
         "--only",
         nargs="*",

@@ -40,6 +40,7 @@ class Experiment:
     module: str
     question: str
     runner: str = "run"
+    seeds: int = 1  # seeds of a full run: a claim that is a coin flip on small data runs several
 
 
 EXPERIMENTS = [
@@ -48,6 +49,7 @@ EXPERIMENTS = [
         "Imbalanced classification",
         "losskit.lab.imbalanced",
         "With 1:50 classes, which loss finds the minority class at the default threshold?",
+        seeds=3,
     ),
     Experiment(
         "bimodal",
@@ -67,6 +69,7 @@ EXPERIMENTS = [
         "Small-foreground segmentation",
         "losskit.lab.segmentation",
         "With a few per cent of foreground pixels, which loss segments the foreground best?",
+        seeds=3,
     ),
     Experiment(
         "quantile",
@@ -104,12 +107,20 @@ def run_lab(
     seed: int = 0,
     only: Sequence[str] | None = None,
     log: Callable[[str], None] = _print_flush,
+    seeds: int | None = None,
 ) -> dict[str, Any]:
     """Run the experiments, write ``results.json``, the PNGs and ``index.html`` under ``out``.
 
     On a terminal a rich bar shows the running experiment; otherwise ``log`` gets one plain line as each
     experiment starts and one as it ends (elapsed seconds and whether its claim holds).
+
+    ``seeds`` runs every experiment with seeds ``seed, seed + 1, ...``; by default a quick run uses one
+    seed and a full run each experiment's :attr:`Experiment.seeds`. The tables and figures are the first
+    seed's; with several seeds the claim holds only if it holds for every seed, and the report lists each
+    seed's claim (its numbers show the spread).
     """
+    if seeds is not None and seeds < 1:
+        raise ValueError(f"demo: seeds must be >= 1, got {seeds}")
     out.mkdir(parents=True, exist_ok=True)
     if only:
         unknown = sorted(set(only) - {e.key for e in EXPERIMENTS})
@@ -151,6 +162,14 @@ def run_lab(
             result = getattr(mod, exp.runner)(seed=seed, quick=quick)
             seconds = time.perf_counter() - t0
             claim, holds = mod.headline(result)
+            n_seeds = seeds if seeds is not None else (1 if quick else exp.seeds)
+            seed_runs = [{"seed": seed, "holds": bool(holds), "claim": claim}]
+            for extra in range(seed + 1, seed + n_seeds):
+                emit(f"{tag}: seed {extra} ...")
+                c, h = mod.headline(getattr(mod, exp.runner)(seed=extra, quick=quick))
+                seed_runs.append({"seed": extra, "holds": bool(h), "claim": c})
+            seconds = time.perf_counter() - t0
+            holds = all(r["holds"] for r in seed_runs)
             figures = [Path(p).name for p in mod.plot(result, out)]
             concl = mod.conclusions(result) if hasattr(mod, "conclusions") else {}
             results["experiments"][exp.key] = {
@@ -164,9 +183,12 @@ def run_lab(
                 "captions": {str(k): str(v) for k, v in concl.get("captions", {}).items()},
                 "seconds": round(seconds, 2),
                 "figures": figures,
+                "seed_runs": seed_runs,
                 "result": result,
             }
             verdict = "claim holds" if holds else "claim does NOT hold"
+            if len(seed_runs) > 1:
+                verdict += f" (in {sum(r['holds'] for r in seed_runs)} of {len(seed_runs)} seeds)"
             emit(f"{tag}: done in {seconds:.1f} s, {verdict}: {claim}")
             if progress is not None:
                 progress.advance(task)
@@ -188,6 +210,9 @@ def summary(results: dict[str, Any]) -> str:
     for exp in results["experiments"].values():
         mark = "ok " if exp["holds"] else "NO "
         verdict = "claim holds" if exp["holds"] else "claim does NOT hold"
+        runs = exp.get("seed_runs") or []
+        if len(runs) > 1:
+            verdict += f" in {sum(r['holds'] for r in runs)} of {len(runs)} seeds"
         lines.append(f"[{mark}] {exp['title']} ({exp['seconds']:.1f} s): {verdict}")
         lines.append(f"       {exp['claim']}")
         if exp.get("recommendation"):
@@ -308,6 +333,12 @@ def render_html(results: dict[str, Any], out: Path) -> str:
         if exp.get("against"):
             parts.append("<div class='against'><b>Evidence against, or limits:</b><ul>"
                          + "".join(f"<li>{html.escape(x)}</li>" for x in exp["against"]) + "</ul></div>")
+        runs = exp.get("seed_runs") or []
+        if len(runs) > 1:
+            rows = [[str(r["seed"]), "holds" if r["holds"] else "<span class='no'>does not hold</span>",
+                     html.escape(r["claim"])] for r in runs]
+            parts.append(_html_table(f"the claim for each of {len(runs)} seeds (tables and figures: seed "
+                                     f"{runs[0]['seed']})", ["seed", "verdict", "claim"], rows))
         for caption, head, rows in tables(exp["result"]):
             parts.append(_html_table(caption, head, rows))
         for fig in exp["figures"]:
