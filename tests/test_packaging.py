@@ -100,9 +100,9 @@ def test_wheel_in_a_clean_venv(tmp_path):
             # (torch itself warns "Failed to initialize NumPy" on import when numpy is absent; losskit's
             # own message is the last line, and the only one from losskit)
             assert "Traceback" not in proc.stderr, proc.stderr
-            last = proc.stderr.strip().splitlines()[-1]
-            assert last.startswith("losskit: "), proc.stderr
-            assert f"(missing: {missing}); install it with: pip install \"losskit[{extra}]\"" in last
+            final = proc.stderr.strip().splitlines()[-1]
+            assert final.startswith("losskit: "), proc.stderr
+            assert f"(missing: {missing}); install it with: pip install \"losskit[{extra}]\"" in final
         step("torch-only checks")
 
         # 3. the lab extra: every lab module imports, the digits data set ships with scikit-learn, and the
