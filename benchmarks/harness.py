@@ -16,6 +16,7 @@ import gc
 import json
 import platform
 import statistics
+import sys
 import time
 import weakref
 from collections.abc import Callable, Sequence
@@ -126,8 +127,10 @@ def peak_bytes(impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[int], devic
 
 def run_cases(cases: Sequence[Case], device: torch.device, warmup: int, repeats: int) -> list[Case]:
     """Time every implementation of every case; repeats are interleaved round-robin across implementations
-    so that a change in machine load during the run affects all of them alike."""
-    for case in cases:
+    so that a change in machine load during the run affects all of them alike. A progress line per case
+    goes to stderr; each result keeps the median and the min / max of the repeats."""
+    for i, case in enumerate(cases, 1):
+        print(f"  [{i}/{len(cases)}] {case.name}", file=sys.stderr, flush=True)
         args, grad_idx = case.make_inputs(device)
         timings: dict[str, dict[bool, list[float]]] = {n: {False: [], True: []} for n in case.impls}
         for backward in (False, True):
@@ -138,12 +141,34 @@ def run_cases(cases: Sequence[Case], device: torch.device, warmup: int, repeats:
                     timings[name][backward].append(time_impl(impl, args, grad_idx, backward, device, 0, 1))
         for name, impl in case.impls.items():
             mem = peak_bytes(impl, args, grad_idx, device)
+            fwd, fwdbwd = timings[name][False], timings[name][True]
             case.results[name] = {
-                "fwd_ms": statistics.median(timings[name][False]) * 1e3,
-                "fwdbwd_ms": statistics.median(timings[name][True]) * 1e3,
+                "fwd_ms": statistics.median(fwd) * 1e3,
+                "fwdbwd_ms": statistics.median(fwdbwd) * 1e3,
+                "fwd_min_ms": min(fwd) * 1e3,
+                "fwd_max_ms": max(fwd) * 1e3,
+                "fwdbwd_min_ms": min(fwdbwd) * 1e3,
+                "fwdbwd_max_ms": max(fwdbwd) * 1e3,
                 "peak_mb": mem / 2**20,
             }
+            case.results[name]["flags"] = flags(case.results[name])  # type: ignore[assignment]
     return list(cases)
+
+
+SPREAD_LIMIT = 2.0  # max / min of the repeats above which a timing is flagged as unreliable
+
+
+def flags(r: dict[str, float]) -> list[str]:
+    """Why a result's timings should not be trusted: repeats that disagree by more than 2x, or a
+    forward + backward faster than the forward alone (impossible; the machine was busy)."""
+    out = []
+    for key, label in (("fwd", "fwd"), ("fwdbwd", "fwd+bwd")):
+        lo, hi = r[f"{key}_min_ms"], r[f"{key}_max_ms"]
+        if lo > 0 and hi / lo > SPREAD_LIMIT:
+            out.append(f"{label} repeats disagree {hi / lo:.1f}x")
+    if r["fwdbwd_ms"] < r["fwd_ms"]:
+        out.append("fwd+bwd < fwd")
+    return out
 
 
 def environment(device: torch.device) -> dict[str, Any]:
@@ -164,19 +189,38 @@ def report(title: str, cases: Sequence[Case], device: torch.device, versions: di
     """A plain-text table: absolute losskit numbers and peer / losskit ratios (> 1 means losskit wins)."""
     lines = [f"## {title}", "", "environment: " + json.dumps({**environment(device), **versions}), ""]
     header = f"{'case':38s} {'impl':22s} {'fwd ms':>9s} {'fwd+bwd ms':>11s} {'peak MB':>9s} " \
-             f"{'fwd x':>7s} {'f+b x':>7s} {'mem x':>7s}"
+             f"{'fwd x':>7s} {'f+b x':>7s} {'mem x':>7s}  fwd min-max / f+b min-max ms"
     lines += [header, "-" * len(header)]
+    flagged = 0
     for case in cases:
         ref = case.results["losskit"]
+        unreliable = any(r.get("flags") for r in case.results.values())
         for name, r in case.results.items():
-            ratio = [r[k] / ref[k] if ref[k] > 0 else float("nan") for k in ("fwd_ms", "fwdbwd_ms", "peak_mb")]
+            if unreliable and name != "losskit":
+                ratios = "      —       —" + (
+                    f" {r['peak_mb'] / ref['peak_mb']:7.2f}" if ref["peak_mb"] > 0 else "     nan")
+            else:
+                ratio = [r[k] / ref[k] if ref[k] > 0 else float("nan") for k in ("fwd_ms", "fwdbwd_ms", "peak_mb")]
+                ratios = " ".join(f"{x:7.2f}" for x in ratio)
+            spread = ""
+            if "fwd_min_ms" in r:
+                spread = (f"  {r['fwd_min_ms']:.3f}-{r['fwd_max_ms']:.3f} / "
+                          f"{r['fwdbwd_min_ms']:.3f}-{r['fwdbwd_max_ms']:.3f}")
             lines.append(
                 f"{case.name:38s} {name:22s} {r['fwd_ms']:9.3f} {r['fwdbwd_ms']:11.3f} {r['peak_mb']:9.2f} "
-                + " ".join(f"{x:7.2f}" for x in ratio)
+                + ratios + spread
             )
+            for flag in r.get("flags") or []:
+                lines.append(f"    ! {name}: {flag}")
+        if unreliable:
+            flagged += 1
+            lines.append("    ! timings unreliable (busy machine?): speed ratios withheld; rerun with more --repeats")
         if case.note:
             lines.append(f"    note: {case.note}")
-    lines += ["", "ratios are peer / losskit: above 1.00 losskit is faster or lighter."]
+    lines += ["", "ratios are peer / losskit: above 1.00 losskit is faster or lighter; times are medians of the "
+              "repeats, with their min-max."]
+    if flagged:
+        lines.append(f"{flagged} case(s) flagged: repeats disagree by > {SPREAD_LIMIT:g}x or fwd+bwd < fwd.")
     return "\n".join(lines)
 
 

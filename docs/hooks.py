@@ -47,8 +47,8 @@ MATHJAX_LOCAL = "assets/mathjax/tex-svg.js"
 HOW_TO_PLOT = "`make docs` (or `python scripts/gen_docs_assets.py` before `mkdocs build`)"
 HOW_TO_LAB = "`losskit demo --out docs/assets/lab` (add `--quick` for the two-minute version)"
 HOW_TO_BENCH = (
-    "`python -m benchmarks.bench_<family> --json docs/assets/bench/<family>.json` for each benchmark "
-    "(add `--quick` for a smoke run)"
+    "`make bench` (it writes `docs/assets/bench/<family>.json`; or, per script, "
+    "`python -m benchmarks.bench_<family> --json docs/assets/bench/<family>.json`, `--quick` for a smoke run)"
 )
 
 _MARKERS = ("plot", "lab", "bench", "modules", "link", "include")
@@ -206,7 +206,10 @@ class _Page:
             match = next((k for key in keys for k in experiments if key in str(k).lower()), None)
         if match is None:
             return f"*The loss lab's results.json has no experiment matching `{'|'.join(keys)}`.*"
-        body = _render(experiments[match], self, depth=0).strip()
+        exp = experiments[match]
+        if isinstance(exp, dict) and "claim" in exp and isinstance(exp.get("result"), dict):
+            return self._lab_box(str(match), exp)
+        body = _render(exp, self, depth=0).strip()
         # figures the lab wrote for this experiment, named after it (e.g. imbalanced_pr.png)
         lab_dir = self.docs_dir / "assets" / "lab"
         stems = {str(match).lower(), *keys}
@@ -224,6 +227,33 @@ class _Page:
             if rel not in body and self.exists(rel):
                 body += f"\n\n![{_fmt(f.stem)}]({_rel(self.page, rel)}){{ loading=lazy }}"
         return f'!!! example "Loss lab: {_fmt(match)}"\n' + _indent(body or "*(no numbers)*", 4)
+
+    def _lab_box(self, key: str, exp: dict[str, Any]) -> str:
+        """One experiment of ``losskit demo``'s results.json: verdict, criterion, the evidence against,
+        the numbers as tables, the figures with their captions, and the recommendation."""
+        holds = bool(exp.get("holds"))
+        verdict = "**Claim holds:**" if holds else '<span class="lab-fail">**Claim does not hold:**</span>'
+        parts = [f"{verdict} {_fmt(exp['claim'])}"]
+        if exp.get("criterion"):
+            parts.append(f"*Criterion:* {_fmt(exp['criterion'])}")
+        if exp.get("against"):
+            parts.append("*Evidence against, or limits:*\n\n" + "\n".join(f"- {_fmt(x)}" for x in exp["against"]))
+        numbers = _render(exp["result"], self, depth=0).strip()
+        if numbers:
+            parts.append(numbers)
+        captions = exp.get("captions") or {}
+        for fig in exp.get("figures") or []:
+            rel = f"assets/lab/{fig}"
+            if not self.exists(rel):
+                continue
+            caption = captions.get(fig, "")
+            parts.append(f"![{_fmt(caption or Path(fig).stem)}]({_rel(self.page, rel)}){{ loading=lazy }}"
+                         + (f"\n\n*{_fmt(caption)}*" if caption else ""))
+        if exp.get("recommendation"):
+            parts.append(f"**Recommendation:** {_fmt(exp['recommendation'])}")
+        kind = "example" if holds else "failure"
+        title = _fmt(exp.get("title") or key)
+        return f'!!! {kind} "Loss lab: {title}"\n' + _indent("\n\n".join(parts), 4)
 
     # -- include ---------------------------------------------------------------------------------
     def include(self, arg: str) -> str:
@@ -343,21 +373,40 @@ def _bench_table(data: dict[str, Any], fname: str) -> str:
     env = data.get("env", {})
     env_line = ", ".join(f"{k} {v}" for k, v in env.items())
     rows = []
+    spread = any("fwd_min_ms" in r for impls in data["cases"].values() for r in impls.values())
+    flagged = 0
     for case, impls in data["cases"].items():
         ref = impls.get("losskit")
         first = next(iter(impls), None)
+        unreliable = any(r.get("flags") for r in impls.values())
+        flagged += unreliable
         for impl, r in impls.items():
             cells = [f"`{case}`" if impl == first else "", impl if impl != "losskit" else "**losskit**"]
             cells += [f"{r['fwd_ms']:.3f}", f"{r['fwdbwd_ms']:.3f}", f"{r['peak_mb']:.2f}"]
+            if spread:
+                cells.append(
+                    f"{r['fwd_min_ms']:.3f}–{r['fwd_max_ms']:.3f} / {r['fwdbwd_min_ms']:.3f}–{r['fwdbwd_max_ms']:.3f}"
+                    if "fwd_min_ms" in r else ""
+                )
             if ref is None or impl == "losskit":
-                cells.append("")
+                cells.append("; ".join(f"⚠ {_fmt(f)}" for f in r.get("flags") or []))
+            elif unreliable:
+                mem = r["peak_mb"] / ref["peak_mb"] if ref["peak_mb"] > 0 else float("nan")
+                notes = "; ".join(f"⚠ {_fmt(f)}" for f in r.get("flags") or [])
+                cells.append(f"— / — / {mem:.2f} (timings unreliable{': ' + notes if notes else ''})")
             else:
                 keys = ("fwd_ms", "fwdbwd_ms", "peak_mb")
                 ratios = [r[k] / ref[k] if ref[k] > 0 else float("nan") for k in keys]
                 cells.append(" / ".join(f"{x:.2f}" for x in ratios))
             rows.append(cells)
-    header = ["case", "implementation", "fwd ms", "fwd+bwd ms", "peak MB", "peer / losskit (fwd / f+b / mem)"]
+    header = ["case", "implementation", "fwd ms", "fwd+bwd ms", "peak MB"]
+    if spread:
+        header.append("min–max ms (fwd / f+b)")
+    header.append("peer / losskit (fwd / f+b / mem)")
     table = _table(header, rows)
+    if flagged:
+        table += (f"\n\n{flagged} case(s) flagged: their repeats disagree by more than 2x or their forward + "
+                  "backward was faster than the forward alone (a busy machine); their speed ratios are withheld.")
     return f"### {html.escape(str(title))}\n\n<small>{html.escape(env_line)} — `{fname}`</small>\n\n{table}"
 
 

@@ -488,8 +488,12 @@ def test_utility_errors() -> None:
         LF.box_convert(b, "xyhw", "xyxy")
     with pytest.raises(ValueError, match=r"^box_area: boxes must have shape \(\.\.\., 4\)"):
         LF.box_area(b[:, :3])
-    with pytest.raises(ValueError, match=r"^box_iou: boxes2 must have shape \(5, 4\)"):
+    # (N, 4) vs (M, 4): the message points a torchvision user at pairwise_box_iou
+    with pytest.raises(ValueError, match=r"^box_iou: boxes1 \(5, 4\) and boxes2 \(4, 4\) differ in length.*"
+                                         r"pairwise_box_iou"):
         LF.box_iou(b, b[:4])
+    with pytest.raises(ValueError, match=r"^box_iou: boxes2 must have shape \(5, 4\)"):
+        LF.box_iou(b, b[:, None])
     with pytest.raises(ValueError, match=r"^box_iou: kind must be one of"):
         LF.box_iou(b, b, kind="eiou")
     with pytest.raises(ValueError, match=r"^pairwise_box_iou: boxes2 must have the leading dimensions"):

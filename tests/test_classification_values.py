@@ -304,7 +304,7 @@ def test_get_builds_modules_by_any_name():
     assert isinstance(losskit.get("CrossEntropyLoss"), losskit.CrossEntropyLoss)
     assert isinstance(losskit.get("softmax-focal-loss"), losskit.SoftmaxFocalLoss)
     assert "cross_entropy" in losskit.available()
-    with pytest.raises(ValueError, match=r"get: unknown loss 'nope'; known losses: "):
+    with pytest.raises(ValueError, match=r"get: unknown loss 'nope'; known losses \(aliases in parentheses\): "):
         losskit.get("nope")
     with pytest.raises(TypeError, match=r"SigmoidFocalLoss: unknown option\(s\) \['gama'\]"):
         losskit.get("focal", gama=2)

@@ -59,3 +59,144 @@ def test_bad_arguments_give_one_line_errors(tmp_path, capsys):
 def test_python_dash_m_entry_point():
     proc = subprocess.run([sys.executable, "-m", "losskit", "list"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "cross_entropy" in proc.stdout
+
+
+# --- user mistakes: one line on stderr, exit status 2, a suggestion where one exists -------------------
+
+
+def _no_traceback(err: str) -> None:
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_misspelt_param_suggests_the_option(tmp_path, capsys):
+    assert main(["plot", "focal", "--param", "gama=1", "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    _no_traceback(err)
+    assert "no option 'gama'; did you mean gamma?" in err
+
+
+def test_bad_param_values_are_one_line_errors(tmp_path, capsys):
+    for bad in ("gamma=-1", "gamma=abc"):
+        assert main(["plot", "focal", "--param", bad, "--out", str(tmp_path / "x.png")]) == 2
+        err = capsys.readouterr().err
+        _no_traceback(err)
+        assert err.startswith("losskit: sigmoid_focal_loss: gamma must be"), err
+
+
+def test_unknown_loss_suggests_and_lists_aliases(capsys):
+    assert main(["info", "focl"]) == 2
+    err = capsys.readouterr().err
+    _no_traceback(err)
+    assert "did you mean 'focal' (sigmoid_focal)?" in err
+    assert "cross_entropy (ce, nll)" in err and "sigmoid_focal (focal)" in err
+    with pytest.raises(ValueError, match=r"sigmoid_focal \(focal\)"):
+        losskit.get("no_such_loss")
+
+
+def test_version_flag(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"losskit {losskit.__version__}"
+
+
+def test_list_shows_aliases_and_json():
+    import json
+
+    by_name = {r.name: r for r in rows()}
+    assert by_name["cross_entropy"].aliases == ("ce", "nll")
+    proc = subprocess.run([sys.executable, "-m", "losskit", "list", "--json"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    data = {d["name"]: d for d in json.loads(proc.stdout)}
+    assert set(data) == set(losskit.available())
+    assert data["sigmoid_focal"]["aliases"] == ["focal"] and data["sigmoid_focal"]["module"] == "SigmoidFocalLoss"
+    assert main(["list"]) == 0
+
+
+def test_list_and_info_have_no_raw_latex(capsys):
+    from losskit.cli.catalog import info
+
+    assert main(["list"]) == 0
+    assert "\\" not in capsys.readouterr().out
+    for name in losskit.available():
+        assert "\\" not in info(name)["formula"], (name, info(name)["formula"])
+
+
+def test_info_prints_formula_defaults_paper_and_peers(capsys):
+    assert main(["info", "focal"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("sigmoid_focal  (aliases: focal)")
+    assert "ℓ = -α_t (1 - p_t)^(γ) log p_t" in out  # the docstring's formula, as plain text
+    assert "gamma=2.0" in out and "alpha=0.25" in out and "reduction='mean'" in out
+    assert "Lin, Goyal, Girshick, He, Dollár, Focal Loss for Dense Object Detection, ICCV 2017" in out
+    assert "torchvision.ops.sigmoid_focal_loss" in out
+    assert main(["info", "huber", "--json"]) == 0
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    assert data["options"]["delta"]["default"] == "1.0" and data["function"] == "losskit.huber_loss"
+
+
+def test_plot_compare_draws_one_curve_per_loss(tmp_path, capsys):
+    out = tmp_path / "cmp.png"
+    assert main(["plot", "mse", "l1", "huber", "--compare", "--param", "delta=2", "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["plot", "mse", "focal", "--compare", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    _no_traceback(err)
+    assert "plotted against different quantities" in err
+    assert main(["plot", "mse", "l1", "--out", str(out)]) == 2
+    assert "need --compare" in capsys.readouterr().err
+
+
+def test_plot_without_matplotlib_names_the_extra(tmp_path):
+    # sys.modules[name] = None makes the import (and find_spec) fail as if the package were not installed
+    code = ("import sys; sys.modules['matplotlib'] = None\n"
+            "from losskit.cli import main\n"
+            f"raise SystemExit(main(['plot', 'focal', '--out', {str(tmp_path / 'x.png')!r}]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    _no_traceback(proc.stderr)
+    assert "needs the 'cli' extra (missing: matplotlib)" in proc.stderr
+    assert 'pip install "losskit[cli]"' in proc.stderr
+
+
+def test_demo_without_the_lab_extra_names_it(tmp_path):
+    # (numpy stays importable: torch warns when it is hidden; the wheel test covers a venv without it)
+    code = ("import sys; sys.modules['sklearn'] = None\n"
+            "from losskit.cli import main\n"
+            f"raise SystemExit(main(['demo', '--quick', '--out', {str(tmp_path)!r}]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    _no_traceback(proc.stderr)
+    assert "needs the 'lab' extra (missing: scikit-learn)" in proc.stderr
+    assert 'pip install "losskit[lab]"' in proc.stderr
+
+
+# --- bench: spread and flags -----------------------------------------------------------------------------
+
+
+def test_bench_flags_disagreeing_repeats_and_impossible_ratios():
+    from benchmarks.harness import Case, flags, report
+
+    steady = {"fwd_ms": 1.0, "fwdbwd_ms": 2.0, "fwd_min_ms": 0.9, "fwd_max_ms": 1.1,
+              "fwdbwd_min_ms": 1.9, "fwdbwd_max_ms": 2.2, "peak_mb": 1.0}
+    assert flags(steady) == []
+    noisy = {**steady, "fwd_max_ms": 2.5}  # 2.5 / 0.9 > 2
+    assert flags(noisy) == ["fwd repeats disagree 2.8x"]
+    backwards = {**steady, "fwdbwd_ms": 0.5, "fwdbwd_min_ms": 0.45, "fwdbwd_max_ms": 0.6}
+    assert flags(backwards) == ["fwd+bwd < fwd"]
+    case = Case("x", lambda d: ((), []), {})
+    case.results = {"losskit": {**steady, "flags": []}, "peer": {**backwards, "flags": flags(backwards)}}
+    text = report("t", [case], torch.device("cpu"), {})
+    assert "! peer: fwd+bwd < fwd" in text and "speed ratios withheld" in text
+    assert "0.900-1.100 / 1.900-2.200" in text  # min-max of the repeats next to the median
+    assert "1 case(s) flagged" in text
+
+
+def test_bench_unknown_family_is_a_one_line_error(capsys):
+    assert main(["bench", "--only", "clasification"]) == 2
+    err = capsys.readouterr().err
+    _no_traceback(err)
+    assert "unknown family ['clasification']" in err

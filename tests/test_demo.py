@@ -62,3 +62,35 @@ def test_specific_numbers(report):
         imb["cross-entropy"]["minority_recall"]
     q = e["quantile"]["result"]["interval_80"]["quantile"]
     assert all(abs(v - 0.8) < 0.06 for v in q.values())
+
+
+def test_every_experiment_concludes(report):
+    out, _, results = report
+    html = (out / "index.html").read_text()
+    for key, exp in results["experiments"].items():
+        assert exp["criterion"].startswith("holds when"), key
+        assert len(exp["recommendation"]) > 60, key  # a sentence a reader can act on
+        assert set(exp["captions"]) == set(exp["figures"]), key  # every figure says what to see
+        assert f"<b>Recommendation:</b> {exp['recommendation'][:40]}" in html.replace("&#x27;", "'")
+    assert html.count("<figcaption>") == sum(len(e["figures"]) for e in results["experiments"].values())
+    assert "Choosing a loss" in html
+    assert "key: value" not in html and ", minority_recall:" not in html  # tables, not flattened dicts
+
+
+def test_report_tables_are_tables_and_failed_claims_are_red(tmp_path):
+    from losskit.cli.demo import render_html, summary, tables
+
+    result = {"n": 3, "losses": {"a": {"x": 0.5, "curve": [1.0, 2.0]}, "b": {"x": 0.25, "curve": [3.0]}},
+              "rows": [{"loss": "a", "dim": 2, "acc": 0.9}]}
+    got = {caption: (head, rows) for caption, head, rows in tables(result)}
+    assert got["losses"] == (["", "x"], [["a", "0.5"], ["b", "0.25"]])  # the curve column is left out
+    assert got["rows"] == (["loss", "dim", "acc"], [["a", "2", "0.9"]])
+    assert got["settings and totals"] == (["", "value"], [["n", "3"]])
+    results = {"quick": True, "seed": 0, "env": {"torch": "x", "threads": 1},
+               "experiments": {"e": {"title": "E", "question": "q?", "claim": "c", "holds": False,
+                                     "criterion": "holds when c", "against": ["not c"], "recommendation": "do r",
+                                     "captions": {}, "seconds": 1.0, "figures": [], "result": result}}}
+    page = render_html(results, tmp_path)
+    assert "<td class='no'>does not hold</td>" in page and "<span class='no'>Claim does not hold:</span>" in page
+    assert "<li>not c</li>" in page
+    assert "claim does NOT hold" in summary(results) and "→ do r" in summary(results)

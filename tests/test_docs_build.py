@@ -45,7 +45,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _pages(site: Path) -> dict[str, str]:
-    return {str(p.relative_to(site)): p.read_text(encoding="utf-8") for p in site.rglob("index.html")}
+    return {str(p.relative_to(site)): p.read_text(encoding="utf-8") for p in site.rglob("*.html")}
 
 
 def test_every_public_function_is_in_the_api_reference(site: Path) -> None:
@@ -72,7 +72,7 @@ def test_docstring_markup_is_converted(site: Path) -> None:
     for page, text in pages.items():
         for raw in (".. math::", ":func:`", ":math:`", ":class:`", ":meth:`"):
             assert raw not in text, f"{page}: reST markup {raw!r} left in the HTML"
-    cls = pages[str(Path("classification") / "index.html")]
+    cls = pages["classification.html"]
     # display math from the docstrings, inline math, and a docstring cross-reference that resolved
     assert r'<div class="arithmatex">\[' in cls and r'<span class="arithmatex">\(' in cls
     assert 'href="#losskit.functional.classification.cross_entropy"' in cls
@@ -205,3 +205,57 @@ def test_include_copies_a_section_of_a_repository_file(tmp_path: Path) -> None:
     assert "Warm-up, then medians" in out and "## Method" not in out
     with pytest.raises(ValueError, match="has no heading"):
         _render(tmp_path, "# B\n\n<!-- losskit:include benchmarks/README.md#Nope -->\n")
+
+
+def test_site_works_opened_from_disk(site: Path) -> None:
+    # use_directory_urls: false -> page.html files and links to them; a link ending in "/" would open a
+    # directory listing (or nothing) from file://
+    assert (site / "classification.html").is_file() and not (site / "classification").is_dir()
+    for page, text in _pages(site).items():
+        hrefs = re.findall(r'href="([^"#:?]*)[^"]*"', text)
+        dirs = [h for h in hrefs if h.endswith("/") or h in (".", "..")]
+        assert not dirs, f"{page}: directory links {dirs[:5]}"
+
+
+def test_lab_box_of_a_demo_run_renders_verdict_tables_figures_and_recommendation(tmp_path: Path) -> None:
+    lab = tmp_path / "docs" / "assets" / "lab"
+    lab.mkdir(parents=True)
+    exp = {
+        "title": "Small-foreground segmentation",
+        "claim": "an overlap loss beats CE",
+        "holds": False,
+        "criterion": "holds when the best overlap loss beats CE's Dice",
+        "against": ["dice alone: Dice score 0.694 < cross-entropy 0.699"],
+        "recommendation": "start with dice + CE",
+        "captions": {"segmentation_examples.png": "each loss's predicted mask"},
+        "figures": ["segmentation_examples.png"],
+        "seconds": 12.5,
+        "result": {"foreground_fraction": 0.031,
+                   "losses": {"cross-entropy": {"dice": 0.699, "recall": 0.61},
+                              "dice": {"dice": 0.694, "recall": 0.66}}},
+    }
+    (lab / "results.json").write_text(json.dumps({"experiments": {"segmentation": exp}}), encoding="utf-8")
+    (lab / "segmentation_examples.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    out = _render(tmp_path, "# Choosing\n\n<!-- losskit:lab segment -->\n")
+    assert '!!! failure "Loss lab: Small-foreground segmentation"' in out  # a failed claim is red
+    assert '<span class="lab-fail">**Claim does not hold:**</span> an overlap loss beats CE' in out
+    # (text is HTML-escaped inside the Markdown: &lt; renders as <)
+    assert "*Criterion:* holds when" in out and "- dice alone: Dice score 0.694 &lt; cross-entropy 0.699" in out
+    assert re.search(r"\| \*\*dice\*\* \| 0\.694 \| 0\.66 \|", out), out  # a table, not key: value text
+    assert "![each loss&#x27;s predicted mask](assets/lab/segmentation_examples.png)" in out
+    assert "*each loss&#x27;s predicted mask*" in out and "**Recommendation:** start with dice + CE" in out
+    assert "seconds" not in out and "figures" not in out  # no dump of the bookkeeping fields
+
+
+def test_benchmark_tables_show_spread_and_withhold_flagged_ratios(tmp_path: Path) -> None:
+    bench = tmp_path / "docs" / "assets" / "bench"
+    bench.mkdir(parents=True)
+    ok = {"fwd_ms": 2.0, "fwdbwd_ms": 4.0, "peak_mb": 10.0, "fwd_min_ms": 1.9, "fwd_max_ms": 2.1,
+          "fwdbwd_min_ms": 3.9, "fwdbwd_max_ms": 4.4, "flags": []}
+    bad = {**ok, "fwdbwd_ms": 1.0, "fwdbwd_min_ms": 0.9, "fwdbwd_max_ms": 1.2, "flags": ["fwd+bwd < fwd"]}
+    data = {"title": "t", "env": {}, "cases": {"c": {"losskit": ok, "torch": bad}}}
+    (bench / "t.json").write_text(json.dumps(data), encoding="utf-8")
+    out = _render(tmp_path, "# B\n\n<!-- losskit:bench -->\n", "benchmarks.md")
+    assert "| 1.900–2.100 / 3.900–4.400 |" in out
+    assert "— / — / 1.00 (timings unreliable: ⚠ fwd+bwd &lt; fwd)" in out  # HTML-escaped in the Markdown
+    assert "1 case(s) flagged" in out

@@ -7,15 +7,18 @@ the short aliases it registers (``"focal"``, ``"ce"``, ...). Lookup ignores case
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from torch import nn
 
-__all__ = ["available", "get", "register"]
+__all__ = ["aliases", "available", "get", "register"]
 
 _REGISTRY: dict[str, type[nn.Module]] = {}
 _CANONICAL: dict[str, type[nn.Module]] = {}
+_ALIASES: dict[str, tuple[str, ...]] = {}
+_SPELLING: dict[str, str] = {}  # normalised key -> the name as registered
 
 M = TypeVar("M", bound=type[nn.Module])
 
@@ -29,11 +32,13 @@ def register(name: str, *aliases: str) -> Callable[[M], M]:
 
     def deco(cls: M) -> M:
         _CANONICAL[name] = cls
+        _ALIASES[name] = tuple(aliases)
         for n in (name, f"{name}_loss", cls.__name__, *aliases):
             k = _key(n)
             if k in _REGISTRY and _REGISTRY[k] is not cls:
                 raise ValueError(f"register: name {n!r} is already taken by {_REGISTRY[k].__name__}")
             _REGISTRY[k] = cls
+            _SPELLING[k] = n
         return cls
 
     return deco
@@ -42,6 +47,37 @@ def register(name: str, *aliases: str) -> Callable[[M], M]:
 def available() -> list[str]:
     """Canonical names of every registered loss, sorted."""
     return sorted(_CANONICAL)
+
+
+def aliases(name: str) -> tuple[str, ...]:
+    """The short aliases registered for a canonical name (``aliases("sigmoid_focal") == ("focal",)``)."""
+    return _ALIASES[name]
+
+
+def _known() -> str:
+    return ", ".join(f"{n} ({', '.join(_ALIASES[n])})" if _ALIASES[n] else n for n in available())
+
+
+def resolve(name: str, fn: str = "get") -> type[nn.Module]:
+    """The Module class behind any accepted name; an unknown name raises ``ValueError`` with suggestions."""
+    if not isinstance(name, str):
+        raise TypeError(f"{fn}: name must be a str, got {type(name).__name__}")
+    cls = _REGISTRY.get(_key(name))
+    if cls is None:
+        close = difflib.get_close_matches(_key(name), list(_REGISTRY), n=1, cutoff=0.6)
+        hint = ""
+        if close:
+            spelt, canonical = _SPELLING[close[0]], canonical_name(_REGISTRY[close[0]])
+            hint = f" did you mean {spelt!r}" + (f" ({canonical})?" if spelt != canonical else "?")
+        raise ValueError(
+            f"{fn}: unknown loss {name!r};{hint} known losses (aliases in parentheses): {_known()}"
+        )
+    return cls
+
+
+def canonical_name(cls: type[nn.Module]) -> str:
+    """The canonical name a Module class is registered under."""
+    return next(n for n, c in _CANONICAL.items() if c is cls)
 
 
 def canonical_class(name: str) -> type[nn.Module]:
@@ -60,7 +96,8 @@ def get(name: str, **options: Any) -> nn.Module:
         The Module instance.
 
     Raises:
-        ValueError: for an unknown name (the message lists the known ones).
+        ValueError: for an unknown name (the message suggests the closest name and lists the known
+            ones with their aliases).
         TypeError: for options the loss does not take.
 
     Example:
@@ -68,9 +105,4 @@ def get(name: str, **options: Any) -> nn.Module:
         >>> losskit.get("focal", gamma=1.0)
         SigmoidFocalLoss(gamma=1.0)
     """
-    if not isinstance(name, str):
-        raise TypeError(f"get: name must be a str, got {type(name).__name__}")
-    cls = _REGISTRY.get(_key(name))
-    if cls is None:
-        raise ValueError(f"get: unknown loss {name!r}; known losses: {', '.join(available())}")
-    return cls(**options)
+    return resolve(name)(**options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from losskit import registry
 
@@ -19,16 +20,61 @@ class Row:
     paper: str
     module: str
     function: str
+    aliases: tuple[str, ...] = ()
+
+
+_TEX = {
+    r"\alpha": "α", r"\beta": "β", r"\gamma": "γ", r"\delta": "δ", r"\epsilon": "ε", r"\varepsilon": "ε",
+    r"\lambda": "λ", r"\rho": "ρ", r"\tau": "τ", r"\sigma": "σ", r"\mu": "μ", r"\theta": "θ", r"\pi": "π",
+    r"\phi": "φ", r"\omega": "ω", r"\Delta": "Δ", r"\ell": "ℓ", r"\sum": "Σ", r"\prod": "Π", r"\log": "log",
+    r"\ln": "ln", r"\exp": "exp", r"\max": "max", r"\min": "min", r"\arctan": "arctan", r"\cdot": "·",
+    r"\times": "×", r"\le": "≤", r"\leq": "≤", r"\ge": "≥", r"\geq": "≥", r"\ne": "≠", r"\neq": "≠",
+    r"\approx": "≈", r"\in": "∈", r"\infty": "∞", r"\setminus": "∖", r"\cup": "∪", r"\cap": "∩",
+    r"\left": "", r"\right": "", r"\|": "‖", r"\lvert": "|", r"\lVert": "‖", r"\rVert": "‖", r"\rvert": "|",
+    r"\top": "ᵀ", r"\to": "→", r"\cos": "cos",
+    r"\mathbb{1}": "1", r"\qquad": "   ", r"\quad": "  ", r"\,": " ", r"\;": " ", r"\!": "",
+    r"\big": "", r"\Big": "", r"\bigl": "", r"\bigr": "", r"\begin{cases}": "{ ", r"\end{cases}": " }",
+    r"\\": "; ", r"\hat y": "ŷ", r"\hat{y}": "ŷ",
+}
+_TEX_ORDER = sorted(_TEX, key=len, reverse=True)  # longest first: \left before \le, \infty before \in
+
+
+def _group(text: str, i: int) -> tuple[str, int]:
+    """The balanced ``{...}`` group starting at ``text[i]`` (or the single character there) and its end."""
+    if i >= len(text) or text[i] != "{":
+        return (text[i : i + 1], i + 1)
+    depth = 0
+    for j in range(i, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[j], 0)
+        if depth == 0:
+            return text[i + 1 : j], j + 1
+    return text[i + 1 :], len(text)
+
+
+def _fracs(text: str) -> str:
+    r"""``\frac{a}{b}`` → ``(a)/(b)``, nested fractions included."""
+    while (i := text.find("\\frac")) >= 0:
+        j = i + len("\\frac")
+        while j < len(text) and text[j] == " ":
+            j += 1
+        num, j = _group(text, j)
+        while j < len(text) and text[j] == " ":
+            j += 1
+        den, j = _group(text, j)
+        text = f"{text[:i]}({_fracs(num)})/({_fracs(den)}){text[j:]}"
+    return text
 
 
 def plain(text: str) -> str:
-    """Strip reST roles and the simplest LaTeX from a docstring line for a terminal."""
+    """Strip reST roles and LaTeX from a docstring line for a terminal (formulas become plain text)."""
     text = re.sub(r":\w+:`([^`]*)`", r"\1", text)
-    text = re.sub(r"\\(?:mathrm|operatorname|text)\{([^}]*)\}", r"\1", text)
-    text = re.sub(r"\\frac\{([^}]*)\}\{([^}]*)\}", r"(\1)/(\2)", text)
-    for tex, uni in ((r"\alpha", "α"), (r"\lambda", "λ"), (r"\gamma", "γ"), (r"\rho", "ρ"), (r"\sum_k", "Σ"),
-                     (r"\log", "log"), (r"\ln", "ln"), (r"\setminus", "∖"), (r"\cup", "∪"), (r"\,", " ")):
-        text = text.replace(tex, uni)
+    wrappers = "mathrm|operatorname|text|texttt|mathbf|mathcal|boldsymbol|bar|tilde"
+    text = re.sub(rf"\\(?:{wrappers})\{{([^}}]*)\}}", r"\1", text)
+    text = _fracs(text.replace("\\tfrac", "\\frac").replace("\\dfrac", "\\frac"))
+    for tex in _TEX_ORDER:
+        text = text.replace(tex, _TEX[tex])
+    text = re.sub(r"\\hat\{?(\w)\}?", lambda m: m.group(1) + "\u0302", text)
+    text = text.replace("&", "if" if "{ " in text else "&")
     return text.replace("*", "").replace("``", "")
 
 
@@ -51,15 +97,18 @@ def rows() -> list[Row]:
         doc = inspect.getdoc(fn) or ""
         summary = plain(doc.split("\n", 1)[0].rstrip("."))
         family = fn.__module__.rsplit(".", 1)[-1]
-        out.append(Row(name, family, summary, _paper(doc), cls.__name__, fn.__name__))
+        out.append(Row(name, family, summary, _paper(doc), cls.__name__, fn.__name__, registry.aliases(name)))
     return sorted(out, key=lambda r: (r.family, r.name))
 
 
 def render(width: int = 140) -> str:
     """Plain-text table of :func:`rows`."""
     data = rows()
-    head = ("name", "family", "module", "description", "paper")
-    table = [head] + [(r.name, r.family, r.module, r.summary, r.paper) for r in data]
+    head = ("name (aliases)", "family", "module", "description", "paper")
+    table = [head] + [
+        (r.name + (f" ({', '.join(r.aliases)})" if r.aliases else ""), r.family, r.module, r.summary, r.paper)
+        for r in data
+    ]
     w = [max(len(t[i]) for t in table) for i in range(3)]
     lines = []
     for t in table:
@@ -68,4 +117,74 @@ def render(width: int = 140) -> str:
         if t is not head and t[4] != "—":
             lines.append(" " * (len(left) + 2) + f"↳ {t[4]}")
     lines.insert(1, "-" * min(width, max(len(x) for x in lines)))
+    return "\n".join(lines)
+
+
+_PEER_PREFIXES = ("torch.", "torchvision.", "kornia.", "monai.", "segmentation_models_pytorch.", "smp.",
+                  "pytorch_metric_learning.", "sklearn.", "mmdet.")
+
+
+def _section(doc: str, title: str) -> str:
+    match = re.search(rf"^{title}:\s*\n((?:[ \t]+.*\n?|\s*\n)*)", doc, re.M)
+    return match.group(1) if match else ""
+
+
+def formula(doc: str) -> str:
+    """The docstring's first ``.. math::`` block as plain text (LaTeX commands spelt out)."""
+    match = re.search(r"\.\. math::\s*\n((?:[ \t]+.*\n?)+)", doc)
+    if not match:
+        return ""
+    text = plain(" ".join(line.strip() for line in match.group(1).splitlines() if line.strip()))
+    text = re.sub(r"_\{([^}]*)\}", r"_\1", text)
+    text = re.sub(r"\^\{([^}]*)\}", r"^(\1)", text)
+    return re.sub(r"\s+", " ", text.replace("{ ", "{").replace(" }", "}").replace("\\", "")).strip()
+
+
+def info(name: str) -> dict[str, Any]:
+    """Everything ``losskit info NAME`` prints, as a dict (``--json`` prints it as is)."""
+    cls = registry.resolve(name, "info")
+    canonical = registry.canonical_name(cls)
+    fn = cls.function  # type: ignore[attr-defined]
+    doc = inspect.getdoc(fn) or ""
+    options = {}
+    for k, p in inspect.signature(fn).parameters.items():
+        if p.kind is inspect.Parameter.KEYWORD_ONLY:
+            options[k] = None if p.default is inspect.Parameter.empty else p.default
+    args_text = _section(doc, "Args")
+    described = {}
+    for m in re.finditer(r"^    (\w+(?:, \w+)*): (.*(?:\n        .*)*)", args_text, re.M):
+        for k in m.group(1).split(", "):
+            described[k] = plain(" ".join(m.group(2).split()))
+    peers = sorted({p for p in re.findall(r"``([\w.]+)``", doc) if p.startswith(_PEER_PREFIXES)})
+    refs = " ".join(line.strip() for line in _section(doc, "References").splitlines() if line.strip())
+    return {
+        "name": canonical,
+        "aliases": list(registry.aliases(canonical)),
+        "function": f"losskit.{fn.__name__}",
+        "module": f"losskit.{cls.__name__}",
+        "family": fn.__module__.rsplit(".", 1)[-1],
+        "summary": plain(doc.split("\n", 1)[0]),
+        "formula": formula(doc),
+        "options": {k: {"default": repr(v), "doc": described.get(k, "")} for k, v in options.items()},
+        "paper": plain(refs) or "—",
+        "peers": peers,
+    }
+
+
+def render_info(data: dict[str, Any]) -> str:
+    """Plain text of :func:`info`."""
+    lines = [f"{data['name']}" + (f"  (aliases: {', '.join(data['aliases'])})" if data["aliases"] else ""),
+             f"  {data['summary']}", "",
+             f"  function: {data['function']}(input, target, *, options)",
+             f"  module:   {data['module']}(**options)   family: {data['family']}", ""]
+    if data["formula"]:
+        lines += ["formula:", f"  {data['formula']}", ""]
+    lines.append("options (default):")
+    width = max((len(k) + len(v["default"]) for k, v in data["options"].items()), default=0) + 3
+    for k, v in data["options"].items():
+        head = f"{k}={v['default']}"
+        lines.append(f"  {head.ljust(width)} {v['doc']}".rstrip())
+    lines += ["", f"paper: {data['paper']}"]
+    lines.append("peers named in the docstring: " + (", ".join(data["peers"]) or "none"))
+    lines.append("peer-mapping tables: the documentation site (make docs), one page per family")
     return "\n".join(lines)

@@ -1,8 +1,17 @@
 """`losskit demo`: the loss lab — run the experiments, print a summary, write an offline HTML report.
 
-Each experiment is a module in :mod:`losskit.lab` with ``run(seed, quick) -> dict`` (JSON-serialisable
-numbers), ``headline(result) -> (claim, holds)`` and ``plot(result, out_dir) -> [paths]``. The report
-(``index.html``) embeds its PNGs as data URIs, so the folder can be opened offline or mailed as is.
+How an experiment registers itself: a module in :mod:`losskit.lab` with
+
+* ``run(seed, quick) -> dict`` — the experiment, returning JSON-serialisable numbers (the name of this
+  function may differ: :attr:`Experiment.runner`);
+* ``headline(result) -> (claim, holds)`` — the one-line claim and whether this run shows it;
+* ``plot(result, out_dir) -> [paths]`` — the figures it wrote;
+* optionally ``conclusions(result) -> dict`` with any of ``"criterion"`` (when the claim counts as
+  holding), ``"against"`` (a list of the numbers that cut against the claim), ``"recommendation"`` (what
+  a reader should do) and ``"captions"`` (figure file name -> one line saying what to see);
+
+plus one :class:`Experiment` entry in :data:`EXPERIMENTS` naming the module. The report (``index.html``)
+embeds its PNGs as data URIs, so the folder can be opened offline or mailed as is.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ import html
 import importlib
 import json
 import platform
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +40,7 @@ class Experiment:
     module: str
     question: str
     runner: str = "run"
+    seeds: int = 1  # seeds of a full run: a claim that is a coin flip on small data runs several
 
 
 EXPERIMENTS = [
@@ -38,6 +49,7 @@ EXPERIMENTS = [
         "Imbalanced classification",
         "losskit.lab.imbalanced",
         "With 1:50 classes, which loss finds the minority class at the default threshold?",
+        seeds=3,
     ),
     Experiment(
         "bimodal",
@@ -57,6 +69,7 @@ EXPERIMENTS = [
         "Small-foreground segmentation",
         "losskit.lab.segmentation",
         "With a few per cent of foreground pixels, which loss segments the foreground best?",
+        seeds=3,
     ),
     Experiment(
         "quantile",
@@ -87,11 +100,18 @@ EXPERIMENTS = [
 
 
 def _progress() -> Any:
+    """A rich progress bar when stdout is a terminal and rich is installed, else None (plain lines)."""
+    if not sys.stdout.isatty():
+        return None
     try:
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-    except ImportError:  # the cli extra is not installed: plain lines instead of bars
+    except ImportError:  # the lab extra is not installed: plain lines instead of bars
         return None
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+
+
+def _print_flush(line: str) -> None:
+    print(line, flush=True)  # flushed: a pipe (CI log, `| tee`, nohup) sees each line as it happens
 
 
 def run_lab(
@@ -99,10 +119,28 @@ def run_lab(
     quick: bool,
     seed: int = 0,
     only: Sequence[str] | None = None,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] = _print_flush,
+    seeds: int | None = None,
 ) -> dict[str, Any]:
-    """Run the experiments, write ``results.json``, the PNGs and ``index.html`` under ``out``."""
+    """Run the experiments, write ``results.json``, the PNGs and ``index.html`` under ``out``.
+
+    On a terminal a rich bar shows the running experiment; otherwise ``log`` gets one plain line as each
+    experiment starts and one as it ends (elapsed seconds and whether its claim holds).
+
+    ``seeds`` runs every experiment with seeds ``seed, seed + 1, ...``; by default a quick run uses one
+    seed and a full run each experiment's :attr:`Experiment.seeds`. The tables and figures are the first
+    seed's; with several seeds the claim holds only if it holds for every seed, and the report lists each
+    seed's claim (its numbers show the spread).
+    """
+    if seeds is not None and seeds < 1:
+        raise ValueError(f"demo: seeds must be >= 1, got {seeds}")
     out.mkdir(parents=True, exist_ok=True)
+    if only:
+        unknown = sorted(set(only) - {e.key for e in EXPERIMENTS})
+        if unknown:
+            raise ValueError(
+                f"demo: unknown experiment(s) {unknown}; known: {', '.join(e.key for e in EXPERIMENTS)}"
+            )
     chosen = [e for e in EXPERIMENTS if not only or e.key in only]
     results: dict[str, Any] = {
         "quick": quick,
@@ -119,35 +157,64 @@ def run_lab(
     if progress is not None:
         progress.start()
         task = progress.add_task("loss lab", total=len(chosen))
+        console = progress.console
+        emit: Callable[[str], None] = lambda line: console.print(line, markup=False, highlight=False)  # noqa: E731
+
+    else:
+        emit = log
+    t_lab = time.perf_counter()
     try:
-        for exp in chosen:
+        for i, exp in enumerate(chosen, 1):
+            tag = f"[{i}/{len(chosen)}] {exp.title}"
             if progress is not None:
-                progress.update(task, description=f"{exp.title}")
+                progress.update(task, description=tag)
             else:
-                log(f"running: {exp.title} ...")
+                emit(f"{tag}: started")
             mod = importlib.import_module(exp.module)
             t0 = time.perf_counter()
             result = getattr(mod, exp.runner)(seed=seed, quick=quick)
             seconds = time.perf_counter() - t0
             claim, holds = mod.headline(result)
+            n_seeds = seeds if seeds is not None else (1 if quick else exp.seeds)
+            seed_runs = [{"seed": seed, "holds": bool(holds), "claim": claim}]
+            for extra in range(seed + 1, seed + n_seeds):
+                emit(f"{tag}: seed {extra} ...")
+                c, h = mod.headline(getattr(mod, exp.runner)(seed=extra, quick=quick))
+                seed_runs.append({"seed": extra, "holds": bool(h), "claim": c})
+            seconds = time.perf_counter() - t0
+            holds = all(r["holds"] for r in seed_runs)
             figures = [Path(p).name for p in mod.plot(result, out)]
+            concl = mod.conclusions(result) if hasattr(mod, "conclusions") else {}
             results["experiments"][exp.key] = {
                 "title": exp.title,
                 "question": exp.question,
                 "claim": claim,
                 "holds": bool(holds),
+                "criterion": str(concl.get("criterion", "")),
+                "against": [str(x) for x in concl.get("against", [])],
+                "recommendation": str(concl.get("recommendation", "")),
+                "captions": {str(k): str(v) for k, v in concl.get("captions", {}).items()},
                 "seconds": round(seconds, 2),
                 "figures": figures,
+                "seed_runs": seed_runs,
                 "result": result,
             }
+            verdict = "claim holds" if holds else "claim does NOT hold"
+            if len(seed_runs) > 1:
+                verdict += f" (in {sum(r['holds'] for r in seed_runs)} of {len(seed_runs)} seeds)"
+            emit(f"{tag}: done in {seconds:.1f} s, {verdict}: {claim}")
             if progress is not None:
                 progress.advance(task)
     finally:
         if progress is not None:
             progress.stop()
+    log(f"loss lab: {len(chosen)} experiment(s) in {time.perf_counter() - t_lab:.1f} s")
     (out / "results.json").write_text(json.dumps(results, indent=1, default=float))
     (out / "index.html").write_text(render_html(results, out))
     return results
+
+
+CHOOSING = "the 'Choosing a loss' page of the documentation (docs/choosing.md; built by `make docs`)"
 
 
 def summary(results: dict[str, Any]) -> str:
@@ -155,86 +222,146 @@ def summary(results: dict[str, Any]) -> str:
     lines = ["", "losskit loss lab" + (" (quick)" if results["quick"] else ""), ""]
     for exp in results["experiments"].values():
         mark = "ok " if exp["holds"] else "NO "
-        lines.append(f"[{mark}] {exp['title']} ({exp['seconds']:.1f} s)")
+        verdict = "claim holds" if exp["holds"] else "claim does NOT hold"
+        runs = exp.get("seed_runs") or []
+        if len(runs) > 1:
+            verdict += f" in {sum(r['holds'] for r in runs)} of {len(runs)} seeds"
+        lines.append(f"[{mark}] {exp['title']} ({exp['seconds']:.1f} s): {verdict}")
         lines.append(f"       {exp['claim']}")
-    lines.append("")
+        if exp.get("recommendation"):
+            lines.append(f"       → {exp['recommendation']}")
+    lines += ["", f"How to choose from these results: {CHOOSING}.", ""]
     return "\n".join(lines)
 
 
-def _tables(key: str, result: dict[str, Any]) -> list[tuple[list[str], list[list[str]]]]:
-    """Small tables of each experiment's headline numbers for the report."""
+Table = tuple[str, list[str], list[list[str]]]  # caption, header, rows (cells already HTML-escaped)
 
-    def fmt(v: Any) -> str:
-        return f"{v:.3g}" if isinstance(v, float) else html.escape(str(v))
 
-    tables: list[tuple[list[str], list[list[str]]]] = []
-    losses = result.get("losses")
-    if isinstance(losses, dict):
-        metrics = [k for k, v in next(iter(losses.values())).items() if isinstance(v, (int, float))]
-        tables.append((["loss", *metrics], [[k, *[fmt(v[m]) for m in metrics]] for k, v in losses.items()]))
-    for name in ("rows",):
-        rows = result.get(name)
-        if isinstance(rows, list) and rows and isinstance(rows[0], dict):
-            cols = [c for c, v in rows[0].items() if isinstance(v, (int, float, str))]
-            tables.append((cols, [[fmt(r[c]) for c in cols] for r in rows]))
-    for name in ("final_error", "interval_80", "quantile_coverage", "scores", "bimodal", "orientation"):
-        block = result.get(name)
-        if isinstance(block, dict):
-            flat = []
-            for k, v in block.items():
-                if isinstance(v, dict):
-                    flat.append(
-                        [
-                            k,
-                            ", ".join(
-                                f"{kk}: {fmt(vv)}"
-                                for kk, vv in v.items()
-                                if isinstance(vv, (int, float, str))
-                            ),
-                        ]
-                    )
-                elif isinstance(v, (int, float, str)):
-                    flat.append([k, fmt(v)])
-            if flat:
-                tables.append(([name, "value"], flat))
-    return tables
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return html.escape(str(v))
+
+
+def _scalar(v: Any) -> bool:
+    return isinstance(v, (int, float, str, bool)) or v is None
+
+
+def tables(result: dict[str, Any]) -> list[Table]:
+    """The experiment's numbers as tables.
+
+    A dict of per-item metric dicts becomes one table (a row per item, a column per metric), a list of
+    flat dicts one row each, a dict of scalars a two-column table; long lists (curves, samples) are left
+    to the figures.
+    """
+    out: list[Table] = []
+    scalars = [(k, v) for k, v in result.items() if _scalar(v)]
+    if scalars:
+        out.append(("settings and totals", ["", "value"], [[html.escape(k), _fmt(v)] for k, v in scalars]))
+    for name, block in result.items():
+        caption = name.replace("_", " ")
+        if isinstance(block, list) and block and all(isinstance(r, dict) for r in block):
+            keys = dict.fromkeys(c for r in block for c in r)
+            cols = [c for c in keys if all(_scalar(r.get(c)) for r in block)]
+            rows = [[_fmt(r.get(c, "")) for c in cols] for r in block]
+            out.append((caption, [html.escape(c) for c in cols], rows))
+        elif isinstance(block, dict) and block:
+            inner = [v for v in block.values() if isinstance(v, dict)]
+            if inner and len(inner) == len(block):
+                keys = dict.fromkeys(c for v in inner for c in v)
+                cols = [c for c in keys if all(_scalar(v.get(c)) for v in inner)]
+                if cols:
+                    rows = [[html.escape(str(k)), *[_fmt(v.get(c, "")) for c in cols]]
+                            for k, v in block.items()]
+                    out.append((caption, ["", *map(html.escape, cols)], rows))
+            elif all(_scalar(v) for v in block.values()):
+                rows = [[html.escape(str(k)), _fmt(v)] for k, v in block.items()]
+                out.append((caption, ["", "value"], rows))
+    return out
+
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+    "h1{margin-bottom:0}.ok{color:#176f2c}.no{color:#b00020;font-weight:600}"
+    "table{border-collapse:collapse;margin:.6em 0}caption{text-align:left;font-weight:600;font-size:13px}"
+    "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}th{background:#f3f3f3}td.n{text-align:right}"
+    "section{border-top:1px solid #ddd;margin-top:1.5em;padding-top:.5em}img{max-width:100%}"
+    ".claim{font-size:15px}.meta{color:#666;font-size:12px}"
+    ".rec{background:#eef6ff;border-left:4px solid #2a6fdb;padding:.5em .8em}"
+    ".against{background:#fff4f4;border-left:4px solid #b00020;padding:.3em .8em}"
+    "figcaption{color:#444;font-size:13px}.wide{overflow-x:auto}"
+)
+
+
+def _html_table(caption: str, head: list[str], rows: list[list[str]]) -> str:
+    body = "".join(
+        "<tr>" + "".join(f"<td class='n'>{c}</td>" if _numeric(c) else f"<td>{c}</td>" for c in row) + "</tr>"
+        for row in rows
+    )
+    return (f"<div class='wide'><table><caption>{html.escape(caption)}</caption><tr>"
+            + "".join(f"<th>{h}</th>" for h in head) + f"</tr>{body}</table></div>")
+
+
+def _numeric(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def render_html(results: dict[str, Any], out: Path) -> str:
-    """A self-contained HTML page: headline claims, tables and embedded figures."""
+    """A self-contained HTML page: the claims with their verdicts, recommendations, tables and figures."""
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>losskit loss lab</title>",
-        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-        "h1{margin-bottom:0}.ok{color:#176f2c}.no{color:#b00020}table{border-collapse:collapse;margin:.6em 0}"
-        "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}th{background:#f3f3f3}"
-        "section{border-top:1px solid #ddd;margin-top:1.5em;padding-top:.5em}img{max-width:100%}"
-        ".claim{font-size:15px}.meta{color:#666;font-size:12px}</style></head><body>",
+        f"<style>{_STYLE}</style></head><body>",
         "<h1>losskit loss lab</h1>",
         f"<p class='meta'>{'quick run' if results['quick'] else 'full run'}, seed {results['seed']}, "
         f"torch {html.escape(results['env']['torch'])}, {results['env']['threads']} threads. "
         "Every number below was produced by this run; see results.json.</p>",
-        "<h2>Summary</h2><table><tr><th>experiment</th><th>claim</th><th>holds</th><th>time</th></tr>",
+        "<h2>Summary</h2><table><tr><th>experiment</th><th>claim</th><th>verdict</th>"
+        "<th>recommendation</th><th>time</th></tr>",
     ]
     for key, exp in results["experiments"].items():
         cls = "ok" if exp["holds"] else "no"
         parts.append(
             f"<tr><td><a href='#{key}'>{html.escape(exp['title'])}</a></td>"
-            f"<td>{html.escape(exp['claim'])}</td><td class='{cls}'>{'yes' if exp['holds'] else 'no'}</td>"
-            f"<td>{exp['seconds']:.1f} s</td></tr>"
+            f"<td>{html.escape(exp['claim'])}</td>"
+            f"<td class='{cls}'>{'holds' if exp['holds'] else 'does not hold'}</td>"
+            f"<td>{html.escape(exp.get('recommendation', ''))}</td><td>{exp['seconds']:.1f} s</td></tr>"
         )
     parts.append("</table>")
+    parts.append(f"<p>How to choose a loss from these results: {html.escape(CHOOSING)}.</p>")
     for key, exp in results["experiments"].items():
         cls = "ok" if exp["holds"] else "no"
+        verdict = "Claim holds" if exp["holds"] else "Claim does not hold"
         parts.append(f"<section id='{key}'><h2>{html.escape(exp['title'])}</h2>")
         parts.append(f"<p><em>{html.escape(exp['question'])}</em></p>")
-        parts.append(f"<p class='claim {cls}'>{html.escape(exp['claim'])}</p>")
-        for head, rows in _tables(key, exp["result"]):
-            parts.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>")
-            parts += ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows]
-            parts.append("</table>")
+        claim = html.escape(exp["claim"])
+        parts.append(f"<p class='claim'><span class='{cls}'>{verdict}:</span> {claim}</p>")
+        if exp.get("criterion"):
+            parts.append(f"<p><b>Criterion:</b> {html.escape(exp['criterion'])}</p>")
+        if exp.get("against"):
+            parts.append("<div class='against'><b>Evidence against, or limits:</b><ul>"
+                         + "".join(f"<li>{html.escape(x)}</li>" for x in exp["against"]) + "</ul></div>")
+        runs = exp.get("seed_runs") or []
+        if len(runs) > 1:
+            rows = [[str(r["seed"]), "holds" if r["holds"] else "<span class='no'>does not hold</span>",
+                     html.escape(r["claim"])] for r in runs]
+            parts.append(_html_table(f"the claim for each of {len(runs)} seeds (tables and figures: seed "
+                                     f"{runs[0]['seed']})", ["seed", "verdict", "claim"], rows))
+        for caption, head, rows in tables(exp["result"]):
+            parts.append(_html_table(caption, head, rows))
         for fig in exp["figures"]:
             data = base64.b64encode((out / fig).read_bytes()).decode()
-            parts.append(f"<p><img alt='{html.escape(fig)}' src='data:image/png;base64,{data}'></p>")
+            caption = exp.get("captions", {}).get(fig, "")
+            figcaption = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+            parts.append(f"<figure><img alt='{html.escape(caption or fig)}' "
+                         f"src='data:image/png;base64,{data}'>{figcaption}</figure>")
+        if exp.get("recommendation"):
+            parts.append(f"<p class='rec'><b>Recommendation:</b> {html.escape(exp['recommendation'])}</p>")
         parts.append("</section>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -7,6 +7,8 @@ computed with losskit itself and autograd, so the plots show exactly what the li
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -278,8 +280,7 @@ FAMILY_DEFAULT = {
 
 def resolve(name: str) -> tuple[Callable[..., Tensor], PlotSpec]:
     """The functional loss behind a registry name, and its plot recipe."""
-    # the class, without building a Module whose constructor needs arguments (CenterLoss's sizes)
-    cls = registry.canonical_class(name) if name in registry.available() else type(registry.get(name))
+    cls = registry.resolve(name, "plot")
     fn: Callable[..., Tensor] = cls.function  # type: ignore[attr-defined]
     spec = SPECS.get(fn.__name__)
     if spec is None:
@@ -316,12 +317,37 @@ def _literal(v: str) -> Any:
     return v
 
 
-def curves(name: str, params: dict[str, Any] | None = None, points: int = 241) -> dict[str, Any]:
-    """Compute the curves: ``{"x", "xlabel", "series": [(label, loss, grad), ...], "kinds"}``."""
+def options_of(fn: Callable[..., Tensor]) -> list[str]:
+    """The options ``--param`` may set: the function's keyword-only parameters but ``reduction``."""
+    params = inspect.signature(fn).parameters
+    return [k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and k != "reduction"]
+
+
+def check_params(fn: Callable[..., Tensor], params: dict[str, Any]) -> None:
+    """Reject option names ``fn`` does not take, suggesting the closest one."""
+    allowed = options_of(fn)
+    for key in params:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
+            hint = f" did you mean {close[0]}?" if close else ""
+            raise ValueError(
+                f"plot: {fn.__name__} has no option {key!r};{hint} its options: {', '.join(allowed)}"
+            )
+
+
+def curves(
+    name: str, params: dict[str, Any] | None = None, points: int = 241, sweep: bool = True
+) -> dict[str, Any]:
+    """Compute the curves: ``{"name", "panels": [{"kind", "x", "xlabel", "series": [(label, loss, grad)]}]}``.
+
+    ``sweep=False`` draws the defaults only (one curve per panel), as ``--compare`` does.
+    """
     fn, spec = resolve(name)
     params = dict(params or {})
+    check_params(fn, params)
     kinds = [spec.kind] + (["box_scale"] if spec.kind == "box_offset" else [])
-    sweep_values: Sequence[Any] = spec.values if spec.sweep and spec.sweep not in params else [None]
+    sweeping = sweep and bool(spec.sweep) and spec.sweep not in params
+    sweep_values: Sequence[Any] = spec.values if sweeping else [None]
     panels = []
     for kind in kinds:
         (lo, hi), xlabel, curve = KINDS[kind]
@@ -332,10 +358,10 @@ def curves(name: str, params: dict[str, Any] | None = None, points: int = 241) -
         for value in sweep_values:
             kw = {**spec.fixed, **params}
             label = "default"
-            if spec.sweep and value is not None and spec.sweep not in params:
+            if sweeping and value is not None and spec.sweep:
                 kw[spec.sweep] = value
                 label = f"{spec.sweep}={value}"
-            elif spec.sweep and spec.sweep not in params:
+            elif sweeping:
                 label = f"{spec.sweep}=default"
             xg = x.clone().requires_grad_(True)
             loss = curve(fn, xg, dict(kw))
@@ -382,6 +408,68 @@ def plot_loss(name: str, out: str | Path, params: dict[str, Any] | None = None) 
         if len(panel["series"]) > 1:
             ax_l.legend(fontsize=8)
     fig.suptitle(f"losskit.{data['name']}")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def compare_losses(names: Sequence[str], out: str | Path, params: dict[str, Any] | None = None) -> Path:
+    """Plot several losses (their defaults, plus ``params`` where a loss takes them) on the same axes.
+
+    Args:
+        names: two or more registry names whose curves share an x axis (e.g. ``["mse", "l1", "huber"]``).
+        out: output file; ``.png`` or ``.svg``.
+        params: options applied to every loss that takes them (``{"delta": 2.0}``).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: for fewer than two names, losses plotted against different quantities, or an option
+            none of the losses takes.
+    """
+    out = Path(out)
+    if len(names) < 2:
+        raise ValueError(f"plot --compare: needs at least two losses, got {list(names)}")
+    if out.suffix.lower() not in (".png", ".svg"):
+        raise ValueError(f"plot: out must end in .png or .svg, got {out.name!r}")
+    params = dict(params or {})
+    fns = [resolve(n)[0] for n in names]
+    for key in params:
+        if not any(key in options_of(fn) for fn in fns):
+            check_params(fns[0], {key: params[key]})  # raises with a suggestion
+    data = [
+        curves(n, {k: v for k, v in params.items() if k in options_of(fn)}, sweep=False)
+        for n, fn in zip(names, fns)
+    ]
+    kinds = {d["name"]: d["panels"][0]["xlabel"] for d in data}
+    if len({d["panels"][0]["kind"] for d in data}) > 1:
+        listing = "; ".join(f"{k} against {v!r}" for k, v in kinds.items())
+        raise ValueError(f"plot --compare: these losses are plotted against different quantities ({listing})")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n_panels = len(data[0]["panels"])
+    fig, axes = plt.subplots(2, n_panels, figsize=(5.2 * n_panels, 6.4), squeeze=False, sharex="col")
+    for col in range(n_panels):
+        ax_l, ax_g = axes[0][col], axes[1][col]
+        for d in data:
+            panel = d["panels"][col]
+            _, loss, grad = panel["series"][0]
+            ax_l.plot(panel["x"].numpy(), loss.numpy(), label=d["name"])
+            ax_g.plot(panel["x"].numpy(), grad.numpy(), label=d["name"])
+        ax_l.set_ylabel("loss")
+        ax_g.set_ylabel("d loss / d x")
+        ax_g.set_xlabel(data[0]["panels"][col]["xlabel"])
+        for ax in (ax_l, ax_g):
+            ax.grid(True, alpha=0.3)
+            ax.axhline(0.0, color="black", linewidth=0.6)
+        ax_l.legend(fontsize=8, loc="best")
+    fig.suptitle(" vs ".join(d["name"] for d in data) + (f" ({params})" if params else ""))
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

@@ -331,6 +331,11 @@ def box_iou(
     ``v = 4/π² (atan(wᵍ/hᵍ) - atan(w/h))²`` and ``α = v / ((1 - IoU) + v + ε)`` (computed without gradient).
     For the ``N × M`` matrix of every pair use :func:`pairwise_box_iou`.
 
+    Name mapping for torchvision users: ``torchvision.ops.box_iou(a, b)`` (every pair, ``(N, M)``) is
+    ``losskit.pairwise_box_iou(a, b)``; ``torchvision.ops.box_iou(a, b).diagonal()`` is
+    ``losskit.box_iou(a, b)``. Two ``(N, 4)`` and ``(M, 4)`` inputs with ``N != M`` raise an error naming
+    :func:`pairwise_box_iou` (with ``N == M`` the aligned result is returned: the shapes cannot tell).
+
     Args:
         boxes1: ``(..., 4)`` boxes.
         boxes2: ``(..., 4)`` boxes, the same shape (no broadcasting).
@@ -354,6 +359,14 @@ def box_iou(
     """
     fn = "box_iou"
     b1, b2 = _utility_pair(fn, boxes1, boxes2, kind, box_format, eps, LOSS_FORMATS)
+    if boxes1.dim() == 2 and boxes2.dim() == 2 and boxes1.shape[0] != boxes2.shape[0]:
+        n, m = boxes1.shape[0], boxes2.shape[0]
+        raise ValueError(
+            f"box_iou: boxes1 {checks.fmt_shape(boxes1.shape)} and boxes2 {checks.fmt_shape(boxes2.shape)} "
+            f"differ in length; losskit.box_iou is the aligned IoU of matching rows (N boxes vs N boxes -> "
+            f"(N,)). For torchvision.ops.box_iou's ({n}, {m}) matrix of every pair use "
+            f"losskit.pairwise_box_iou"
+        )
     checks.check_shape(fn, "boxes2", boxes2, tuple(boxes1.shape), "(aligned pairs: the shape of boxes1)")
     return geo.measure(kind, geo.as_box(b1, box_format), geo.as_box(b2, box_format), eps)
 

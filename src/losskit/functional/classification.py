@@ -327,12 +327,36 @@ def softmax_focal_loss(
 # binary / multi-label (elementwise) losses
 
 
+# the multi-class loss a user most likely meant when handing class indices to a binary one
+_MULTICLASS_PEER = {"sigmoid_focal_loss": "softmax_focal_loss"}
+
+
+def _reject_class_indices(fn: str, input: Tensor, target: Tensor) -> None:
+    """A binary / multi-label loss given ``(N, C, ...)`` logits and ``(N, ...)`` integer class indices.
+
+    That is the multi-class calling convention; rather than a bare shape error (or a silent guess), name
+    the multi-class loss and the one-hot alternative.
+    """
+    if input.dim() >= 2 and input.shape[1] > 1 and target.dtype != torch.bool and tuple(target.shape) == (
+        tuple(input.shape[:1]) + tuple(input.shape[2:])
+    ):
+        peer = _MULTICLASS_PEER.get(fn, "cross_entropy")
+        raise ValueError(
+            f"{fn}: target of shape {checks.fmt_shape(target.shape)} looks like class indices for "
+            f"{checks.fmt_shape(input.shape)} logits, but {fn} is a binary / multi-label loss whose target "
+            f"has the input's shape; for multi-class input use losskit.{peer} "
+            f"(losskit.get({peer.removesuffix('_loss')!r})), or pass a one-hot target "
+            f"(torch.nn.functional.one_hot(target, {input.shape[1]}).movedim(-1, 1).float())"
+        )
+
+
 def _binary_setup(
     fn: str, input: Tensor, target: Tensor, weight: Tensor | None, *, soft_ok: bool = True
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     checks.check_float(fn, "input", input)
     checks.check_tensor(fn, "target", target)
     if not target.is_floating_point() and not target.is_complex():
+        _reject_class_indices(fn, input, target)
         half = input.dtype in (torch.float16, torch.bfloat16)
         target = target.to(torch.float32 if half else input.dtype)
     checks.check_shape(fn, "target", target, tuple(input.shape), "(the input's shape)")

@@ -252,3 +252,31 @@ if __name__ == "__main__":
     parser.add_argument("--full", action="store_true", help="more data and steps")
     args = parser.parse_args()
     print(_table(run(seed=args.seed, quick=not args.full)))
+
+
+def conclusions(result: dict[str, Any]) -> dict[str, Any]:
+    """The claim's criterion, the numbers that cut against it, and what to do (read by the report)."""
+    b, o = result["bimodal"], result["orientation"]
+    key = "within_0.1_of_a_mode"
+    against = [
+        f"{name} lands within 0.1 of a mode for {s[key]:.0%} of the inputs: better than MSE, not a fix"
+        for name, s in b.items()
+        if name not in ("mse", "multibin") and s[key] > b["mse"][key] + 0.1
+    ]
+    return {
+        "criterion": "holds when MSE lands within 0.1 of a mode for < 10% of inputs with a mean prediction "
+        "within 0.3 of 0, multi-bin for > 90% on both problems, and L2 on the raw angle for < 50% near ±π",
+        "against": against,
+        "recommendation": (
+            "When a target can take several values for the same input, or wraps around (angles, "
+            "headings), do not regress it with MSE or L1: they predict between the modes (MSE mean "
+            f"prediction {b['mse']['mean_prediction']:.2f} for modes ±1) or across the ±π seam. Use "
+            f"multi-bin (MultiBinCodec + multibin_loss): within 0.1 of a mode for {b['multibin'][key]:.0%} "
+            f"(bimodal) and {o['multibin'][key]:.0%} (angles)."
+        ),
+        "captions": {
+            "bimodal_predictions.png": "Predictions against x. Left: the target is -1 or +1 at random; "
+            "points on the grey lines found a mode, points near 0 averaged them. Right: angles near ±π; the "
+            "dotted line is the true direction on both sides of the seam."
+        },
+    }

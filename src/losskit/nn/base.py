@@ -19,6 +19,7 @@ Losses compose with ``+`` and scalar ``*``::
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import re
 from collections.abc import Callable
@@ -161,19 +162,66 @@ class FunctionalLoss(Loss):
     Subclasses set ``function``. Unknown option names raise ``TypeError`` at construction; tensor options
     are registered as buffers. The positional arguments of ``forward`` are passed straight through
     (``input, target`` for most losses; extra ones such as CTC's lengths follow).
+
+    The constructor's signature is the function's keyword-only options, so ``inspect.signature``,
+    ``help()`` and editors show the real arguments and defaults. ``positional`` names the options that may
+    also be passed by position, where torch's Module of the same name takes them so
+    (``CrossEntropyLoss(weight)``, ``CTCLoss(blank)``, ``TripletLoss(margin, p)``).
     """
 
     function: ClassVar[Callable[..., Tensor]]
+    positional: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, **options: Any) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "function" not in cls.__dict__ or "__init__" in cls.__dict__:
+            return  # abstract intermediate class, or a Module with its own constructor
+        params = [
+            p
+            for p in inspect.signature(cls.function).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
+        by_name = {p.name: p for p in params}
+        missing = [n for n in cls.positional if n not in by_name]
+        if missing:
+            fname = cls.function.__name__
+            raise TypeError(f"{cls.__name__}: positional {missing} are not options of {fname}")
+        first = [by_name[n].replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in cls.positional]
+        rest = [p for p in params if p.name not in cls.positional]
+        self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+        def __init__(self: FunctionalLoss, *args: Any, **options: Any) -> None:
+            FunctionalLoss.__init__(self, *args, **options)
+
+        __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [self_param, *first, *rest], return_annotation=None
+        )
+        __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+        __init__.__doc__ = f"Options of :func:`{cls.function.__name__}` (see its docstring)."
+        cls.__init__ = __init__  # type: ignore[method-assign]
+
+    def __init__(self, *args: Any, **options: Any) -> None:
         super().__init__()
-        fn = type(self).function
-        params = inspect.signature(fn).parameters
-        allowed = {k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
-        unknown = sorted(set(options) - allowed)
-        if unknown:
+        cls = type(self)
+        fn = cls.function
+        if len(args) > len(cls.positional):
+            takes = f" ({', '.join(cls.positional)})" if cls.positional else ""
             raise TypeError(
-                f"{type(self).__name__}: unknown option(s) {unknown}; expected keyword options of "
+                f"{cls.__name__}: takes {len(cls.positional)} positional option(s){takes}, got {len(args)}; "
+                "pass the options by keyword"
+            )
+        for name, value in zip(cls.positional, args):
+            if name in options:
+                raise TypeError(f"{cls.__name__}: got {name!r} both by position and by keyword")
+            options[name] = value
+        params = inspect.signature(fn).parameters
+        allowed = [k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], allowed, n=1, cutoff=0.5)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise TypeError(
+                f"{cls.__name__}: unknown option(s) {unknown}{hint}; expected keyword options of "
                 f"{fn.__name__}: {sorted(allowed)}"
             )
         self._option_names: list[str] = []

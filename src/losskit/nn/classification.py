@@ -32,6 +32,7 @@ class CrossEntropyLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.cross_entropy`; options are its keywords."""
 
     function = staticmethod(F.cross_entropy)
+    positional = ("weight",)  # as torch.nn's Module of the same role
 
 
 @register("binary_cross_entropy", "bce")
@@ -39,6 +40,7 @@ class BinaryCrossEntropyLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.binary_cross_entropy`."""
 
     function = staticmethod(F.binary_cross_entropy)
+    positional = ("weight",)  # as torch.nn's Module of the same role
 
 
 @register("balanced_cross_entropy", "balanced_ce")
@@ -147,6 +149,7 @@ class CTCLoss(FunctionalLoss):
     """
 
     function = staticmethod(F.ctc_loss)
+    positional = ("blank",)  # as torch.nn's Module of the same role
 
 
 @register("multilabel_soft_margin")

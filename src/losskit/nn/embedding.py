@@ -71,6 +71,7 @@ class TripletLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.triplet_loss`; ``forward(anchor, positive, negative)``."""
 
     function = staticmethod(F.triplet_loss)
+    positional = ("margin", "p")  # as torch.nn's Module of the same role
 
 
 @register("info_nce")
