@@ -195,6 +195,9 @@ def siglip_loss(image_embeds, text_embeds, *, logit_scale, logit_bias, weight=No
             s = z * (t * _cos(u[i], v[j]) + b)
             total -= min(s, 0.0) - math.log1p(math.exp(-abs(s)))
         out.append(total)
+    return _reduce(out, reduction, weight)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # torch.nn's pairwise losses (labels +1 / -1), written from the definitions in torch.nn's documentation
 

@@ -1795,7 +1795,9 @@ def ohem_cross_entropy(
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
         raise TypeError(f"{fn}: ignore_index must be an int, got {ignore_index!r}")
     _, c = check_class_input(fn, input, 1)
-    checks.check_int(fn, "target", target)
+    # a NaN logit would be silently ranked (and dropped or kept) by the hard-example selection
+    checks.check_finite(fn, "input", input)
+    target = checks.check_index_target(fn, "target", target)
     shape = (int(input.shape[0]), *(int(s) for s in input.shape[2:]))
     checks.check_shape(fn, "target", target, shape, "(class indices: input's shape without C)")
     checks.check_labels(fn, "target", target, c, ignore_index)

@@ -1436,7 +1436,7 @@ def center_loss(
             f"size), got {checks.fmt_shape(c.shape)}"
         )
     n = int(input.shape[0])
-    checks.check_int(fn, "target", target)
+    target = checks.check_index_target(fn, "target", target)
     checks.check_shape(fn, "target", target, (n,), "(one class index per feature)")
     checks.check_labels(fn, "target", target, int(c.shape[0]))
     _check_sample_weight(fn, weight, n)

@@ -993,6 +993,10 @@ def kto_loss(
     checks.check_same_device(fn, policy_logps=policy_logps, desirable=desirable,
                              policy_kl_logps=policy_kl_logps)
     checks.check_weight(fn, weight, tuple(policy_logps.shape))
+    # the detached, clamped reference point can hide a non-finite input from the result: check explicitly
+    for nm, tv in (("policy_logps", policy_logps), ("reference_logps", reference_logps),
+                   ("policy_kl_logps", policy_kl_logps), ("reference_kl_logps", reference_kl_logps)):
+        checks.check_finite(fn, nm, tv)
     _, (p, r, pk, rk, w) = prepare(fn, policy_logps, reference_logps, policy_kl_logps, reference_kl_logps,
                                    weight)
     assert p is not None and r is not None
