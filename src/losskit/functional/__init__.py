@@ -5,6 +5,7 @@ from losskit.functional import (
     classification,
     embedding,
     language_model,
+    fused_linear,
     multibin,
     regression,
     regularization,
@@ -14,6 +15,7 @@ from losskit.functional.boxes import *  # noqa: F403
 from losskit.functional.classification import *  # noqa: F403
 from losskit.functional.embedding import *  # noqa: F403
 from losskit.functional.language_model import *  # noqa: F403
+from losskit.functional.fused_linear import *  # noqa: F403
 from losskit.functional.multibin import *  # noqa: F403
 from losskit.functional.regression import *  # noqa: F403
 from losskit.functional.regularization import *  # noqa: F403
@@ -28,3 +30,4 @@ __all__ += segmentation.__all__
 __all__ += embedding.__all__
 __all__ += regularization.__all__
 __all__ += language_model.__all__
+__all__ += fused_linear.__all__

@@ -4,6 +4,7 @@ from losskit.nn import (
     boxes,
     classification,
     embedding,
+    fused_linear,
     language_model,
     multibin,
     regression,
@@ -15,6 +16,7 @@ from losskit.nn.boxes import *  # noqa: F403
 from losskit.nn.classification import *  # noqa: F403
 from losskit.nn.embedding import *  # noqa: F403
 from losskit.nn.language_model import *  # noqa: F403
+from losskit.nn.fused_linear import *  # noqa: F403
 from losskit.nn.multibin import *  # noqa: F403
 from losskit.nn.regression import *  # noqa: F403
 from losskit.nn.regularization import *  # noqa: F403
@@ -29,3 +31,4 @@ __all__ += segmentation.__all__
 __all__ += embedding.__all__
 __all__ += regularization.__all__
 __all__ += language_model.__all__
+__all__ += fused_linear.__all__
