@@ -125,10 +125,36 @@ def peak_bytes(impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[int], devic
     return float(mode.peak)
 
 
-def run_cases(cases: Sequence[Case], device: torch.device, warmup: int, repeats: int) -> list[Case]:
+def peak_bytes_allocator(impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[int], device: torch.device) -> float:
+    """Peak extra memory of one forward + backward seen by the CPU allocator (inputs excluded).
+
+    ``torch.profiler`` with ``profile_memory=True`` records every allocation and free of c10's CPU
+    allocator, including those made inside custom ops and ``torch.library`` kernels (which the
+    dispatch-mode tracker of :func:`peak_bytes` cannot see into); the peak of their running sum is the
+    high-water mark of bytes the call held. On CUDA this is the same as :func:`peak_bytes`.
+    """
+    if device.type == "cuda":
+        return peak_bytes(impl, args, grad_idx, device)
+    from torch.profiler import ProfilerActivity, profile
+
+    gc.collect()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        _run(impl, args, grad_idx, True)
+    events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()  # type: ignore[union-attr]
+                    if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU)
+    live = peak = 0
+    for _, nbytes in events:
+        live += nbytes
+        peak = max(peak, live)
+    return float(peak)
+
+
+def run_cases(cases: Sequence[Case], device: torch.device, warmup: int, repeats: int,
+              memory: Callable[..., float] = peak_bytes) -> list[Case]:
     """Time every implementation of every case; repeats are interleaved round-robin across implementations
     so that a change in machine load during the run affects all of them alike. A progress line per case
-    goes to stderr; each result keeps the median and the min / max of the repeats."""
+    goes to stderr; each result keeps the median and the min / max of the repeats. ``memory`` measures the
+    peak (:func:`peak_bytes` by default, :func:`peak_bytes_allocator` for custom ops)."""
     for i, case in enumerate(cases, 1):
         print(f"  [{i}/{len(cases)}] {case.name}", file=sys.stderr, flush=True)
         args, grad_idx = case.make_inputs(device)
@@ -140,7 +166,7 @@ def run_cases(cases: Sequence[Case], device: torch.device, warmup: int, repeats:
                 for name, impl in case.impls.items():
                     timings[name][backward].append(time_impl(impl, args, grad_idx, backward, device, 0, 1))
         for name, impl in case.impls.items():
-            mem = peak_bytes(impl, args, grad_idx, device)
+            mem = memory(impl, args, grad_idx, device)
             fwd, fwdbwd = timings[name][False], timings[name][True]
             case.results[name] = {
                 "fwd_ms": statistics.median(fwd) * 1e3,
@@ -235,10 +261,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(title: str, build: Callable[[bool], list[Case]], versions: dict[str, str],
-         argv: Sequence[str] | None = None) -> list[Case]:
+         argv: Sequence[str] | None = None, memory: Callable[..., float] = peak_bytes) -> list[Case]:
     args = parse_args(argv)
     device = torch.device(args.device)
-    cases = run_cases(build(args.quick), device, args.warmup, args.repeats)
+    cases = run_cases(build(args.quick), device, args.warmup, args.repeats, memory)
     print(report(title, cases, device, versions), flush=True)
     if args.json:
         with open(args.json, "w") as fh:

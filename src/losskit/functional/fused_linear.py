@@ -110,11 +110,13 @@ def linear_cross_entropy(
     weighted mean follow ``torch.nn.functional.cross_entropy`` exactly; the z-loss term carries the token's
     class weight like the cross-entropy term does (PaLM's unweighted z-loss when ``class_weight`` is None).
 
-    **Chunk rule** (``chunk_size=None``): a block holds at most :math:`2^{24}` logits (64 MiB in
-    float32). A chunk takes ``2**24 // V`` tokens with the whole vocabulary; when that is fewer than 128
-    tokens (vocabularies above 131 072), chunks of 128 tokens walk the vocabulary in tiles of
-    ``2**24 // 128`` entries with an online log-sum-exp. An int ``chunk_size`` fixes the tokens per chunk
-    (whole vocabulary); a pair ``(tokens, vocabulary entries)`` fixes both.
+    **Chunk rule** (``chunk_size=None``): a block holds :math:`B = \min(\max(N D,\ 2^{22}),\ 2^{24})`
+    logits — no more than the hidden states themselves (or 16 MiB of float32 when they are smaller), and
+    never more than 64 MiB. A chunk takes ``B // V`` tokens with the whole vocabulary (at N=4096, D=1024,
+    V=131072: 32 tokens, the same as Liger-Kernel's and torch's aspect-ratio rule); when that is fewer than
+    16 tokens, chunks of 16 tokens walk the vocabulary in tiles of ``B // 16`` entries with an online
+    log-sum-exp. An int ``chunk_size`` fixes the tokens per chunk (whole vocabulary); a pair
+    ``(tokens, vocabulary entries)`` fixes both.
 
     Args:
         hidden: the head's input, ``(N, D)`` or ``(B, T, D)``; float32/float64, or float16/bfloat16
@@ -214,7 +216,7 @@ def linear_cross_entropy(
 
     h2 = hidden.reshape(-1, hidden.shape[-1])
     t1 = target.reshape(-1).to(torch.int64)
-    rows, cols = choose_blocks(h2.shape[0], v, chunk_size)
+    rows, cols = choose_blocks(h2.shape[0], h2.shape[1], v, chunk_size)
     loss, lse = linear_cross_entropy_kernel(
         h2, weight, bias, t1, class_weight, norm, ignore_index=ignore_index, label_smoothing=eps, z_loss=zl,
         softcap=cap, reduction=reduction, rows=rows, cols=cols,

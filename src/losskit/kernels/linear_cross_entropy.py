@@ -47,24 +47,27 @@ from typing import Any
 import torch
 from torch import Tensor
 
-# Block budget for chunk_size=None: a block of logits holds at most this many elements (64 MiB float32),
-# and a row chunk is never narrower than _MIN_ROWS tokens unless the vocabulary is tiled (matmuls with
-# fewer rows waste most of a CPU core or a GPU's tensor cores).
-BLOCK_ELEMENTS = 2**24
-MIN_ROWS = 128
+# Block budget for chunk_size=None: a block of logits holds max(N·D, 2^22) elements (never more than the
+# hidden states, or 16 MiB of float32, whichever is larger), capped at 2^24 (64 MiB). A row chunk takes the
+# whole vocabulary when that leaves at least MIN_ROWS tokens; otherwise MIN_ROWS tokens walk the vocabulary
+# in tiles (matmuls with fewer rows waste most of a CPU core or a GPU's tensor cores).
+MIN_BLOCK = 2**22
+MAX_BLOCK = 2**24
+MIN_ROWS = 16
 
 
-def choose_blocks(n: int, v: int, chunk_size: int | tuple[int, int] | None) -> tuple[int, int]:
-    """Token rows and vocabulary columns per block (see :func:`losskit.linear_cross_entropy`)."""
+def choose_blocks(n: int, d: int, v: int, chunk_size: int | tuple[int, int] | None) -> tuple[int, int]:
+    """Token rows and vocabulary columns per block (the rule of :func:`losskit.linear_cross_entropy`)."""
     if isinstance(chunk_size, tuple):
         return max(1, min(chunk_size[0], max(n, 1))), max(1, min(chunk_size[1], v))
     if chunk_size is not None:
         return max(1, min(chunk_size, max(n, 1))), v
-    rows = BLOCK_ELEMENTS // v
+    budget = min(max(n * d, MIN_BLOCK), MAX_BLOCK)
+    rows = budget // v
     if rows >= MIN_ROWS or rows >= n:
         return max(1, min(rows, n)), v
     rows = min(MIN_ROWS, max(n, 1))
-    return rows, max(1, BLOCK_ELEMENTS // rows)
+    return rows, max(1, budget // rows)
 
 
 def _logits(h: Tensor, w: Tensor, b: Tensor | None, cd: torch.dtype, softcap: float) -> Tensor:
@@ -83,16 +86,18 @@ def _target_in_block(t: Tensor, v0: int, cols: int) -> tuple[Tensor, Tensor]:
     return torch.where(inside, local, torch.zeros_like(local)), inside
 
 
-def _block_grad(
-    z: Tensor, lse: Tensor, t: Tensor, v0: int, cw_blk: Tensor | None,
-    a: Tensor, b: Tensor, e: Tensor | None, softcap: float,
+def _softcap_deriv(z: Tensor, softcap: float) -> Tensor | None:
+    """``dz/du = 1 - (z / c)^2`` of the soft cap, from the capped logits (None without a cap)."""
+    return (z / softcap).square_().neg_().add_(1.0) if softcap > 0.0 else None
+
+
+def _grad_from_probs(
+    p: Tensor, deriv: Tensor | None, t: Tensor, v0: int, cw_blk: Tensor | None,
+    a: Tensor, b: Tensor, e: Tensor | None,
 ) -> Tensor:
-    """Gradient with respect to the pre-cap logits of one block, built in ``z``'s buffer."""
-    deriv = None
-    if softcap > 0.0:
-        deriv = (z / softcap).square_().neg_().add_(1.0)
-    g = z.sub_(lse[:, None]).exp_().mul_(a[:, None])
-    local, inside = _target_in_block(t, v0, z.shape[1])
+    """Gradient with respect to the pre-cap logits of one block, built in the buffer of ``p``."""
+    g = p.mul_(a[:, None])
+    local, inside = _target_in_block(t, v0, p.shape[1])
     g.scatter_add_(1, local[:, None], torch.where(inside, -b, torch.zeros_like(b))[:, None])
     if e is not None:
         g.sub_(e[:, None] * cw_blk[None, :] if cw_blk is not None else e[:, None])
@@ -137,22 +142,27 @@ def _coefficients(vw: Tensor, valid: Tensor, lse: Tensor, g: Tensor, cfg: _Confi
 
 
 def _row_stats(h: Tensor, w: Tensor, bias: Tensor | None, t: Tensor, cw: Tensor | None, cd: torch.dtype,
-               cfg: _Config) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
-    """``(lse, z_y, Σ w_c z_c, logits)`` of one row chunk, online over vocabulary blocks.
+               cfg: _Config, keep: bool = False,
+               ) -> tuple[Tensor, Tensor, Tensor | None, tuple[Tensor, Tensor | None] | None]:
+    """``(lse, z_y, Σ w_c z_c, kept)`` of one row chunk, online over vocabulary blocks.
 
-    The logits are returned only when the whole vocabulary fits in one block (the fused schedule reuses them).
+    With ``keep`` (one vocabulary block only) ``kept`` is ``(probabilities, soft-cap derivative)`` of the
+    block, for the fused schedule; the block's logits buffer is reused for the probabilities.
     """
     v = w.shape[0]
     rows = h.shape[0]
     need_sum = cfg.smoothing != 0.0
-    if cfg.cols >= v:
+    if cfg.cols >= v:  # one block: its buffer ends up holding the probabilities (reused by the fused path)
         z = _logits(h, w, bias, cd, cfg.softcap)
         m = z.amax(dim=1)
-        lse = (z - m[:, None]).exp_().sum(dim=1).log_().add_(m)
         local, _ = _target_in_block(t, 0, v)
         zy = z.gather(1, local[:, None]).squeeze(1)
         s = (z @ cw if cw is not None else z.sum(dim=1)) if need_sum else None
-        return lse, zy, s, z
+        deriv = _softcap_deriv(z, cfg.softcap) if keep else None
+        ez = z.sub_(m[:, None]).exp_()
+        total = ez.sum(dim=1)
+        lse = torch.log(total).add_(m)
+        return lse, zy, s, (ez.div_(total[:, None]), deriv) if keep else None
     m = torch.full((rows,), float("-inf"), dtype=cd, device=h.device)
     acc = torch.zeros(rows, dtype=cd, device=h.device)
     zy = torch.zeros(rows, dtype=cd, device=h.device)
@@ -186,7 +196,7 @@ def _token_loss(vw: Tensor, valid: Tensor, lse: Tensor, zy: Tensor, s: Tensor | 
 def _accumulate(
     h: Tensor, w: Tensor, bias: Tensor | None, t: Tensor, cw: Tensor | None, lse: Tensor,
     a: Tensor, b: Tensor, e: Tensor | None, cd: torch.dtype, cfg: _Config,
-    gw: Tensor | None, gb: Tensor | None, need_h: bool, z_full: Tensor | None = None,
+    gw: Tensor | None, gb: Tensor | None, need_h: bool, kept: tuple[Tensor, Tensor | None] | None = None,
 ) -> Tensor | None:
     """Gradient contributions of one row chunk: returns its grad_hidden, adds into ``gw`` and ``gb``."""
     v = w.shape[0]
@@ -194,11 +204,13 @@ def _accumulate(
     hc = h.to(cd) if gw is not None else h
     for v0 in range(0, v, cfg.cols):
         v1 = min(v0 + cfg.cols, v)
-        if z_full is not None:
-            z = z_full
+        if kept is not None:
+            p, deriv = kept
         else:
             z = _logits(h, w[v0:v1], None if bias is None else bias[v0:v1], cd, cfg.softcap)
-        du = _block_grad(z, lse, t, v0, None if cw is None else cw[v0:v1], a, b, e, cfg.softcap)
+            deriv = _softcap_deriv(z, cfg.softcap)
+            p = z.sub_(lse[:, None]).exp_()
+        du = _grad_from_probs(p, deriv, t, v0, None if cw is None else cw[v0:v1], a, b, e)
         if need_h:
             part = torch.mm(du.to(w.dtype), w[v0:v1]).to(cd)
             gh = part if gh is None else gh.add_(part)
@@ -264,13 +276,13 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
         for r0 in range(0, n, cfg.rows):
             r1 = min(r0 + cfg.rows, n)
             h, t = hidden[r0:r1], target[r0:r1]
-            lse, zy, s, z = _row_stats(h, weight, bias, t, cw, cd, cfg)
+            lse, zy, s, kept = _row_stats(h, weight, bias, t, cw, cd, cfg, keep=fused)
             losses.append(_token_loss(vw[r0:r1], valid[r0:r1], lse, zy, s, cfg, wbar, v))
             lses.append(lse)
             if fused:
-                assert scale is not None and z is not None
+                assert scale is not None and kept is not None
                 a, b, e = _coefficients(vw[r0:r1], valid[r0:r1], lse, scale, cfg, wbar, v)
-                part = _accumulate(h, weight, bias, t, cw, lse, a, b, e, cd, cfg, gw, gb, gh is not None, z)
+                part = _accumulate(h, weight, bias, t, cw, lse, a, b, e, cd, cfg, gw, gb, gh is not None, kept)
                 if gh is not None and part is not None:
                     gh[r0:r1] = part
         loss = torch.cat(losses) if losses else torch.zeros(0, dtype=cd, device=hidden.device)
