@@ -25,7 +25,7 @@ def test_demo_writes_an_offline_report(report):
     html = (out / "index.html").read_text()
     assert set(results["experiments"]) == {
         "imbalanced", "bimodal", "boxes", "segmentation", "distributed_dice", "quantile", "embeddings",
-        "distributed_contrastive",
+        "distributed_contrastive", "language_model",
     }
     for key, exp in results["experiments"].items():
         assert exp["figures"], f"{key} drew no figure"
@@ -40,7 +40,7 @@ def test_demo_writes_an_offline_report(report):
     "key",
     [
         "imbalanced", "bimodal", "boxes", "segmentation", "distributed_dice", "quantile", "embeddings",
-        "distributed_contrastive",
+        "distributed_contrastive", "language_model",
     ],
 )
 def test_headline_claim_holds(report, key):

@@ -96,6 +96,12 @@ EXPERIMENTS = [
         "losskit.lab.distributed_contrastive",
         "On 4 data-parallel ranks, what do CLIP and SigLIP gain when every rank's pairs are negatives?",
     ),
+    Experiment(
+        "language_model",
+        "Character-level language model: naive vs fused head loss",
+        "losskit.lab.language_model",
+        "Does linear_cross_entropy train the same model as naive cross-entropy, and how much memory does it save?",
+    ),
 ]
 
 

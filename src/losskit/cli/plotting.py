@@ -193,6 +193,17 @@ def _preference(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Ten
     raise ValueError(f"plot: no preference recipe for {name!r}")
 
 
+def _lm_head(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # a one-dimensional hidden state x through a 3-entry head with rows [1], [0], [0]: logits [x, 0, 0];
+    # cross-entropy targets entry 0, distillation uses a teacher with logits [2, 0, 0]
+    hidden = x[:, None]
+    weight = torch.tensor([[1.0], [0.0], [0.0]], dtype=D)
+    if fn.__name__ == "linear_distillation_loss":
+        teacher = torch.tensor([[2.0, 0.0, 0.0]], dtype=D).expand(len(x), 3)
+        return fn(hidden, weight, teacher, reduction="none", **kw)
+    return fn(hidden, weight, torch.zeros(len(x), dtype=torch.long), reduction="none", **kw)
+
+
 KINDS: dict[str, tuple[tuple[float, float], str, Curve]] = {
     "binary": ((-6.0, 6.0), "logit x (target y = 1)", _binary),
     "margin": ((-3.0, 3.0), "score f (label y = +1)", _margin),
@@ -213,6 +224,8 @@ KINDS: dict[str, tuple[tuple[float, float], str, Curve]] = {
     "kto": ((-60.0, 60.0), "log-ratio r of a desirable example (z0 = 0)", _preference),
     "pm_dissimilar": ((-1.0, 3.0), "x1 - x2 (ranking) or distance d (hinge embedding), label y = -1",
                       _pm_dissimilar),
+    "lm_head": ((-8.0, 8.0), "student logit of entry 0 (others 0; CE target 0, teacher logits [2, 0, 0])",
+                _lm_head),
 }
 
 # per-loss plot recipes; a loss not listed falls back on its family's default
@@ -268,6 +281,8 @@ SPECS: dict[str, PlotSpec] = {
     "poisson_nll_loss": PlotSpec("residual", "log_input", [True]),
     "center_loss": PlotSpec("pair_angle"),
     "ohem_cross_entropy": PlotSpec("multiclass", "threshold", [0.5, 0.7, 0.9], {"min_kept": 0}),
+    "linear_cross_entropy": PlotSpec("lm_head", "softcap", [None, 2.0, 4.0]),
+    "linear_distillation_loss": PlotSpec("lm_head", "temperature", [1.0, 2.0, 4.0]),
 }
 FAMILY_DEFAULT = {
     "boxes": "box_offset",

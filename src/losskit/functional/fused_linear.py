@@ -110,8 +110,8 @@ def linear_cross_entropy(
     weighted mean follow ``torch.nn.functional.cross_entropy`` exactly; the z-loss term carries the token's
     class weight like the cross-entropy term does (PaLM's unweighted z-loss when ``class_weight`` is None).
 
-    **Chunk rule** (``chunk_size=None``): a block holds :math:`B = \min(\max(N D,\ 2^{22}),\ 2^{24})`
-    logits — no more than the hidden states themselves (or 16 MiB of float32 when they are smaller), and
+    **Chunk rule** (``chunk_size=None``): a block holds :math:`B = \min(\max(N D,\ 2^{20}),\ 2^{24})`
+    logits — no more than the hidden states themselves (or 4 MiB of float32 when they are smaller), and
     never more than 64 MiB. A chunk takes ``B // V`` tokens with the whole vocabulary (at N=4096, D=1024,
     V=131072: 32 tokens, the same as Liger-Kernel's and torch's aspect-ratio rule); when that is fewer than
     16 tokens, chunks of 16 tokens walk the vocabulary in tiles of ``B // 16`` entries with an online
@@ -272,8 +272,8 @@ def linear_distillation_loss(
         ignore_index: the label value to skip. Default ``-100``.
         reduction: ``"none"`` (per token, ignored tokens 0), ``"mean"`` (over the tokens that are not
             ignored) or ``"sum"``.
-        chunk_size: tokens per chunk; None picks ``2**24 // V`` tokens (64 MiB of float32 logits per chunk;
-            at least 1).
+        chunk_size: tokens per chunk; None takes the block rule of :func:`linear_cross_entropy`
+            (``min(max(N·D, 2**20), 2**24) // V`` tokens, at least 1).
 
     Returns:
         The loss; 0-d unless ``reduction="none"`` (then hidden's shape without the last dimension).
@@ -325,7 +325,8 @@ def linear_distillation_loss(
     else:
         valid = torch.ones(h2.shape[0], dtype=torch.bool, device=hidden.device)
     n = h2.shape[0]
-    rows = max(1, min(chunk_size if chunk_size is not None else (2**24) // v, max(n, 1)))
+    rows = chunk_size if chunk_size is not None else choose_blocks(n, h2.shape[1], v, None)[0]
+    rows = max(1, min(rows, max(n, 1)))
     per_token = linear_distillation_kernel(h2, weight, bias, t2, valid, temperature=temp,
                                            reverse=direction == "reverse", rows=rows)
     if reduction == "none":

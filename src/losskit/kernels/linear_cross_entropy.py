@@ -47,11 +47,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-# Block budget for chunk_size=None: a block of logits holds max(N·D, 2^22) elements (never more than the
-# hidden states, or 16 MiB of float32, whichever is larger), capped at 2^24 (64 MiB). A row chunk takes the
+# Block budget for chunk_size=None: a block of logits holds max(N·D, 2^20) elements (never more than the
+# hidden states, or 4 MiB of float32, whichever is larger), capped at 2^24 (64 MiB). A row chunk takes the
 # whole vocabulary when that leaves at least MIN_ROWS tokens; otherwise MIN_ROWS tokens walk the vocabulary
 # in tiles (matmuls with fewer rows waste most of a CPU core or a GPU's tensor cores).
-MIN_BLOCK = 2**22
+MIN_BLOCK = 2**20
 MAX_BLOCK = 2**24
 MIN_ROWS = 16
 
