@@ -7,6 +7,7 @@ whose internal buffers a dispatch-mode tracker would not see. The inputs (hidden
 excluded; the gradients of hidden and weight are included for every implementation.
 
 Run: ``python -m benchmarks.bench_llm [--quick] [--tokens 4096 --dim 1024 --vocab 131072] [--repeats 3]``
+(3 repeats unless given: one full-size forward + backward takes tens of seconds on a CPU).
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ def targets(cases: list[Case]) -> str:
 
 def run(argv: Sequence[str] | None = None) -> list[Case]:
     ns, rest = sizes(argv)
+    if not any(a.startswith("--repeats") for a in rest):
+        rest = [*rest, "--repeats", "3"]  # a full-size fwd+bwd takes tens of seconds on a CPU
     quick = "--quick" in rest
     n = ns.tokens or (1024 if quick else 4096)
     d = ns.dim or (256 if quick else 1024)

@@ -9,8 +9,9 @@ Pages carry HTML-comment markers, replaced here while the page's Markdown is rea
     the loss lab's numbers for the first experiment whose key in ``docs/assets/lab/results.json``
     contains one of the KEYs (written by ``losskit demo --out docs/assets/lab``), plus its figures; a
     note otherwise.
-``<!-- losskit:bench -->``
-    one table per ``docs/assets/bench/*.json`` written by ``benchmarks/bench_*.py --json``; a note otherwise.
+``<!-- losskit:bench [STEM] -->``
+    one table per ``docs/assets/bench/*.json`` written by ``benchmarks/bench_*.py --json`` (only
+    ``STEM.json`` when a stem is given); a note otherwise.
 ``<!-- losskit:modules MODULE -->``
     a table of the Modules of ``losskit.nn.MODULE``: class, function and the names ``losskit.get`` takes.
 ``<!-- losskit:link PAGE.md TEXT -->``
@@ -281,6 +282,8 @@ class _Page:
     def bench(self, arg: str) -> str:
         folder = self.docs_dir / "assets" / "bench"
         files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+        if arg.strip():  # <!-- losskit:bench bench_llm -->: that script's file only
+            files = [f for f in files if f.stem == arg.strip()]
         if not files:
             return (
                 f'!!! info "No benchmark results in this build"\n    Run {HOW_TO_BENCH}, then build the docs.'

@@ -100,7 +100,8 @@ EXPERIMENTS = [
         "language_model",
         "Character-level language model: naive vs fused head loss",
         "losskit.lab.language_model",
-        "Does linear_cross_entropy train the same model as naive cross-entropy, and how much memory does it save?",
+        "Does linear_cross_entropy train the same model as naive cross-entropy, and how much memory does "
+        "it save?",
     ),
 ]
 

@@ -72,7 +72,8 @@ def _check_chunk(fn: str, chunk_size: int | tuple[int, int] | None) -> None:
 
 def _check_token_target(fn: str, name: str, target: Tensor, hidden: Tensor) -> None:
     checks.check_int(fn, name, target)
-    checks.check_shape(fn, name, target, tuple(hidden.shape[:-1]), "(hidden's shape without its last dimension)")
+    checks.check_shape(fn, name, target, tuple(hidden.shape[:-1]),
+                       "(hidden's shape without its last dimension)")
     checks.check_same_device(fn, hidden=hidden, **{name: target})
 
 
@@ -316,7 +317,9 @@ def linear_distillation_loss(
         raise TypeError(f"{fn}: ignore_index must be an int, got {type(ignore_index).__name__}")
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
                                    or chunk_size < 1):
-        raise ValueError(f"{fn}: chunk_size must be None or a positive int (tokens per chunk), got {chunk_size!r}")
+        raise ValueError(
+            f"{fn}: chunk_size must be None or a positive int (tokens per chunk), got {chunk_size!r}"
+        )
     h2 = hidden.reshape(-1, hidden.shape[-1])
     t2 = teacher_logits.reshape(-1, v)
     if target is not None:

@@ -252,7 +252,7 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any, hidden: Tensor, weight: Tensor, bias: Tensor | None, target: Tensor,
         class_weight: Tensor | None, normalizer: Tensor | None, cfg: _Config, fused: bool,
     ) -> tuple[Tensor, Tensor]:
@@ -267,11 +267,14 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
         fused = fused and cfg.reduction != "none" and cfg.cols >= v and any(need[:3])
         scale = None
         if fused:
-            scale = (1.0 / _denominator(vw, normalizer)) if cfg.reduction == "mean" else torch.ones((), dtype=cd,
-                                                                                                   device=vw.device)
+            if cfg.reduction == "mean":
+                scale = 1.0 / _denominator(vw, normalizer)
+            else:
+                scale = torch.ones((), dtype=cd, device=vw.device)
         gh = torch.empty(n, hidden.shape[1], dtype=cd, device=hidden.device) if fused and need[0] else None
         gw = torch.zeros(weight.shape, dtype=cd, device=weight.device) if fused and need[1] else None
-        gb = torch.zeros(v, dtype=cd, device=weight.device) if fused and bias is not None and need[2] else None
+        gb = torch.zeros(v, dtype=cd, device=weight.device) if fused and bias is not None and need[2] \
+            else None
         losses, lses = [], []
         for r0 in range(0, n, cfg.rows):
             r1 = min(r0 + cfg.rows, n)
@@ -282,7 +285,8 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
             if fused:
                 assert scale is not None and kept is not None
                 a, b, e = _coefficients(vw[r0:r1], valid[r0:r1], lse, scale, cfg, wbar, v)
-                part = _accumulate(h, weight, bias, t, cw, lse, a, b, e, cd, cfg, gw, gb, gh is not None, kept)
+                part = _accumulate(h, weight, bias, t, cw, lse, a, b, e, cd, cfg, gw, gb, gh is not None,
+                                   kept)
                 if gh is not None and part is not None:
                     gh[r0:r1] = part
         loss = torch.cat(losses) if losses else torch.zeros(0, dtype=cd, device=hidden.device)
@@ -301,13 +305,14 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor, _grad_lse: Tensor | None) -> tuple[Tensor | None, ...]:
-        """Scale the fused gradients, or recompute them block by block (or differentiably, under create_graph)."""
+        """Scale the fused gradients, or recompute them per block (differentiably under create_graph)."""
         hidden, weight, bias, target, class_weight, normalizer, lse = ctx.saved_tensors
         cfg: _Config = ctx.cfg
         need = ctx.needs_input_grad
         nones = (None, None, None, None, None)
         if torch.is_grad_enabled():  # create_graph=True: differentiate a differentiable recomputation
-            return _double_backward(hidden, weight, bias, target, class_weight, normalizer, cfg, grad, need) + nones
+            first = _double_backward(hidden, weight, bias, target, class_weight, normalizer, cfg, grad, need)
+            return first + nones
         n, v = hidden.shape[0], weight.shape[0]
         cd = lse.dtype
         if ctx.fused is not None:
@@ -385,8 +390,10 @@ def linear_cross_entropy_kernel(
 #
 # Per token, with student log-probabilities log q = log_softmax(s / T), s = h Wᵀ + b, teacher
 # log p = log_softmax(t / T) and k = KL without the T² factor:
-#   forward  KL(p ‖ q): ℓ = T² Σ p (log p − log q),  ∂ℓ/∂s = T (q − p),          ∂ℓ/∂t = T p (log p − log q − k)
-#   reverse  KL(q ‖ p): ℓ = T² Σ q (log q − log p),  ∂ℓ/∂s = T q (log q − log p − k), ∂ℓ/∂t = T (p − q)
+#   forward  KL(p ‖ q): ℓ = T² Σ p (log p − log q),
+#            ∂ℓ/∂s = T (q − p),                 ∂ℓ/∂t = T p (log p − log q − k)
+#   reverse  KL(q ‖ p): ℓ = T² Σ q (log q − log p),
+#            ∂ℓ/∂s = T q (log q − log p − k),   ∂ℓ/∂t = T (p − q)
 
 
 def _distill_block(h: Tensor, w: Tensor, b: Tensor | None, teacher: Tensor, temperature: float,
@@ -399,13 +406,13 @@ def _distill_block(h: Tensor, w: Tensor, b: Tensor | None, teacher: Tensor, temp
 
 
 class LinearDistillationFunction(torch.autograd.Function):
-    """Autograd Function behind :func:`losskit.linear_distillation_loss`: per-token KL × T², chunked over tokens.
+    """Autograd Function behind :func:`losskit.linear_distillation_loss`: per-token KL × T², token chunks.
 
     Saves the inputs and the per-token KL ``(N,)``; backward recomputes each chunk's student logits.
     """
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any, hidden: Tensor, weight: Tensor, bias: Tensor | None, teacher: Tensor, valid: Tensor,
         temperature: float, reverse: bool, rows: int,
     ) -> Tensor:
@@ -444,7 +451,8 @@ class LinearDistillationFunction(torch.autograd.Function):
             else:
                 k = (logp.exp() * (logp - logq)).sum(dim=1)
             total = (torch.where(valid, k, torch.zeros_like(k)) * grad).sum() * (temp * temp)
-            wanted = [(i, x) for i, x in enumerate((hidden, weight, bias, teacher)) if x is not None and need[i]]
+            inputs = (hidden, weight, bias, teacher)
+            wanted = [(i, x) for i, x in enumerate(inputs) if x is not None and need[i]]
             grads = torch.autograd.grad(total, [x for _, x in wanted], create_graph=True, allow_unused=True)
             out: list[Tensor | None] = [None, None, None, None]
             for (i, x), gx in zip(wanted, grads):
@@ -453,7 +461,8 @@ class LinearDistillationFunction(torch.autograd.Function):
         g = (grad.to(cd) * valid.to(cd)) * temp
         gh = torch.empty(n, hidden.shape[1], dtype=cd, device=hidden.device) if need[0] else None
         gw = torch.zeros(weight.shape, dtype=cd, device=weight.device) if need[1] else None
-        gb = torch.zeros(weight.shape[0], dtype=cd, device=weight.device) if bias is not None and need[2] else None
+        gb = torch.zeros(weight.shape[0], dtype=cd, device=weight.device) if bias is not None and need[2] \
+            else None
         gt = torch.empty(teacher.shape, dtype=cd, device=teacher.device) if need[3] else None
         for r0 in range(0, n, ctx.rows):
             r1 = min(r0 + ctx.rows, n)

@@ -1,4 +1,4 @@
-"""Lab 7: a tiny character-level language model trained with naive cross-entropy and with linear_cross_entropy.
+"""Lab 7: a tiny character-level language model trained with naive cross-entropy and linear_cross_entropy.
 
 Data: text sampled in the experiment from a small stochastic grammar (sentences such as
 "the small cat sees a red bird."), so nothing is downloaded. Model: the embeddings of the last six
@@ -16,6 +16,7 @@ events), inputs excluded.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -96,12 +97,13 @@ def fused_loss(model: CharModel, ctx: torch.Tensor, nxt: torch.Tensor) -> torch.
 
 
 def peak_bytes(fn: Callable[[], torch.Tensor]) -> int:
-    """High-water mark of bytes the CPU allocator holds during ``fn().backward()`` (profiler memory events)."""
+    """High-water mark of bytes the CPU allocator holds during ``fn().backward()`` (profiler events)."""
     from torch.profiler import ProfilerActivity, profile
 
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn().backward()
-    events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()  # type: ignore[union-attr]
+    results = prof.profiler.kineto_results
+    events = sorted((e.start_ns(), e.nbytes()) for e in results.events()
                     if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU)
     live = peak = 0
     for _, nbytes in events:
@@ -110,30 +112,39 @@ def peak_bytes(fn: Callable[[], torch.Tensor]) -> int:
     return peak
 
 
+def _head_losses() -> dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]]:
+    """The three implementations of the head's loss compared in the memory sweep."""
+
+    def naive(h: torch.Tensor, w: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(h @ w.t(), y)
+
+    def fused(h: torch.Tensor, w: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        out = losskit.linear_cross_entropy(h, w, y)
+        assert isinstance(out, torch.Tensor)
+        return out
+
+    impls: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {
+        "naive": naive, "losskit": fused}
+    if hasattr(F, "linear_cross_entropy") and hasattr(torch.nn, "LinearCrossEntropyOptions"):
+        def chunked(h: torch.Tensor, w: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return F.linear_cross_entropy(h, w, y, options=torch.nn.LinearCrossEntropyOptions())
+
+        impls["torch chunked"] = chunked
+    return impls
+
+
 def memory_sweep(vocabs: list[int], n: int, d: int, seed: int) -> dict[str, list[float]]:
-    """Peak MiB of one forward + backward of the head's loss per vocabulary size, three implementations."""
-    has_torch = hasattr(F, "linear_cross_entropy") and hasattr(torch.nn, "LinearCrossEntropyOptions")
-    out: dict[str, list[float]] = {"naive": [], "losskit": []}
-    if has_torch:
-        out["torch chunked"] = []
+    """Peak MiB of one forward + backward of the head's loss per vocabulary size, for each implementation."""
+    impls = _head_losses()
+    out: dict[str, list[float]] = {name: [] for name in impls}
     g = torch.Generator().manual_seed(seed)
     for v in vocabs:
         h0 = torch.randn(n, d, generator=g)
         w0 = torch.randn(v, d, generator=g) * d**-0.5
         y = torch.randint(0, v, (n,), generator=g)
-
-        def leaf() -> tuple[torch.Tensor, torch.Tensor]:
-            return h0.clone().requires_grad_(), w0.clone().requires_grad_()
-
-        h, w = leaf()
-        out["naive"].append(peak_bytes(lambda: F.cross_entropy(h @ w.t(), y)) / 2**20)
-        h, w = leaf()
-        out["losskit"].append(peak_bytes(lambda: losskit.linear_cross_entropy(h, w, y)) / 2**20)  # type: ignore[arg-type,return-value]
-        if has_torch:
-            h, w = leaf()
-            opts = torch.nn.LinearCrossEntropyOptions()
-            out["torch chunked"].append(
-                peak_bytes(lambda: F.linear_cross_entropy(h, w, y, options=opts)) / 2**20)
+        for name, impl in impls.items():
+            h, w = h0.clone().requires_grad_(), w0.clone().requires_grad_()
+            out[name].append(peak_bytes(functools.partial(impl, h, w, y)) / 2**20)
     return out
 
 
@@ -184,7 +195,8 @@ def headline(result: dict[str, Any]) -> tuple[str, bool]:
     ratio = result["memory_ratio_at_largest_vocab"]
     v = result["memory_vocab"][-1]
     parts = [f"naive CE and linear_cross_entropy train the same curve (max |Δloss| {diff:.1e} over "
-             f"{result['steps']} steps); at V={v} losskit needs {ratio['naive']:.2f}x the naive path's memory"]
+             f"{result['steps']} steps); at V={v} losskit needs {ratio['naive']:.2f}x the naive path's "
+             "memory"]
     if "torch chunked" in ratio:
         parts.append(f"{ratio['torch chunked']:.2f}x torch's chunked path's")
     return ", ".join(parts), diff < 1e-4 and ratio["naive"] < 0.5

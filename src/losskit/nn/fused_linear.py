@@ -20,7 +20,9 @@ def _head(fn: str, head: Tensor | nn.Linear, kwargs: dict[str, Any]) -> Tensor:
             kwargs["bias"] = head.bias
         return head.weight
     if not isinstance(head, Tensor):
-        raise TypeError(f"{fn}: weight must be a (V, D) tensor or the nn.Linear head, got {type(head).__name__}")
+        raise TypeError(
+            f"{fn}: weight must be a (V, D) tensor or the nn.Linear head, got {type(head).__name__}"
+        )
     return head
 
 
@@ -38,7 +40,7 @@ class LinearCrossEntropyLoss(FunctionalLoss):
     ``class_weight`` becomes a buffer (moves with ``.to(device)``).
     """
 
-    function = staticmethod(F.linear_cross_entropy)
+    function = staticmethod(F.linear_cross_entropy)  # type: ignore[assignment]
 
     def forward(self, hidden: Tensor, weight: Tensor | nn.Linear, target: Tensor, **kwargs: Any) -> Any:
         """The loss of ``hidden`` through the head ``weight`` (tensor or ``nn.Linear``) against ``target``."""
