@@ -10,8 +10,6 @@ plain float64 formula on materialised logits (``plain_lce`` / ``plain_distill`` 
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 import torch
@@ -354,7 +352,7 @@ def plain_distill(h, w, teacher, *, bias=None, temperature=1.0, direction="forwa
 def test_distillation_reference_and_gradients(direction, reduction):
     h, w, b, t, _ = make(seed=14)
     teacher = (2 * torch.randn(N, V, dtype=D64, generator=torch.Generator().manual_seed(2))).requires_grad_()
-    for temperature, target, chunk in itertools.product((1.0, 2.5), (None, t), (None, 6)):
+    for temperature, target, chunk in ((1.0, None, None), (2.5, t, 6), (0.7, t, None)):
         kw = dict(bias=b, temperature=temperature, direction=direction, target=target, reduction=reduction)
         out = losskit.linear_distillation_loss(h, w, teacher, chunk_size=chunk, **kw)
         expected = ref.linear_distillation(h.detach().numpy(), w.detach().numpy(), teacher.detach().numpy(),
@@ -373,7 +371,8 @@ def test_distillation_properties_gradcheck_half_compile():
             return losskit.linear_distillation_loss(h_, w_, te_, bias=b_, temperature=1.7, direction=direction,
                                                     target=t, chunk_size=4)
         assert torch.autograd.gradcheck(f, (h, w, b, teacher))
-        assert torch.autograd.gradgradcheck(f, (h, w, b, teacher))
+        if direction == "reverse":  # the double-backward path is shared by both directions
+            assert torch.autograd.gradgradcheck(f, (h, w, b, teacher))
     # a student equal to its teacher has zero loss in both directions
     same = F.linear(h, w, b).detach()
     for direction in ("forward", "reverse"):

@@ -174,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--only",
         nargs="*",
-        help="run only these experiments (keys: imbalanced bimodal boxes segmentation quantile embeddings)",
+        help="run only these experiments (keys: imbalanced bimodal boxes segmentation quantile embeddings "
+        "language_model)",
     )
     s.set_defaults(func=_cmd_demo)
 
