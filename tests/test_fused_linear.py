@@ -197,14 +197,15 @@ def test_batched_hidden_normalizer_and_lse():
 
 
 def test_chunk_rule():
-    # blocks of at most max(N*D, 2^20) logits, capped at 2^24; whole vocabulary unless under 16 rows
+    # blocks of at most max(N*D, 2^16) logits, capped at 2^24; whole vocabulary unless under 16 rows
     assert choose_blocks(4096, 1024, 131072, None) == (32, 131072)  # 2^22 / 2^17
     assert choose_blocks(16384, 4096, 131072, None) == (128, 131072)  # capped at 2^24
-    assert choose_blocks(1024, 256, 16384, None) == (64, 16384)  # the 2^20 floor
+    assert choose_blocks(1024, 256, 16384, None) == (16, 16384)  # N*D = 2^18
     assert choose_blocks(2048, 512, 32768, None) == (32, 32768)  # N*D = 2^20
     assert choose_blocks(65536, 1024, 2**19, None) == (32, 2**19)  # 2^24 / 2^19 = 32 rows
     assert choose_blocks(4096, 1024, 2**20, None) == (16, 2**18)  # 4 rows < 16: tile the vocabulary
-    assert choose_blocks(10, 8, 2**23, None) == (10, 2**20 // 10)
+    assert choose_blocks(10, 8, 2**23, None) == (10, 2**16 // 10)  # the 2^16 floor, tiled
+    assert choose_blocks(1024, 128, 16384, None) == (16, 2**17 // 16)  # 8 rows < 16: tiled
     assert choose_blocks(37, 8, 53, 5) == (5, 53) and choose_blocks(37, 8, 53, (7, 11)) == (7, 11)
 
 

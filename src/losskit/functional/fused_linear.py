@@ -111,8 +111,8 @@ def linear_cross_entropy(
     weighted mean follow ``torch.nn.functional.cross_entropy`` exactly; the z-loss term carries the token's
     class weight like the cross-entropy term does (PaLM's unweighted z-loss when ``class_weight`` is None).
 
-    **Chunk rule** (``chunk_size=None``): a block holds :math:`B = \min(\max(N D,\ 2^{20}),\ 2^{24})`
-    logits — no more than the hidden states themselves (or 4 MiB of float32 when they are smaller), and
+    **Chunk rule** (``chunk_size=None``): a block holds :math:`B = \min(\max(N D,\ 2^{16}),\ 2^{24})`
+    logits — no more than the hidden states themselves (256 KiB of float32 at least), and
     never more than 64 MiB. A chunk takes ``B // V`` tokens with the whole vocabulary (at N=4096, D=1024,
     V=131072: 32 tokens, the same as Liger-Kernel's and torch's aspect-ratio rule); when that is fewer than
     16 tokens, chunks of 16 tokens walk the vocabulary in tiles of ``B // 16`` entries with an online
@@ -274,7 +274,7 @@ def linear_distillation_loss(
         reduction: ``"none"`` (per token, ignored tokens 0), ``"mean"`` (over the tokens that are not
             ignored) or ``"sum"``.
         chunk_size: tokens per chunk; None takes the block rule of :func:`linear_cross_entropy`
-            (``min(max(N·D, 2**20), 2**24) // V`` tokens, at least 1).
+            (``min(max(N·D, 2**16), 2**24) // V`` tokens, at least 1).
 
     Returns:
         The loss; 0-d unless ``reduction="none"`` (then hidden's shape without the last dimension).

@@ -47,11 +47,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-# Block budget for chunk_size=None: a block of logits holds max(N·D, 2^20) elements (never more than the
-# hidden states, or 4 MiB of float32, whichever is larger), capped at 2^24 (64 MiB). A row chunk takes the
+# Block budget for chunk_size=None: a block of logits holds max(N·D, 2^16) elements (never more than the
+# hidden states, or 256 KiB of float32 for tiny inputs), capped at 2^24 (64 MiB). A row chunk takes the
 # whole vocabulary when that leaves at least MIN_ROWS tokens; otherwise MIN_ROWS tokens walk the vocabulary
 # in tiles (matmuls with fewer rows waste most of a CPU core or a GPU's tensor cores).
-MIN_BLOCK = 2**20
+MIN_BLOCK = 2**16
 MAX_BLOCK = 2**24
 MIN_ROWS = 16
 
@@ -170,13 +170,13 @@ def _row_stats(h: Tensor, w: Tensor, bias: Tensor | None, t: Tensor, cw: Tensor 
     for v0 in range(0, v, cfg.cols):
         v1 = min(v0 + cfg.cols, v)
         z = _logits(h, w[v0:v1], None if bias is None else bias[v0:v1], cd, cfg.softcap)
-        m_new = torch.maximum(m, z.amax(dim=1))
-        acc = acc * torch.exp(m - m_new) + (z - m_new[:, None]).exp_().sum(dim=1)
-        m = m_new
         local, inside = _target_in_block(t, v0, v1 - v0)
         zy = zy + torch.where(inside, z.gather(1, local[:, None]).squeeze(1), torch.zeros_like(zy))
         if s is not None:
             s = s + (z @ cw[v0:v1] if cw is not None else z.sum(dim=1))
+        m_new = torch.maximum(m, z.amax(dim=1))
+        acc = acc * torch.exp(m - m_new) + z.sub_(m_new[:, None]).exp_().sum(dim=1)  # in the block's buffer
+        m = m_new
     return torch.log(acc) + m, zy, s, None
 
 
