@@ -215,7 +215,8 @@ def linear_cross_entropy(
         raise TypeError(f"{fn}: return_lse must be a bool, got {type(return_lse).__name__}")
     checks.check_labels(fn, "target", target, v, ignore_index)
 
-    h2 = hidden.reshape(-1, hidden.shape[-1])
+    # (N, D) goes in as is: a reshape would put a view between the gradient and hidden.grad
+    h2 = hidden if hidden.dim() == 2 else hidden.reshape(-1, hidden.shape[-1])
     t1 = target.reshape(-1).to(torch.int64)
     rows, cols = choose_blocks(h2.shape[0], h2.shape[1], v, chunk_size)
     loss, lse = linear_cross_entropy_kernel(
@@ -320,7 +321,7 @@ def linear_distillation_loss(
         raise ValueError(
             f"{fn}: chunk_size must be None or a positive int (tokens per chunk), got {chunk_size!r}"
         )
-    h2 = hidden.reshape(-1, hidden.shape[-1])
+    h2 = hidden if hidden.dim() == 2 else hidden.reshape(-1, hidden.shape[-1])
     t2 = teacher_logits.reshape(-1, v)
     if target is not None:
         _check_token_target(fn, "target", target, hidden)

@@ -143,11 +143,11 @@ def _coefficients(vw: Tensor, valid: Tensor, lse: Tensor, g: Tensor, cfg: _Confi
 
 def _row_stats(h: Tensor, w: Tensor, bias: Tensor | None, t: Tensor, cw: Tensor | None, cd: torch.dtype,
                cfg: _Config, keep: bool = False,
-               ) -> tuple[Tensor, Tensor, Tensor | None, tuple[Tensor, Tensor | None] | None]:
+               ) -> tuple[Tensor, Tensor, Tensor | None, tuple[Tensor, Tensor | None, Tensor] | None]:
     """``(lse, z_y, Σ w_c z_c, kept)`` of one row chunk, online over vocabulary blocks.
 
-    With ``keep`` (one vocabulary block only) ``kept`` is ``(probabilities, soft-cap derivative)`` of the
-    block, for the fused schedule; the block's logits buffer is reused for the probabilities.
+    With ``keep`` (one vocabulary block only) ``kept`` is ``(exponentials, soft-cap derivative, 1 / their
+    row sums)`` of the block, for the fused schedule; the block's logits buffer is reused for them.
     """
     v = w.shape[0]
     rows = h.shape[0]
@@ -162,7 +162,8 @@ def _row_stats(h: Tensor, w: Tensor, bias: Tensor | None, t: Tensor, cw: Tensor 
         ez = z.sub_(m[:, None]).exp_()
         total = ez.sum(dim=1)
         lse = torch.log(total).add_(m)
-        return lse, zy, s, (ez.div_(total[:, None]), deriv) if keep else None
+        # kept: the exponentials e^{z - m} and 1 / Σ e^{z - m}; p = e · (1 / Σ) is folded into the gradient
+        return lse, zy, s, (ez, deriv, total.reciprocal()) if keep else None
     m = torch.full((rows,), float("-inf"), dtype=cd, device=h.device)
     acc = torch.zeros(rows, dtype=cd, device=h.device)
     zy = torch.zeros(rows, dtype=cd, device=h.device)
@@ -177,6 +178,7 @@ def _row_stats(h: Tensor, w: Tensor, bias: Tensor | None, t: Tensor, cw: Tensor 
         m_new = torch.maximum(m, z.amax(dim=1))
         acc = acc * torch.exp(m - m_new) + z.sub_(m_new[:, None]).exp_().sum(dim=1)  # in the block's buffer
         m = m_new
+        del z  # free this block before the next one is allocated
     return torch.log(acc) + m, zy, s, None
 
 
@@ -196,7 +198,8 @@ def _token_loss(vw: Tensor, valid: Tensor, lse: Tensor, zy: Tensor, s: Tensor | 
 def _accumulate(
     h: Tensor, w: Tensor, bias: Tensor | None, t: Tensor, cw: Tensor | None, lse: Tensor,
     a: Tensor, b: Tensor, e: Tensor | None, cd: torch.dtype, cfg: _Config,
-    gw: Tensor | None, gb: Tensor | None, need_h: bool, kept: tuple[Tensor, Tensor | None] | None = None,
+    gw: Tensor | None, gb: Tensor | None, need_h: bool,
+    kept: tuple[Tensor, Tensor | None, Tensor] | None = None,
 ) -> Tensor | None:
     """Gradient contributions of one row chunk: returns its grad_hidden, adds into ``gw`` and ``gb``."""
     v = w.shape[0]
@@ -204,13 +207,15 @@ def _accumulate(
     hc = h.to(cd) if gw is not None else h
     for v0 in range(0, v, cfg.cols):
         v1 = min(v0 + cfg.cols, v)
+        a_blk = a
         if kept is not None:
-            p, deriv = kept
+            p, deriv, inv_total = kept
+            a_blk = a * inv_total  # the probabilities' normalisation, folded into a
         else:
             z = _logits(h, w[v0:v1], None if bias is None else bias[v0:v1], cd, cfg.softcap)
             deriv = _softcap_deriv(z, cfg.softcap)
             p = z.sub_(lse[:, None]).exp_()
-        du = _grad_from_probs(p, deriv, t, v0, None if cw is None else cw[v0:v1], a, b, e)
+        du = _grad_from_probs(p, deriv, t, v0, None if cw is None else cw[v0:v1], a_blk, b, e)
         if need_h:
             part = torch.mm(du.to(w.dtype), w[v0:v1]).to(cd)
             gh = part if gh is None else gh.add_(part)
@@ -218,6 +223,7 @@ def _accumulate(
             gw[v0:v1].addmm_(du.t(), hc)
         if gb is not None:
             gb[v0:v1].add_(du.sum(dim=0))
+        del p, du  # free this block before the next one is allocated
     return gh
 
 
@@ -289,6 +295,7 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
                                    kept)
                 if gh is not None and part is not None:
                     gh[r0:r1] = part
+            kept = None  # free this chunk's block before the next one is allocated
         loss = torch.cat(losses) if losses else torch.zeros(0, dtype=cd, device=hidden.device)
         lse_all = torch.cat(lses) if lses else torch.zeros(0, dtype=cd, device=hidden.device)
         if cfg.reduction == "sum":
@@ -428,6 +435,7 @@ class LinearDistillationFunction(torch.autograd.Function):
             else:
                 k = (logp.exp() * (logp - logq)).sum(dim=1)
             parts.append(k)
+            del logq, logp
         kl = torch.cat(parts) if parts else torch.zeros(0, dtype=cd, device=hidden.device)
         kl = torch.where(valid, kl, torch.zeros_like(kl))
         ctx.save_for_backward(hidden, weight, bias, teacher, valid, kl)
@@ -484,6 +492,7 @@ class LinearDistillationFunction(torch.autograd.Function):
                 gw.addmm_(ds.t(), h.to(cd))
             if gb is not None:
                 gb.add_(ds.sum(dim=0))
+            del logq, logp, q, p, ds, dt  # free this chunk before the next one is allocated
         return (
             None if gh is None else gh.to(hidden.dtype),
             None if gw is None else gw.to(weight.dtype),
