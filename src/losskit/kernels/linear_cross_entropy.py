@@ -212,9 +212,9 @@ def _accumulate(
             p, deriv, inv_total = kept
             a_blk = a * inv_total  # the probabilities' normalisation, folded into a
         else:
-            z = _logits(h, w[v0:v1], None if bias is None else bias[v0:v1], cd, cfg.softcap)
-            deriv = _softcap_deriv(z, cfg.softcap)
-            p = z.sub_(lse[:, None]).exp_()
+            p = _logits(h, w[v0:v1], None if bias is None else bias[v0:v1], cd, cfg.softcap)
+            deriv = _softcap_deriv(p, cfg.softcap)
+            p = p.sub_(lse[:, None]).exp_()  # the probabilities, in the logits' buffer
         du = _grad_from_probs(p, deriv, t, v0, None if cw is None else cw[v0:v1], a_blk, b, e)
         if need_h:
             part = torch.mm(du.to(w.dtype), w[v0:v1]).to(cd)
@@ -223,7 +223,7 @@ def _accumulate(
             gw[v0:v1].addmm_(du.t(), hc)
         if gb is not None:
             gb[v0:v1].add_(du.sum(dim=0))
-        del p, du  # free this block before the next one is allocated
+        del p, du, deriv  # free this block before the next one is allocated
     return gh
 
 
