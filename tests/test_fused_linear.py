@@ -207,6 +207,11 @@ def test_chunk_rule():
     assert choose_blocks(10, 8, 2**23, None) == (10, 2**16 // 10)  # the 2^16 floor, tiled
     assert choose_blocks(1024, 128, 16384, None) == (16, 2**17 // 16)  # 8 rows < 16: tiled
     assert choose_blocks(37, 8, 53, 5) == (5, 53) and choose_blocks(37, 8, 53, (7, 11)) == (7, 11)
+    # on a CPU the same budget is vocabulary-major: max(256, B // N) entries against all tokens that fit
+    assert choose_blocks(4096, 1024, 131072, None, cpu=True) == (4096, 1024)
+    assert choose_blocks(1024, 256, 16384, None, cpu=True) == (1024, 256)
+    assert choose_blocks(65536, 4096, 2**18, None, cpu=True) == (65536, 256)
+    assert choose_blocks(37, 8, 53, None, cpu=True) == (37, 53)  # tiny: one block, the fused schedule
 
 
 def test_extreme_logits_are_finite():

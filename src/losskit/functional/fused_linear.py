@@ -116,8 +116,11 @@ def linear_cross_entropy(
     never more than 64 MiB. A chunk takes ``B // V`` tokens with the whole vocabulary (at N=4096, D=1024,
     V=131072: 32 tokens, the same as Liger-Kernel's and torch's aspect-ratio rule); when that is fewer than
     16 tokens, chunks of 16 tokens walk the vocabulary in tiles of ``B // 16`` entries with an online
-    log-sum-exp. An int ``chunk_size`` fixes the tokens per chunk (whole vocabulary); a pair
-    ``(tokens, vocabulary entries)`` fixes both.
+    log-sum-exp. That is the rule on accelerators. On a CPU the same budget is laid out vocabulary-major:
+    ``max(256, B // N)`` vocabulary entries (at most V) against ``B // cols`` tokens (all of them up to the
+    budget), so each tile's ``grad_weight`` is one matmul over all tokens instead of a re-read of the whole
+    ``(V, D)`` gradient per token chunk. An int ``chunk_size`` fixes the tokens per chunk (whole
+    vocabulary); a pair ``(tokens, vocabulary entries)`` fixes both.
 
     Args:
         hidden: the head's input, ``(N, D)`` or ``(B, T, D)``; float32/float64, or float16/bfloat16
@@ -218,7 +221,7 @@ def linear_cross_entropy(
     # (N, D) goes in as is: a reshape would put a view between the gradient and hidden.grad
     h2 = hidden if hidden.dim() == 2 else hidden.reshape(-1, hidden.shape[-1])
     t1 = target.reshape(-1).to(torch.int64)
-    rows, cols = choose_blocks(h2.shape[0], h2.shape[1], v, chunk_size)
+    rows, cols = choose_blocks(h2.shape[0], h2.shape[1], v, chunk_size, cpu=hidden.device.type == "cpu")
     loss, lse = linear_cross_entropy_kernel(
         h2, weight, bias, t1, class_weight, norm, ignore_index=ignore_index, label_smoothing=eps, z_loss=zl,
         softcap=cap, reduction=reduction, rows=rows, cols=cols,

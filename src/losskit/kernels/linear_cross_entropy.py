@@ -54,15 +54,23 @@ from torch import Tensor
 MIN_BLOCK = 2**16
 MAX_BLOCK = 2**24
 MIN_ROWS = 16
+# On a CPU the blocks are vocabulary-major: every token against MIN_COLS or more vocabulary entries, so that
+# grad_weight is written once per tile by a matmul over all tokens (token-major blocks of a few dozen rows
+# re-read and re-write the whole (V, D) gradient once per chunk, which a CPU's memory bandwidth cannot hide).
+MIN_COLS = 256
 
 
-def choose_blocks(n: int, d: int, v: int, chunk_size: int | tuple[int, int] | None) -> tuple[int, int]:
+def choose_blocks(n: int, d: int, v: int, chunk_size: int | tuple[int, int] | None,
+                  cpu: bool = False) -> tuple[int, int]:
     """Token rows and vocabulary columns per block (the rule of :func:`losskit.linear_cross_entropy`)."""
     if isinstance(chunk_size, tuple):
         return max(1, min(chunk_size[0], max(n, 1))), max(1, min(chunk_size[1], v))
     if chunk_size is not None:
         return max(1, min(chunk_size, max(n, 1))), v
     budget = min(max(n * d, MIN_BLOCK), MAX_BLOCK)
+    if cpu:
+        cols = min(v, max(MIN_COLS, budget // max(n, 1)))
+        return max(1, min(n, budget // cols)), cols
     rows = budget // v
     if rows >= MIN_ROWS or rows >= n:
         return max(1, min(rows, n)), v
@@ -198,12 +206,11 @@ def _token_loss(vw: Tensor, valid: Tensor, lse: Tensor, zy: Tensor, s: Tensor | 
 def _accumulate(
     h: Tensor, w: Tensor, bias: Tensor | None, t: Tensor, cw: Tensor | None, lse: Tensor,
     a: Tensor, b: Tensor, e: Tensor | None, cd: torch.dtype, cfg: _Config,
-    gw: Tensor | None, gb: Tensor | None, need_h: bool,
+    gw: Tensor | None, gb: Tensor | None, gh: Tensor | None,
     kept: tuple[Tensor, Tensor | None, Tensor] | None = None,
-) -> Tensor | None:
-    """Gradient contributions of one row chunk: returns its grad_hidden, adds into ``gw`` and ``gb``."""
+) -> None:
+    """Gradient contributions of one row chunk, added into ``gh`` (its zeroed rows), ``gw`` and ``gb``."""
     v = w.shape[0]
-    gh = None
     hc = h.to(cd) if gw is not None else h
     for v0 in range(0, v, cfg.cols):
         v1 = min(v0 + cfg.cols, v)
@@ -216,15 +223,16 @@ def _accumulate(
             deriv = _softcap_deriv(p, cfg.softcap)
             p = p.sub_(lse[:, None]).exp_()  # the probabilities, in the logits' buffer
         du = _grad_from_probs(p, deriv, t, v0, None if cw is None else cw[v0:v1], a_blk, b, e)
-        if need_h:
-            part = torch.mm(du.to(w.dtype), w[v0:v1]).to(cd)
-            gh = part if gh is None else gh.add_(part)
+        if gh is not None:
+            if w.dtype == cd:
+                gh.addmm_(du, w[v0:v1])  # accumulate in place: no (rows, D) temporary per tile
+            else:
+                gh.add_(torch.mm(du.to(w.dtype), w[v0:v1]))
         if gw is not None:
             gw[v0:v1].addmm_(du.t(), hc)
         if gb is not None:
             gb[v0:v1].add_(du.sum(dim=0))
         del p, du, deriv  # free this block before the next one is allocated
-    return gh
 
 
 def _denominator(vw: Tensor, normalizer: Tensor | None) -> Tensor:
@@ -277,7 +285,7 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
                 scale = 1.0 / _denominator(vw, normalizer)
             else:
                 scale = torch.ones((), dtype=cd, device=vw.device)
-        gh = torch.empty(n, hidden.shape[1], dtype=cd, device=hidden.device) if fused and need[0] else None
+        gh = torch.zeros(n, hidden.shape[1], dtype=cd, device=hidden.device) if fused and need[0] else None
         gw = torch.zeros(weight.shape, dtype=cd, device=weight.device) if fused and need[1] else None
         gb = torch.zeros(v, dtype=cd, device=weight.device) if fused and bias is not None and need[2] \
             else None
@@ -291,10 +299,8 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
             if fused:
                 assert scale is not None and kept is not None
                 a, b, e = _coefficients(vw[r0:r1], valid[r0:r1], lse, scale, cfg, wbar, v)
-                part = _accumulate(h, weight, bias, t, cw, lse, a, b, e, cd, cfg, gw, gb, gh is not None,
-                                   kept)
-                if gh is not None and part is not None:
-                    gh[r0:r1] = part
+                _accumulate(h, weight, bias, t, cw, lse, a, b, e, cd, cfg, gw, gb,
+                            None if gh is None else gh[r0:r1], kept)
             kept = None  # free this chunk's block before the next one is allocated
         loss = torch.cat(losses) if losses else torch.zeros(0, dtype=cd, device=hidden.device)
         lse_all = torch.cat(lses) if lses else torch.zeros(0, dtype=cd, device=hidden.device)
@@ -341,16 +347,14 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
             g_tok = g_tok / _denominator(vw, normalizer)
         if g_tok.dim() == 0:
             g_tok = g_tok.expand(n)
-        gh = torch.empty(n, hidden.shape[1], dtype=cd, device=hidden.device) if need[0] else None
+        gh = torch.zeros(n, hidden.shape[1], dtype=cd, device=hidden.device) if need[0] else None
         gw = torch.zeros(weight.shape, dtype=cd, device=weight.device) if need[1] else None
         gb = torch.zeros(v, dtype=cd, device=weight.device) if bias is not None and need[2] else None
         for r0 in range(0, n, cfg.rows):
             r1 = min(r0 + cfg.rows, n)
             a, b, e = _coefficients(vw[r0:r1], valid[r0:r1], lse[r0:r1], g_tok[r0:r1], cfg, wbar, v)
-            part = _accumulate(hidden[r0:r1], weight, bias, target[r0:r1], cw, lse[r0:r1], a, b, e, cd, cfg,
-                               gw, gb, gh is not None)
-            if gh is not None and part is not None:
-                gh[r0:r1] = part
+            _accumulate(hidden[r0:r1], weight, bias, target[r0:r1], cw, lse[r0:r1], a, b, e, cd, cfg,
+                        gw, gb, None if gh is None else gh[r0:r1])
         return (
             None if gh is None else gh.to(hidden.dtype),
             None if gw is None else gw.to(weight.dtype),
