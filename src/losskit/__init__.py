@@ -10,8 +10,8 @@ from losskit._core.checks import get_checks, set_checks
 from losskit.functional.boxes import *  # noqa: F403
 from losskit.functional.classification import *  # noqa: F403
 from losskit.functional.embedding import *  # noqa: F403
-from losskit.functional.language_model import *  # noqa: F403
 from losskit.functional.fused_linear import *  # noqa: F403
+from losskit.functional.language_model import *  # noqa: F403
 from losskit.functional.multibin import *  # noqa: F403
 from losskit.functional.regression import *  # noqa: F403
 from losskit.functional.regularization import *  # noqa: F403
@@ -20,8 +20,8 @@ from losskit.nn.base import CombinedLoss, FunctionalLoss, Loss
 from losskit.nn.boxes import *  # noqa: F403
 from losskit.nn.classification import *  # noqa: F403
 from losskit.nn.embedding import *  # noqa: F403
-from losskit.nn.language_model import *  # noqa: F403
 from losskit.nn.fused_linear import *  # noqa: F403
+from losskit.nn.language_model import *  # noqa: F403
 from losskit.nn.multibin import *  # noqa: F403
 from losskit.nn.regression import *  # noqa: F403
 from losskit.nn.regularization import *  # noqa: F403

@@ -4,8 +4,8 @@ from losskit.functional import (
     boxes,
     classification,
     embedding,
-    language_model,
     fused_linear,
+    language_model,
     multibin,
     regression,
     regularization,
@@ -14,8 +14,8 @@ from losskit.functional import (
 from losskit.functional.boxes import *  # noqa: F403
 from losskit.functional.classification import *  # noqa: F403
 from losskit.functional.embedding import *  # noqa: F403
-from losskit.functional.language_model import *  # noqa: F403
 from losskit.functional.fused_linear import *  # noqa: F403
+from losskit.functional.language_model import *  # noqa: F403
 from losskit.functional.multibin import *  # noqa: F403
 from losskit.functional.regression import *  # noqa: F403
 from losskit.functional.regularization import *  # noqa: F403

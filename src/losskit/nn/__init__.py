@@ -15,8 +15,8 @@ from losskit.nn.base import CombinedLoss, FunctionalLoss, Loss
 from losskit.nn.boxes import *  # noqa: F403
 from losskit.nn.classification import *  # noqa: F403
 from losskit.nn.embedding import *  # noqa: F403
-from losskit.nn.language_model import *  # noqa: F403
 from losskit.nn.fused_linear import *  # noqa: F403
+from losskit.nn.language_model import *  # noqa: F403
 from losskit.nn.multibin import *  # noqa: F403
 from losskit.nn.regression import *  # noqa: F403
 from losskit.nn.regularization import *  # noqa: F403
