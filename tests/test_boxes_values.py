@@ -620,14 +620,18 @@ def test_target_with_gradient_takes_the_plain_path() -> None:
     torch.testing.assert_close(p.grad, p2.grad)
 
 
-def test_fused_kernel_saves_one_tensor() -> None:
+def test_fused_kernel_saves_one_new_tensor() -> None:
+    # the per-box gradient is the only tensor it allocates and keeps; the two boxes it also keeps (for a
+    # double backward) are the caller's tensors, not copies
     from losskit.kernels.boxes import IoUFamily
 
     p = torch.rand(64, 4, dtype=torch.float64) + torch.tensor([0.0, 0.0, 1.0, 1.0], dtype=torch.float64)
     p.requires_grad_(True)
-    loss, _ = IoUFamily.apply(p, p.detach() + 0.1, "ciou", 1e-7, False, True)
-    saved = loss.grad_fn.saved_tensors
-    assert len(saved) == 1 and saved[0].shape == (64, 4)
+    t = p.detach() + 0.1
+    loss, _ = IoUFamily.apply(p, t, "ciou", 1e-7, False, True)
+    local, pred, target = loss.grad_fn.saved_tensors
+    assert local.shape == (64, 4)
+    assert pred.data_ptr() == p.data_ptr() and target.data_ptr() == t.data_ptr()
 
 
 @pytest.mark.parametrize("kind", ["giou", "ciou", "eiou"])
@@ -655,9 +659,19 @@ def test_fused_kernel_chunked_path(kind: str, monkeypatch: pytest.MonkeyPatch) -
         torch.testing.assert_close(KB.iou_family_loss(kind, a, gt, eps=1e-7), plain.detach())
 
 
-def test_fused_kernel_refuses_double_backward() -> None:
-    # the saved gradient is a constant: a second derivative would silently be 0, so it raises instead
-    p = P.clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(LF.giou_loss(p, G), p, create_graph=True)
-    with pytest.raises(RuntimeError):
-        grad.sum().backward()
+@pytest.mark.parametrize("fn", [LF.giou_loss, LF.ciou_loss])
+def test_fused_kernel_double_backward_is_the_plain_formulas(fn) -> None:
+    # the saved gradient is a constant; under create_graph=True the kernel differentiates the plain
+    # formula instead, so a gradient penalty gets the plain formula's second derivative (not 0, no error)
+    from losskit._core.fastpath import fast_paths
+
+    def penalty(fast: bool) -> torch.Tensor:
+        p = P.clone().requires_grad_(True)
+        with fast_paths(fast):
+            (grad,) = torch.autograd.grad(fn(p, G), p, create_graph=True)
+            (grad * grad).sum().backward()
+        return p.grad
+
+    fused, plain = penalty(True), penalty(False)
+    assert fused.abs().sum() > 0
+    torch.testing.assert_close(fused, plain, rtol=1e-10, atol=1e-12)

@@ -7,6 +7,7 @@ Functions live in :mod:`losskit.functional` and Modules in :mod:`losskit.nn`; bo
 # every public name.
 from losskit import functional, nn
 from losskit._core.checks import get_checks, set_checks
+from losskit._core.fastpath import set_fast_paths
 from losskit.functional.boxes import *  # noqa: F403
 from losskit.functional.classification import *  # noqa: F403
 from losskit.functional.embedding import *  # noqa: F403
@@ -31,6 +32,6 @@ from losskit.registry import available, get
 __version__ = "0.1.0"
 
 __all__ = ["CombinedLoss", "FunctionalLoss", "Loss", "__version__", "available", "functional", "get",
-           "get_checks", "nn", "set_checks"]
+           "get_checks", "nn", "set_checks", "set_fast_paths"]
 __all__ += functional.__all__
 __all__ += [n for n in nn.__all__ if n not in __all__]

@@ -35,7 +35,7 @@ import torch
 from torch import Tensor
 
 from losskit import distributed as dist_
-from losskit._core import checks
+from losskit._core import checks, fastpath
 from losskit._core.dtypes import compute_dtype
 from losskit.functional import _boxes_geometry as geo
 from losskit.functional._boxes_geometry import EPS, FORMATS, KINDS, LOSS_FORMATS, Box
@@ -193,10 +193,12 @@ def _family_loss(
 ) -> Tensor:
     """Per-box loss through the fused kernel (one saved tensor, closed-form gradient) where it applies.
 
-    The kernel differentiates the prediction only; a target that needs a gradient, or CIoU with an
-    attached α, takes the plain formula and autograd.
+    The kernel differentiates the prediction only; a target that needs a gradient, CIoU with an
+    attached α, ``torch.func`` transforms and ``losskit.set_fast_paths(False)`` take the plain formula and
+    autograd. Double backward through the kernel differentiates :func:`_plain_loss` (see
+    :mod:`losskit.kernels.boxes`).
     """
-    if detach_alpha and not (torch.is_grad_enabled() and y.requires_grad):
+    if detach_alpha and not (torch.is_grad_enabled() and y.requires_grad) and fastpath.applies():
         return iou_family_loss(
             kind, geo.raw_xyxy(x, box_format), geo.raw_xyxy(y, box_format), eps=eps, tcyb=alpha_rule == "tcyb"
         )

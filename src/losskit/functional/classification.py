@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from losskit._core import checks
+from losskit._core import checks, fastpath
 from losskit.functional._common import (
     binary_log_probs,
     check_base,
@@ -116,7 +116,10 @@ def _multiclass_terms(
                 x, tgt, weight=cw, ignore_index=ignore_index, label_smoothing=label_smoothing,
                 reduction="none",
             )
-        elif input_type == "logits" and label_smoothing == 0.0:
+        elif (
+            input_type == "logits" and label_smoothing == 0.0 and fastpath.applies()
+            and not (cw is not None and cw.requires_grad)
+        ):
             # fused kernel: one log-softmax forward, closed-form backward, saves only the logits
             coef = valid.to(x.dtype) if cw is None else cw[safe_t] * valid.to(x.dtype)
             loss, _ = SoftmaxFocalIndex.apply(x, safe_t, coef, float(gamma), d)
@@ -586,7 +589,7 @@ def sigmoid_focal_loss(
                                     ignore_index=ignore_index, mask=mask)
     x, y, w = _binary_setup(fn, input, target, weight)
     pw = _pos_weight(fn, pos_weight, x)
-    if input_type == "logits" and not y.requires_grad and pw is None:
+    if input_type == "logits" and not y.requires_grad and pw is None and fastpath.applies():
         # fused kernel: 9 elementwise passes forward, closed-form backward, saves only (x, y)
         loss = SigmoidFocal.apply(x, y, a, g)
         return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,

@@ -37,8 +37,10 @@ mask=None, reduction="mean")`` plus its own options:
 * float16 / bfloat16 inputs are computed and returned in float32. No function reads tensor values to
   decide what to compute: all of them compile with ``torch.compile(fullgraph=True)``.
 * Class-index targets never become a one-hot tensor. With logits, the per-class sums of the ratio losses
-  go through one ``autograd.Function`` that saves the probabilities and writes a closed-form gradient in
-  place (two input-sized tensors at the peak of the backward; tested against autograd of the formula).
+  go through one ``autograd.Function`` (:mod:`losskit.kernels.segmentation`) that saves only its inputs
+  and writes a closed-form gradient in place (two input-sized tensors at the peak of the backward; tested
+  against autograd of the formula). Double backward through it differentiates the plain formula, so
+  gradient penalties and Hessian-vector products are exact; ``torch.func`` takes the plain formula.
 """
 
 from __future__ import annotations
@@ -51,9 +53,12 @@ import torch
 from torch import Tensor
 
 from losskit import distributed as dist_
-from losskit._core import checks
+from losskit._core import checks, fastpath
 from losskit._core.dtypes import compute_dtype, eps_for, upcast
 from losskit.functional._common import check_input_type, finish
+from losskit.kernels.segmentation import IndexStats
+from losskit.kernels.segmentation import index_sums as _index_sums
+from losskit.kernels.segmentation import softmax as _softmax
 
 if TYPE_CHECKING:
     from torch.distributed import ProcessGroup
@@ -112,86 +117,6 @@ class _Overlap:
             classes = torch.arange(num_classes, device=self.labels.device).view(1, -1, 1)
             g = (self.labels.unsqueeze(1) == classes).to(self.x.dtype)
         return g if self.valid is None else g * self.valid.unsqueeze(1)
-
-
-_SMALL = 1 << 15
-
-
-def _softmax(x: Tensor) -> Tensor:
-    """Softmax over dim 1.
-
-    Below 2**15 elements it is written out: torch's CPU softmax kernel always enters a parallel region,
-    which on a busy machine costs milliseconds per call for a few hundred values (the shape test is
-    static, so it does not break ``fullgraph`` compilation).
-    """
-    if x.numel() >= _SMALL:
-        return torch.softmax(x, dim=1)
-    e = torch.exp(x - x.detach().amax(dim=1, keepdim=True))  # the shift cancels; no gradient needed
-    return e / e.sum(dim=1, keepdim=True)
-
-
-def _index_sums(p: Tensor, labels: Tensor, valid: Tensor | None, squared: bool) -> tuple[Tensor, Tensor]:
-    """``(Σᵢ p g, Σᵢ p)`` (``Σᵢ p²`` when squared) per (sample, class) for class indices, without a one-hot.
-
-    The intersection is each pixel's probability of its own class, scattered into ``(N, C)`` bins.
-    """
-    own = p.gather(1, labels.unsqueeze(1)).squeeze(1)
-    if valid is not None:
-        own = own * valid
-    tp = p.new_zeros(p.shape[0], p.shape[1]).scatter_add(1, labels, own)
-    pp = p * p if squared else p
-    sp = pp.sum(-1) if valid is None else torch.bmm(pp, valid.unsqueeze(-1)).squeeze(-1)
-    return tp, sp
-
-
-class _IndexStats(torch.autograd.Function):
-    """``(Σᵢ p g, Σᵢ p)`` per (sample, class) from logits and class indices, with a closed-form backward.
-
-    ``p`` is the softmax (or sigmoid) of the logits ``x`` ``(N, C, S)``, ``g`` the one-hot of ``labels``
-    ``(N, S)``, ``valid`` ``(N, S)`` (or None) the counted pixels; ``squared`` sums ``p²`` instead of ``p``.
-    Only ``p`` and the labels are saved. The backward writes ``∂L/∂p = a·(1 or 2p) + b·g``
-    (``a = ∂L/∂Σp``, ``b = ∂L/∂TP``) and then the activation's backward into one fresh tensor, in place:
-    ``p`` and that tensor are the only input-sized tensors at the peak, where autograd of the plain
-    formula also keeps the scattered gradient of the gather, the summed gradient and the softmax's output
-    gradient.
-    """
-
-    @staticmethod
-    def forward(
-        ctx: Any, x: Tensor, labels: Tensor, valid: Tensor | None, sigmoid: bool, squared: bool
-    ) -> tuple[Tensor, Tensor]:
-        p = torch.sigmoid(x) if sigmoid else _softmax(x)
-        tp, sp = _index_sums(p, labels, valid, squared)
-        ctx.save_for_backward(p, labels, valid)
-        ctx.sigmoid, ctx.squared = sigmoid, squared
-        return tp, sp
-
-    @staticmethod
-    def backward(ctx: Any, g_tp: Tensor, g_sp: Tensor) -> tuple[Tensor | None, ...]:
-        p, labels, valid = ctx.saved_tensors
-        lab = labels.unsqueeze(1)
-        b = g_tp.gather(1, labels)  # ∂L/∂TP of each pixel's own class, (N, S)
-        if ctx.squared:
-            grad = p * (2.0 * g_sp).unsqueeze(-1)
-        else:
-            grad = g_sp.unsqueeze(-1).expand_as(p).clone()
-        if ctx.sigmoid:
-            grad.scatter_add_(1, lab, b.unsqueeze(1))
-            grad.mul_(p)
-            grad.addcmul_(grad, p, value=-1.0)  # σ' = p (1 - p), without touching the saved p
-        else:
-            # softmax: ∂L/∂x = p ⊙ (∂L/∂p - u), u = Σ_c p_c ∂L/∂p_c = Σ_c p_c a_c(·2p_c) + p_own · b
-            own = p.gather(1, lab).squeeze(1)
-            if ctx.squared:
-                u = (grad * p).sum(1)
-            else:
-                u = torch.bmm(g_sp.unsqueeze(1), p).squeeze(1)  # Σ_c a_c p_c without an input-sized temporary
-            u.addcmul_(own, b)
-            grad.scatter_add_(1, lab, b.unsqueeze(1))
-            grad.sub_(u.unsqueeze(1)).mul_(p)
-        if valid is not None:
-            grad.mul_(valid.unsqueeze(1))
-        return grad, None, None, None, None
 
 
 def _check_flag(fn: str, name: str, value: Any) -> None:
@@ -321,19 +246,20 @@ def _stats(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """``(Σ p g, Σ p, Σ g)`` per (sample, class) or per class (``Σ p²``, ``Σ g²`` when ``squared``).
 
-    Index targets never become a one-hot tensor, and with logits they take :class:`_IndexStats`'
-    closed-form backward; dense targets use plain autograd. With a (resolved) process ``group`` and
-    ``per_image=False`` the per-class sums are added over the ranks (one all-reduce of 3·C numbers), so
-    the batch statistics are those of the union of every rank's images; ``facts`` (and the class count,
-    ``per_image``, ``squared``) must agree on every rank (checked under ``set_checks("full")``).
+    Index targets never become a one-hot tensor, and with logits they take the closed-form backward of
+    :class:`losskit.kernels.segmentation.IndexStats` (where :func:`losskit._core.fastpath.applies`);
+    dense targets use plain autograd. With a (resolved) process ``group`` and ``per_image=False`` the
+    per-class sums are added over the ranks (one all-reduce of 3·C numbers), so the batch statistics are
+    those of the union of every rank's images; ``facts`` (and the class count, ``per_image``, ``squared``)
+    must agree on every rank (checked under ``set_checks("full")``).
     """
     if group is not None:
         dist_.check_consistent(fn, group, o.x.device, classes=int(o.x.shape[1]) - o.first,
                                per_image=int(per_image), squared=int(squared), **(facts or {}))
     v = o.valid
     if o.labels is not None:
-        if o.input_type == "logits" and o.activation is None:
-            tp, sp = _IndexStats.apply(o.x, o.labels, v, o.sigmoid, squared)
+        if o.input_type == "logits" and o.activation is None and fastpath.applies():
+            tp, sp = IndexStats.apply(o.x, o.labels, v, o.sigmoid, squared)
         else:
             tp, sp = _index_sums(o.probs(fn), o.labels, v, squared)
         count = o.x.new_ones(()).expand_as(o.labels) if v is None else v  # class volumes: counted pixels

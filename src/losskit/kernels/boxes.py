@@ -27,6 +27,13 @@ the gradient at exactly 0 (the valid side's derivative), ``min``/``max`` ties sp
 
 (``δ`` the centre offset, ``θ = atan(w / (h + ε))``). Tested against autograd of the plain formula
 (tests/test_boxes_values.py).
+
+Supported: values and first derivatives w.r.t. the prediction. **Higher-order gradients** (gradient
+penalties, Hessian-vector products): a backward that runs with grad mode on (``create_graph=True``)
+returns autograd of the plain formula of :mod:`losskit.functional.boxes` on the saved boxes instead of
+the stored gradient, so second derivatives are exact (tests/test_second_order.py). ``torch.func``
+transforms and forward-mode AD never reach the kernel: the callers take the plain formula then
+(:func:`losskit._core.fastpath.applies`).
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
+
+from losskit._core.fastpath import differentiate_plain
 
 __all__ = ["KINDS", "IoUFamily", "iou_family_loss"]
 
@@ -176,7 +184,11 @@ def _chunk_size(device: torch.device) -> int:
 
 
 class IoUFamily(torch.autograd.Function):
-    """Unreduced IoU-family loss of ``xyxy`` pairs; gradient w.r.t. the prediction only."""
+    """Unreduced IoU-family loss of ``xyxy`` pairs; gradient w.r.t. the prediction only.
+
+    Saves the per-box gradient computed in forward and the two box tensors it was given (references to
+    the inputs, no copies), which a backward with grad mode on needs to differentiate the plain formula.
+    """
 
     @staticmethod
     def forward(
@@ -206,15 +218,25 @@ class IoUFamily(torch.autograd.Function):
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, Tensor]) -> None:
-        """Save the per-box gradient (one ``(..., 4)`` tensor) and nothing else."""
+        """Save the per-box gradient, and the two input boxes (no copies) for a double backward."""
+        pred, target, kind, eps, tcyb, _ = inputs
         ctx.mark_non_differentiable(output[1])
-        ctx.save_for_backward(output[1])
+        ctx.save_for_backward(output[1], pred, target)
+        ctx.kind, ctx.eps, ctx.tcyb = kind, eps, tcyb
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: Any, grad_loss: Tensor, _unused: Tensor | None) -> tuple[Tensor | None, ...]:
-        """``grad_loss[..., None] * ∂loss/∂pred`` (no double backward: the saved gradient is a constant)."""
-        (local,) = ctx.saved_tensors
+        """``grad_loss[..., None] * ∂loss/∂pred``; under ``create_graph=True`` autograd of the plain formula."""
+        local, pred, target = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            # imported here: losskit.functional.boxes imports this module
+            from losskit.functional.boxes import _boxes, _plain_loss
+
+            rule = "tcyb" if ctx.tcyb else "aaai"
+            (g,) = differentiate_plain(
+                lambda: _plain_loss(ctx.kind, *_boxes(pred, target, "xyxy"), ctx.eps, rule, True), (pred,), grad_loss
+            )
+            return g, None, None, None, None, None
         if local.numel() == 0 and grad_loss.numel() != 0:
             raise RuntimeError("IoUFamily: backward needs need_grad=True in forward")
         return grad_loss.unsqueeze(-1) * local, None, None, None, None, None

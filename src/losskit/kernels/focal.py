@@ -25,6 +25,18 @@ computed as ``-expm1(log p_t)``:
     k = u^\gamma \Big(1 + \gamma\, p_t \frac{-\log p_t}{u}\Big)
 
 where :math:`-\log p_t / u \to 1` as :math:`u \to 0`.
+
+Supported: values and first derivatives (the closed forms above, tested against autograd of the plain
+formula); **higher-order gradients** — a backward that runs with grad mode on (``create_graph=True``:
+gradient penalties, Hessian-vector products, MAML) differentiates the plain formula instead (the same
+function, written in differentiable ops), so every derivative order is that of the formula; and
+``torch.func`` / forward-mode AD, under which the callers take the plain formula
+(:func:`losskit._core.fastpath.applies`). Gradients flow to the logits only: the callers take the plain
+formula when the target (or a class weight) needs a gradient.
+
+Memory (:class:`SigmoidFocal`): forward and backward each allocate their one output (the unreduced loss,
+the gradient) and compute through it in chunks of :func:`chunk_size` elements, so the temporaries of
+the formula are chunk-sized: fwd+bwd needs the input, the target and one input-sized buffer at a time.
 """
 
 from __future__ import annotations
@@ -36,30 +48,125 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
+from losskit._core.fastpath import differentiate_plain
+
+__all__ = ["CPU_CHUNK", "DEVICE_CHUNK", "SigmoidFocal", "SoftmaxFocalIndex", "chunk_size"]
+
+CPU_CHUNK = 1 << 16
+"""Elements per chunk on the CPU. Rule: the formula's five chunk-sized temporaries (256 KiB each in
+float32) fit in a core's L2 cache, and a chunk is still twice torch's parallel grain (2**15 elements), so
+every op keeps using all threads."""
+DEVICE_CHUNK = 1 << 22
+"""Elements per chunk on other devices: large enough that one launch per op fills a GPU, small enough that
+the temporaries stay bounded (16 MiB each in float32) however large the input."""
+
+
+def chunk_size(device: torch.device) -> int:
+    """Elements per chunk of the elementwise kernels on ``device`` (:data:`CPU_CHUNK`, :data:`DEVICE_CHUNK`)."""
+    return CPU_CHUNK if device.type == "cpu" else DEVICE_CHUNK
+
+
+def _flat(t: Tensor) -> Tensor:
+    """``t`` as one flat dimension, without a copy when it is contiguous or a broadcast scalar.
+
+    The gradient that a ``"mean"`` / ``"sum"`` reduction sends back is a scalar expanded to the input's
+    shape (every stride 0); it stays a stride-0 view here instead of becoming an input-sized copy.
+    """
+    if t.is_contiguous():
+        return t.view(-1)
+    if all(s == 0 for s in t.stride()):
+        return t.as_strided((t.numel(),), (0,))
+    return t.reshape(-1)
+
+
+def _chunked(
+    fn: Any, out_like: Tensor, *operands: Tensor
+) -> Tensor:
+    """``fn(*operands)`` elementwise, evaluated chunk by chunk into one fresh output of ``out_like``'s shape.
+
+    Small inputs and ``torch.compile`` (which fuses the formula itself) take a single call.
+    """
+    n = out_like.numel()
+    chunk = chunk_size(out_like.device)
+    if n <= chunk or torch.compiler.is_compiling():
+        return fn(*operands)
+    flat = [_flat(t) for t in operands]
+    out = out_like.new_empty(out_like.shape)
+    out_flat = out.view(-1)
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        out_flat[start:stop] = fn(*(t[start:stop] for t in flat))
+    return out
+
+
 def _alpha_t(y: Tensor, alpha: float) -> Tensor:
     """α_t = α y + (1 - α)(1 - y), as one fused multiply-add."""
     return torch.full_like(y, 1.0 - alpha).add_(y, alpha=2.0 * alpha - 1.0)
 
 
+def _sigmoid_focal_loss(x: Tensor, y: Tensor, alpha: float | None, gamma: float) -> Tensor:
+    """Unreduced loss of one chunk; its temporaries are updated in place."""
+    loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+    if gamma != 0.0:
+        q = torch.neg(x).sigmoid_()
+        # lerp(p, q, y) = y q + (1 - y) p, exact at y in {0, 1} and free of cancellation in between
+        loss.mul_(torch.sigmoid(x).lerp_(q, y).pow_(gamma))
+    if alpha is not None:
+        loss.mul_(_alpha_t(y, alpha))
+    return loss
+
+
+def _sigmoid_focal_grad(x: Tensor, y: Tensor, grad: Tensor, alpha: float | None, gamma: float) -> Tensor:
+    """``grad · ∂ℓ/∂x`` of one chunk (module docstring); its temporaries are updated in place."""
+    p = torch.sigmoid(x)
+    if gamma != 0.0:
+        q = torch.neg(x).sigmoid_()
+        u = torch.lerp(p, q, y)
+        c = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+        r = q.mul_(p).div_(u.clamp(min=torch.finfo(u.dtype).tiny))  # r = p q / u in [0, 1]
+        # inner = (p - y) + γ (1 - 2y) r c
+        inner = torch.mul(y, -2.0).add_(1.0).mul_(r).mul_(c).mul_(gamma).add_(p).sub_(y)
+        g = inner.mul_(u.pow_(gamma))
+    else:
+        g = p.sub_(y)
+    g = g.mul_(grad)
+    if alpha is not None:
+        g = g.mul_(_alpha_t(y, alpha))
+    return g
+
+
+def plain_sigmoid_focal(x: Tensor, y: Tensor, alpha: float | None, gamma: float) -> Tensor:
+    """The same loss in differentiable out-of-place ops, in log space (the formula double backward uses).
+
+    ``(1 - p_t)^γ = exp(γ · log(y σ(-x) + (1 - y) σ(x)))`` with the log from log-sigmoids, as
+    :func:`losskit.functional.sigmoid_focal_loss` computes it for non-logit inputs.
+    """
+    loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+    if gamma != 0.0:
+        tiny = torch.finfo(y.dtype).tiny
+        log_u = torch.logaddexp(
+            torch.log(y.clamp_min(tiny)) + F.logsigmoid(-x), torch.log((1.0 - y).clamp_min(tiny)) + F.logsigmoid(x)
+        )
+        loss = loss * torch.exp(gamma * log_u)
+    if alpha is not None:
+        loss = loss * (alpha * y + (1.0 - alpha) * (1.0 - y))
+    return loss
+
+
 class SigmoidFocal(torch.autograd.Function):
     """Elementwise sigmoid focal loss on logits (gradient w.r.t. the logits only).
 
-    Temporaries are updated in place, so forward allocates four and backward five input-sized buffers
-    (autograd of the composed formula keeps about ten alive until backward).
+    Saves only ``(x, y)``. Forward allocates the loss and backward the gradient, each computed in chunks
+    of :func:`chunk_size` elements whose temporaries are updated in place, so fwd+bwd holds the input, the
+    target and one input-sized buffer at a time (autograd of the composed formula keeps about ten). A
+    backward run with grad mode on (``create_graph=True``) returns autograd of :func:`plain_sigmoid_focal`
+    instead, so second and higher derivatives are exact.
     """
 
     @staticmethod
     def forward(x: Tensor, y: Tensor, alpha: float | None, gamma: float) -> Tensor:
         """Unreduced loss ``a · u^γ · BCE(x, y)``."""
-        loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
-        if gamma != 0.0:
-            q = torch.neg(x).sigmoid_()
-            # lerp(p, q, y) = y q + (1 - y) p, exact at y in {0, 1} and free of cancellation in between
-            u = torch.sigmoid(x).lerp_(q, y)
-            loss.mul_(u.pow_(gamma))
-        if alpha is not None:
-            loss.mul_(_alpha_t(y, alpha))
-        return loss
+        return _chunked(lambda xc, yc: _sigmoid_focal_loss(xc, yc, alpha, gamma), x, x, y)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Tensor) -> None:
@@ -71,24 +178,30 @@ class SigmoidFocal(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, None, None, None]:
-        """Closed-form gradient w.r.t. the logits (module docstring)."""
+        """Closed-form gradient w.r.t. the logits (module docstring); autograd of the formula under
+        ``create_graph=True``."""
         x, y = ctx.saved_tensors
+        alpha: float | None = ctx.alpha
         gamma: float = ctx.gamma
-        p = torch.sigmoid(x)
-        if gamma != 0.0:
-            q = torch.neg(x).sigmoid_()
-            u = torch.lerp(p, q, y)
-            c = F.binary_cross_entropy_with_logits(x, y, reduction="none")
-            r = q.mul_(p).div_(u.clamp(min=torch.finfo(u.dtype).tiny))  # r = p q / u in [0, 1]
-            # inner = (p - y) + γ (1 - 2y) r c
-            inner = torch.mul(y, -2.0).add_(1.0).mul_(r).mul_(c).mul_(gamma).add_(p).sub_(y)
-            g = inner.mul_(u.pow_(gamma))
-        else:
-            g = p.sub_(y)
-        g = g.mul_(grad)
-        if ctx.alpha is not None:
-            g = g.mul_(_alpha_t(y, ctx.alpha))
+        if torch.is_grad_enabled():
+            (g,) = differentiate_plain(lambda: plain_sigmoid_focal(x, y, alpha, gamma), (x,), grad)
+            return g, None, None, None
+        g = _chunked(lambda xc, yc, gc: _sigmoid_focal_grad(xc, yc, gc, alpha, gamma), x, x, y,
+                     grad.expand_as(x))
         return g, None, None, None
+
+
+def plain_softmax_focal(z: Tensor, target: Tensor, coef: Tensor, gamma: float, dim: int) -> Tensor:
+    """``-coef · u^γ · log p_t`` in differentiable out-of-place ops (the formula double backward uses)."""
+    lp = torch.log_softmax(z, dim=dim).gather(dim, target.unsqueeze(dim)).squeeze(dim)
+    loss = -lp
+    if gamma != 0.0:
+        u = torch.expm1(lp).neg()
+        pos = u > 0
+        # u^γ with a harmless base where u == 0 (p_t == 1), so no 0 · ∞ reaches the gradient
+        m = torch.where(pos, torch.where(pos, u, torch.ones_like(u)).pow(gamma), torch.zeros_like(u))
+        loss = loss * m
+    return loss * coef
 
 
 class SoftmaxFocalIndex(torch.autograd.Function):
@@ -96,7 +209,8 @@ class SoftmaxFocalIndex(torch.autograd.Function):
 
     Forward is one log-softmax pass (its input-sized output is dropped after the gather); backward builds
     the gradient in the one input-sized buffer that ``softmax`` returns. Saved: the logits and three
-    per-sample vectors.
+    per-sample vectors. A backward run with grad mode on (``create_graph=True``) returns autograd of
+    :func:`plain_softmax_focal` instead, so second and higher derivatives are exact.
     """
 
     @staticmethod
@@ -117,10 +231,14 @@ class SoftmaxFocalIndex(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor, _: Tensor | None) -> tuple[Tensor | None, None, None, None, None]:
-        """Closed-form gradient ``a k (softmax(z) - onehot(t))``."""
+        """Closed-form gradient ``a k (softmax(z) - onehot(t))``; autograd of the formula under
+        ``create_graph=True``."""
         z, target, coef, lp = ctx.saved_tensors
         gamma: float = ctx.gamma
         dim: int = ctx.dim
+        if torch.is_grad_enabled():
+            (g,) = differentiate_plain(lambda: plain_softmax_focal(z, target, coef, gamma, dim), (z,), grad)
+            return g, None, None, None, None
         u = torch.expm1(lp).neg_()
         if gamma != 0.0:
             pos = u > 0

@@ -1,0 +1,91 @@
+"""The switch for losskit's fused kernels (``losskit.kernels``) and the one predicate that consults it.
+
+Every fused ``autograd.Function`` is taken only where :func:`applies` says so; otherwise the loss runs its
+plain formula and autograd does the rest. The kernels give the same values and first derivatives as the
+plain formula (tested), so the switch exists for debugging, for A/B measurements and for tests that need
+both paths. Higher-order gradients need no switch: a kernel's backward that runs with grad mode on
+(``create_graph=True``) differentiates the plain formula itself, and under ``torch.func`` transforms or a
+forward-mode AD level the kernels step aside by themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import torch
+import torch.autograd.forward_ad as _forward_ad
+from torch import Tensor
+
+__all__ = ["applies", "differentiate_plain", "fast_paths", "fast_paths_enabled", "set_fast_paths"]
+
+_enabled = True
+
+
+def set_fast_paths(enabled: bool) -> None:
+    """Turn losskit's fused kernels on (the default) or off for the whole process.
+
+    With ``False`` every loss computes its plain formula and autograd differentiates it: slower and
+    heavier, same values. Higher-order gradients and ``torch.func`` transforms work either way.
+
+    Args:
+        enabled: ``True`` to use the fused kernels where they apply, ``False`` for the plain formulas.
+
+    Raises:
+        TypeError: if ``enabled`` is not a bool.
+
+    Example:
+        >>> import losskit
+        >>> losskit.set_fast_paths(False)
+        >>> losskit.set_fast_paths(True)
+    """
+    global _enabled
+    if not isinstance(enabled, bool):
+        raise TypeError(f"set_fast_paths: enabled must be True or False, got {enabled!r}")
+    _enabled = enabled
+
+
+def fast_paths_enabled() -> bool:
+    """Whether the fused kernels are switched on (see :func:`set_fast_paths`)."""
+    return _enabled
+
+
+@contextmanager
+def fast_paths(enabled: bool) -> Iterator[None]:
+    """Context manager form of :func:`set_fast_paths`; restores the previous setting on exit."""
+    if not isinstance(enabled, bool):
+        raise TypeError(f"fast_paths: enabled must be True or False, got {enabled!r}")
+    global _enabled
+    before = _enabled
+    _enabled = enabled
+    try:
+        yield
+    finally:
+        _enabled = before
+
+
+def applies() -> bool:
+    """Whether a fused kernel may run now: switched on, no ``torch.func`` transform, no forward-mode AD.
+
+    The kernels are first-order reverse-mode ``autograd.Function``s (their backward falls back to the plain
+    formula for double backward); ``vmap`` / ``jvp`` / ``jacfwd`` and dual tensors get the plain formula,
+    which every transform understands. Both tests read interpreter state only, so ``torch.compile`` folds
+    them into constants (``fullgraph=True`` holds).
+    """
+    return _enabled and _forward_ad._current_level < 0 and not torch._C._are_functorch_transforms_active()
+
+
+def differentiate_plain(
+    formula: Callable[[], Tensor | tuple[Tensor, ...]],
+    inputs: tuple[Tensor, ...],
+    grad: Tensor | tuple[Tensor, ...],
+) -> tuple[Tensor | None, ...]:
+    """``grad``-weighted gradient of ``formula()`` w.r.t. ``inputs``, itself differentiable.
+
+    What a fused kernel's backward returns when it runs with grad mode on (``create_graph=True``):
+    ``formula`` recomputes the kernel's output from its saved inputs in plain differentiable ops, so every
+    higher derivative (w.r.t. the inputs and w.r.t. ``grad``) is autograd's of the formula.
+    """
+    with torch.enable_grad():
+        out = formula()
+        return torch.autograd.grad(out, inputs, grad, create_graph=True, allow_unused=True)
