@@ -51,8 +51,8 @@ def _compiling() -> bool:
 
 def values_checked(*tensors: Tensor | None) -> bool:
     """Whether value checks should run for these tensors under the current mode."""
-    if _mode == "off" or _compiling():
-        return False
+    if _mode == "off" or _compiling() or torch._C._are_functorch_transforms_active():
+        return False  # values cannot be read while tracing, nor per sample under torch.func.vmap
     if _mode == "full":
         return True
     return all(t is None or t.device.type == "cpu" for t in tensors)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from losskit._core import checks, fastpath
+from losskit._core.logspace import logaddexp
 from losskit.functional._common import (
     binary_log_probs,
     check_base,
@@ -380,7 +381,8 @@ def _log_one_minus_pt(logp: Tensor, log1mp: Tensor, y: Tensor) -> Tensor:
     """``log(1 - p_t)`` with ``1 - p_t = y(1-p) + (1-y)p``, in log space (soft targets allowed)."""
     tiny = torch.finfo(y.dtype).tiny
     # clamping y away from 0/1 by `tiny` changes the value by < tiny and keeps d/dy finite
-    return torch.logaddexp(torch.log(y.clamp_min(tiny)) + log1mp, torch.log((1.0 - y).clamp_min(tiny)) + logp)
+    # logspace.logaddexp: torch.logaddexp's second derivative is NaN for arguments ~700 apart (hard labels)
+    return logaddexp(torch.log(y.clamp_min(tiny)) + log1mp, torch.log((1.0 - y).clamp_min(tiny)) + logp)
 
 
 def binary_cross_entropy(

@@ -350,7 +350,9 @@ def huber_loss(
     dl = checks.check_number(fn, "delta", delta, low=0.0, low_open=True)
     x, y, w = _pair(fn, input, target, weight)
     # torch's fused kernel computes this exact formula and saves only its inputs
-    values = F.huber_loss(x, y, reduction="none", delta=dl)
+    # δ · smooth_l1(β=δ), not F.huber_loss: huber_loss_backward has no forward-mode derivative, so
+    # torch.func.hessian / jvp(grad(f)) would fail on it (smooth_l1's has one)
+    values = dl * F.smooth_l1_loss(x, y, reduction="none", beta=dl)
     return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
                   inputs={"input": input, "target": target})
 

@@ -49,6 +49,7 @@ from torch import Tensor
 
 
 from losskit._core.fastpath import differentiate_plain
+from losskit._core.logspace import logaddexp
 
 __all__ = ["CPU_CHUNK", "DEVICE_CHUNK", "SigmoidFocal", "SoftmaxFocalIndex", "chunk_size"]
 
@@ -144,7 +145,7 @@ def plain_sigmoid_focal(x: Tensor, y: Tensor, alpha: float | None, gamma: float)
     loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
     if gamma != 0.0:
         tiny = torch.finfo(y.dtype).tiny
-        log_u = torch.logaddexp(
+        log_u = logaddexp(
             torch.log(y.clamp_min(tiny)) + F.logsigmoid(-x), torch.log((1.0 - y).clamp_min(tiny)) + F.logsigmoid(x)
         )
         loss = loss * torch.exp(gamma * log_u)
