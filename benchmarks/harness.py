@@ -44,10 +44,13 @@ class Case:
 class _LiveBytes(TorchDispatchMode):
     """Tracks the peak of bytes held by tensors created inside the mode (CPU peak-memory proxy)."""
 
-    def __init__(self) -> None:
+    def __init__(self, exclude: Sequence[Any] = ()) -> None:
         super().__init__()
         self.live = 0
         self.peak = 0
+        # storages of the inputs: views of them (detach, reshape, slices) made inside are not new memory
+        self._inputs = {t.untyped_storage().data_ptr() for t in tree_flatten(list(exclude))[0]
+                        if isinstance(t, torch.Tensor)}
         self._seen: set[int] = set()
 
     def _track(self, t: torch.Tensor) -> None:
@@ -56,7 +59,7 @@ class _LiveBytes(TorchDispatchMode):
         except (RuntimeError, NotImplementedError):
             return
         key = storage.data_ptr()
-        if key in self._seen or key == 0:
+        if key in self._seen or key in self._inputs or key == 0:
             return
         self._seen.add(key)
         nbytes = storage.nbytes()
@@ -119,7 +122,7 @@ def peak_bytes(impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[int], devic
         _run(impl, args, grad_idx, True)
         torch.cuda.synchronize()
         return float(torch.cuda.max_memory_allocated() - base)
-    mode = _LiveBytes()
+    mode = _LiveBytes(exclude=args)
     with mode:
         _run(impl, args, grad_idx, True)
     return float(mode.peak)
@@ -148,6 +151,51 @@ def peak_bytes_allocator(impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[i
         live += nbytes
         peak = max(peak, live)
     return float(peak)
+
+
+_RSS_CHILD = r"""
+import gc, json, sys
+import torch
+torch.set_num_threads({threads})
+
+
+def status(key):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no " + key + " in /proc/self/status")
+
+
+{setup}
+gc.collect()
+run()  # warm-up: first-call allocations (kernels, caches, thread pools) are not the loss's
+gc.collect()
+base = status("VmRSS")
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # reset the peak (VmHWM) to the current RSS
+run()
+print(json.dumps({{"base": base, "peak": status("VmHWM")}}))
+"""
+
+
+def peak_rss_bytes(setup: str, threads: int | None = None) -> float:
+    """Growth of the resident set size while ``run()`` executes once, in a fresh Python process (Linux).
+
+    ``setup`` is Python source defining ``run()`` (and whatever it needs, built before the measurement).
+    The child runs ``run()`` once to warm up, records its RSS, resets the kernel's peak-RSS counter
+    (``/proc/self/clear_refs``) and runs it again; the result is the peak (``VmHWM``) minus that RSS. It
+    counts what the allocator really takes from the system (slack and fragmentation included), which the
+    in-process :func:`peak_bytes` does not, at the price of one process per measurement.
+    """
+    import subprocess
+    import sys
+    import textwrap
+
+    code = _RSS_CHILD.format(threads=threads or torch.get_num_threads(), setup=textwrap.dedent(setup))
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return float(r["peak"] - r["base"])
 
 
 def run_cases(cases: Sequence[Case], device: torch.device, warmup: int, repeats: int,

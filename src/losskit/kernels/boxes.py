@@ -226,7 +226,7 @@ class IoUFamily(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_loss: Tensor, _unused: Tensor | None) -> tuple[Tensor | None, ...]:
-        """``grad_loss[..., None] * ∂loss/∂pred``; under ``create_graph=True`` autograd of the plain formula."""
+        """``grad_loss[..., None] * ∂loss/∂pred``; autograd of the plain formula under ``create_graph``."""
         local, pred, target = ctx.saved_tensors
         if torch.is_grad_enabled():
             # imported here: losskit.functional.boxes imports this module
@@ -234,7 +234,9 @@ class IoUFamily(torch.autograd.Function):
 
             rule = "tcyb" if ctx.tcyb else "aaai"
             (g,) = differentiate_plain(
-                lambda: _plain_loss(ctx.kind, *_boxes(pred, target, "xyxy"), ctx.eps, rule, True), (pred,), grad_loss
+                lambda: _plain_loss(ctx.kind, *_boxes(pred, target, "xyxy"), ctx.eps, rule, True),
+                (pred,),
+                grad_loss,
             )
             return g, None, None, None, None, None
         if local.numel() == 0 and grad_loss.numel() != 0:

@@ -47,23 +47,24 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-
 from losskit._core.fastpath import differentiate_plain
 from losskit._core.logspace import logaddexp
 
 __all__ = ["CPU_CHUNK", "DEVICE_CHUNK", "SigmoidFocal", "SoftmaxFocalIndex", "chunk_size"]
 
-CPU_CHUNK = 1 << 16
-"""Elements per chunk on the CPU. Rule: the formula's five chunk-sized temporaries (256 KiB each in
-float32) fit in a core's L2 cache, and a chunk is still twice torch's parallel grain (2**15 elements), so
-every op keeps using all threads."""
+CPU_CHUNK = 1 << 20
+"""Elements per chunk on the CPU. Rule: the formula's five chunk-sized temporaries (4 MiB each in
+float32) stay within a last-level cache share, so each pass reads what the previous one just wrote
+(measured 2x faster than unchunked with one thread at 262144 x 80), and every op still gets 2**20
+elements, enough that torch's split across threads costs little next to the arithmetic (with 2**16 the
+per-op thread hand-offs dominated on a loaded 2-core machine)."""
 DEVICE_CHUNK = 1 << 22
 """Elements per chunk on other devices: large enough that one launch per op fills a GPU, small enough that
 the temporaries stay bounded (16 MiB each in float32) however large the input."""
 
 
 def chunk_size(device: torch.device) -> int:
-    """Elements per chunk of the elementwise kernels on ``device`` (:data:`CPU_CHUNK`, :data:`DEVICE_CHUNK`)."""
+    """Elements per chunk on ``device``: :data:`CPU_CHUNK` on the CPU, :data:`DEVICE_CHUNK` elsewhere."""
     return CPU_CHUNK if device.type == "cpu" else DEVICE_CHUNK
 
 
@@ -146,7 +147,8 @@ def plain_sigmoid_focal(x: Tensor, y: Tensor, alpha: float | None, gamma: float)
     if gamma != 0.0:
         tiny = torch.finfo(y.dtype).tiny
         log_u = logaddexp(
-            torch.log(y.clamp_min(tiny)) + F.logsigmoid(-x), torch.log((1.0 - y).clamp_min(tiny)) + F.logsigmoid(x)
+            torch.log(y.clamp_min(tiny)) + F.logsigmoid(-x),
+            torch.log((1.0 - y).clamp_min(tiny)) + F.logsigmoid(x),
         )
         loss = loss * torch.exp(gamma * log_u)
     if alpha is not None:
@@ -179,8 +181,7 @@ class SigmoidFocal(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, None, None, None]:
-        """Closed-form gradient w.r.t. the logits (module docstring); autograd of the formula under
-        ``create_graph=True``."""
+        """Closed-form gradient w.r.t. the logits; autograd of the formula under ``create_graph=True``."""
         x, y = ctx.saved_tensors
         alpha: float | None = ctx.alpha
         gamma: float = ctx.gamma
@@ -232,8 +233,7 @@ class SoftmaxFocalIndex(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor, _: Tensor | None) -> tuple[Tensor | None, None, None, None, None]:
-        """Closed-form gradient ``a k (softmax(z) - onehot(t))``; autograd of the formula under
-        ``create_graph=True``."""
+        """Closed-form gradient a k (softmax(z) - onehot(t)); the formula's autograd under create_graph."""
         z, target, coef, lp = ctx.saved_tensors
         gamma: float = ctx.gamma
         dim: int = ctx.dim

@@ -78,7 +78,9 @@ class IndexStats(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(x: Tensor, labels: Tensor, valid: Tensor | None, sigmoid: bool, squared: bool) -> tuple[Tensor, Tensor]:
+    def forward(
+        x: Tensor, labels: Tensor, valid: Tensor | None, sigmoid: bool, squared: bool
+    ) -> tuple[Tensor, Tensor]:
         """``(TP, Σp)`` of shape ``(N, C)`` each."""
         return index_sums(_activation(x, sigmoid), labels, valid, squared)
 
@@ -91,7 +93,7 @@ class IndexStats(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, g_tp: Tensor, g_sp: Tensor) -> tuple[Tensor | None, ...]:
-        """Closed-form gradient w.r.t. the logits; autograd of :func:`index_sums` under ``create_graph=True``."""
+        """Closed-form gradient w.r.t. the logits; autograd of :func:`index_sums` under ``create_graph``."""
         x, labels, valid = ctx.saved_tensors
         sigmoid: bool = ctx.sigmoid
         squared: bool = ctx.squared
