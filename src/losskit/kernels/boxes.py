@@ -186,8 +186,10 @@ def _chunk_size(device: torch.device) -> int:
 class IoUFamily(torch.autograd.Function):
     """Unreduced IoU-family loss of ``xyxy`` pairs; gradient w.r.t. the prediction only.
 
-    Saves the per-box gradient computed in forward and the two box tensors it was given (references to
-    the inputs, no copies), which a backward with grad mode on needs to differentiate the plain formula.
+    Saves the per-box gradient computed in forward and the two box tensors it was given, which a
+    backward with grad mode on needs to differentiate the plain formula. They are references, not copies:
+    the caller's own boxes for ``box_format="xyxy"``; for the other formats the converted corners, which
+    this keeps alive (one more ``(..., 4)`` tensor, the size of the gradient).
     """
 
     @staticmethod
