@@ -349,7 +349,6 @@ def huber_loss(
     checks.check_reduction(fn, reduction)
     dl = checks.check_number(fn, "delta", delta, low=0.0, low_open=True)
     x, y, w = _pair(fn, input, target, weight)
-    # torch's fused kernel computes this exact formula and saves only its inputs
     # δ · smooth_l1(β=δ), not F.huber_loss: huber_loss_backward has no forward-mode derivative, so
     # torch.func.hessian / jvp(grad(f)) would fail on it (smooth_l1's has one)
     values = dl * F.smooth_l1_loss(x, y, reduction="none", beta=dl)
