@@ -16,6 +16,7 @@ from losskit.functional.language_model import *  # noqa: F403
 from losskit.functional.multibin import *  # noqa: F403
 from losskit.functional.regression import *  # noqa: F403
 from losskit.functional.regularization import *  # noqa: F403
+from losskit.functional.robust import *  # noqa: F403
 from losskit.functional.segmentation import *  # noqa: F403
 from losskit.nn.base import CombinedLoss, FunctionalLoss, Loss
 from losskit.nn.boxes import *  # noqa: F403
@@ -26,6 +27,7 @@ from losskit.nn.language_model import *  # noqa: F403
 from losskit.nn.multibin import *  # noqa: F403
 from losskit.nn.regression import *  # noqa: F403
 from losskit.nn.regularization import *  # noqa: F403
+from losskit.nn.robust import *  # noqa: F403
 from losskit.nn.segmentation import *  # noqa: F403
 from losskit.registry import available, get
 

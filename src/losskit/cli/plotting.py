@@ -255,6 +255,10 @@ SPECS: dict[str, PlotSpec] = {
     "log_cosh_loss": PlotSpec("residual"),
     "gaussian_nll_loss": PlotSpec("residual", "full", [False, True]),
     "laplace_nll_loss": PlotSpec("residual"),
+    "charbonnier_loss": PlotSpec("residual", "eps", [0.1, 0.5, 1.0]),
+    "cauchy_loss": PlotSpec("residual", "scale", [0.5, 1.0, 2.0]),
+    "welsch_loss": PlotSpec("residual", "scale", [0.5, 1.0, 2.0]),
+    "barron_loss": PlotSpec("residual", "alpha", [2.0, 1.0, 0.0, -2.0, -math.inf]),
     "iou_loss": PlotSpec("box_offset", "mode", ["linear", "log", "square"]),
     "alpha_iou_loss": PlotSpec("box_offset", "alpha", [1.0, 2.0, 3.0]),
     "focal_eiou_loss": PlotSpec("box_offset"),
@@ -288,6 +292,7 @@ FAMILY_DEFAULT = {
     "boxes": "box_offset",
     "segmentation": "overlap",
     "regression": "residual",
+    "robust": "residual",
     "embedding": "pair_angle",
     "classification": "binary",
 }

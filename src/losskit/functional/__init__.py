@@ -9,6 +9,7 @@ from losskit.functional import (
     multibin,
     regression,
     regularization,
+    robust,
     segmentation,
 )
 from losskit.functional.boxes import *  # noqa: F403
@@ -19,6 +20,7 @@ from losskit.functional.language_model import *  # noqa: F403
 from losskit.functional.multibin import *  # noqa: F403
 from losskit.functional.regression import *  # noqa: F403
 from losskit.functional.regularization import *  # noqa: F403
+from losskit.functional.robust import *  # noqa: F403
 from losskit.functional.segmentation import *  # noqa: F403
 
 __all__: list[str] = []
@@ -31,3 +33,4 @@ __all__ += embedding.__all__
 __all__ += regularization.__all__
 __all__ += language_model.__all__
 __all__ += fused_linear.__all__
+__all__ += robust.__all__

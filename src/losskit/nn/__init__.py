@@ -9,6 +9,7 @@ from losskit.nn import (
     multibin,
     regression,
     regularization,
+    robust,
     segmentation,
 )
 from losskit.nn.base import CombinedLoss, FunctionalLoss, Loss
@@ -20,6 +21,7 @@ from losskit.nn.language_model import *  # noqa: F403
 from losskit.nn.multibin import *  # noqa: F403
 from losskit.nn.regression import *  # noqa: F403
 from losskit.nn.regularization import *  # noqa: F403
+from losskit.nn.robust import *  # noqa: F403
 from losskit.nn.segmentation import *  # noqa: F403
 
 __all__: list[str] = ["CombinedLoss", "FunctionalLoss", "Loss"]
@@ -32,3 +34,4 @@ __all__ += embedding.__all__
 __all__ += regularization.__all__
 __all__ += language_model.__all__
 __all__ += fused_linear.__all__
+__all__ += robust.__all__
