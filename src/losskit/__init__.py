@@ -12,6 +12,7 @@ from losskit.functional.boxes import *  # noqa: F403
 from losskit.functional.classification import *  # noqa: F403
 from losskit.functional.embedding import *  # noqa: F403
 from losskit.functional.fused_linear import *  # noqa: F403
+from losskit.functional.forecasting import *  # noqa: F403
 from losskit.functional.language_model import *  # noqa: F403
 from losskit.functional.multibin import *  # noqa: F403
 from losskit.functional.regression import *  # noqa: F403
@@ -23,6 +24,7 @@ from losskit.nn.boxes import *  # noqa: F403
 from losskit.nn.classification import *  # noqa: F403
 from losskit.nn.embedding import *  # noqa: F403
 from losskit.nn.fused_linear import *  # noqa: F403
+from losskit.nn.forecasting import *  # noqa: F403
 from losskit.nn.language_model import *  # noqa: F403
 from losskit.nn.multibin import *  # noqa: F403
 from losskit.nn.regression import *  # noqa: F403

@@ -95,6 +95,17 @@ def _residual(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tenso
     return fn(x, torch.zeros_like(x), reduction="none", **extra)
 
 
+def _log_mean(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # count / non-negative targets: the x-axis is the predicted log-mean, the observed value is 2
+    return fn(x, torch.full_like(x, 2.0), reduction="none", **kw)
+
+
+def _ensemble(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # a 5-member ensemble with members at x + (-1, -0.5, 0, 0.5, 1); the observation is 0
+    spread = torch.tensor([-1.0, -0.5, 0.0, 0.5, 1.0], dtype=D)
+    return fn(x[:, None] + spread, torch.zeros_like(x), reduction="none", **kw)
+
+
 def _box_offset(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
     # a unit target box at the origin; the predicted unit box is shifted horizontally by x
     n = len(x)
@@ -212,6 +223,8 @@ KINDS: dict[str, tuple[tuple[float, float], str, Curve]] = {
     "dfl": ((-4.0, 8.0), "logit of bin 2 (target 2.3)", _dfl),
     "ctc": ((-4.0, 8.0), 'logit of the right label at each of 4 frames ("ab")', _ctc),
     "residual": ((-3.0, 3.0), "residual (prediction - target)", _residual),
+    "log_mean": ((-3.0, 4.0), "predicted log-mean η = log μ (observed y = 2)", _log_mean),
+    "ensemble": ((-3.0, 3.0), "ensemble shift (5 members at ±1 around it; target 0)", _ensemble),
     "box_offset": ((-2.5, 2.5), "horizontal offset of a unit box (target at 0)", _box_offset),
     "box_scale": ((-3.0, 3.0), "log2 of predicted / target side (concentric boxes)", _box_scale),
     "overlap": ((0.0, 1.0), "predicted foreground fraction (target fraction 0.2)", _overlap),
@@ -259,6 +272,11 @@ SPECS: dict[str, PlotSpec] = {
     "cauchy_loss": PlotSpec("residual", "scale", [0.5, 1.0, 2.0]),
     "welsch_loss": PlotSpec("residual", "scale", [0.5, 1.0, 2.0]),
     "barron_loss": PlotSpec("residual", "alpha", [2.0, 1.0, 0.0, -2.0, -math.inf]),
+    "tweedie_loss": PlotSpec("log_mean", "power", [1.1, 1.5, 1.9]),
+    "negative_binomial_nll_loss": PlotSpec("log_mean", "total_count", [0.5, 2.0, 20.0]),
+    "student_t_nll_loss": PlotSpec("residual", "df", [1.0, 3.0, 30.0], {"scale": 1.0}),
+    "crps_gaussian_loss": PlotSpec("residual", "scale", [0.5, 1.0, 2.0]),
+    "crps_ensemble_loss": PlotSpec("ensemble", "fair", [False, True]),
     "iou_loss": PlotSpec("box_offset", "mode", ["linear", "log", "square"]),
     "alpha_iou_loss": PlotSpec("box_offset", "alpha", [1.0, 2.0, 3.0]),
     "focal_eiou_loss": PlotSpec("box_offset"),
@@ -293,6 +311,7 @@ FAMILY_DEFAULT = {
     "segmentation": "overlap",
     "regression": "residual",
     "robust": "residual",
+    "forecasting": "residual",
     "embedding": "pair_angle",
     "classification": "binary",
 }

@@ -5,6 +5,7 @@ from losskit.functional import (
     classification,
     embedding,
     fused_linear,
+    forecasting,
     language_model,
     multibin,
     regression,
@@ -16,6 +17,7 @@ from losskit.functional.boxes import *  # noqa: F403
 from losskit.functional.classification import *  # noqa: F403
 from losskit.functional.embedding import *  # noqa: F403
 from losskit.functional.fused_linear import *  # noqa: F403
+from losskit.functional.forecasting import *  # noqa: F403
 from losskit.functional.language_model import *  # noqa: F403
 from losskit.functional.multibin import *  # noqa: F403
 from losskit.functional.regression import *  # noqa: F403
@@ -34,3 +36,4 @@ __all__ += regularization.__all__
 __all__ += language_model.__all__
 __all__ += fused_linear.__all__
 __all__ += robust.__all__
+__all__ += forecasting.__all__

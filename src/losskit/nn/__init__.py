@@ -5,6 +5,7 @@ from losskit.nn import (
     classification,
     embedding,
     fused_linear,
+    forecasting,
     language_model,
     multibin,
     regression,
@@ -17,6 +18,7 @@ from losskit.nn.boxes import *  # noqa: F403
 from losskit.nn.classification import *  # noqa: F403
 from losskit.nn.embedding import *  # noqa: F403
 from losskit.nn.fused_linear import *  # noqa: F403
+from losskit.nn.forecasting import *  # noqa: F403
 from losskit.nn.language_model import *  # noqa: F403
 from losskit.nn.multibin import *  # noqa: F403
 from losskit.nn.regression import *  # noqa: F403
@@ -35,3 +37,4 @@ __all__ += regularization.__all__
 __all__ += language_model.__all__
 __all__ += fused_linear.__all__
 __all__ += robust.__all__
+__all__ += forecasting.__all__

@@ -1,0 +1,54 @@
+"""Modules of the probabilistic forecasting family; each holds options and calls its function.
+
+Distribution parameters that a network predicts (``scale``, ``df``, ``total_count``) are passed at call
+time: ``StudentTNLLLoss()(mu, y, df=nu, log_scale=s)`` (call-time keywords override stored ones).
+"""
+
+from __future__ import annotations
+
+from losskit.functional import forecasting as F
+from losskit.nn.base import FunctionalLoss
+from losskit.registry import register
+
+__all__ = [
+    "CRPSEnsembleLoss",
+    "CRPSGaussianLoss",
+    "NegativeBinomialNLLLoss",
+    "StudentTNLLLoss",
+    "TweedieLoss",
+]
+
+
+@register("tweedie")
+class TweedieLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.tweedie_loss` (options ``power``, ``form``)."""
+
+    function = staticmethod(F.tweedie_loss)
+
+
+@register("negative_binomial_nll", "nb_nll", "negative_binomial")
+class NegativeBinomialNLLLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.negative_binomial_nll_loss` (option ``total_count``)."""
+
+    function = staticmethod(F.negative_binomial_nll_loss)
+
+
+@register("student_t_nll", "student_t")
+class StudentTNLLLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.student_t_nll_loss`; pass ``df`` and the scale at call."""
+
+    function = staticmethod(F.student_t_nll_loss)
+
+
+@register("crps_gaussian")
+class CRPSGaussianLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.crps_gaussian_loss`; pass ``scale=``/``log_scale=``."""
+
+    function = staticmethod(F.crps_gaussian_loss)
+
+
+@register("crps_ensemble", "crps")
+class CRPSEnsembleLoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.crps_ensemble_loss` (option ``fair``)."""
+
+    function = staticmethod(F.crps_ensemble_loss)

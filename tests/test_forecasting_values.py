@@ -1,0 +1,152 @@
+"""Hand-derived values for the forecasting family: Tweedie, negative binomial, Student-t, CRPS.
+
+Every expected number is derived in the comment next to it (or is a limit / integral of the definition);
+none is copied from losskit's output.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import losskit
+import losskit.functional as LF
+
+F64 = torch.float64
+
+
+def t(*values):
+    return torch.tensor(values, dtype=F64)
+
+
+def test_tweedie_hand_values():
+    # p = 1.5, μ = 4 (η = log 4), y = 1: a = 1 - p = -1/2, b = 2 - p = 1/2
+    # D = 2 [y^b / (a b) - y μ^a / a + μ^b / b] = 2 [1/(-1/4) + (1/2)/(1/2) + 2/(1/2)] = 2 (-4 + 1 + 4) = 2
+    eta, y = t(math.log(4.0)), t(1.0)
+    assert LF.tweedie_loss(eta, y, power=1.5).item() == pytest.approx(2.0, abs=1e-14)
+    # the NLL form drops y^b / (a b) and the factor 2: 1 + 4 = 5
+    assert LF.tweedie_loss(eta, y, power=1.5, form="nll").item() == pytest.approx(5.0, abs=1e-14)
+    # a zero target: D = 2 μ^b / b = 2 * 2 / (1/2) = 8
+    assert LF.tweedie_loss(eta, t(0.0), power=1.5).item() == pytest.approx(8.0, abs=1e-14)
+
+
+def test_tweedie_deviance_is_zero_at_the_target_and_tends_to_poisson():
+    y = t(0.5, 1.0, 3.0, 10.0)
+    for p in (1.1, 1.5, 1.9):
+        d = LF.tweedie_loss(y.log(), y, power=p, reduction="none")
+        assert torch.allclose(d, torch.zeros_like(d), atol=1e-12)
+        assert bool((LF.tweedie_loss(y.log() + 0.3, y, power=p, reduction="none") > 0).all())
+    # p -> 1: the Poisson deviance 2 [y log(y/μ) - y + μ]; the error is O(p - 1)
+    mu = t(2.0, 0.5, 4.0, 7.0)
+    poisson = 2.0 * (y * torch.log(y / mu) - y + mu)
+    torch.testing.assert_close(LF.tweedie_loss(mu.log(), y, power=1.0 + 1e-7, reduction="none"), poisson,
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_negative_binomial_hand_values():
+    # μ = 1 (η = 0), r = 1 is the geometric distribution p(y) = (1/2)^(y+1): y = 0 -> log 2, y = 2 -> log 8
+    eta = t(0.0, 0.0)
+    got = LF.negative_binomial_nll_loss(eta, t(0.0, 2.0), total_count=1.0, reduction="none")
+    torch.testing.assert_close(got, t(math.log(2.0), math.log(8.0)))
+    # the same through the dispersion α = 1/r, and through the mean itself
+    torch.testing.assert_close(LF.negative_binomial_nll_loss(eta, t(0.0, 2.0), dispersion=1.0, reduction="none"), got)
+    torch.testing.assert_close(
+        LF.negative_binomial_nll_loss(eta.exp(), t(0.0, 2.0), total_count=1.0, log_input=False, reduction="none"), got)
+
+
+def test_negative_binomial_poisson_limit():
+    # r -> ∞: the Poisson NLL μ - y log μ + log y!, with an O((y - μ)²/r) error (about 1e-6 at r = 1e7 here;
+    # the Gamma terms cancel to about 1e-16 · r lgamma(r), 3e-8 at r = 1e7)
+    eta, y = t(-1.0, 0.5, 2.0), t(0.0, 3.0, 12.0)
+    mu = eta.exp()
+    poisson = mu - y * eta + torch.lgamma(y + 1.0)
+    torch.testing.assert_close(LF.negative_binomial_nll_loss(eta, y, total_count=1e7, reduction="none"), poisson,
+                               rtol=0, atol=1e-5)
+    # and the gradient in η is μ - y there (the Poisson score), computed without cancellation
+    e = eta.clone().requires_grad_(True)
+    LF.negative_binomial_nll_loss(e, y, dispersion=1e-12, reduction="sum").backward()
+    torch.testing.assert_close(e.grad, mu - y, rtol=1e-9, atol=1e-9)
+
+
+def test_negative_binomial_gradient_in_the_total_count():
+    eta, y = t(0.3, -0.5, 1.2), t(1.0, 0.0, 6.0)
+    r = t(0.7, 2.0, 5.0).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda r_: LF.negative_binomial_nll_loss(eta, y, total_count=r_,
+                                                                             reduction="none"), (r,))
+
+
+def test_student_t_hand_values():
+    # ν = 1 is the Cauchy density 1 / (π σ (1 + z²)): at z = 1, σ = 1, -log p = log(2π)
+    assert LF.student_t_nll_loss(t(0.0), t(1.0), df=1.0, scale=1.0).item() == pytest.approx(math.log(2 * math.pi),
+                                                                                               abs=1e-14)
+    # ν = 2, z = 0, σ = 2: p(0) = Γ(3/2) / (Γ(1) sqrt(2π) σ) = (√π/2) / (√(2π) · 2) = 1/(4√2) -> log(4√2)
+    assert LF.student_t_nll_loss(t(0.0), t(0.0), df=2.0, log_scale=math.log(2.0)).item() == pytest.approx(
+        math.log(4.0 * math.sqrt(2.0)), abs=1e-14)
+    # ν -> ∞ tends to the Gaussian NLL ½ log(2π σ²) + z²/2 (error O(1/ν))
+    gauss = 0.5 * math.log(2 * math.pi * 0.25) + 0.5 * (1.5 / 0.5) ** 2
+    assert LF.student_t_nll_loss(t(0.0), t(1.5), df=1e8, scale=0.5).item() == pytest.approx(gauss, rel=1e-6)
+
+
+def test_crps_gaussian_hand_values_and_limits():
+    # z = 0: σ (2 φ(0) - 1/√π) = σ (√2 - 1)/√π
+    assert LF.crps_gaussian_loss(t(0.0), t(0.0), scale=3.0).item() == pytest.approx(
+        3.0 * (math.sqrt(2.0) - 1.0) / math.sqrt(math.pi), abs=1e-14)
+    # σ -> 0 is the absolute error
+    # (with the default eps = 1e-6 the clamped σ leaves 2.5 - 1e-6/√π)
+    assert LF.crps_gaussian_loss(t(1.0), t(-1.5), scale=1e-12, eps=1e-14).item() == pytest.approx(2.5, abs=1e-12)
+    assert LF.crps_gaussian_loss(t(1.0), t(-1.5), scale=1e-12).item() == pytest.approx(
+        2.5 - 1e-6 / math.sqrt(math.pi), abs=1e-12)
+
+
+@pytest.mark.parametrize(("mu", "sigma", "y"), [(0.0, 1.0, 0.3), (2.0, 0.5, -1.0), (-1.0, 3.0, 4.0)])
+def test_crps_gaussian_equals_the_integral_of_its_definition(mu, sigma, y):
+    # CRPS(F, y) = ∫_{-∞}^{y} F(x)² dx + ∫_{y}^{∞} (1 - F(x))² dx, each by the trapezoid rule on a fine grid
+    # reaching 12σ past the mean (the tails left out are below e^-70)
+    left = torch.linspace(min(mu, y) - 12 * sigma, y, 200_001, dtype=F64)
+    right = torch.linspace(y, max(mu, y) + 12 * sigma, 200_001, dtype=F64)
+    want = (torch.trapezoid(torch.special.ndtr((left - mu) / sigma) ** 2, left)
+            + torch.trapezoid(torch.special.ndtr(-(right - mu) / sigma) ** 2, right)).item()
+    assert LF.crps_gaussian_loss(t(mu), t(y), scale=sigma).item() == pytest.approx(want, abs=1e-6)
+
+
+def test_crps_ensemble_hand_values():
+    # x = (0, 2), y = 1: skill (1 + 1)/2 = 1; Σ_ij |x_i - x_j| = 4; 4/(2·4) = 0.5 -> 0.5; fair 4/(2·2·1) = 1 -> 0
+    x, y = t(0.0, 2.0)[None], t(1.0)
+    assert LF.crps_ensemble_loss(x, y).item() == pytest.approx(0.5, abs=1e-15)
+    assert LF.crps_ensemble_loss(x, y, fair=True).item() == pytest.approx(0.0, abs=1e-15)
+    # one member is the absolute error
+    assert LF.crps_ensemble_loss(t(3.5)[None], t(1.0)).item() == pytest.approx(2.5, abs=1e-15)
+    # x = (0, 1, 5), y = 2: skill (2 + 1 + 3)/3 = 2; pairs 2 (1 + 5 + 4) = 20; 20/18 -> 2 - 10/9 = 8/9
+    assert LF.crps_ensemble_loss(t(5.0, 0.0, 1.0)[None], t(2.0)).item() == pytest.approx(8.0 / 9.0, abs=1e-15)
+
+
+def test_crps_ensemble_of_gaussian_draws_estimates_the_gaussian_crps():
+    # the fair estimator is unbiased: E over draws of the fair CRPS of M draws equals the CRPS of N(0, 1)
+    g = torch.Generator().manual_seed(5)
+    members = torch.randn(4000, 8, generator=g, dtype=F64)
+    y = torch.full((4000,), 0.7, dtype=F64)
+    fair = LF.crps_ensemble_loss(members, y, fair=True).item()
+    exact = LF.crps_gaussian_loss(t(0.0), t(0.7), scale=1.0).item()
+    assert fair == pytest.approx(exact, abs=0.01)
+    # the plain (empirical) one is biased upwards by E|X - X'| / (2M) = (2/√π) / 16
+    plain = LF.crps_ensemble_loss(members, y).item()
+    assert plain - fair == pytest.approx(2.0 / math.sqrt(math.pi) / 16.0, abs=0.005)
+
+
+def test_crps_ensemble_is_invariant_to_member_order():
+    g = torch.Generator().manual_seed(6)
+    x, y = torch.randn(5, 7, generator=g, dtype=F64), torch.randn(5, generator=g, dtype=F64)
+    perm = torch.randperm(7, generator=g)
+    for fair in (False, True):
+        torch.testing.assert_close(LF.crps_ensemble_loss(x[:, perm], y, fair=fair, reduction="none"),
+                                   LF.crps_ensemble_loss(x, y, fair=fair, reduction="none"))
+
+
+def test_modules_take_call_time_parameters():
+    mu, y = t(0.0, 1.0), t(1.0, 1.0)
+    crit = losskit.StudentTNLLLoss(df=1.0)
+    torch.testing.assert_close(crit(mu, y, scale=1.0), LF.student_t_nll_loss(mu, y, df=1.0, scale=1.0))
+    assert isinstance(losskit.get("crps"), losskit.CRPSEnsembleLoss)
+    assert isinstance(losskit.get("nb_nll", total_count=2.0), losskit.NegativeBinomialNLLLoss)
