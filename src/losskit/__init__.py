@@ -10,6 +10,7 @@ from losskit._core.checks import get_checks, set_checks
 from losskit._core.fastpath import set_fast_paths
 from losskit.functional.boxes import *  # noqa: F403
 from losskit.functional.classification import *  # noqa: F403
+from losskit.functional.detection import *  # noqa: F403
 from losskit.functional.embedding import *  # noqa: F403
 from losskit.functional.fused_linear import *  # noqa: F403
 from losskit.functional.forecasting import *  # noqa: F403
@@ -22,6 +23,7 @@ from losskit.functional.segmentation import *  # noqa: F403
 from losskit.nn.base import CombinedLoss, FunctionalLoss, Loss
 from losskit.nn.boxes import *  # noqa: F403
 from losskit.nn.classification import *  # noqa: F403
+from losskit.nn.detection import *  # noqa: F403
 from losskit.nn.embedding import *  # noqa: F403
 from losskit.nn.fused_linear import *  # noqa: F403
 from losskit.nn.forecasting import *  # noqa: F403

@@ -106,6 +106,15 @@ def _ensemble(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tenso
     return fn(x[:, None] + spread, torch.zeros_like(x), reduction="none", **kw)
 
 
+def _keypoint(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # a 100 x 100 px person with COCO's 17 keypoints at the target; the first keypoint (nose) is moved by x px
+    n = len(x)
+    target = torch.zeros(n, 17, 2, dtype=D)
+    zero = torch.zeros(n, dtype=torch.long)
+    shift = torch.zeros(n, 17, 2, dtype=D).index_put((torch.arange(n), zero, zero), x)
+    return fn(target + shift, target, area=torch.full((n,), 1e4, dtype=D), reduction="none", **kw)
+
+
 def _box_offset(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
     # a unit target box at the origin; the predicted unit box is shifted horizontally by x
     n = len(x)
@@ -225,6 +234,7 @@ KINDS: dict[str, tuple[tuple[float, float], str, Curve]] = {
     "residual": ((-3.0, 3.0), "residual (prediction - target)", _residual),
     "log_mean": ((-3.0, 4.0), "predicted log-mean η = log μ (observed y = 2)", _log_mean),
     "ensemble": ((-3.0, 3.0), "ensemble shift (5 members at ±1 around it; target 0)", _ensemble),
+    "keypoint": ((-30.0, 30.0), "nose keypoint offset in px (100 × 100 person)", _keypoint),
     "box_offset": ((-2.5, 2.5), "horizontal offset of a unit box (target at 0)", _box_offset),
     "box_scale": ((-3.0, 3.0), "log2 of predicted / target side (concentric boxes)", _box_scale),
     "overlap": ((0.0, 1.0), "predicted foreground fraction (target fraction 0.2)", _overlap),
@@ -277,6 +287,12 @@ SPECS: dict[str, PlotSpec] = {
     "student_t_nll_loss": PlotSpec("residual", "df", [1.0, 3.0, 30.0], {"scale": 1.0}),
     "crps_gaussian_loss": PlotSpec("residual", "scale", [0.5, 1.0, 2.0]),
     "crps_ensemble_loss": PlotSpec("ensemble", "fair", [False, True]),
+    "gaussian_focal_loss": PlotSpec("binary", "alpha", [0.0, 1.0, 2.0]),
+    "balanced_l1_loss": PlotSpec("residual", "beta", [0.5, 1.0, 2.0]),
+    "wing_loss": PlotSpec("residual", "epsilon", [0.5, 1.0, 2.0], {"omega": 2.0}),
+    "adaptive_wing_loss": PlotSpec("residual", "theta", [0.25, 0.5, 1.0]),
+    "ghm_c_loss": PlotSpec("binary", "bins", [1, 10, 30]),
+    "oks_loss": PlotSpec("keypoint"),
     "iou_loss": PlotSpec("box_offset", "mode", ["linear", "log", "square"]),
     "alpha_iou_loss": PlotSpec("box_offset", "alpha", [1.0, 2.0, 3.0]),
     "focal_eiou_loss": PlotSpec("box_offset"),
@@ -312,6 +328,7 @@ FAMILY_DEFAULT = {
     "regression": "residual",
     "robust": "residual",
     "forecasting": "residual",
+    "detection": "residual",
     "embedding": "pair_angle",
     "classification": "binary",
 }

@@ -3,6 +3,7 @@
 from losskit.functional import (
     boxes,
     classification,
+    detection,
     embedding,
     fused_linear,
     forecasting,
@@ -15,6 +16,7 @@ from losskit.functional import (
 )
 from losskit.functional.boxes import *  # noqa: F403
 from losskit.functional.classification import *  # noqa: F403
+from losskit.functional.detection import *  # noqa: F403
 from losskit.functional.embedding import *  # noqa: F403
 from losskit.functional.fused_linear import *  # noqa: F403
 from losskit.functional.forecasting import *  # noqa: F403
@@ -37,3 +39,4 @@ __all__ += language_model.__all__
 __all__ += fused_linear.__all__
 __all__ += robust.__all__
 __all__ += forecasting.__all__
+__all__ += detection.__all__

@@ -3,6 +3,7 @@
 from losskit.nn import (
     boxes,
     classification,
+    detection,
     embedding,
     fused_linear,
     forecasting,
@@ -16,6 +17,7 @@ from losskit.nn import (
 from losskit.nn.base import CombinedLoss, FunctionalLoss, Loss
 from losskit.nn.boxes import *  # noqa: F403
 from losskit.nn.classification import *  # noqa: F403
+from losskit.nn.detection import *  # noqa: F403
 from losskit.nn.embedding import *  # noqa: F403
 from losskit.nn.fused_linear import *  # noqa: F403
 from losskit.nn.forecasting import *  # noqa: F403
@@ -38,3 +40,4 @@ __all__ += language_model.__all__
 __all__ += fused_linear.__all__
 __all__ += robust.__all__
 __all__ += forecasting.__all__
+__all__ += detection.__all__
