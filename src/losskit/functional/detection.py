@@ -117,7 +117,12 @@ def gaussian_focal_loss(
         checks.check_tensor(fn, "normalizer", normalizer)
     _, (x, y, w) = prepare(fn, input, target, weight)
     assert x is not None and y is not None
-    log_p, log_q = binary_log_probs(fn, x, input_type)
+    if input_type == "logits":
+        # log σ(x) = -softplus(-x) and log(1 - σ(x)) = -softplus(x): exact in both tails (and, on CPU,
+        # far cheaper than torch's log_sigmoid kernel on small tensors)
+        log_p, log_q = -F.softplus(-x), -F.softplus(x)
+    else:
+        log_p, log_q = binary_log_probs(fn, x, input_type)
     pos = y == 1
     pos_term = -torch.exp(a * log_q) * log_p
     neg_term = -torch.pow(1.0 - y, b) * torch.exp(a * log_p) * log_q
