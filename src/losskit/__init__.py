@@ -12,8 +12,8 @@ from losskit.functional.boxes import *  # noqa: F403
 from losskit.functional.classification import *  # noqa: F403
 from losskit.functional.detection import *  # noqa: F403
 from losskit.functional.embedding import *  # noqa: F403
-from losskit.functional.fused_linear import *  # noqa: F403
 from losskit.functional.forecasting import *  # noqa: F403
+from losskit.functional.fused_linear import *  # noqa: F403
 from losskit.functional.language_model import *  # noqa: F403
 from losskit.functional.multibin import *  # noqa: F403
 from losskit.functional.regression import *  # noqa: F403
@@ -25,8 +25,8 @@ from losskit.nn.boxes import *  # noqa: F403
 from losskit.nn.classification import *  # noqa: F403
 from losskit.nn.detection import *  # noqa: F403
 from losskit.nn.embedding import *  # noqa: F403
-from losskit.nn.fused_linear import *  # noqa: F403
 from losskit.nn.forecasting import *  # noqa: F403
+from losskit.nn.fused_linear import *  # noqa: F403
 from losskit.nn.language_model import *  # noqa: F403
 from losskit.nn.multibin import *  # noqa: F403
 from losskit.nn.regression import *  # noqa: F403

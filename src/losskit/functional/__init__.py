@@ -5,8 +5,8 @@ from losskit.functional import (
     classification,
     detection,
     embedding,
-    fused_linear,
     forecasting,
+    fused_linear,
     language_model,
     multibin,
     regression,
@@ -18,8 +18,8 @@ from losskit.functional.boxes import *  # noqa: F403
 from losskit.functional.classification import *  # noqa: F403
 from losskit.functional.detection import *  # noqa: F403
 from losskit.functional.embedding import *  # noqa: F403
-from losskit.functional.fused_linear import *  # noqa: F403
 from losskit.functional.forecasting import *  # noqa: F403
+from losskit.functional.fused_linear import *  # noqa: F403
 from losskit.functional.language_model import *  # noqa: F403
 from losskit.functional.multibin import *  # noqa: F403
 from losskit.functional.regression import *  # noqa: F403

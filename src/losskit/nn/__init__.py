@@ -5,8 +5,8 @@ from losskit.nn import (
     classification,
     detection,
     embedding,
-    fused_linear,
     forecasting,
+    fused_linear,
     language_model,
     multibin,
     regression,
@@ -19,8 +19,8 @@ from losskit.nn.boxes import *  # noqa: F403
 from losskit.nn.classification import *  # noqa: F403
 from losskit.nn.detection import *  # noqa: F403
 from losskit.nn.embedding import *  # noqa: F403
-from losskit.nn.fused_linear import *  # noqa: F403
 from losskit.nn.forecasting import *  # noqa: F403
+from losskit.nn.fused_linear import *  # noqa: F403
 from losskit.nn.language_model import *  # noqa: F403
 from losskit.nn.multibin import *  # noqa: F403
 from losskit.nn.regression import *  # noqa: F403
