@@ -20,8 +20,12 @@ def test_module_signature_shows_the_functions_options(name):
                if p.kind is inspect.Parameter.KEYWORD_ONLY}
     sig = inspect.signature(cls)
     if "__init__" in vars(cls) and not getattr(vars(cls)["__init__"], "__signature__", None):
-        # a Module with its own constructor (ClipLoss, MultiBinLoss) documents its own arguments
-        assert any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values())
+        # a Module with its own constructor documents its own arguments: the function's options passed
+        # through (ClipLoss, MultiBinLoss: **options), or state of its own (BarronLoss's learnable α and
+        # scale, GHMCLoss's momentum); either way its reduction is the function's
+        params = sig.parameters
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            assert "reduction" in params and params["reduction"].default == fn_opts.get("reduction"), sig
         return
     assert {k: p.default for k, p in sig.parameters.items()} == fn_opts
     assert "options" not in sig.parameters

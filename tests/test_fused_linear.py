@@ -275,6 +275,7 @@ def test_module_registry_and_nn_linear_head():
     torch.testing.assert_close(crit(h, w, t, bias=b), plain_lce(h, w, t, bias=b, z_loss=1e-3, class_weight=cw))
     assert losskit.functional.linear_cross_entropy is losskit.linear_cross_entropy
     dist = losskit.get("linear_distillation", temperature=2.0)
+    assert isinstance(dist, losskit.LinearDistillationLoss)
     teacher = torch.randn(N, V, dtype=D64)
     torch.testing.assert_close(dist(h, head, teacher, t), losskit.linear_distillation_loss(
         h, head.weight, teacher, bias=head.bias, temperature=2.0, target=t))

@@ -281,6 +281,8 @@ def _elementwise() -> list:
         for s in e.samples():
             if not (s.grad and s.reference):
                 continue
+            if (e.name, s.name) in FD_UNSTABLE:
+                continue
             x = s.args[0]
             none = e.fn(*s.args, **{**s.kwargs, "reduction": "none"})
             if none.shape == x.shape and x.numel() > 1:
@@ -288,6 +290,14 @@ def _elementwise() -> list:
     return out
 
 
+# samples whose float64 reference cannot be second-differenced: the loss is a small difference of large
+# terms (lgamma of a near-infinite shape parameter, a log-probability next to 0), so rounding in the
+# reference (~1e-16 · |term| / h²) swamps the second difference; gradgradcheck still covers them
+FD_UNSTABLE = {
+    ("negative_binomial_nll_loss", "near-poisson"),  # dispersion 1e-6 (r = 1e6): lgamma(y + r) - lgamma(r)
+    ("student_t_nll_loss", "near-gaussian"),  # df 1e6: lgamma((ν + 1)/2) - lgamma(ν/2)
+    ("orpo_loss", "near-certain"),  # log(1 - e^{logp}) with logp near 0: curvature ~1e4
+}
 ELEMENTWISE = _elementwise()
 
 

@@ -83,6 +83,8 @@ class LossEntry:
     index_args: Sequence[int] = ()
     # positional arguments that also accept a Python sequence of ints (CTC's lengths, like torch)
     sequence_args: Sequence[int] = ()
+    # keyword options that also accept a Python sequence of numbers (OKS's per-keypoint sigmas)
+    sequence_kwargs: Sequence[str] = ()
 
     def __repr__(self) -> str:
         return self.name
@@ -206,7 +208,7 @@ def non_tensor_cases(entry: LossEntry) -> list[tuple[Sample, str, str]]:
         out.append((with_arg(first, 0, a0.detach().numpy(), f"{names[0]}-ndarray"), names[0], "ndarray"))
     for key, s in _tensor_kwargs(samples).items():
         v = s.kwargs[key]
-        if v.dim() >= 1:
+        if v.dim() >= 1 and key not in entry.sequence_kwargs:
             out.append((with_kwarg(s, key, v.tolist(), f"{key}-list"), key, "list"))
     return out
 

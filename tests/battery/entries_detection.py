@@ -303,5 +303,5 @@ ENTRIES = [
               extremes=_oks_extremes, random=_oks_random,
               empty=lambda: Sample((torch.zeros(0, 17, 2, dtype=torch.float64), torch.zeros(0, 17, 2,
                                     dtype=torch.float64)), {"area": torch.zeros(0, dtype=torch.float64)}),
-              batch_equivariant=False),
+              batch_equivariant=False, sequence_kwargs=("sigmas",)),
 ]

@@ -113,6 +113,7 @@ def gaussian_focal_loss(
     b = checks.check_number(fn, "beta", beta, low=0.0)
     _check_pair(fn, input, target, weight)
     checks.check_probabilities(fn, "target", target)
+    checks.check_finite(fn, "input", input)  # an infinite logit would give a NaN gradient (0 · inf)
     if normalizer is not None:
         checks.check_tensor(fn, "normalizer", normalizer)
     _, (x, y, w) = prepare(fn, input, target, weight)
@@ -127,7 +128,7 @@ def gaussian_focal_loss(
     pos_term = -torch.exp(a * log_q) * log_p
     neg_term = -torch.pow(1.0 - y, b) * torch.exp(a * log_p) * log_q
     values = torch.where(pos, pos_term, neg_term)
-    return finish(fn, values, reduction, w, normalizer=_count(normalizer, values),
+    return finish(fn, values, reduction, w, denominator=_count(normalizer, values),
                   inputs={"input": input, "target": target})
 
 
@@ -447,6 +448,7 @@ def ghm_c_loss(
         checks.check_float(fn, "bin_counts", bin_counts)
         checks.check_shape(fn, "bin_counts", bin_counts, (nb,), "(one count per bin)")
         checks.check_same_device(fn, input=input, bin_counts=bin_counts)
+        checks.check_finite(fn, "bin_counts", bin_counts)
     _, (x, y, w) = prepare(fn, input, target, weight)
     assert x is not None and y is not None
     if x.numel() and checks.values_checked(x) and not bool(torch.isfinite(x.detach()).all()):
@@ -542,6 +544,7 @@ def oks_loss(
     if visibility is not None:
         checks.check_tensor(fn, "visibility", visibility)
         checks.check_shape(fn, "visibility", visibility, (n, k), "(one flag per keypoint)")
+        checks.check_finite(fn, "visibility", visibility)
     if sigmas is None:
         if k != len(COCO_KEYPOINT_SIGMAS):
             raise ValueError(
@@ -564,6 +567,8 @@ def oks_loss(
         sig = torch.tensor(vals, dtype=input.dtype, device=input.device)
     checks.check_weight(fn, weight, (n,))
     checks.check_same_device(fn, input=input, target=target, area=area, weight=weight)
+    for name, t in (("input", input), ("target", target), ("area", area), ("sigmas", sig)):
+        checks.check_finite(fn, name, t)  # an inf keypoint would give e^{-inf} = 0 with a NaN gradient
     if checks.values_checked(area, sig):
         if area.numel() and float(area.detach().min()) < 0.0:
             lo = float(area.detach().min())

@@ -52,6 +52,8 @@ def _count_pair(
     checks.check_shape(fn, "target", target, tuple(input.shape), "(the input's shape; no broadcasting)")
     checks.check_weight(fn, weight, tuple(input.shape))
     checks.check_same_device(fn, input=input, target=target, weight=weight)
+    if target.is_floating_point():
+        checks.check_finite(fn, "target", target)
     if target.numel() and checks.values_checked(target):
         lo = float(target.detach().min())
         if not lo >= 0.0:
@@ -67,6 +69,7 @@ def _parameter(fn: str, name: str, value: Tensor | float, input: Tensor, *, low_
         checks.check_float(fn, name, value)
         _check_into(fn, name, value, tuple(input.shape), "(e.g. (D,) per feature, or a per-element tensor)")
         checks.check_same_device(fn, input=input, **{name: value})
+        checks.check_finite(fn, name, value)
         if value.numel() and checks.values_checked(value):
             lo = float(value.detach().min())
             if not lo > 0.0:
@@ -236,8 +239,8 @@ def negative_binomial_nll_loss(
     name = "total_count" if total_count is not None else "dispersion"
     chosen = total_count if total_count is not None else dispersion
     assert chosen is not None
-    param = _parameter(fn, name, chosen, input)
     x, y, w = _count_pair(fn, input, target, weight)
+    param = _parameter(fn, name, chosen, input)
     if not log_input and x.numel() and checks.values_checked(x):
         lo = float(x.detach().min())
         if not lo >= 0.0:

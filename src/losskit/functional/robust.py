@@ -40,6 +40,7 @@ def _positive(fn: str, name: str, value: Tensor | float, input: Tensor) -> Tenso
         checks.check_float(fn, name, value)
         _check_into(fn, name, value, tuple(input.shape), "(e.g. (D,) per feature)")
         checks.check_same_device(fn, input=input, **{name: value})
+        checks.check_finite(fn, name, value)
         if value.numel() and checks.values_checked(value):
             lo = float(value.detach().min())
             if not lo > 0.0:
@@ -216,6 +217,10 @@ def welsch_loss(
     """
     fn = "welsch_loss"
     checks.check_reduction(fn, reduction)
+    # the loss is bounded, so an inf residual would give a finite 1 with a NaN gradient (inf · e^{-inf}):
+    # a non-finite input or target is an error, as for every other loss
+    checks.check_finite(fn, "input", input if isinstance(input, Tensor) else None)
+    checks.check_finite(fn, "target", target if isinstance(target, Tensor) else None)
     z, w, _ = _scaled_square(fn, input, target, scale, weight)
     # -expm1 keeps the tiny values near a perfect prediction exact (1 - exp would round them to 0)
     return finish(fn, -torch.expm1(-0.5 * z), reduction, w, inputs={"input": input, "target": target})
@@ -347,6 +352,8 @@ def _check_alpha(fn: str, alpha: Tensor | float, input: Tensor, nll: bool) -> Te
         checks.check_float(fn, "alpha", alpha)
         _check_into(fn, "alpha", alpha, tuple(input.shape), "(e.g. (D,) for one shape per feature)")
         checks.check_same_device(fn, input=input, alpha=alpha)
+        if alpha.numel() and checks.values_checked(alpha) and bool(torch.isnan(alpha.detach()).any()):
+            checks.check_finite(fn, "alpha", alpha)  # a NaN is named as such; an inf gets the message below
         if alpha.numel() and checks.values_checked(alpha):
             lo, hi = float(alpha.detach().min()), float(alpha.detach().max())
             if not (math.isfinite(lo) and math.isfinite(hi)):
