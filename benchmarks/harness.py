@@ -7,6 +7,11 @@ round-robin so that load changes during the run hit every side alike. Peak memor
 with ``torch.cuda.max_memory_allocated`` on CUDA and, on CPU, with a ``TorchDispatchMode`` that tracks
 the bytes of live tensors created during the call (inputs excluded), so it counts what each
 implementation allocates and keeps for backward.
+
+Every report starts with a machine line (threads, copy bandwidth into warm memory and into freshly
+allocated memory, measured by :func:`machine`) and gives each forward + backward a **floor ratio**: its
+time over the time needed to read the inputs once and write their gradient once at the warm copy
+bandwidth (:func:`floor_ms`), the lower bound of any implementation of a memory-bound loss.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class Case:
     impls: dict[str, Impl]  # "losskit" first, then peers
     note: str = ""
     results: dict[str, dict[str, float]] = field(default_factory=dict)
+    floor_ms: float = 0.0  # read the inputs once + write the gradient once, at the warm copy bandwidth
 
 
 class _LiveBytes(TorchDispatchMode):
@@ -78,6 +84,61 @@ class _LiveBytes(TorchDispatchMode):
             if isinstance(t, torch.Tensor) and not isinstance(t, torch.nn.Parameter):
                 self._track(t)
         return out
+
+
+def _copy_seconds(fresh: bool, nbytes: int, repeats: int) -> float:
+    """Fastest of ``repeats`` copies of ``nbytes`` (float32) into a warm (reused) or a fresh buffer."""
+    src = torch.ones(nbytes // 4)
+    dst = torch.empty_like(src)
+    dst.copy_(src)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        if fresh:
+            torch.empty_like(src).copy_(src)  # new pages each time: above glibc's mmap threshold (32 MiB)
+        else:
+            dst.copy_(src)
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+_MACHINE: dict[str, Any] = {}
+
+
+def machine(nbytes: int = 64 * 2**20, repeats: int = 9) -> dict[str, Any]:
+    """Threads and copy bandwidth (bytes read + written per second) of this process, measured once.
+
+    ``copy_warm_gbs``: ``dst.copy_(src)`` into a buffer that was written before (its pages are mapped);
+    ``copy_fresh_gbs``: the same copy into a freshly allocated buffer, whose first touch of every page
+    costs a fault and a zero fill. Buffers are 64 MiB (beyond a 32 MiB last-level cache and above glibc's
+    largest mmap threshold, so every fresh buffer is new pages); each figure is the fastest of ``repeats``
+    copies, what the machine allows when nothing else gets in the way. A loss whose temporaries land in
+    fresh memory runs at the second.
+    """
+    if not _MACHINE:
+        warm = _copy_seconds(False, nbytes, repeats)
+        fresh = _copy_seconds(True, nbytes, repeats)
+        _MACHINE.update({
+            "threads": torch.get_num_threads(),
+            "copy_warm_gbs": round(2 * nbytes / warm / 1e9, 2),
+            "copy_fresh_gbs": round(2 * nbytes / fresh / 1e9, 2),
+        })
+    return dict(_MACHINE)
+
+
+def machine_line(m: dict[str, Any]) -> str:
+    return (f"machine: {m['threads']} threads, copy bandwidth {m['copy_warm_gbs']:.1f} GB/s warm, "
+            f"{m['copy_fresh_gbs']:.1f} GB/s into fresh memory")
+
+
+def _tensor_bytes(x: Any) -> int:
+    return sum(t.numel() * t.element_size() for t in tree_flatten(x)[0] if isinstance(t, torch.Tensor))
+
+
+def floor_ms(args: tuple[Any, ...], grad_idx: Sequence[int], copy_gbs: float) -> float:
+    """Milliseconds to read every input tensor once and write the gradient of ``grad_idx`` once."""
+    nbytes = _tensor_bytes(args) + _tensor_bytes([args[i] for i in grad_idx])
+    return nbytes / (copy_gbs * 1e9) * 1e3
 
 
 def _sync(device: torch.device) -> None:
@@ -204,9 +265,11 @@ def run_cases(cases: Sequence[Case], device: torch.device, warmup: int, repeats:
     so that a change in machine load during the run affects all of them alike. A progress line per case
     goes to stderr; each result keeps the median and the min / max of the repeats. ``memory`` measures the
     peak (:func:`peak_bytes` by default, :func:`peak_bytes_allocator` for custom ops)."""
+    bandwidth = machine()["copy_warm_gbs"] if device.type == "cpu" else 0.0
     for i, case in enumerate(cases, 1):
         print(f"  [{i}/{len(cases)}] {case.name}", file=sys.stderr, flush=True)
         args, grad_idx = case.make_inputs(device)
+        case.floor_ms = floor_ms(args, grad_idx, bandwidth) if bandwidth > 0 else 0.0
         timings: dict[str, dict[bool, list[float]]] = {n: {False: [], True: []} for n in case.impls}
         for backward in (False, True):
             for impl in case.impls.values():
@@ -226,6 +289,8 @@ def run_cases(cases: Sequence[Case], device: torch.device, warmup: int, repeats:
                 "fwdbwd_max_ms": max(fwdbwd) * 1e3,
                 "peak_mb": mem / 2**20,
             }
+            if case.floor_ms > 0:
+                case.results[name]["floor_x"] = case.results[name]["fwdbwd_ms"] / case.floor_ms
             case.results[name]["flags"] = flags(case.results[name])  # type: ignore[assignment]
     return list(cases)
 
@@ -262,9 +327,12 @@ def environment(device: torch.device) -> dict[str, Any]:
 
 def report(title: str, cases: Sequence[Case], device: torch.device, versions: dict[str, str]) -> str:
     """A plain-text table: absolute losskit numbers and peer / losskit ratios (> 1 means losskit wins)."""
-    lines = [f"## {title}", "", "environment: " + json.dumps({**environment(device), **versions}), ""]
+    lines = [f"## {title}", "", "environment: " + json.dumps({**environment(device), **versions})]
+    if _MACHINE and device.type == "cpu":  # measured by run_cases
+        lines.append(machine_line(_MACHINE))
+    lines.append("")
     header = f"{'case':38s} {'impl':22s} {'fwd ms':>9s} {'fwd+bwd ms':>11s} {'peak MB':>9s} " \
-             f"{'fwd x':>7s} {'f+b x':>7s} {'mem x':>7s}  fwd min-max / f+b min-max ms"
+             f"{'fwd x':>7s} {'f+b x':>7s} {'mem x':>7s} {'floor x':>8s}  fwd min-max / f+b min-max ms"
     lines += [header, "-" * len(header)]
     flagged = 0
     for case in cases:
@@ -281,19 +349,22 @@ def report(title: str, cases: Sequence[Case], device: torch.device, versions: di
             if "fwd_min_ms" in r:
                 spread = (f"  {r['fwd_min_ms']:.3f}-{r['fwd_max_ms']:.3f} / "
                           f"{r['fwdbwd_min_ms']:.3f}-{r['fwdbwd_max_ms']:.3f}")
+            floor = f" {r['floor_x']:8.1f}" if "floor_x" in r else f" {'':8s}"
             lines.append(
                 f"{case.name:38s} {name:22s} {r['fwd_ms']:9.3f} {r['fwdbwd_ms']:11.3f} {r['peak_mb']:9.2f} "
-                + ratios + spread
+                + ratios + floor + spread
             )
             for flag in r.get("flags") or []:
                 lines.append(f"    ! {name}: {flag}")
         if unreliable:
             flagged += 1
             lines.append("    ! timings unreliable (busy machine?): speed ratios withheld; rerun with more --repeats")
+        if case.floor_ms > 0:
+            lines.append(f"    floor: {case.floor_ms:.3f} ms (read the inputs + write the gradient once, warm)")
         if case.note:
             lines.append(f"    note: {case.note}")
     lines += ["", "ratios are peer / losskit: above 1.00 losskit is faster or lighter; times are medians of the "
-              "repeats, with their min-max."]
+              "repeats, with their min-max; floor x is fwd+bwd time / floor time."]
     if flagged:
         lines.append(f"{flagged} case(s) flagged: repeats disagree by > {SPREAD_LIMIT:g}x or fwd+bwd < fwd.")
     return "\n".join(lines)
@@ -316,7 +387,11 @@ def main(title: str, build: Callable[[bool], list[Case]], versions: dict[str, st
     cases = run_cases(build(args.quick), device, args.warmup, args.repeats, memory)
     print(report(title, cases, device, versions), flush=True)
     if args.json:
+        data: dict[str, Any] = {"title": title, "env": {**environment(device), **versions},
+                                "cases": {c.name: c.results for c in cases}}
+        if device.type == "cpu":
+            data["machine"] = machine()
+            data["floor_ms"] = {c.name: c.floor_ms for c in cases}
         with open(args.json, "w") as fh:
-            json.dump({"title": title, "env": {**environment(device), **versions},
-                       "cases": {c.name: c.results for c in cases}}, fh, indent=2)
+            json.dump(data, fh, indent=2)
     return cases

@@ -377,6 +377,7 @@ def _bench_table(data: dict[str, Any], fname: str) -> str:
     env_line = ", ".join(f"{k} {v}" for k, v in env.items())
     rows = []
     spread = any("fwd_min_ms" in r for impls in data["cases"].values() for r in impls.values())
+    floors = any("floor_x" in r for cs in data["cases"].values() for r in cs.values())
     flagged = 0
     for case, impls in data["cases"].items():
         ref = impls.get("losskit")
@@ -391,6 +392,8 @@ def _bench_table(data: dict[str, Any], fname: str) -> str:
                     f"{r['fwd_min_ms']:.3f}–{r['fwd_max_ms']:.3f} / {r['fwdbwd_min_ms']:.3f}–{r['fwdbwd_max_ms']:.3f}"
                     if "fwd_min_ms" in r else ""
                 )
+            if floors:
+                cells.append(f"{r['floor_x']:.1f}" if "floor_x" in r else "")
             if ref is None or impl == "losskit":
                 cells.append("; ".join(f"⚠ {_fmt(f)}" for f in r.get("flags") or []))
             elif unreliable:
@@ -405,12 +408,23 @@ def _bench_table(data: dict[str, Any], fname: str) -> str:
     header = ["case", "implementation", "fwd ms", "fwd+bwd ms", "peak MB"]
     if spread:
         header.append("min–max ms (fwd / f+b)")
+    if floors:
+        header.append("floor x")
     header.append("peer / losskit (fwd / f+b / mem)")
     table = _table(header, rows)
     if flagged:
         table += (f"\n\n{flagged} case(s) flagged: their repeats disagree by more than 2x or their forward + "
                   "backward was faster than the forward alone (a busy machine); their speed ratios are withheld.")
-    return f"### {html.escape(str(title))}\n\n<small>{html.escape(env_line)} — `{fname}`</small>\n\n{table}"
+    if floors:
+        table += ("\n\n*floor x*: forward + backward time over the time to read the inputs once and "
+                  "write the gradient once at the machine's warm copy bandwidth.")
+    m = data.get("machine")
+    machine = ""
+    if isinstance(m, dict):
+        machine = html.escape(f"machine: {m.get('threads')} threads, copy bandwidth {m.get('copy_warm_gbs')} "
+                              f"GB/s warm, {m.get('copy_fresh_gbs')} GB/s into fresh memory")
+    return (f"### {html.escape(str(title))}\n\n<small>{html.escape(env_line)} — `{fname}`"
+            f"{'<br>' + machine if machine else ''}</small>\n\n{table}")
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any, **kwargs: Any) -> str:

@@ -259,3 +259,16 @@ def test_benchmark_tables_show_spread_and_withhold_flagged_ratios(tmp_path: Path
     assert "| 1.900–2.100 / 3.900–4.400 |" in out
     assert "— / — / 1.00 (timings unreliable: ⚠ fwd+bwd &lt; fwd)" in out  # HTML-escaped in the Markdown
     assert "1 case(s) flagged" in out
+
+
+def test_benchmark_tables_show_machine_line_and_floor_ratio(tmp_path: Path) -> None:
+    bench = tmp_path / "docs" / "assets" / "bench"
+    bench.mkdir(parents=True)
+    r = {"fwd_ms": 2.0, "fwdbwd_ms": 4.0, "peak_mb": 10.0, "floor_x": 8.0}
+    data = {"title": "t", "env": {}, "machine": {"threads": 2, "copy_warm_gbs": 20.5, "copy_fresh_gbs": 2.0},
+            "cases": {"c": {"losskit": r, "torch": {**r, "fwdbwd_ms": 8.0, "floor_x": 16.0}}}}
+    (bench / "t.json").write_text(json.dumps(data), encoding="utf-8")
+    out = _render(tmp_path, "# B\n\n<!-- losskit:bench -->\n", "benchmarks.md")
+    assert "machine: 2 threads, copy bandwidth 20.5 GB/s warm, 2.0 GB/s into fresh memory" in out
+    assert "| `c` | **losskit** | 2.000 | 4.000 | 10.00 | 8.0 |  |" in out
+    assert "|  | torch | 2.000 | 8.000 | 10.00 | 16.0 | 1.00 / 2.00 / 1.00 |" in out

@@ -139,3 +139,84 @@ def test_sigmoid_focal_fwd_bwd_holds_one_input_sized_buffer(monkeypatch):
     size = x.numel() * x.element_size()
     # one buffer (the loss, then the gradient) plus the chunk temporaries (5 x 16 KiB) and scalars
     assert mode.peak <= size + 6 * (1 << 12) * 4 + 4096, mode.peak / size
+
+
+# --- IndexStats (Dice / Tversky / Jaccard statistics of class-index targets) -----------------------------
+
+
+def _index_stats_case(sigmoid, squared, masked, seed=0):
+    from losskit.kernels.segmentation import IndexStats, _activation, index_sums
+
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.randn(3, 4, 37, generator=g, dtype=torch.float64) * 3).requires_grad_()
+    lab = torch.randint(0, 4, (3, 37), generator=g)
+    v = (torch.rand(3, 37, generator=g) < 0.7).double() if masked else None
+    w1, w2 = torch.randn(3, 4, generator=g, dtype=torch.float64), torch.randn(3, 4, generator=g, dtype=torch.float64)
+    tp, sp, *_ = IndexStats.apply(x, lab, v, sigmoid, squared)
+    ((tp * w1).sum() + (sp * w2).sum()).backward()
+    x2 = x.detach().clone().requires_grad_()
+    tp2, sp2 = index_sums(_activation(x2, sigmoid), lab, v, squared)
+    ((tp2 * w1).sum() + (sp2 * w2).sum()).backward()
+    return (tp, sp, x.grad), (tp2, sp2, x2.grad)
+
+
+@pytest.mark.parametrize("sigmoid", [False, True])
+@pytest.mark.parametrize("squared", [False, True])
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("chunk", [1 << 18, 50])
+def test_index_stats_matches_plain_autograd_in_chunks(sigmoid, squared, masked, chunk, monkeypatch):
+    # chunk 50 splits the 37 pixels of 3 x 4 logits into spans of 4 (not a divisor): every chunk boundary
+    import losskit.kernels.segmentation as KS
+
+    monkeypatch.setattr(KS, "CPU_CHUNK", chunk)
+    out, ref = _index_stats_case(sigmoid, squared, masked)
+    for a, b in zip(out, ref):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_index_stats_class_volumes_and_retained_graph():
+    from losskit.kernels.segmentation import IndexStats
+
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(2, 3, 50, generator=g, dtype=torch.float64, requires_grad=True)
+    lab = torch.randint(0, 3, (2, 50), generator=g)
+    v = (torch.rand(2, 50, generator=g) < 0.5).double()
+    tp, sp, _, _, sg = IndexStats.apply(x, lab, v, False, False)
+    expected = torch.stack([((lab == c).double() * v).sum(-1) for c in range(3)], 1)
+    torch.testing.assert_close(sg, expected, rtol=0, atol=0)
+    loss = (tp * torch.randn(2, 3, generator=g, dtype=torch.float64)).sum() + sp.square().sum()
+    # the first backward turns the kept probabilities into the gradient; a second one recomputes them
+    g1, = torch.autograd.grad(loss, x, retain_graph=True)
+    g2, = torch.autograd.grad(loss, x)
+    torch.testing.assert_close(g1, g2, rtol=0, atol=0)
+
+
+def test_dice_fwd_bwd_holds_one_input_sized_buffer(monkeypatch):
+    # issue 16: the probabilities become the gradient; with class indices fwd+bwd allocates the gradient,
+    # two (N, S) vectors (p_own, and the checks' reductions) and chunk-sized temporaries
+    from benchmarks.harness import _LiveBytes
+
+    import losskit
+    import losskit.kernels.segmentation as KS
+
+    monkeypatch.setattr(KS, "CPU_CHUNK", 1 << 12)
+    x = torch.randn(2, 4, 64, 64, requires_grad=True)
+    y = torch.randint(0, 4, (2, 64, 64))
+    mode = _LiveBytes(exclude=(x, y))
+    with mode:
+        losskit.dice_loss(x, y).backward()
+    size = x.numel() * x.element_size()
+    assert mode.peak <= size * (1 + 1 / 4) + 8 * (1 << 12) * 4 + 4096, mode.peak / size
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_dice_index_second_order_through_the_kernel(masked):
+    # create_graph: the kernel's backward differentiates the plain formula (tests/test_second_order.py
+    # covers every loss; this pins the kernel with a mask and a kept-probabilities forward)
+    import losskit
+
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(2, 3, 5, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.randint(0, 3, (2, 5, 4), generator=g)
+    mask = torch.rand(2, 5, 4, generator=g) < 0.7 if masked else None
+    assert torch.autograd.gradgradcheck(lambda a: losskit.dice_loss(a, y, mask=mask), (x,), fast_mode=True)

@@ -257,7 +257,7 @@ def check_labels(
     if target.numel() == 0 or not values_checked(target):
         return
     if ignore_index is None:
-        lo, hi = int(target.min()), int(target.max())
+        lo, hi = (int(v) for v in torch.aminmax(target.detach()))  # one pass
     else:  # min / max over the labels that are not ignored, without copying them out
         keep = target != ignore_index
         if not bool(keep.any()):

@@ -258,12 +258,14 @@ def _stats(
                                per_image=int(per_image), squared=int(squared), **(facts or {}))
     v = o.valid
     if o.labels is not None:
+        sg = None
         if o.input_type == "logits" and o.activation is None and fastpath.applies():
-            tp, sp = IndexStats.apply(o.x, o.labels, v, o.sigmoid, squared)
+            tp, sp, _, _, sg = IndexStats.apply(o.x, o.labels, v, o.sigmoid, squared)
         else:
             tp, sp = _index_sums(o.probs(fn), o.labels, v, squared)
-        count = o.x.new_ones(()).expand_as(o.labels) if v is None else v  # class volumes: counted pixels
-        sg = o.x.new_zeros(tp.shape).scatter_add(1, o.labels, count)
+        if sg is None or sg.numel() == 0:
+            count = o.x.new_ones(()).expand_as(o.labels) if v is None else v  # class volumes: counted pixels
+            sg = o.x.new_zeros(tp.shape).scatter_add(1, o.labels, count)
         tp, sp, sg = tp[:, o.first:], sp[:, o.first:], sg[:, o.first:]
     else:
         p = o.probs(fn)[:, o.first:]
