@@ -697,8 +697,9 @@ def ciou_loss(
     """
     fn = "ciou_loss"
     checks.check_option(fn, "alpha_rule", alpha_rule, _ALPHA_RULES)
+    checks.check_flag(fn, "detach_alpha", detach_alpha)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
-    loss = _family_loss("ciou", x, y, box_format, eps, alpha_rule, bool(detach_alpha))
+    loss = _family_loss("ciou", x, y, box_format, eps, alpha_rule, detach_alpha)
     return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)
 
 
@@ -828,6 +829,7 @@ def focal_eiou_loss(
     """
     fn = "focal_eiou_loss"
     gam = checks.check_number(fn, "gamma", gamma, low=0.0)
+    checks.check_flag(fn, "detach_weight", detach_weight)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
     loss = _family_loss("eiou", x, y, box_format, eps)
     p, g = _boxes(x, y, box_format)
@@ -1080,6 +1082,7 @@ def alpha_iou_loss(
     fn = "alpha_iou_loss"
     a = checks.check_number(fn, "alpha", alpha, low=0.0, low_open=True)
     checks.check_option(fn, "kind", kind, KINDS)
+    checks.check_flag(fn, "detach_beta", detach_beta)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
     p, g = _boxes(x, y, box_format)
     ov = geo.overlap(p, g, eps)
@@ -1092,6 +1095,6 @@ def alpha_iou_loss(
             loss = loss + geo.safe_pow(geo.diou_penalty(p, g, cw, ch, eps), a)
             if kind == "ciou":
                 v = geo.aspect_v(p, g, eps)
-                beta = geo.ciou_alpha(ov.iou, v, eps, "aaai", bool(detach_beta))
+                beta = geo.ciou_alpha(ov.iou, v, eps, "aaai", detach_beta)
                 loss = loss + geo.safe_pow(beta * v, a)
     return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)

@@ -81,8 +81,9 @@ def _multiclass_terms(
     """Per-sample loss ``-Σ_k w_k α_k q'_k (1-p_k)^γ log p_k`` and its mean normaliser ``Σ_k w_k q_k``."""
     d, C = check_class_input(fn, input, dim)
     check_input_type(fn, input_type)
+    checks.check_ignore_index(fn, ignore_index)
     checks.check_number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
-    checks.check_number(fn, "gamma", gamma, low=0.0)
+    checks.check_nonnegative(fn, "gamma", gamma)
     checks.check_class_weight(fn, weight, C)
     is_index, target = check_multiclass_target(fn, input, target, d, C, ignore_index)
     sample_shape = tuple(s for i, s in enumerate(input.shape) if i != d)
@@ -1120,6 +1121,7 @@ def hinge_loss(
     fn = "hinge_loss"
     checks.check_reduction(fn, reduction)
     mg = checks.check_number(fn, "margin", margin)
+    checks.check_flag(fn, "squared", squared)
     m, w = _margin_setup(fn, input, target, weight)
     loss = torch.clamp(mg - m, min=0.0)
     if squared:
@@ -1371,6 +1373,7 @@ def multiclass_hinge_loss(
     checks.check_reduction(fn, reduction)
     checks.check_option(fn, "variant", variant, ("crammer_singer", "weston_watkins"))
     mg = checks.check_number(fn, "margin", margin)
+    checks.check_flag(fn, "squared", squared)
     checks.check_float(fn, "input", input)
     if input.dim() != 2:
         raise ValueError(f"{fn}: input must have shape (N, C), got {checks.fmt_shape(input.shape)}")
@@ -1489,13 +1492,16 @@ def ctc_loss(
     fn = "ctc_loss"
     checks.check_reduction(fn, reduction)
     checks.check_option(fn, "input_type", input_type, ("log_probs", "logits"))
+    checks.check_integer(fn, "blank", blank)
+    checks.check_flag(fn, "batch_first", batch_first)
+    checks.check_flag(fn, "zero_infinity", zero_infinity)
     checks.check_float(fn, "input", input)
     if input.dim() != 3:
         layout = "(N, T, C)" if batch_first else "(T, N, C)"
         raise ValueError(f"{fn}: input must have shape {layout}, got {checks.fmt_shape(input.shape)}")
     x = input.transpose(0, 1) if batch_first else input
     T, N, C = (int(s) for s in x.shape)
-    if not isinstance(blank, int) or not 0 <= blank < C:
+    if not 0 <= blank < C:
         raise ValueError(f"{fn}: blank must be a class index in [0, {C - 1}], got {blank!r}")
     checks.check_int(fn, "target", target)
     if target.dtype != torch.int32:  # int32 stays: it is what torch's cuDNN CTC path takes
@@ -1682,8 +1688,7 @@ def _binary_extras(
     the loss itself (fused kernel or not) sees an ordinary target and weight.
     """
     ls = checks.check_number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
-    if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
-        raise TypeError(f"{fn}: ignore_index must be an int or None, got {ignore_index!r}")
+    checks.check_ignore_index(fn, ignore_index, optional=True)
     if ignore_index is None and mask is None and ls == 0.0:
         return target, weight
     checks.check_float(fn, "input", input)
@@ -1792,13 +1797,9 @@ def ohem_cross_entropy(
     fn = "ohem_cross_entropy"
     checks.check_reduction(fn, reduction)
     th = checks.check_number(fn, "threshold", threshold, low=0.0, high=1.0, low_open=True)
-    if isinstance(min_kept, bool) or not isinstance(min_kept, int):
-        raise TypeError(f"{fn}: min_kept must be an int, got {min_kept!r}")
-    if min_kept < 0:
-        raise ValueError(f"{fn}: min_kept must be >= 0, got {min_kept}")
+    checks.check_integer(fn, "min_kept", min_kept, low=0)
     k = None if top_k is None else checks.check_number(fn, "top_k", top_k, low=0.0, high=100.0, low_open=True)
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-        raise TypeError(f"{fn}: ignore_index must be an int, got {ignore_index!r}")
+    checks.check_ignore_index(fn, ignore_index)
     _, c = check_class_input(fn, input, 1)
     # a NaN logit would be silently ranked (and dropped or kept) by the hard-example selection
     checks.check_finite(fn, "input", input)
