@@ -37,6 +37,7 @@ from torch import Tensor
 from losskit import distributed as dist_
 from losskit._core import checks, fastpath
 from losskit._core.dtypes import compute_dtype
+from losskit._core.options import NONNEGATIVE, POSITIVE, Number, OneOf, declare
 from losskit.functional import _boxes_geometry as geo
 from losskit.functional._boxes_geometry import EPS, FORMATS, KINDS, LOSS_FORMATS, Box
 from losskit.functional._common import finish
@@ -422,6 +423,7 @@ def pairwise_box_iou(
 # losses
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE, mode=OneOf(_IOU_MODES), smooth=NONNEGATIVE)
 def iou_loss(
     input: Tensor,
     target: Tensor,
@@ -514,6 +516,7 @@ def iou_loss(
     return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE)
 def giou_loss(
     input: Tensor,
     target: Tensor,
@@ -574,6 +577,7 @@ def giou_loss(
                    normalizer, process_group)
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE)
 def diou_loss(
     input: Tensor,
     target: Tensor,
@@ -630,6 +634,7 @@ def diou_loss(
                    normalizer, process_group)
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE, alpha_rule=OneOf(_ALPHA_RULES))
 def ciou_loss(
     input: Tensor,
     target: Tensor,
@@ -703,6 +708,7 @@ def ciou_loss(
     return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE)
 def eiou_loss(
     input: Tensor,
     target: Tensor,
@@ -760,6 +766,7 @@ def eiou_loss(
                    normalizer, process_group)
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE, gamma=NONNEGATIVE)
 def focal_eiou_loss(
     input: Tensor,
     target: Tensor,
@@ -856,6 +863,7 @@ def focal_eiou_loss(
     return _finish(fn, values, reduction, w, input, target, normalizer, process_group)
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE, lambda_=NONNEGATIVE)
 def cdiou_loss(
     input: Tensor,
     target: Tensor,
@@ -932,6 +940,7 @@ def cdiou_loss(
     return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE, theta=Number(low=1.0))
 def siou_loss(
     input: Tensor,
     target: Tensor,
@@ -1016,6 +1025,7 @@ def siou_loss(
     return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE, alpha=POSITIVE, kind=OneOf(KINDS))
 def alpha_iou_loss(
     input: Tensor,
     target: Tensor,

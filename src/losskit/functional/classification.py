@@ -20,7 +20,9 @@ from torch import Tensor
 
 from losskit._core import checks, fastpath
 from losskit._core.logspace import logaddexp
+from losskit._core.options import NONNEGATIVE, Integer, Number, OneOf, declare
 from losskit.functional._common import (
+    INPUT_TYPES,
     binary_log_probs,
     check_base,
     check_class_input,
@@ -162,6 +164,7 @@ def _multiclass_terms(
     return loss * alpha_scalar, norm
 
 
+@declare(label_smoothing=Number(low=0.0, high=1.0), input_type=OneOf(INPUT_TYPES))
 def cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -250,6 +253,7 @@ def cross_entropy(
                   facts={"classes": int(input.shape[dim])}, inputs={"input": input, "target": target})
 
 
+@declare(gamma=NONNEGATIVE, label_smoothing=Number(low=0.0, high=1.0), input_type=OneOf(INPUT_TYPES))
 def softmax_focal_loss(
     input: Tensor,
     target: Tensor,
@@ -386,6 +390,7 @@ def _log_one_minus_pt(logp: Tensor, log1mp: Tensor, y: Tensor) -> Tensor:
     return logaddexp(torch.log(y.clamp_min(tiny)) + log1mp, torch.log((1.0 - y).clamp_min(tiny)) + logp)
 
 
+@declare(label_smoothing=Number(low=0.0, high=1.0), input_type=OneOf(INPUT_TYPES))
 def binary_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -463,6 +468,7 @@ def binary_cross_entropy(
                   inputs={"input": input, "target": target})
 
 
+@declare(alpha=Number(low=0.0, high=1.0), input_type=OneOf(INPUT_TYPES))
 def balanced_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -518,6 +524,8 @@ def balanced_cross_entropy(
                   inputs={"input": input, "target": target})
 
 
+@declare(alpha=Number(low=0.0, high=1.0, optional=True), gamma=NONNEGATIVE,
+         label_smoothing=Number(low=0.0, high=1.0), input_type=OneOf(INPUT_TYPES))
 def sigmoid_focal_loss(
     input: Tensor,
     target: Tensor,
@@ -607,6 +615,7 @@ def sigmoid_focal_loss(
                   inputs={"input": input, "target": target})
 
 
+@declare(beta=NONNEGATIVE, input_type=OneOf(INPUT_TYPES))
 def quality_focal_loss(
     input: Tensor,
     target: Tensor,
@@ -677,6 +686,7 @@ def quality_focal_loss(
                   inputs={"input": input, "target": target})
 
 
+@declare(alpha=NONNEGATIVE, gamma=NONNEGATIVE)
 def varifocal_loss(
     input: Tensor,
     target: Tensor,
@@ -1074,6 +1084,7 @@ def _margin_setup(
     return y.to(x.dtype) * x, w
 
 
+@declare(margin=Number())
 def hinge_loss(
     input: Tensor,
     target: Tensor,
@@ -1309,6 +1320,7 @@ def zero_one_loss(
                   inputs={"input": input})
 
 
+@declare(margin=Number(), variant=OneOf(("crammer_singer", "weston_watkins")))
 def multiclass_hinge_loss(
     input: Tensor,
     target: Tensor,
@@ -1724,6 +1736,8 @@ def _pos_weight(fn: str, pos_weight: Tensor | None, x: Tensor) -> Tensor | None:
 # online hard example mining for dense cross-entropy (issue 13)
 
 
+@declare(threshold=Number(low=0.0, high=1.0, low_open=True), min_kept=Integer(low=0),
+         input_type=OneOf(INPUT_TYPES))
 def ohem_cross_entropy(
     input: Tensor,
     target: Tensor,
