@@ -227,7 +227,7 @@ def test_encode_decode_equal_reference(codec):
 
 
 @pytest.mark.parametrize(("args", "kwargs", "error", "match"), [
-    ((0,), {}, ValueError, r"^MultiBinCodec: num_bins must be at least 1, got 0"),
+    ((0,), {}, ValueError, r"^MultiBinCodec: num_bins must be >= 1, got 0"),
     ((2.0,), {}, TypeError, r"^MultiBinCodec: num_bins must be an int"),
     ((2,), {"overlap": -0.1}, ValueError, r"^MultiBinCodec: overlap must be in \[0, inf\)"),
     ((2,), {"overlap": 3.2}, ValueError, r"^MultiBinCodec: overlap must be in \[0, bin width\) = \[0, 3.14159\)"),

@@ -438,7 +438,7 @@ def _poisson_errors() -> list[ErrorCase]:
         ErrorCase((x - 5, y), {"log_input": False}, ValueError, rf"^{fn}: input must hold non-negative rates",
                   "negative-rate"),
         ErrorCase((x, y), {"eps": 0.0}, ValueError, rf"^{fn}: eps must be in \(0, inf\)", "eps"),
-        ErrorCase((x, y), {"full": 1}, TypeError, rf"^{fn}: full must be True or False", "full"),
+        ErrorCase((x, y), {"full": 1}, TypeError, rf"^{fn}: full must be a bool", "full"),
         ErrorCase((x, y.long()), {}, TypeError, rf"^{fn}: target must be a floating-point tensor", "int-target"),
         ErrorCase((x.masked_fill(x > 0, float("nan")), y), {}, ValueError, rf"^{fn}: input contains NaN", "nan"),
     ]

@@ -137,8 +137,8 @@ def _errors(fn: Callable[..., torch.Tensor], name: str) -> list[ErrorCase]:
         ErrorCase((x, y), {"mask": torch.ones(N, H, W)}, TypeError, f + r" mask must be a bool tensor", "mask-dtype"),
         ErrorCase((x, y), {"mask": torch.ones(N, 1, H, W, dtype=torch.bool)}, ValueError,
                   f + r" mask must have shape \(2, 3, 4\)", "mask-shape"),
-        ErrorCase((x, y), {"multilabel": 1}, TypeError, f + r" multilabel must be True or False", "multilabel"),
-        ErrorCase((x, y), {"per_image": "yes"}, TypeError, f + r" per_image must be True or False", "per_image"),
+        ErrorCase((x, y), {"multilabel": 1}, TypeError, f + r" multilabel must be a bool", "multilabel"),
+        ErrorCase((x, y), {"per_image": "yes"}, TypeError, f + r" per_image must be a bool", "per_image"),
         ErrorCase((x.masked_fill(x > 0.5, float("nan")), y), {}, ValueError, f + r" input contains NaN", "nan"),
         ErrorCase((x, y), {"reduction": "batchmean"}, ValueError, f + r" reduction must be one of", "reduction"),
     ]

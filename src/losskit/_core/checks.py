@@ -70,6 +70,51 @@ def check_option(fn: str, name: str, value: Any, allowed: Sequence[Any]) -> None
         raise ValueError(f"{fn}: {name} must be one of {tuple(allowed)}, got {value!r}")
 
 
+def _got(value: Any) -> str:
+    """``got <type> <value>`` for scalars and strings, ``got <type>`` for anything larger."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return f"{type(value).__name__} {value!r}"
+    return type(value).__name__
+
+
+def check_flag(fn: str, name: str, value: Any) -> bool:
+    """Raise TypeError unless ``value`` is a real ``bool`` (``"no"`` or ``1`` would be truthy)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{fn}: {name} must be a bool, got {_got(value)}")
+    return value
+
+
+def check_integer(fn: str, name: str, value: Any, *, low: int | None = None) -> int:
+    """Raise TypeError unless ``value`` is a Python int (bool rejected), ValueError if it is below ``low``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{fn}: {name} must be an int, got {_got(value)}")
+    if low is not None and value < low:
+        raise ValueError(f"{fn}: {name} must be >= {low}, got {value!r}")
+    return value
+
+
+def check_ignore_index(
+    fn: str, value: Any, *, optional: bool = False, name: str = "ignore_index"
+) -> int | None:
+    """Validate an ``ignore_index`` option: an int (or None where ``optional``; bool and float rejected)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        expected = "an int or None" if optional else "an int"
+        raise TypeError(f"{fn}: {name} must be {expected}, got {_got(value)}")
+    return value
+
+
+def check_nonnegative(fn: str, name: str, value: Any) -> float:
+    """A number in ``[0, inf)`` (see :func:`check_number`)."""
+    return check_number(fn, name, value, low=0.0)
+
+
+def check_positive(fn: str, name: str, value: Any) -> float:
+    """A number in ``(0, inf)`` (see :func:`check_number`)."""
+    return check_number(fn, name, value, low=0.0, low_open=True)
+
+
 def check_reduction(fn: str, reduction: str) -> None:
     """Validate the ``reduction`` argument (shared by every loss)."""
     check_option(fn, "reduction", reduction, ("none", "mean", "sum"))
@@ -145,6 +190,19 @@ def check_shape(fn: str, name: str, x: Tensor, expected: Sequence[int], what: st
         raise ValueError(
             f"{fn}: {name} must have shape {fmt_shape(expected)}{extra}, got {fmt_shape(x.shape)}"
         )
+
+
+def check_mask(
+    fn: str, mask: Any, shape: Sequence[int], what: str = "(the loss's per-sample shape)", name: str = "mask"
+) -> Tensor | None:
+    """Validate an optional boolean keep-mask (True = keep) of exactly ``shape``."""
+    if mask is None:
+        return None
+    check_tensor(fn, name, mask)
+    if mask.dtype != torch.bool:
+        raise TypeError(f"{fn}: {name} must be a bool tensor (True = keep), got dtype {mask.dtype}")
+    check_shape(fn, name, mask, shape, what)
+    return mask
 
 
 def check_same_device(fn: str, **tensors: Tensor | None) -> None:

@@ -17,6 +17,8 @@ import torch
 import torch.autograd.forward_ad as _forward_ad
 from torch import Tensor
 
+from losskit._core.checks import check_flag
+
 __all__ = ["applies", "differentiate_plain", "fast_paths", "fast_paths_enabled", "set_fast_paths"]
 
 _enabled = True
@@ -40,8 +42,7 @@ def set_fast_paths(enabled: bool) -> None:
         >>> losskit.set_fast_paths(True)
     """
     global _enabled
-    if not isinstance(enabled, bool):
-        raise TypeError(f"set_fast_paths: enabled must be True or False, got {enabled!r}")
+    check_flag("set_fast_paths", "enabled", enabled)
     _enabled = enabled
 
 
@@ -53,8 +54,7 @@ def fast_paths_enabled() -> bool:
 @contextmanager
 def fast_paths(enabled: bool) -> Iterator[None]:
     """Context manager form of :func:`set_fast_paths`; restores the previous setting on exit."""
-    if not isinstance(enabled, bool):
-        raise TypeError(f"fast_paths: enabled must be True or False, got {enabled!r}")
+    check_flag("fast_paths", "enabled", enabled)
     global _enabled
     before = _enabled
     _enabled = enabled

@@ -105,8 +105,7 @@ def prepare(fn: str, *tensors: Tensor | None) -> tuple[torch.dtype, list[Tensor 
 
 def normalize_dim(fn: str, x: Tensor, dim: int) -> int:
     """Validate a class dimension index and return it as a non-negative int."""
-    if isinstance(dim, bool) or not isinstance(dim, int):
-        raise TypeError(f"{fn}: dim must be an int, got {type(dim).__name__}")
+    checks.check_integer(fn, "dim", dim)
     if not -x.dim() <= dim < x.dim():
         raise ValueError(
             f"{fn}: dim must index a dimension of input with shape {checks.fmt_shape(x.shape)}, got {dim}"
@@ -155,12 +154,7 @@ def check_multiclass_target(
 
 def check_mask(fn: str, mask: Tensor | None, shape: tuple[int, ...]) -> None:
     """Validate an optional boolean keep-mask with the per-sample shape."""
-    if mask is None:
-        return
-    checks.check_tensor(fn, "mask", mask)
-    if mask.dtype != torch.bool:
-        raise TypeError(f"{fn}: mask must be a bool tensor (True = keep), got dtype {mask.dtype}")
-    checks.check_shape(fn, "mask", mask, shape, "(the loss's per-sample shape)")
+    checks.check_mask(fn, mask, shape)
 
 
 def finish(

@@ -37,6 +37,7 @@ from torch import Tensor
 from losskit import distributed as dist_
 from losskit._core import checks, fastpath
 from losskit._core.dtypes import compute_dtype
+from losskit._core.options import NONNEGATIVE, POSITIVE, Number, OneOf, declare
 from losskit.functional import _boxes_geometry as geo
 from losskit.functional._boxes_geometry import EPS, FORMATS, KINDS, LOSS_FORMATS, Box
 from losskit.functional._common import finish
@@ -422,6 +423,7 @@ def pairwise_box_iou(
 # losses
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE, mode=OneOf(_IOU_MODES), smooth=NONNEGATIVE)
 def iou_loss(
     input: Tensor,
     target: Tensor,
@@ -514,6 +516,7 @@ def iou_loss(
     return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE)
 def giou_loss(
     input: Tensor,
     target: Tensor,
@@ -574,6 +577,7 @@ def giou_loss(
                    normalizer, process_group)
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE)
 def diou_loss(
     input: Tensor,
     target: Tensor,
@@ -630,6 +634,7 @@ def diou_loss(
                    normalizer, process_group)
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE, alpha_rule=OneOf(_ALPHA_RULES))
 def ciou_loss(
     input: Tensor,
     target: Tensor,
@@ -697,11 +702,13 @@ def ciou_loss(
     """
     fn = "ciou_loss"
     checks.check_option(fn, "alpha_rule", alpha_rule, _ALPHA_RULES)
+    checks.check_flag(fn, "detach_alpha", detach_alpha)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
-    loss = _family_loss("ciou", x, y, box_format, eps, alpha_rule, bool(detach_alpha))
+    loss = _family_loss("ciou", x, y, box_format, eps, alpha_rule, detach_alpha)
     return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE)
 def eiou_loss(
     input: Tensor,
     target: Tensor,
@@ -759,6 +766,7 @@ def eiou_loss(
                    normalizer, process_group)
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE, gamma=NONNEGATIVE)
 def focal_eiou_loss(
     input: Tensor,
     target: Tensor,
@@ -828,6 +836,7 @@ def focal_eiou_loss(
     """
     fn = "focal_eiou_loss"
     gam = checks.check_number(fn, "gamma", gamma, low=0.0)
+    checks.check_flag(fn, "detach_weight", detach_weight)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
     loss = _family_loss("eiou", x, y, box_format, eps)
     p, g = _boxes(x, y, box_format)
@@ -854,6 +863,7 @@ def focal_eiou_loss(
     return _finish(fn, values, reduction, w, input, target, normalizer, process_group)
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE, lambda_=NONNEGATIVE)
 def cdiou_loss(
     input: Tensor,
     target: Tensor,
@@ -930,6 +940,7 @@ def cdiou_loss(
     return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE, theta=Number(low=1.0))
 def siou_loss(
     input: Tensor,
     target: Tensor,
@@ -1014,6 +1025,7 @@ def siou_loss(
     return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)
 
 
+@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE, alpha=POSITIVE, kind=OneOf(KINDS))
 def alpha_iou_loss(
     input: Tensor,
     target: Tensor,
@@ -1080,6 +1092,7 @@ def alpha_iou_loss(
     fn = "alpha_iou_loss"
     a = checks.check_number(fn, "alpha", alpha, low=0.0, low_open=True)
     checks.check_option(fn, "kind", kind, KINDS)
+    checks.check_flag(fn, "detach_beta", detach_beta)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
     p, g = _boxes(x, y, box_format)
     ov = geo.overlap(p, g, eps)
@@ -1092,6 +1105,6 @@ def alpha_iou_loss(
             loss = loss + geo.safe_pow(geo.diou_penalty(p, g, cw, ch, eps), a)
             if kind == "ciou":
                 v = geo.aspect_v(p, g, eps)
-                beta = geo.ciou_alpha(ov.iou, v, eps, "aaai", bool(detach_beta))
+                beta = geo.ciou_alpha(ov.iou, v, eps, "aaai", detach_beta)
                 loss = loss + geo.safe_pow(beta * v, a)
     return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)

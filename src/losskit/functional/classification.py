@@ -20,7 +20,9 @@ from torch import Tensor
 
 from losskit._core import checks, fastpath
 from losskit._core.logspace import logaddexp
+from losskit._core.options import NONNEGATIVE, Integer, Number, OneOf, declare
 from losskit.functional._common import (
+    INPUT_TYPES,
     binary_log_probs,
     check_base,
     check_class_input,
@@ -81,8 +83,9 @@ def _multiclass_terms(
     """Per-sample loss ``-Σ_k w_k α_k q'_k (1-p_k)^γ log p_k`` and its mean normaliser ``Σ_k w_k q_k``."""
     d, C = check_class_input(fn, input, dim)
     check_input_type(fn, input_type)
+    checks.check_ignore_index(fn, ignore_index)
     checks.check_number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
-    checks.check_number(fn, "gamma", gamma, low=0.0)
+    checks.check_nonnegative(fn, "gamma", gamma)
     checks.check_class_weight(fn, weight, C)
     is_index, target = check_multiclass_target(fn, input, target, d, C, ignore_index)
     sample_shape = tuple(s for i, s in enumerate(input.shape) if i != d)
@@ -161,6 +164,7 @@ def _multiclass_terms(
     return loss * alpha_scalar, norm
 
 
+@declare(label_smoothing=Number(low=0.0, high=1.0), input_type=OneOf(INPUT_TYPES))
 def cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -249,6 +253,7 @@ def cross_entropy(
                   facts={"classes": int(input.shape[dim])}, inputs={"input": input, "target": target})
 
 
+@declare(gamma=NONNEGATIVE, label_smoothing=Number(low=0.0, high=1.0), input_type=OneOf(INPUT_TYPES))
 def softmax_focal_loss(
     input: Tensor,
     target: Tensor,
@@ -385,6 +390,7 @@ def _log_one_minus_pt(logp: Tensor, log1mp: Tensor, y: Tensor) -> Tensor:
     return logaddexp(torch.log(y.clamp_min(tiny)) + log1mp, torch.log((1.0 - y).clamp_min(tiny)) + logp)
 
 
+@declare(label_smoothing=Number(low=0.0, high=1.0), input_type=OneOf(INPUT_TYPES))
 def binary_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -462,6 +468,7 @@ def binary_cross_entropy(
                   inputs={"input": input, "target": target})
 
 
+@declare(alpha=Number(low=0.0, high=1.0), input_type=OneOf(INPUT_TYPES))
 def balanced_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -517,6 +524,8 @@ def balanced_cross_entropy(
                   inputs={"input": input, "target": target})
 
 
+@declare(alpha=Number(low=0.0, high=1.0, optional=True), gamma=NONNEGATIVE,
+         label_smoothing=Number(low=0.0, high=1.0), input_type=OneOf(INPUT_TYPES))
 def sigmoid_focal_loss(
     input: Tensor,
     target: Tensor,
@@ -606,6 +615,7 @@ def sigmoid_focal_loss(
                   inputs={"input": input, "target": target})
 
 
+@declare(beta=NONNEGATIVE, input_type=OneOf(INPUT_TYPES))
 def quality_focal_loss(
     input: Tensor,
     target: Tensor,
@@ -676,6 +686,7 @@ def quality_focal_loss(
                   inputs={"input": input, "target": target})
 
 
+@declare(alpha=NONNEGATIVE, gamma=NONNEGATIVE)
 def varifocal_loss(
     input: Tensor,
     target: Tensor,
@@ -1073,6 +1084,7 @@ def _margin_setup(
     return y.to(x.dtype) * x, w
 
 
+@declare(margin=Number())
 def hinge_loss(
     input: Tensor,
     target: Tensor,
@@ -1120,6 +1132,7 @@ def hinge_loss(
     fn = "hinge_loss"
     checks.check_reduction(fn, reduction)
     mg = checks.check_number(fn, "margin", margin)
+    checks.check_flag(fn, "squared", squared)
     m, w = _margin_setup(fn, input, target, weight)
     loss = torch.clamp(mg - m, min=0.0)
     if squared:
@@ -1307,6 +1320,7 @@ def zero_one_loss(
                   inputs={"input": input})
 
 
+@declare(margin=Number(), variant=OneOf(("crammer_singer", "weston_watkins")))
 def multiclass_hinge_loss(
     input: Tensor,
     target: Tensor,
@@ -1371,6 +1385,7 @@ def multiclass_hinge_loss(
     checks.check_reduction(fn, reduction)
     checks.check_option(fn, "variant", variant, ("crammer_singer", "weston_watkins"))
     mg = checks.check_number(fn, "margin", margin)
+    checks.check_flag(fn, "squared", squared)
     checks.check_float(fn, "input", input)
     if input.dim() != 2:
         raise ValueError(f"{fn}: input must have shape (N, C), got {checks.fmt_shape(input.shape)}")
@@ -1489,13 +1504,16 @@ def ctc_loss(
     fn = "ctc_loss"
     checks.check_reduction(fn, reduction)
     checks.check_option(fn, "input_type", input_type, ("log_probs", "logits"))
+    checks.check_integer(fn, "blank", blank)
+    checks.check_flag(fn, "batch_first", batch_first)
+    checks.check_flag(fn, "zero_infinity", zero_infinity)
     checks.check_float(fn, "input", input)
     if input.dim() != 3:
         layout = "(N, T, C)" if batch_first else "(T, N, C)"
         raise ValueError(f"{fn}: input must have shape {layout}, got {checks.fmt_shape(input.shape)}")
     x = input.transpose(0, 1) if batch_first else input
     T, N, C = (int(s) for s in x.shape)
-    if not isinstance(blank, int) or not 0 <= blank < C:
+    if not 0 <= blank < C:
         raise ValueError(f"{fn}: blank must be a class index in [0, {C - 1}], got {blank!r}")
     checks.check_int(fn, "target", target)
     if target.dtype != torch.int32:  # int32 stays: it is what torch's cuDNN CTC path takes
@@ -1682,8 +1700,7 @@ def _binary_extras(
     the loss itself (fused kernel or not) sees an ordinary target and weight.
     """
     ls = checks.check_number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
-    if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
-        raise TypeError(f"{fn}: ignore_index must be an int or None, got {ignore_index!r}")
+    checks.check_ignore_index(fn, ignore_index, optional=True)
     if ignore_index is None and mask is None and ls == 0.0:
         return target, weight
     checks.check_float(fn, "input", input)
@@ -1719,6 +1736,8 @@ def _pos_weight(fn: str, pos_weight: Tensor | None, x: Tensor) -> Tensor | None:
 # online hard example mining for dense cross-entropy (issue 13)
 
 
+@declare(threshold=Number(low=0.0, high=1.0, low_open=True), min_kept=Integer(low=0),
+         input_type=OneOf(INPUT_TYPES))
 def ohem_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -1792,13 +1811,9 @@ def ohem_cross_entropy(
     fn = "ohem_cross_entropy"
     checks.check_reduction(fn, reduction)
     th = checks.check_number(fn, "threshold", threshold, low=0.0, high=1.0, low_open=True)
-    if isinstance(min_kept, bool) or not isinstance(min_kept, int):
-        raise TypeError(f"{fn}: min_kept must be an int, got {min_kept!r}")
-    if min_kept < 0:
-        raise ValueError(f"{fn}: min_kept must be >= 0, got {min_kept}")
+    checks.check_integer(fn, "min_kept", min_kept, low=0)
     k = None if top_k is None else checks.check_number(fn, "top_k", top_k, low=0.0, high=100.0, low_open=True)
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-        raise TypeError(f"{fn}: ignore_index must be an int, got {ignore_index!r}")
+    checks.check_ignore_index(fn, ignore_index)
     _, c = check_class_input(fn, input, 1)
     # a NaN logit would be silently ranked (and dropped or kept) by the hard-example selection
     checks.check_finite(fn, "input", input)

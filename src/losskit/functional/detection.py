@@ -358,10 +358,7 @@ def adaptive_wing_loss(
 
 
 def _ghm_bins(fn: str, bins: int) -> int:
-    if isinstance(bins, bool) or not isinstance(bins, int):
-        raise TypeError(f"{fn}: bins must be an int, got {type(bins).__name__}")
-    if bins < 1:
-        raise ValueError(f"{fn}: bins must be >= 1, got {bins}")
+    checks.check_integer(fn, "bins", bins, low=1)
     return bins
 
 

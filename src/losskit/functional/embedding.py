@@ -81,10 +81,7 @@ def _check_temperature(fn: str, temperature: float) -> float:
     return checks.check_number(fn, "temperature", temperature, low=0.0, low_open=True)
 
 
-def _check_bool(fn: str, name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{fn}: {name} must be a bool, got {type(value).__name__}")
-    return value
+_check_bool = checks.check_flag  # the shared vocabulary; the old name kept for modules that import it
 
 
 def _check_margin(fn: str, margin: float) -> float:
@@ -420,8 +417,8 @@ def triplet_loss(
     checks.check_option(fn, "distance", distance, DISTANCES)
     if distance == "cosine" and order != 2.0:
         raise ValueError(f"{fn}: p applies to distance='euclidean', got p={p!r} with distance='cosine'")
-    _check_bool(fn, "swap", swap)
-    _check_bool(fn, "squared", squared)
+    checks.check_flag(fn, "swap", swap)
+    checks.check_flag(fn, "squared", squared)
     _check_embeddings(fn, "anchor", anchor)
     _check_like(fn, "positive", positive, anchor, "anchor")
     _check_like(fn, "negative", negative, anchor, "anchor")
@@ -528,7 +525,7 @@ def info_nce_loss(
     fn = "info_nce_loss"
     checks.check_reduction(fn, reduction)
     tau = _check_temperature(fn, temperature)
-    _check_bool(fn, "normalize", normalize)
+    checks.check_flag(fn, "normalize", normalize)
     _check_embeddings(fn, "query", query)
     _check_like(fn, "key", key, query, "query")
     n, dim = (int(s) for s in query.shape)
@@ -543,7 +540,7 @@ def info_nce_loss(
                 f"{checks.fmt_shape(negatives.shape)}"
             )
     _check_sample_weight(fn, weight, n)
-    _check_bool(fn, "local_loss", local_loss)
+    checks.check_flag(fn, "local_loss", local_loss)
     checks.check_same_device(fn, query=query, key=key, negatives=negatives, weight=weight)
     # 0: no extra negatives, 1: shared (M, D), 2: per query (N, M, D) with M negatives each
     neg_kind = 0 if negatives is None else negatives.dim() - 1
@@ -672,12 +669,12 @@ def nt_xent_loss(
     fn = "nt_xent_loss"
     checks.check_reduction(fn, reduction)
     tau = _check_temperature(fn, temperature)
-    _check_bool(fn, "normalize", normalize)
+    checks.check_flag(fn, "normalize", normalize)
     _check_embeddings(fn, "z1", z1)
     _check_like(fn, "z2", z2, z1, "z1")
     n = int(z1.shape[0])
     _check_sample_weight(fn, weight, n)
-    _check_bool(fn, "local_loss", local_loss)
+    checks.check_flag(fn, "local_loss", local_loss)
     if labels is not None:
         labels = checks.check_index_target(fn, "labels", labels)
         checks.check_shape(fn, "labels", labels, (n,), "(one class label per pair)")
@@ -805,13 +802,13 @@ def supervised_contrastive_loss(
     fn = "supervised_contrastive_loss"
     checks.check_reduction(fn, reduction)
     tau = _check_temperature(fn, temperature)
-    _check_bool(fn, "normalize", normalize)
+    checks.check_flag(fn, "normalize", normalize)
     _check_embeddings(fn, "features", features)
     n = int(features.shape[0])
     labels = checks.check_index_target(fn, "labels", labels)
     checks.check_shape(fn, "labels", labels, (n,), "(one class label per row of features)")
     _check_sample_weight(fn, weight, n)
-    _check_bool(fn, "local_loss", local_loss)
+    checks.check_flag(fn, "local_loss", local_loss)
     checks.check_same_device(fn, features=features, labels=labels, weight=weight)
     group = _group(fn, process_group, features.device, width=int(features.shape[1]),
                    reduction=_REDUCTION_CODE[reduction], weighted=int(weight is not None),
@@ -925,7 +922,7 @@ def clip_loss(
     _check_like(fn, "text_embeds", text_embeds, image_embeds, "image_embeds")
     n, dim = (int(x) for x in image_embeds.shape)
     _check_sample_weight(fn, weight, n)
-    _check_bool(fn, "local_loss", local_loss)
+    checks.check_flag(fn, "local_loss", local_loss)
     checks.check_same_device(fn, image_embeds=image_embeds, text_embeds=text_embeds, weight=weight,
                              logit_scale=scale_t)
     group = _group(fn, process_group, image_embeds.device, width=dim, reduction=_REDUCTION_CODE[reduction],
@@ -1054,7 +1051,7 @@ def siglip_loss(
     _check_like(fn, "text_embeds", text_embeds, image_embeds, "image_embeds")
     n = int(image_embeds.shape[0])
     _check_sample_weight(fn, weight, n)
-    _check_bool(fn, "ring", ring)
+    checks.check_flag(fn, "ring", ring)
     checks.check_same_device(fn, image_embeds=image_embeds, text_embeds=text_embeds, weight=weight,
                              logit_scale=scale_t, logit_bias=bias_t)
     group = _group(fn, process_group, image_embeds.device, width=int(image_embeds.shape[1]),

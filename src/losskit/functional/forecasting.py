@@ -230,8 +230,7 @@ def negative_binomial_nll_loss(
     """
     fn = "negative_binomial_nll_loss"
     checks.check_reduction(fn, reduction)
-    if not isinstance(log_input, bool):
-        raise TypeError(f"{fn}: log_input must be a bool, got {type(log_input).__name__}")
+    checks.check_flag(fn, "log_input", log_input)
     e = checks.check_number(fn, "eps", eps, low=0.0, low_open=True)
     if (total_count is None) == (dispersion is None):
         got = "both" if total_count is not None else "neither"
@@ -465,8 +464,7 @@ def crps_ensemble_loss(
     """
     fn = "crps_ensemble_loss"
     checks.check_reduction(fn, reduction)
-    if not isinstance(fair, bool):
-        raise TypeError(f"{fn}: fair must be a bool, got {type(fair).__name__}")
+    checks.check_flag(fn, "fair", fair)
     checks.check_float(fn, "input", input)
     checks.check_float(fn, "target", target)
     checks.check_ndim(fn, "input", input, 1, "(members on the last dimension)")

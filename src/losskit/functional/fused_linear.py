@@ -190,8 +190,7 @@ def linear_cross_entropy(
     checks.check_reduction(fn, reduction)
     _, v = _check_head(fn, hidden, weight, bias)
     _check_token_target(fn, "target", target, hidden)
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-        raise TypeError(f"{fn}: ignore_index must be an int, got {type(ignore_index).__name__}")
+    checks.check_ignore_index(fn, ignore_index)
     eps = checks.check_number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0, high_open=True)
     zl = checks.check_number(fn, "z_loss", z_loss, low=0.0)
     cap = 0.0 if softcap is None else checks.check_number(fn, "softcap", softcap, low=0.0, low_open=True)
@@ -214,8 +213,7 @@ def linear_cross_entropy(
             checks.check_number(fn, "normalizer", normalizer, low=0.0, low_open=True)
             norm = torch.tensor(float(normalizer), device=hidden.device)
     _check_chunk(fn, chunk_size)
-    if not isinstance(return_lse, bool):
-        raise TypeError(f"{fn}: return_lse must be a bool, got {type(return_lse).__name__}")
+    checks.check_flag(fn, "return_lse", return_lse)
     checks.check_labels(fn, "target", target, v, ignore_index)
 
     # (N, D) goes in as is: a reshape would put a view between the gradient and hidden.grad
@@ -317,8 +315,7 @@ def linear_distillation_loss(
     checks.check_same_device(fn, hidden=hidden, teacher_logits=teacher_logits)
     temp = checks.check_number(fn, "temperature", temperature, low=0.0, low_open=True)
     checks.check_option(fn, "direction", direction, ("forward", "reverse"))
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-        raise TypeError(f"{fn}: ignore_index must be an int, got {type(ignore_index).__name__}")
+    checks.check_ignore_index(fn, ignore_index)
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
                                    or chunk_size < 1):
         raise ValueError(

@@ -72,12 +72,11 @@ def _token_mask(
     fn: str, labels: Tensor | None, ignore_index: int, token_shape: tuple[int, ...]
 ) -> Tensor | None:
     """The keep-mask ``labels != ignore_index`` (None when there are no labels)."""
+    checks.check_ignore_index(fn, ignore_index)
     if labels is None:
         return None
     checks.check_int(fn, "labels", labels)
     checks.check_shape(fn, "labels", labels, token_shape, "(the logits' shape without the vocabulary dim)")
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-        raise TypeError(f"{fn}: ignore_index must be an int, got {type(ignore_index).__name__}")
     return labels != ignore_index
 
 
@@ -437,10 +436,8 @@ def sequence_log_probs(
                          f"{checks.fmt_shape(logits.shape)}")
     checks.check_shape(fn, "labels", labels, tuple(logits.shape[:-1]),
                        "(logits.shape[:-1]: one label per position)")
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-        raise TypeError(f"{fn}: ignore_index must be an int, got {type(ignore_index).__name__}")
-    if not isinstance(average, bool):
-        raise TypeError(f"{fn}: average must be a bool, got {type(average).__name__}")
+    checks.check_ignore_index(fn, ignore_index)
+    checks.check_flag(fn, "average", average)
     checks.check_same_device(fn, logits=logits, labels=labels)
     checks.check_labels(fn, "labels", labels, int(logits.shape[-1]), ignore_index)
     _, (z,) = prepare(fn, logits)
@@ -486,8 +483,7 @@ def _check_smoothing(fn: str, label_smoothing: float) -> float:
 
 
 def _check_return_rewards(fn: str, return_rewards: bool) -> None:
-    if not isinstance(return_rewards, bool):
-        raise TypeError(f"{fn}: return_rewards must be a bool, got {type(return_rewards).__name__}")
+    checks.check_flag(fn, "return_rewards", return_rewards)
 
 
 def _smoothed_logsigmoid_loss(u: Tensor, eps: float) -> Tensor:

@@ -107,10 +107,7 @@ class MultiBinCodec:
         range: tuple[float, float] | None = None,
     ) -> None:
         fn = "MultiBinCodec"
-        if isinstance(num_bins, bool) or not isinstance(num_bins, int):
-            raise TypeError(f"{fn}: num_bins must be an int, got {type(num_bins).__name__}")
-        if num_bins < 1:
-            raise ValueError(f"{fn}: num_bins must be at least 1, got {num_bins}")
+        checks.check_integer(fn, "num_bins", num_bins, low=1)
         p: float | None = None
         r: tuple[float, float] | None = None
         if period is not None and range is not None:

@@ -610,6 +610,7 @@ def gaussian_nll_loss(
     """
     fn = "gaussian_nll_loss"
     checks.check_reduction(fn, reduction)
+    checks.check_flag(fn, "full", full)
     e = checks.check_number(fn, "eps", eps, low=0.0, low_open=True)
     _check_pair(fn, input, target, weight)
     spread, is_log = _spread(fn, input, var, log_var, ("var", "log_var"))
@@ -691,6 +692,7 @@ def laplace_nll_loss(
     """
     fn = "laplace_nll_loss"
     checks.check_reduction(fn, reduction)
+    checks.check_flag(fn, "full", full)
     e = checks.check_number(fn, "eps", eps, low=0.0, low_open=True)
     _check_pair(fn, input, target, weight)
     spread, is_log = _spread(fn, input, scale, log_scale, ("scale", "log_scale"))
@@ -770,9 +772,8 @@ def poisson_nll_loss(
     """
     fn = "poisson_nll_loss"
     checks.check_reduction(fn, reduction)
-    for name, flag in (("log_input", log_input), ("full", full)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"{fn}: {name} must be True or False, got {flag!r}")
+    checks.check_flag(fn, "log_input", log_input)
+    checks.check_flag(fn, "full", full)
     e = checks.check_number(fn, "eps", eps, low=0.0, low_open=True)
     x, y, w = _pair(fn, input, target, weight)
     for name, t, ok in (("target", y, True), ("input", x, not log_input)):

@@ -448,8 +448,7 @@ def barron_loss(
     """
     fn = "barron_loss"
     checks.check_reduction(fn, reduction)
-    if not isinstance(nll, bool):
-        raise TypeError(f"{fn}: nll must be a bool, got {type(nll).__name__}")
+    checks.check_flag(fn, "nll", nll)
     a = _check_alpha(fn, alpha, input, nll)
     z, w, c = _scaled_square(fn, input, target, scale, weight)
     at: Tensor | float = a.to(z.dtype) if isinstance(a, Tensor) else a

@@ -119,9 +119,7 @@ class _Overlap:
         return g if self.valid is None else g * self.valid.unsqueeze(1)
 
 
-def _check_flag(fn: str, name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(f"{fn}: {name} must be True or False, got {value!r}")
+_check_flag = checks.check_flag  # the shared vocabulary; the old name kept for modules that import it
 
 
 def _check_options(
@@ -141,8 +139,7 @@ def _check_options(
     _check_flag(fn, "multilabel", multilabel)
     _check_flag(fn, "include_background", include_background)
     _check_flag(fn, "per_image", per_image)
-    if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
-        raise TypeError(f"{fn}: ignore_index must be an int or None, got {ignore_index!r}")
+    checks.check_ignore_index(fn, ignore_index, optional=True)
     if smooth is not None:
         checks.check_number(fn, "smooth", smooth, low=0.0)
 
@@ -196,11 +193,7 @@ def _prepare(
             raise TypeError(f"{fn}: target must be a real tensor, got dtype {target.dtype}")
         checks.check_probabilities(fn, "target", target.detach())
     checks.check_class_weight(fn, weight, num_classes)
-    if mask is not None:
-        checks.check_tensor(fn, "mask", mask)
-        if mask.dtype != torch.bool:
-            raise TypeError(f"{fn}: mask must be a bool tensor (True = keep), got dtype {mask.dtype}")
-        checks.check_shape(fn, "mask", mask, index_shape, "(N, *spatial): one flag per pixel")
+    checks.check_mask(fn, mask, index_shape, "(N, *spatial): one flag per pixel")
     checks.check_same_device(fn, input=input, target=target, weight=weight, mask=mask)
 
     dtype = compute_dtype(input, target if target.is_floating_point() else None, weight)

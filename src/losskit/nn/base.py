@@ -28,6 +28,8 @@ from typing import Any, ClassVar
 import torch.distributed as dist
 from torch import Tensor, nn
 
+from losskit._core import options as _options
+
 __all__ = ["CombinedLoss", "FunctionalLoss", "Loss"]
 
 
@@ -237,10 +239,12 @@ class FunctionalLoss(Loss):
         self._validate_options()
 
     def _validate_options(self) -> None:
-        """Hook for eager validation of plain (non-tensor) options; functions re-check on every call."""
+        """Eager validation of plain (non-tensor) options; functions re-check on every call."""
+        plain = {k: v for k, v in self._plain.items() if not isinstance(v, _GroupOption)}
+        _options.validate(type(self).function, plain)  # the declared table (losskit._core.options)
         validate = getattr(type(self).function, "validate_options", None)
-        if validate is not None:
-            validate(**{k: v for k, v in self._plain.items() if not isinstance(v, _GroupOption)})
+        if validate is not None:  # a family's cross-option checks (segmentation)
+            validate(**plain)
 
     @property
     def loss_name(self) -> str:

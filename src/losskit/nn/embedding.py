@@ -132,8 +132,7 @@ class ClipLoss(FunctionalLoss):
     ) -> None:
         super().__init__(**options)
         fn = "ClipLoss"
-        if not isinstance(learnable, bool):
-            raise TypeError(f"{fn}: learnable must be a bool, got {type(learnable).__name__}")
+        checks.check_flag(fn, "learnable", learnable)
         _hold(self, "logit_scale", _initial_scalar(fn, "logit_scale", logit_scale), learnable)
         self.learnable = learnable
 
@@ -193,8 +192,7 @@ class SigLIPLoss(FunctionalLoss):
     ) -> None:
         super().__init__(**options)
         fn = "SigLIPLoss"
-        if not isinstance(learnable, bool):
-            raise TypeError(f"{fn}: learnable must be a bool, got {type(learnable).__name__}")
+        checks.check_flag(fn, "learnable", learnable)
         _hold(self, "logit_scale", _initial_scalar(fn, "logit_scale", logit_scale), learnable)
         _hold(self, "logit_bias", _initial_scalar(fn, "logit_bias", logit_bias), learnable)
         self.learnable = learnable

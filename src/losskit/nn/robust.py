@@ -100,9 +100,8 @@ class BarronLoss(Loss):
         super().__init__()
         name = "BarronLoss"
         checks.check_reduction(name, reduction)
-        for flag, value in (("learn_alpha", learn_alpha), ("learn_scale", learn_scale)):
-            if not isinstance(value, bool):
-                raise TypeError(f"{name}: {flag} must be a bool, got {type(value).__name__}")
+        checks.check_flag(name, "learn_alpha", learn_alpha)
+        checks.check_flag(name, "learn_scale", learn_scale)
         if not (isinstance(alpha_range, (tuple, list)) and len(alpha_range) == 2):
             raise TypeError(f"{name}: alpha_range must be a pair (lo, hi), got {alpha_range!r}")
         lo = checks.check_number(name, "alpha_range[0]", alpha_range[0], low=0.0, high=math.inf,
