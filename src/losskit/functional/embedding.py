@@ -38,6 +38,7 @@ from torch import Tensor
 
 from losskit import distributed as LD
 from losskit._core import checks
+from losskit._core.options import OneOf, declare
 from losskit.functional._common import finish, prepare
 
 __all__ = [
@@ -225,12 +226,14 @@ def _reduce_across(
 
 
 _REDUCTION_CODE = {"none": 0, "mean": 1, "sum": 2, "mean_nonzero": 3}
+_PML_REDUCTIONS = tuple(_REDUCTION_CODE)  # "mean_nonzero": pytorch-metric-learning's AvgNonZeroReducer
 
 
 # --------------------------------------------------------------------------------------------------
 # pair and triplet losses
 
 
+@declare(reduction=OneOf(_PML_REDUCTIONS))
 def contrastive_loss(
     x1: Tensor,
     x2: Tensor,
@@ -336,6 +339,7 @@ def contrastive_loss(
     return _finish_nz(fn, loss, reduction, w, inputs=inputs)
 
 
+@declare(reduction=OneOf(_PML_REDUCTIONS))
 def triplet_loss(
     anchor: Tensor,
     positive: Tensor,
@@ -1326,8 +1330,7 @@ __all__ += ["cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_los
 
 
 def _check_reduction_nz(fn: str, reduction: str) -> None:
-    if reduction != "mean_nonzero":
-        checks.check_reduction(fn, reduction)
+    checks.check_option(fn, "reduction", reduction, _PML_REDUCTIONS)
 
 
 def _finish_nz(
