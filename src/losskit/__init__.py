@@ -8,6 +8,7 @@ Functions live in :mod:`losskit.functional` and Modules in :mod:`losskit.nn`; bo
 from losskit import functional, nn
 from losskit._core.checks import get_checks, set_checks
 from losskit._core.fastpath import set_fast_paths
+from losskit.functional.boundary import *  # noqa: F403
 from losskit.functional.boxes import *  # noqa: F403
 from losskit.functional.classification import *  # noqa: F403
 from losskit.functional.detection import *  # noqa: F403
@@ -21,6 +22,7 @@ from losskit.functional.regularization import *  # noqa: F403
 from losskit.functional.robust import *  # noqa: F403
 from losskit.functional.segmentation import *  # noqa: F403
 from losskit.nn.base import CombinedLoss, FunctionalLoss, Loss
+from losskit.nn.boundary import *  # noqa: F403
 from losskit.nn.boxes import *  # noqa: F403
 from losskit.nn.classification import *  # noqa: F403
 from losskit.nn.detection import *  # noqa: F403

@@ -145,6 +145,26 @@ def _overlap(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor
     return out.reshape(n, -1).mean(1)
 
 
+def _contour(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # 2-D image 5 x 100: the target is a 3-pixel-thick bar over the first 20 columns; the prediction covers
+    # a fraction x of the bar's rows from the left (a soft edge), so x = 0.2 is the perfect prediction. The
+    # boundary loss is given the bar's signed distance map.
+    from losskit.functional.boundary import signed_distance_map
+
+    n, rows, cols = len(x), 5, 100
+    pos = torch.arange(cols, dtype=D)[None, :] + 0.5
+    band = torch.zeros(rows, 1, dtype=D)
+    band[1:4] = 1.0
+    probs = band[None] * torch.sigmoid(2.0 * (x[:, None] * cols - pos))[:, None, :]
+    target = band * (pos < 20).to(D)
+    inp = probs[:, None]
+    tgt = target.expand(n, 1, rows, cols)
+    if fn.__name__ == "boundary_loss":
+        tgt = signed_distance_map(tgt.contiguous()).to(D)
+    out = fn(inp, tgt, input_type="probs", multilabel=True, reduction="none", **kw)
+    return out.reshape(n, -1).mean(1)
+
+
 def _pair_angle(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
     # two unit vectors at angle x: distance-based losses see D = 2 sin(x / 2), similarity losses cos x
     name = fn.__name__
@@ -239,6 +259,7 @@ KINDS: dict[str, tuple[tuple[float, float], str, Curve]] = {
     "box_scale": ((-3.0, 3.0), "log2 of predicted / target side (concentric boxes)", _box_scale),
     "overlap": ((0.0, 1.0), "predicted foreground fraction (target fraction 0.2)", _overlap),
     "pair_angle": ((0.0, math.pi), "angle between the positive pair (radians)", _pair_angle),
+    "contour": ((0.0, 1.0), "predicted length of a 3-pixel bar (target 0.2 of a 5 x 100 image)", _contour),
     "multibin": ((-math.pi, math.pi), "angle of bin 0's predicted residual (target 0.5 rad)", _multibin),
     "distill": ((-6.0, 8.0), "student logit of token 0 (others 0); teacher logits (2, 0, 0)", _distill),
     "dpo": ((-60.0, 60.0), "log-ratio margin h (chosen up by h, rejected at the reference)", _preference),
@@ -321,6 +342,9 @@ SPECS: dict[str, PlotSpec] = {
     "ohem_cross_entropy": PlotSpec("multiclass", "threshold", [0.5, 0.7, 0.9], {"min_kept": 0}),
     "linear_cross_entropy": PlotSpec("lm_head", "softcap", [None, 2.0, 4.0]),
     "linear_distillation_loss": PlotSpec("lm_head", "temperature", [1.0, 2.0, 4.0]),
+    "boundary_loss": PlotSpec("contour"),
+    "hausdorff_dt_loss": PlotSpec("contour", "alpha", [1.0, 2.0, 3.0]),
+    "cldice_loss": PlotSpec("contour", "iterations", [1, 3, 5]),
 }
 FAMILY_DEFAULT = {
     "boxes": "box_offset",
@@ -331,6 +355,7 @@ FAMILY_DEFAULT = {
     "detection": "residual",
     "embedding": "pair_angle",
     "classification": "binary",
+    "boundary": "contour",
 }
 
 
@@ -408,7 +433,7 @@ def curves(
     for kind in kinds:
         (lo, hi), xlabel, curve = KINDS[kind]
         x = torch.linspace(lo, hi, points, dtype=D)
-        if kind == "overlap":
+        if kind in ("overlap", "contour"):
             x = x.clamp(0.005, 0.995)
         series = []
         for value in sweep_values:

@@ -1,6 +1,7 @@
 """Pure loss functions, one module per family; the single source of truth for the math."""
 
 from losskit.functional import (
+    boundary,
     boxes,
     classification,
     detection,
@@ -14,6 +15,7 @@ from losskit.functional import (
     robust,
     segmentation,
 )
+from losskit.functional.boundary import *  # noqa: F403
 from losskit.functional.boxes import *  # noqa: F403
 from losskit.functional.classification import *  # noqa: F403
 from losskit.functional.detection import *  # noqa: F403
@@ -40,3 +42,4 @@ __all__ += fused_linear.__all__
 __all__ += robust.__all__
 __all__ += forecasting.__all__
 __all__ += detection.__all__
+__all__ += boundary.__all__

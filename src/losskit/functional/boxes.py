@@ -38,7 +38,9 @@ from losskit import distributed as dist_
 from losskit._core import checks, fastpath
 from losskit._core.dtypes import compute_dtype
 from losskit._core.options import NONNEGATIVE, POSITIVE, Number, OneOf, declare
+from losskit.functional import _boxes3d_geometry as geo3
 from losskit.functional import _boxes_geometry as geo
+from losskit.functional._boxes3d_geometry import FORMATS_3D
 from losskit.functional._boxes_geometry import EPS, FORMATS, KINDS, LOSS_FORMATS, Box
 from losskit.functional._common import finish
 from losskit.kernels.boxes import iou_family_loss
@@ -80,9 +82,11 @@ def _check_boxes(fn: str, name: str, x: Tensor, box_format: str, *, floating: bo
                 f"{fn}: {name} must be a real (floating or integer) tensor of boxes, got dtype {x.dtype}"
             )
     if x.dim() < 1 or x.shape[-1] != 4:
+        six = x.dim() > 0 and x.shape[-1] == 6
+        hint = "; for 3-D boxes pass box_format='xyzxyz' or 'cxcyczwhd'" if six else ""
         raise ValueError(
             f"{fn}: {name} must have shape (..., 4) with one {box_format} box per row, "
-            f"got {checks.fmt_shape(x.shape)}"
+            f"got {checks.fmt_shape(x.shape)}{hint}"
         )
 
 
@@ -219,6 +223,67 @@ def _finish(
 ) -> Tensor:
     return finish(fn, values, reduction, weight, normalizer=normalizer, process_group=process_group,
                   inputs={"input": input, "target": target})
+
+
+def _no_3d(fn: str, box_format: str, why: str) -> None:
+    """A clear error for a loss without a 3-D form, before the generic box_format check."""
+    if box_format in FORMATS_3D:
+        raise ValueError(
+            f"{fn}: box_format={box_format!r} (3-D boxes) is not supported: {why}; iou_loss, giou_loss and "
+            "diou_loss take 3-D boxes"
+        )
+
+
+def _setup_3d(
+    fn: str,
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    box_format: str,
+    eps: float,
+    reduction: str,
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """:func:`_setup` for axis-aligned 3-D boxes ``(..., 6)``."""
+    checks.check_reduction(fn, reduction)
+    _check_eps(fn, eps)
+    for name, x in (("input", input), ("target", target)):
+        if name == "input":
+            checks.check_float(fn, name, x)
+        else:
+            checks.check_tensor(fn, name, x)
+            if x.is_complex() or x.dtype == torch.bool:
+                raise TypeError(
+                    f"{fn}: {name} must be a real (floating or integer) tensor of boxes, got dtype {x.dtype}"
+                )
+        if x.dim() < 1 or x.shape[-1] != 6:
+            raise ValueError(
+                f"{fn}: {name} must have shape (..., 6) with one {box_format} box per row, "
+                f"got {checks.fmt_shape(x.shape)}"
+            )
+    checks.check_shape(fn, "target", target, tuple(input.shape), "(aligned pairs: the input's shape)")
+    checks.check_weight(fn, weight, tuple(input.shape[:-1]))
+    checks.check_same_device(fn, input=input, target=target, weight=weight)
+    _check_finite(fn, "input", input)
+    if target.numel() and checks.values_checked(target):
+        t = target.detach()
+        _check_finite(fn, "target", t)
+        size = t[..., 3:] - t[..., :3] if box_format == "xyzxyz" else t[..., 3:]
+        if float(size.min()) < 0:
+            w, h, d = (float(v) for v in size.reshape(-1, 3).amin(0))
+            raise ValueError(
+                f"{fn}: target must hold {box_format} boxes with non-negative sizes (is box_format right?), "
+                f"got minimum sizes of {w:.4g}, {h:.4g}, {d:.4g}"
+            )
+    dtype = compute_dtype(input, target, weight)
+    x, y = input.to(dtype), target.to(dtype)
+    w_ = None if weight is None else weight.to(dtype)
+    return x, y, w_
+
+
+def _measure_3d(
+    kind: str, x: Tensor, y: Tensor, box_format: str, eps: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    return geo3.measure3(kind, geo3.as_box3(x, box_format), geo3.as_box3(y, box_format), eps)
 
 
 def _utility_dtype(*tensors: Tensor) -> torch.dtype:
@@ -423,7 +488,7 @@ def pairwise_box_iou(
 # losses
 
 
-@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE, mode=OneOf(_IOU_MODES), smooth=NONNEGATIVE)
+@declare(box_format=OneOf(LOSS_FORMATS + FORMATS_3D), eps=NONNEGATIVE, mode=OneOf(_IOU_MODES), smooth=NONNEGATIVE)
 def iou_loss(
     input: Tensor,
     target: Tensor,
@@ -459,7 +524,8 @@ def iou_loss(
             the box towards its target.
         box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"``, or ``"ltrb"`` (UnitBox's distances
             ``(l, t, r, b)`` from one pixel: ``I = (min(l,lᵍ) + min(r,rᵍ))·(min(t,tᵍ) + min(b,bᵍ))``,
-            ``X = (l + r)(t + b)``).
+            ``X = (l + r)(t + b)``); for axis-aligned 3-D boxes ``(..., 6)``, ``"xyzxyz"`` (corners) or
+            ``"cxcyczwhd"`` (centre and sizes): areas become volumes.
         eps: ε in the IoU's denominator, default 1e-7.
         weight: optional per-box weight ``(...)`` (or broadcastable into it).
         reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
@@ -501,6 +567,17 @@ def iou_loss(
     fn = "iou_loss"
     checks.check_option(fn, "mode", mode, _IOU_MODES)
     s = checks.check_number(fn, "smooth", smooth, low=0.0)
+    if box_format in FORMATS_3D:
+        x, y, w = _setup_3d(fn, input, target, weight, box_format, eps, reduction)
+        iou3, inter3, union3 = _measure_3d("iou", x, y, box_format, eps)
+        iou3 = iou3 if s == 0.0 else (inter3 + s) / (union3 + s + eps)
+        if mode == "linear":
+            loss3 = 1.0 - iou3
+        elif mode == "square":
+            loss3 = 1.0 - iou3 * iou3
+        else:
+            loss3 = -torch.log(iou3.clamp(min=max(eps, torch.finfo(iou3.dtype).tiny)))
+        return _finish(fn, loss3, reduction, w, input, target, normalizer, process_group)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
     if mode == "linear" and s == 0.0:
         return _finish(fn, _family_loss("iou", x, y, box_format, eps), reduction, w, input, target,
@@ -516,7 +593,7 @@ def iou_loss(
     return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)
 
 
-@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE)
+@declare(box_format=OneOf(LOSS_FORMATS + FORMATS_3D), eps=NONNEGATIVE)
 def giou_loss(
     input: Tensor,
     target: Tensor,
@@ -540,7 +617,9 @@ def giou_loss(
     Args:
         input: predicted boxes ``(..., 4)``.
         target: target boxes, the same shape.
-        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``; ``"xyzxyz"`` or
+            ``"cxcyczwhd"`` for axis-aligned 3-D boxes ``(..., 6)`` (volumes and the enclosing box's
+            3-D diagonal; MONAI's ``box_giou`` for 3-D boxes).
         eps: ε of both denominators, default 1e-7.
         weight: optional per-box weight ``(...)``.
         reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
@@ -572,12 +651,16 @@ def giou_loss(
         0.83928571
     """
     fn = "giou_loss"
+    if box_format in FORMATS_3D:
+        x, y, w = _setup_3d(fn, input, target, weight, box_format, eps, reduction)
+        return _finish(fn, 1.0 - _measure_3d("giou", x, y, box_format, eps)[0], reduction, w, input, target,
+                       normalizer, process_group)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
     return _finish(fn, _family_loss("giou", x, y, box_format, eps), reduction, w, input, target,
                    normalizer, process_group)
 
 
-@declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE)
+@declare(box_format=OneOf(LOSS_FORMATS + FORMATS_3D), eps=NONNEGATIVE)
 def diou_loss(
     input: Tensor,
     target: Tensor,
@@ -601,7 +684,9 @@ def diou_loss(
     Args:
         input: predicted boxes ``(..., 4)``.
         target: target boxes, the same shape.
-        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``; ``"xyzxyz"`` or
+            ``"cxcyczwhd"`` for axis-aligned 3-D boxes ``(..., 6)`` (volumes and the enclosing box's
+            3-D diagonal; MONAI's ``box_giou`` for 3-D boxes).
         eps: ε of both denominators, default 1e-7.
         weight: optional per-box weight ``(...)``.
         reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
@@ -629,6 +714,10 @@ def diou_loss(
         0.74553571
     """
     fn = "diou_loss"
+    if box_format in FORMATS_3D:
+        x, y, w = _setup_3d(fn, input, target, weight, box_format, eps, reduction)
+        return _finish(fn, 1.0 - _measure_3d("diou", x, y, box_format, eps)[0], reduction, w, input, target,
+                       normalizer, process_group)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
     return _finish(fn, _family_loss("diou", x, y, box_format, eps), reduction, w, input, target,
                    normalizer, process_group)
@@ -701,6 +790,7 @@ def ciou_loss(
         0.74553571
     """
     fn = "ciou_loss"
+    _no_3d(fn, box_format, "CIoU's aspect-ratio term v is defined for 2-D boxes only")
     checks.check_option(fn, "alpha_rule", alpha_rule, _ALPHA_RULES)
     checks.check_flag(fn, "detach_alpha", detach_alpha)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
@@ -761,6 +851,7 @@ def eiou_loss(
         0.99553571
     """
     fn = "eiou_loss"
+    _no_3d(fn, box_format, "EIoU's width and height terms have no agreed 3-D form")
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
     return _finish(fn, _family_loss("eiou", x, y, box_format, eps), reduction, w, input, target,
                    normalizer, process_group)
@@ -835,6 +926,7 @@ def focal_eiou_loss(
         0.59017451
     """
     fn = "focal_eiou_loss"
+    _no_3d(fn, box_format, "EIoU's width and height terms have no agreed 3-D form")
     gam = checks.check_number(fn, "gamma", gamma, low=0.0)
     checks.check_flag(fn, "detach_weight", detach_weight)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
@@ -922,6 +1014,7 @@ def cdiou_loss(
         0.96428571
     """
     fn = "cdiou_loss"
+    _no_3d(fn, box_format, "CDIoU's diagonal-vertex distances are defined for 2-D boxes only")
     lam = checks.check_number(fn, "lambda_", lambda_, low=0.0)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
     p, g = _boxes(x, y, box_format)
@@ -1003,6 +1096,7 @@ def siou_loss(
         1.01045915
     """
     fn = "siou_loss"
+    _no_3d(fn, box_format, "SIoU's angle cost is defined in the image plane only")
     th = checks.check_number(fn, "theta", theta, low=1.0)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
     p, g = _boxes(x, y, box_format)
@@ -1090,6 +1184,7 @@ def alpha_iou_loss(
         0.97667638
     """
     fn = "alpha_iou_loss"
+    _no_3d(fn, box_format, "its CIoU / DIoU variants are defined for 2-D boxes only")
     a = checks.check_number(fn, "alpha", alpha, low=0.0, low_open=True)
     checks.check_option(fn, "kind", kind, KINDS)
     checks.check_flag(fn, "detach_beta", detach_beta)

@@ -1,6 +1,7 @@
 """Thin ``nn.Module`` classes: hyper-parameters held once, the math in :mod:`losskit.functional`."""
 
 from losskit.nn import (
+    boundary,
     boxes,
     classification,
     detection,
@@ -15,6 +16,7 @@ from losskit.nn import (
     segmentation,
 )
 from losskit.nn.base import CombinedLoss, FunctionalLoss, Loss
+from losskit.nn.boundary import *  # noqa: F403
 from losskit.nn.boxes import *  # noqa: F403
 from losskit.nn.classification import *  # noqa: F403
 from losskit.nn.detection import *  # noqa: F403
@@ -41,3 +43,4 @@ __all__ += fused_linear.__all__
 __all__ += robust.__all__
 __all__ += forecasting.__all__
 __all__ += detection.__all__
+__all__ += boundary.__all__
