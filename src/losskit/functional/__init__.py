@@ -8,6 +8,7 @@ from losskit.functional import (
     forecasting,
     fused_linear,
     language_model,
+    longtail,
     multibin,
     regression,
     regularization,
@@ -21,6 +22,7 @@ from losskit.functional.embedding import *  # noqa: F403
 from losskit.functional.forecasting import *  # noqa: F403
 from losskit.functional.fused_linear import *  # noqa: F403
 from losskit.functional.language_model import *  # noqa: F403
+from losskit.functional.longtail import *  # noqa: F403
 from losskit.functional.multibin import *  # noqa: F403
 from losskit.functional.regression import *  # noqa: F403
 from losskit.functional.regularization import *  # noqa: F403
@@ -40,3 +42,4 @@ __all__ += fused_linear.__all__
 __all__ += robust.__all__
 __all__ += forecasting.__all__
 __all__ += detection.__all__
+__all__ += longtail.__all__
