@@ -242,6 +242,16 @@ class _Page:
         numbers = _render(exp["result"], self, depth=0).strip()
         if numbers:
             parts.append(numbers)
+        runs = exp.get("seed_runs") or []
+        if len(runs) > 1:  # the claim per seed (a failed one in red), then the numbers' spread over seeds
+            fail = '<span class="lab-fail">does not hold</span>'
+            rows = [[str(r.get("seed", "")), "holds" if r.get("holds") else fail, _fmt(r.get("claim", ""))]
+                    for r in runs]
+            parts.append(f"*The claim for each of {len(runs)} seeds (the tables above: seed "
+                         f"{runs[0].get('seed', '')}):*\n\n" + _table(["seed", "verdict", "claim"], rows))
+        for t in exp.get("spread") or []:
+            body = [[_fmt(c) for c in row] for row in t["rows"]]
+            parts.append(f"*{_fmt(t['caption'])}:*\n\n" + _table([_fmt(h) for h in t["header"]], body))
         captions = exp.get("captions") or {}
         for fig in exp.get("figures") or []:
             rel = f"assets/lab/{fig}"

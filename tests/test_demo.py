@@ -94,3 +94,18 @@ def test_report_tables_are_tables_and_failed_claims_are_red(tmp_path):
     assert "<td class='no'>does not hold</td>" in page and "<span class='no'>Claim does not hold:</span>" in page
     assert "<li>not c</li>" in page
     assert "claim does NOT hold" in summary(results) and "→ do r" in summary(results)
+
+
+def test_seed_spread_table_shows_median_min_max_and_renders(tmp_path):
+    from losskit.cli.demo import render_html, spread
+
+    seeds = [{"n": 3, "losses": {"a": {"x": v, "y": 1.0}}} for v in (0.5, 0.25, 0.75)]
+    (t,) = spread(seeds, [0, 1, 2])  # "n" is the same for every seed: no settings table
+    assert t["caption"] == "losses: median (min–max) over seeds 0, 1, 2"
+    assert t["header"] == ["", "x", "y"] and t["rows"] == [["a", "0.5 (0.25–0.75)", "1"]]
+    assert spread(seeds[:1], [0]) == []
+    results = {"quick": False, "seed": 0, "env": {"torch": "x", "threads": 1},
+               "experiments": {"e": {"title": "E", "question": "q?", "claim": "c", "holds": True,
+                                     "seconds": 1.0, "figures": [], "result": seeds[0], "spread": [t]}}}
+    assert "<caption>losses: median (min–max) over seeds 0, 1, 2</caption>" in render_html(results, tmp_path)
+    assert "<td>0.5 (0.25–0.75)</td>" in render_html(results, tmp_path)

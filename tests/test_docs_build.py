@@ -245,6 +245,43 @@ def test_lab_box_of_a_demo_run_renders_verdict_tables_figures_and_recommendation
     assert "![each loss&#x27;s predicted mask](assets/lab/segmentation_examples.png)" in out
     assert "*each loss&#x27;s predicted mask*" in out and "**Recommendation:** start with dice + CE" in out
     assert "seconds" not in out and "figures" not in out  # no dump of the bookkeeping fields
+    # several seeds: each seed's verdict (a failure in red) and the spread table from `losskit demo`
+    exp["seed_runs"] = [{"seed": 0, "holds": False, "claim": "c0"}, {"seed": 1, "holds": True, "claim": "c1"}]
+    exp["spread"] = [{"caption": "losses: median (min–max) over seeds 0, 1", "header": ["", "dice"],
+                      "rows": [["dice", "0.7 (0.694–0.706)"]]}]
+    (lab / "results.json").write_text(json.dumps({"experiments": {"segmentation": exp}}), encoding="utf-8")
+    out = _render(tmp_path, "# Choosing\n\n<!-- losskit:lab segment -->\n")
+    assert '| 0 | <span class="lab-fail">does not hold</span> | c0 |' in out and "| 1 | holds | c1 |" in out
+    assert "*losses: median (min–max) over seeds 0, 1:*" in out and "| dice | 0.7 (0.694–0.706) |" in out
+
+
+def test_returns_sections_have_one_value(site: Path) -> None:
+    # a Returns paragraph wrapped over lines is one return value (returns_multiple_items: false), not one
+    # phantom "Tensor" row per line
+    sections = 0
+    for page, text in _pages(site).items():
+        for body in re.findall(r'doc-section-title">Returns:</span></p>(.*?)</table>', text, re.S):
+            sections += 1
+            rows = body.count('<tr class="doc-section-item">')
+            assert rows == 1, f"{page}: a Returns section with {rows} rows"
+    assert sections > 50
+
+
+def test_wide_tables_scroll_instead_of_squeezing(site: Path) -> None:
+    # no browser here: check the rules that decide it. The theme makes a plain table a scroll box
+    # (max-width 100%, overflow auto); extra.css keeps each column readable (min-width, code not cut inside
+    # a name), so a table wider than the page scrolls; every docs table is a plain one the rules reach.
+    theme = "".join(p.read_text() for p in (site / "assets" / "stylesheets").glob("main.*.css"))
+    assert re.search(r"\.md-typeset table:not\(\[class\]\)\{display:inline-block;max-width:100%;overflow:auto", theme)
+    css = (site / "stylesheets" / "extra.css").read_text()
+    assert re.search(r"table:not\(\[class\]\) td \{[^}]*min-width: 8rem", css)
+    assert re.search(r"table:not\(\[class\]\) code \{[^}]*word-break: normal", css)
+    pages = _pages(site)
+    assert re.search(r"<th>losskit</th>\s*<th>torch</th>\s*<th>torchvision</th>", pages["classification.html"])
+    for page, text in pages.items():
+        classed = re.findall(r'<table class="(?!highlighttable)[^"]*"', text)
+        md = [c for c in classed if "md-" not in c]
+        assert not md, f"{page}: tables with a class escape the scroll rules: {md[:3]}"
 
 
 def test_benchmark_tables_show_spread_and_withhold_flagged_ratios(tmp_path: Path) -> None:

@@ -34,7 +34,14 @@ _TEX = {
     r"\top": "ᵀ", r"\to": "→", r"\cos": "cos",
     r"\mathbb{1}": "1", r"\qquad": "   ", r"\quad": "  ", r"\,": " ", r"\;": " ", r"\!": "",
     r"\big": "", r"\Big": "", r"\bigl": "", r"\bigr": "", r"\begin{cases}": "{ ", r"\end{cases}": " }",
-    r"\\": "; ", r"\hat y": "ŷ", r"\hat{y}": "ŷ",
+    r"\\": "; ", r"\hat y": "ŷ", r"\hat{y}": "ŷ", r"\mid": "|", r"\rightarrow": "→", r"\leftarrow": "←",
+    r"\Rightarrow": "⇒", r"\mapsto": "↦", r"\sqrt": "√", r"\partial": "∂", r"\nabla": "∇", r"\odot": "⊙",
+    r"\Gamma": "Γ", r"\Lambda": "Λ", r"\Omega": "Ω", r"\Phi": "Φ", r"\varphi": "φ", r"\eta": "η",
+    r"\kappa": "κ", r"\nu": "ν", r"\zeta": "ζ", r"\xi": "ξ", r"\psi": "ψ", r"\chi": "χ", r"\Sigma": "Σ",
+    r"\arcsin": "arcsin", r"\sin": "sin", r"\cosh": "cosh", r"\tanh": "tanh", r"\dagger": "†",
+    r"\dots": "…", r"\ldots": "…", r"\cdots": "⋯", r"\gg": "≫", r"\ll": "≪", r"\lesssim": "≲",
+    r"\pm": "±", r"\lfloor": "⌊", r"\rfloor": "⌋", r"\lceil": "⌈", r"\rceil": "⌉", r"\Bigl": "",
+    r"\Bigr": "", r"\mathbb": "", r"\mathcal": "", r"\underbrace": "",
 }
 _TEX_ORDER = sorted(_TEX, key=len, reverse=True)  # longest first: \left before \le, \infty before \in
 
@@ -61,8 +68,13 @@ def _fracs(text: str) -> str:
         while j < len(text) and text[j] == " ":
             j += 1
         den, j = _group(text, j)
-        text = f"{text[:i]}({_fracs(num)})/({_fracs(den)}){text[j:]}"
+        text = f"{text[:i]}{_paren(_fracs(num))}/{_paren(_fracs(den))}{text[j:]}"
     return text
+
+
+def _paren(term: str) -> str:
+    """A fraction's numerator or denominator, in parentheses unless it is one token (``1/N``, ``a/|C|``)."""
+    return term.strip() if re.fullmatch(r"\s*(\w+|\|\w+\|)\s*", term) else f"({term})"
 
 
 def plain(text: str) -> str:
@@ -74,8 +86,25 @@ def plain(text: str) -> str:
     for tex in _TEX_ORDER:
         text = text.replace(tex, _TEX[tex])
     text = re.sub(r"\\hat\{?(\w)\}?", lambda m: m.group(1) + "\u0302", text)
+    text = re.sub(r"\\bar\{?(\w)\}?", lambda m: m.group(1) + "\u0304", text)
     text = text.replace("&", "if" if "{ " in text else "&")
-    return text.replace("*", "").replace("``", "")
+    text = _scripts(text).replace("\\", "")
+    return re.sub(r"(?<=\S)  +(?=\S)", " ", text.replace("*", "").replace("``", ""))
+
+
+def _scripts(text: str) -> str:
+    """``x_{ij}`` → ``x_ij`` and ``e^{-y f}`` → ``e^(-y f)``: one-token groups lose their braces."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] in "_^" and text[i + 1 : i + 2] == "{":
+            group, j = _group(text, i + 1)
+            group = _scripts(group)
+            out.append(text[i] + (group if re.fullmatch(r"[\w'′.]+", group) else f"({group})"))
+            i = j
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
 
 
 def _paper(doc: str) -> str:
@@ -135,9 +164,7 @@ def formula(doc: str) -> str:
     if not match:
         return ""
     text = plain(" ".join(line.strip() for line in match.group(1).splitlines() if line.strip()))
-    text = re.sub(r"_\{([^}]*)\}", r"_\1", text)
-    text = re.sub(r"\^\{([^}]*)\}", r"^(\1)", text)
-    return re.sub(r"\s+", " ", text.replace("{ ", "{").replace(" }", "}").replace("\\", "")).strip()
+    return re.sub(r"\s+", " ", text.replace("{ ", "{").replace(" }", "}")).strip()
 
 
 def info(name: str) -> dict[str, Any]:

@@ -41,6 +41,7 @@ class Experiment:
     question: str
     runner: str = "run"
     seeds: int = 1  # seeds of a full run: a claim that is a coin flip on small data runs several
+    quick_seeds: int = 1  # seeds of a quick run (kept small: the whole quick lab stays under two minutes)
 
 
 EXPERIMENTS = [
@@ -182,11 +183,13 @@ def run_lab(
             result = getattr(mod, exp.runner)(seed=seed, quick=quick)
             seconds = time.perf_counter() - t0
             claim, holds = mod.headline(result)
-            n_seeds = seeds if seeds is not None else (1 if quick else exp.seeds)
+            n_seeds = seeds if seeds is not None else (exp.quick_seeds if quick else exp.seeds)
             seed_runs = [{"seed": seed, "holds": bool(holds), "claim": claim}]
+            seed_results = [result]
             for extra in range(seed + 1, seed + n_seeds):
                 emit(f"{tag}: seed {extra} ...")
-                c, h = mod.headline(getattr(mod, exp.runner)(seed=extra, quick=quick))
+                seed_results.append(getattr(mod, exp.runner)(seed=extra, quick=quick))
+                c, h = mod.headline(seed_results[-1])
                 seed_runs.append({"seed": extra, "holds": bool(h), "claim": c})
             seconds = time.perf_counter() - t0
             holds = all(r["holds"] for r in seed_runs)
@@ -204,6 +207,7 @@ def run_lab(
                 "seconds": round(seconds, 2),
                 "figures": figures,
                 "seed_runs": seed_runs,
+                "spread": spread(seed_results, [r["seed"] for r in seed_runs]),
                 "result": result,
             }
             verdict = "claim holds" if holds else "claim does NOT hold"
@@ -289,6 +293,48 @@ def tables(result: dict[str, Any]) -> list[Table]:
     return out
 
 
+def spread(results: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[dict[str, Any]]:
+    """The numbers of several seeds side by side: each table of :func:`tables` whose numbers vary.
+
+    A numeric cell becomes ``"median (min–max)"`` over the seeds, a cell that is the same for every seed
+    stays as it is. Returns plain-text tables ``{"caption", "header", "rows"}`` (empty for one seed),
+    which the report and the docs' lab boxes show under the first seed's tables.
+    """
+    if len(results) < 2:
+        return []
+    per_seed = [tables(r) for r in results]
+    out = []
+    for i, (caption, head, rows) in enumerate(per_seed[0]):
+        shape = [len(r) for r in rows]
+        same_shape = all(
+            len(t) > i and t[i][:2] == (caption, head) and [len(r) for r in t[i][2]] == shape
+            for t in per_seed[1:]
+        )
+        if not same_shape:
+            continue
+        varied, new_rows = False, []
+        for j, row in enumerate(rows):
+            new_row = []
+            for k in range(len(row)):
+                cells = [html.unescape(t[i][2][j][k]) for t in per_seed]
+                if len(set(cells)) == 1:
+                    new_row.append(cells[0])
+                elif all(_numeric(c) for c in cells):
+                    vals = sorted(float(c) for c in cells)
+                    mid = len(vals) // 2
+                    med = vals[mid] if len(vals) % 2 else (vals[mid - 1] + vals[mid]) / 2
+                    new_row.append(f"{med:.3g} ({vals[0]:.3g}–{vals[-1]:.3g})")
+                    varied = True
+                else:
+                    new_row.append(" / ".join(cells))
+                    varied = True
+            new_rows.append(new_row)
+        if varied:
+            out.append({"caption": f"{caption}: median (min–max) over seeds {', '.join(map(str, seeds))}",
+                        "header": [html.unescape(h) for h in head], "rows": new_rows})
+    return out
+
+
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
     "h1{margin-bottom:0}.ok{color:#176f2c}.no{color:#b00020;font-weight:600}"
@@ -361,6 +407,9 @@ def render_html(results: dict[str, Any], out: Path) -> str:
                                      f"{runs[0]['seed']})", ["seed", "verdict", "claim"], rows))
         for caption, head, rows in tables(exp["result"]):
             parts.append(_html_table(caption, head, rows))
+        for t in exp.get("spread") or []:
+            parts.append(_html_table(t["caption"], [html.escape(h) for h in t["header"]],
+                                     [[html.escape(c) for c in row] for row in t["rows"]]))
         for fig in exp["figures"]:
             data = base64.b64encode((out / fig).read_bytes()).decode()
             caption = exp.get("captions", {}).get(fig, "")
