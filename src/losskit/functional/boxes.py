@@ -488,7 +488,8 @@ def pairwise_box_iou(
 # losses
 
 
-@declare(box_format=OneOf(LOSS_FORMATS + FORMATS_3D), eps=NONNEGATIVE, mode=OneOf(_IOU_MODES), smooth=NONNEGATIVE)
+@declare(box_format=OneOf(LOSS_FORMATS + FORMATS_3D), eps=NONNEGATIVE, mode=OneOf(_IOU_MODES),
+         smooth=NONNEGATIVE)
 def iou_loss(
     input: Tensor,
     target: Tensor,
