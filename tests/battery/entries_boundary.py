@@ -80,7 +80,7 @@ def _boundary_errors() -> list[ErrorCase]:
         ErrorCase((x, phi), {"input_type": "prob"}, ValueError, f + r" input_type must be one of", "input_type"),
         ErrorCase((x.abs() + 1, phi), {"input_type": "probs"}, ValueError, f + r" input must hold probabilities",
                   "probs>1"),
-        ErrorCase((x, phi), {"multilabel": 1}, TypeError, f + r" multilabel must be True or False", "multilabel"),
+        ErrorCase((x, phi), {"multilabel": 1}, TypeError, f + r" multilabel must be a bool", "multilabel"),
         ErrorCase((x, phi.masked_fill(phi > 1, float("nan"))), {}, ValueError, f + r" target contains NaN",
                   "nan-target"),
     ]
@@ -156,7 +156,7 @@ def _seg_errors(name: str, extra: list[ErrorCase]) -> list[ErrorCase]:
         ErrorCase((x, "y"), {}, TypeError, f + r" target must be a torch.Tensor", "str-target"),
         ErrorCase((x, y), {"input_type": "prob"}, ValueError, f + r" input_type must be one of", "input_type"),
         ErrorCase((x, y), {"weight": torch.ones(C + 1)}, ValueError, f + r" weight must have shape \(3,\)", "weight"),
-        ErrorCase((x, y), {"per_image": "yes"}, TypeError, f + r" per_image must be True or False", "per_image"),
+        ErrorCase((x, y), {"per_image": "yes"}, TypeError, f + r" per_image must be a bool", "per_image"),
         ErrorCase((x.masked_fill(x > 0.5, float("nan")), y), {}, ValueError, f + r" input contains NaN", "nan"),
         *extra,
     ]

@@ -568,6 +568,7 @@ def iou_loss(
     fn = "iou_loss"
     checks.check_option(fn, "mode", mode, _IOU_MODES)
     s = checks.check_number(fn, "smooth", smooth, low=0.0)
+    checks.check_option(fn, "box_format", box_format, LOSS_FORMATS + FORMATS_3D)
     if box_format in FORMATS_3D:
         x, y, w = _setup_3d(fn, input, target, weight, box_format, eps, reduction)
         iou3, inter3, union3 = _measure_3d("iou", x, y, box_format, eps)
@@ -652,6 +653,7 @@ def giou_loss(
         0.83928571
     """
     fn = "giou_loss"
+    checks.check_option(fn, "box_format", box_format, LOSS_FORMATS + FORMATS_3D)
     if box_format in FORMATS_3D:
         x, y, w = _setup_3d(fn, input, target, weight, box_format, eps, reduction)
         return _finish(fn, 1.0 - _measure_3d("giou", x, y, box_format, eps)[0], reduction, w, input, target,
@@ -715,6 +717,7 @@ def diou_loss(
         0.74553571
     """
     fn = "diou_loss"
+    checks.check_option(fn, "box_format", box_format, LOSS_FORMATS + FORMATS_3D)
     if box_format in FORMATS_3D:
         x, y, w = _setup_3d(fn, input, target, weight, box_format, eps, reduction)
         return _finish(fn, 1.0 - _measure_3d("diou", x, y, box_format, eps)[0], reduction, w, input, target,
