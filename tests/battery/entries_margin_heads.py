@@ -1,8 +1,8 @@
 """Battery entries for the margin-head family: ArcFace, CosFace, SphereFace, Multi-Similarity, Circle, Proxy-Anchor.
 
 The heads and Proxy-Anchor take their centres / proxies as the second positional argument while their
-Modules own them, so Module parity and copies are tested in tests/test_margin_heads_values.py
-(``module=None`` here). Batches have N = 6 embeddings of size D = 3 and C = 4 classes (C != N, so the
+Modules own them, so Module parity and copies are tested in tests/test_margin_values.py
+(``module=None`` here; listed in OWN_TESTS of tests/test_battery_inputs.py). Batches have N = 6 embeddings of size D = 3 and C = 4 classes (C != N, so the
 batch-permutation property never permutes the centres).
 """
 
@@ -13,6 +13,7 @@ import math
 import numpy as np
 import torch
 
+import losskit
 import losskit.functional as LF
 from tests.battery.core import ErrorCase, LossEntry, Sample, rng_for, t64
 from tests.reference import margin_heads as R
@@ -201,7 +202,7 @@ def _circle_samples() -> list[Sample]:
 
 
 ENTRIES += [
-    LossEntry("multi_similarity_loss", LF.multi_similarity_loss, None, R.multi_similarity_loss,
+    LossEntry("multi_similarity_loss", LF.multi_similarity_loss, losskit.MultiSimilarityLoss, R.multi_similarity_loss,
               lambda: _pair_samples("multi_similarity_loss", MS_VARIANTS),
               errors=lambda: _pair_errors("multi_similarity_loss", [
                   ({"alpha": 0.0}, ValueError, r"alpha must be in \(0, inf\), got 0.0"),
@@ -213,7 +214,7 @@ ENTRIES += [
               random=_pair_random,
               empty=lambda: Sample((torch.zeros(0, D, dtype=torch.float64), torch.zeros(0, dtype=LONG)), {}),
               index_args=(1,)),
-    LossEntry("circle_loss", LF.circle_loss, None, R.circle_loss, _circle_samples,
+    LossEntry("circle_loss", LF.circle_loss, losskit.CircleLoss, R.circle_loss, _circle_samples,
               errors=lambda: _pair_errors("circle_loss", [
                   ({"gamma": 0.0}, ValueError, r"gamma must be in \(0, inf\), got 0.0"),
                   ({"m": math.nan}, ValueError, r"m must be in"),

@@ -41,10 +41,8 @@ class _OwnsCentres(FunctionalLoss):
 
     _param = "weight"
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        # skip FunctionalLoss's generated constructor: this one takes the sizes first
-        super(FunctionalLoss, cls).__init_subclass__(**kwargs)
-
+    # each subclass spells out its constructor (sizes, then the function's options by keyword), so
+    # FunctionalLoss generates none; this shared one builds the parameter and validates the options
     def __init__(self, num_classes: int, embedding_size: int, **options: Any) -> None:
         super().__init__(**options)
         fn = type(self).__name__
@@ -79,8 +77,14 @@ class ArcFaceLoss(_OwnsCentres):
     Args:
         num_classes: C.
         embedding_size: D.
-        **options: ``scale``, ``margin`` (radians), ``sub_centers`` (K; ``weight`` is then ``(C·K, D)``),
-            ``easy_margin``, ``reduction`` of the function.
+        scale: s > 0. Default 64.
+        margin: m in radians, ``0 <= m < π``. Default 0.5.
+        sub_centers: K >= 1; ``weight`` is then ``(C·K, D)``. Default 1.
+        easy_margin: the margin only on positive cosines. Default False.
+        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    ``sample_weight`` is given at call time: ``loss(embeddings, labels, sample_weight=w)``; any option
+    passed to the call overrides the stored one.
 
     Example:
         >>> import torch, losskit
@@ -93,6 +97,13 @@ class ArcFaceLoss(_OwnsCentres):
 
     function = staticmethod(F.arcface_loss)
 
+    def __init__(
+        self, num_classes: int, embedding_size: int, *, scale: float = 64.0, margin: float = 0.5,
+        sub_centers: int = 1, easy_margin: bool = False, reduction: str = "mean",
+    ) -> None:
+        super().__init__(num_classes, embedding_size, scale=scale, margin=margin, sub_centers=sub_centers,
+                         easy_margin=easy_margin, reduction=reduction)
+
 
 @register("cosface", "am_softmax", "large_margin_cosine")
 class CosFaceLoss(_OwnsCentres):
@@ -101,7 +112,11 @@ class CosFaceLoss(_OwnsCentres):
     Args:
         num_classes: C.
         embedding_size: D.
-        **options: ``scale``, ``margin``, ``reduction`` of the function.
+        scale: s > 0. Default 64.
+        margin: m >= 0 in cosine units. Default 0.35.
+        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    ``sample_weight`` is given at call time.
 
     Example:
         >>> import torch, losskit
@@ -115,6 +130,12 @@ class CosFaceLoss(_OwnsCentres):
 
     function = staticmethod(F.cosface_loss)
 
+    def __init__(
+        self, num_classes: int, embedding_size: int, *, scale: float = 64.0, margin: float = 0.35,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(num_classes, embedding_size, scale=scale, margin=margin, reduction=reduction)
+
 
 @register("sphereface", "a_softmax", "angular_softmax")
 class SphereFaceLoss(_OwnsCentres):
@@ -123,8 +144,12 @@ class SphereFaceLoss(_OwnsCentres):
     Args:
         num_classes: C.
         embedding_size: D.
-        **options: ``margin`` (the integer multiplier), ``scale``, ``blend`` (λ; to anneal it, pass
-            ``blend=`` at call time), ``reduction``.
+        margin: the integer angle multiplier m >= 1. Default 4.
+        scale: s > 0 multiplying every logit. Default 1.
+        blend: λ >= 0. Default 0. To anneal it, pass ``blend=`` at call time (it overrides this one).
+        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    ``sample_weight`` is given at call time.
 
     Example:
         >>> import torch, losskit
@@ -137,6 +162,13 @@ class SphereFaceLoss(_OwnsCentres):
 
     function = staticmethod(F.sphereface_loss)
 
+    def __init__(
+        self, num_classes: int, embedding_size: int, *, margin: int = 4, scale: float = 1.0,
+        blend: float = 0.0, reduction: str = "mean",
+    ) -> None:
+        super().__init__(num_classes, embedding_size, margin=margin, scale=scale, blend=blend,
+                         reduction=reduction)
+
 
 @register("proxy_anchor")
 class ProxyAnchorLoss(_OwnsCentres):
@@ -145,7 +177,10 @@ class ProxyAnchorLoss(_OwnsCentres):
     Args:
         num_classes: C, one proxy per class.
         embedding_size: D.
-        **options: ``alpha``, ``delta``, ``weight`` (per-class, becomes a buffer), ``reduction``.
+        alpha: the scale α > 0. Default 32.
+        delta: the margin δ. Default 0.1.
+        weight: optional per-class weight ``(C,)``, kept as a buffer.
+        reduction: ``"none"`` (per proxy), ``"mean"`` (the paper's) or ``"sum"``.
 
     The paper trains the proxies with a learning rate 100 times the network's: give ``loss.parameters()``
     their own parameter group.
@@ -159,6 +194,13 @@ class ProxyAnchorLoss(_OwnsCentres):
 
     function = staticmethod(F.proxy_anchor_loss)
     _param = "proxies"
+
+    def __init__(
+        self, num_classes: int, embedding_size: int, *, alpha: float = 32.0, delta: float = 0.1,
+        weight: Tensor | None = None, reduction: str = "mean",
+    ) -> None:
+        extra = {} if weight is None else {"weight": weight}
+        super().__init__(num_classes, embedding_size, alpha=alpha, delta=delta, reduction=reduction, **extra)
 
 
 @register("multi_similarity", "ms")
