@@ -506,8 +506,8 @@ def multi_similarity_loss(
         Learning*, CVPR 2019 (arXiv 1904.06627).
 
     Example:
-        Two classes of two orthogonal unit vectors: the positive has similarity 1 (kept: 1 - 0.1 < 0 is
-        false, so it is *not* mined) and the negatives 0 (kept: 0 + 0.1 > 1 is false). Nothing is mined,
+        Two classes, each two copies of a unit vector, the classes orthogonal: the positive has similarity
+        1 (mined if 1 - 0.1 < 0: no) and the negatives 0 (mined if 0 + 0.1 > 1: no). Nothing is mined,
         the loss is 0; without mining every anchor pays
         :math:`\tfrac12\log(1 + e^{-1}) + \tfrac{1}{50}\log(1 + 2e^{-25})`.
 
