@@ -11,12 +11,14 @@
 from __future__ import annotations
 
 import monai.losses as ML
+import numpy as np
 import pytest
 import segmentation_models_pytorch.losses as SL
 import torch
 
 import losskit
 import losskit.functional as LF
+from tests.reference import segmentation as R
 
 F64 = torch.float64
 RATIO = [LF.dice_loss, LF.jaccard_loss, LF.tversky_loss, LF.focal_tversky_loss, LF.generalized_dice_loss]
@@ -48,6 +50,17 @@ def test_soft_target_loss_is_zero_at_prediction_equal_target(fn, per_image, mult
         out = fn(q, q, input_type="probs", multilabel=multilabel, per_image=per_image, smooth=smooth,
                  reduction="none")
         close(out, torch.zeros_like(out), atol=1e-14)
+
+
+@pytest.mark.parametrize("fn", [LF.dice_loss, LF.jaccard_loss], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("per_image", [True, False])
+def test_squared_soft_target_loss_is_zero_at_prediction_equal_target(fn, per_image) -> None:
+    # Σ p² + Σ g² - Σ (p - g)² = 2 Σ p g, so the squared forms keep the product and are 0 at p = g too
+    q = _soft(21)
+    for smooth in (0.0, 1e-5, 1.0):
+        out = fn(q, q, input_type="probs", squared=True, per_image=per_image, smooth=smooth, reduction="none")
+        close(out, torch.zeros_like(out), atol=1e-14)
+    assert float(fn(q, q.roll(1, 1), input_type="probs", squared=True, smooth=0.0)) > 0.05
 
 
 def test_product_form_on_soft_targets_was_not_zero() -> None:
@@ -220,6 +233,32 @@ def test_monai_other_act() -> None:
     xr = x.clone().requires_grad_()
     LF.jaccard_loss(xr / 3.0, y).backward()
     close(xg.grad, xr.grad)
+
+
+def _tempered_softmax_np(z, t: float = 3.0):
+    e = np.exp((z - z.max(axis=1, keepdims=True)) / t)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("fn", RATIO, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("per_image", [True, False])
+def test_activation_matches_float64_reference(fn, per_image) -> None:
+    # activation=f means p = f(x): the float64 reference on the activated probabilities (computed in NumPy)
+    x, y = _labelled(22)
+    q = _soft(23, tuple(x.shape))
+    kw = {"alpha": 0.3, "beta": 0.7} if fn in (LF.tversky_loss, LF.focal_tversky_loss) else {}
+    ref = getattr(R, fn.__name__)
+    p_np = _tempered_softmax_np(x.numpy())
+    for target in (y, q):
+        ours = fn(x, target, activation=lambda z: torch.softmax(z / 3.0, dim=1), per_image=per_image,
+                  reduction="none", **kw)
+        theirs = ref(p_np, target.numpy(), input_type="probs", per_image=per_image, reduction="none", **kw)
+        close(ours, torch.as_tensor(np.asarray(theirs), dtype=F64), rtol=1e-10)
+    # a sigmoid activation on the index target: each class probability independent
+    ours = fn(x, y, activation=torch.sigmoid, per_image=per_image, reduction="none", **kw)
+    theirs = ref(1 / (1 + np.exp(-x.numpy())), y.numpy(), input_type="probs", per_image=per_image,
+                 reduction="none", **kw)
+    close(ours, torch.as_tensor(np.asarray(theirs), dtype=F64), rtol=1e-10)
 
 
 @pytest.mark.parametrize("fn", RATIO, ids=lambda f: f.__name__)
