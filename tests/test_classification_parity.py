@@ -3,9 +3,10 @@ ignore_index / mask, checked against segmentation-models-pytorch, kornia, torchv
 balanced-CE default α = 0.75 against torchvision.
 
 Mappings pinned here: smp's ``smooth_factor=s`` is losskit's ``label_smoothing=2s`` (smp maps 1 -> 1 - s,
-losskit 1 -> 1 - ε/2 like torch's two-class label smoothing); smp and kornia keep ignored elements in the
-mean's denominator, losskit leaves them out (their mean = losskit's ``"sum"`` / element count); kornia's
-``pos_weight`` (C,) acts along dim 1 (losskit broadcasts from the right: pass ``pos_weight.view(C, 1, 1)``);
+losskit 1 -> 1 - ε/2 like torch's two-class label smoothing); smp's SoftBCE and kornia keep ignored elements in
+the mean's denominator, losskit (and smp's binary FocalLoss) leave them out (their mean = losskit's ``"sum"`` /
+element count); kornia's ``pos_weight`` (C,) acts along dim 1 (losskit broadcasts from the right: pass
+``pos_weight.view(C, 1, 1)``);
 timm's ``BinaryCrossEntropy(smoothing=s, smooth_dense=True)`` on dense targets is ``label_smoothing=s`` (on
 index targets timm builds the one-hot with off = s / C, on = 1 - s + s / C: pass that target to losskit).
 """
@@ -70,6 +71,23 @@ def test_kornia_binary_focal_pos_weight_and_ignore(alpha) -> None:
     close(LF.sigmoid_focal_loss(x, y_ign, alpha=alpha, ignore_index=-100, reduction="none"), theirs)
     theirs = KL.binary_focal_loss_with_logits(x, y_ign, alpha=alpha, gamma=2.0, reduction="mean")
     close(LF.sigmoid_focal_loss(x, y_ign, alpha=alpha, ignore_index=-100, reduction="sum") / y.numel(), theirs)
+
+
+@pytest.mark.parametrize("alpha", [0.25, None])
+def test_smp_binary_focal_ignore_index_leaves_elements_out(alpha) -> None:
+    # smp's FocalLoss(mode="binary", ignore_index=i) drops the ignored elements before its mean: losskit's
+    # convention (unlike smp's SoftBCEWithLogitsLoss and kornia, which keep them in the count)
+    x, y = _data(13)
+    y_ign = y.clone()
+    y_ign[0, 1:3] = -100.0
+    y_ign[2, :, 4] = -100.0
+    for gamma in (2.0, 0.5):
+        theirs = SL.FocalLoss("binary", alpha=alpha, gamma=gamma, ignore_index=-100)(x, y_ign)
+        close(LF.sigmoid_focal_loss(x, y_ign, alpha=alpha, gamma=gamma, ignore_index=-100), theirs)
+        close(LF.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma, mask=y_ign != -100), theirs)
+        theirs = SL.FocalLoss("binary", alpha=alpha, gamma=gamma, ignore_index=-100, reduction="sum")(x, y_ign)
+        close(LF.sigmoid_focal_loss(x, y_ign, alpha=alpha, gamma=gamma, ignore_index=-100, reduction="sum"),
+              theirs)
 
 
 def test_torchvision_focal_with_mask_and_smoothing() -> None:

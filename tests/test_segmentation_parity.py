@@ -136,6 +136,26 @@ def test_monai_soft_label(per_image) -> None:
                   .squeeze()).abs().max()) > 1e-3
 
 
+@pytest.mark.parametrize("per_image", [True, False])
+@pytest.mark.parametrize("w_type", ["square", "simple", "uniform"])
+def test_monai_generalized_dice_soft_label(per_image, w_type) -> None:
+    # MONAI GeneralizedDiceLoss(soft_label=True): denominator 2 TP + FP + FN = Σp + Σg with the soft TP;
+    # its class weights come from float32 volumes, hence rtol 1e-6
+    x, q = _logits(24), _soft(25)
+    for nr, dr in ((1e-5, 1e-5), (0.2, 0.7)):
+        m = ML.GeneralizedDiceLoss(softmax=True, soft_label=True, w_type=w_type, batch=not per_image,
+                                   smooth_nr=nr, smooth_dr=dr, reduction="none")(x, q)
+        close(LF.generalized_dice_loss(x, q, weighting=w_type, per_image=per_image, smooth_nr=nr, smooth_dr=dr,
+                                       reduction="none"), m, rtol=1e-6)
+    m = ML.GeneralizedDiceLoss(softmax=True, soft_label=True, include_background=False, batch=not per_image,
+                               reduction="none")(x, q)
+    close(LF.generalized_dice_loss(x, q, include_background=False, per_image=per_image, reduction="none"), m,
+          rtol=1e-6)
+    # the soft form is 0 at p = q on MONAI's side too (its default soft_label=False is not)
+    assert float(ML.GeneralizedDiceLoss(soft_label=True, smooth_nr=0.0, smooth_dr=0.0)(q, q)) < 1e-6
+    assert float(ML.GeneralizedDiceLoss(smooth_nr=0.0, smooth_dr=0.0)(q, q)) > 0.1
+
+
 def test_smp_soft_targets() -> None:
     # smp >= 0.4 computes the soft-label form always (its soft_tversky_score); multilabel mode takes float masks
     x = _logits(9)
