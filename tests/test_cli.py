@@ -242,3 +242,38 @@ def test_the_figure_audit_catches_a_covered_line_and_a_missing_label():
     found = problems(fig, "bad.png")
     plt.close(fig)
     assert any("legend covers" in p for p in found) and any("no y label" in p for p in found)
+
+
+def test_info_describes_every_option_and_follows_as_in_pointers():
+    from losskit.cli.catalog import info
+
+    # every keyword option of every loss gets its description, including entries whose names wrap onto a
+    # second docstring line (the segmentation losses) and descriptions that start on the next line (lovasz)
+    empty = [(n, k) for n in losskit.available() for k, v in info(n)["options"].items() if not v["doc"]]
+    assert empty == []
+    ft = info("focal_tversky")["options"]
+    # "as in :func:`tversky_loss`" is followed to tversky's own text, then on to dice_loss's
+    assert ft["alpha"]["doc"].startswith("weight of false positives") and ft["alpha"]["doc"].endswith(
+        "(as in tversky_loss)")
+    assert ft["input_type"]["doc"].startswith('"logits" (default)')
+    assert ft["input_type"]["doc"].endswith("(as in tversky_loss → dice_loss)")
+    w = info("focal")["options"]["weight"]["doc"]
+    assert w.startswith("elementwise weight") and "(as in binary_cross_entropy; the smoothing" in w
+
+
+def test_info_peers_are_other_libraries_losses_not_infrastructure():
+    from losskit.cli.catalog import info
+
+    named = {p for n in losskit.available() for p in info(n)["peers"]}
+    assert "torchvision.ops.sigmoid_focal_loss" in info("focal")["peers"]
+    assert "torch.nn.HuberLoss" in info("huber")["peers"]
+    assert not {p for p in named if p.startswith(("torch.distributed", "torch.compile"))}, named
+
+
+def test_bench_help_and_misspelt_family_suggestion(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    helptext = capsys.readouterr().out
+    assert "--quick            small sizes" in helptext
+    assert main(["bench", "--only", "clasification"]) == 2
+    assert "did you mean classification?" in capsys.readouterr().err

@@ -129,6 +129,20 @@ def test_wheel_in_a_clean_venv(tmp_path):
     print(f"test_wheel_in_a_clean_venv: {time.perf_counter() - t0:.0f} s ({', '.join(steps)})")
 
 
+def test_long_description_has_no_relative_links():
+    """README.md is the wheel's long description, shown on an index page where a relative link breaks.
+
+    The fast twin of the check inside the slow wheel test: Markdown links and images, reference-style
+    definitions and HTML ``href``/``src`` must be absolute (or in-page anchors)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    absolute = r"(?!https?://|mailto:|#)"
+    found = re.findall(rf"\]\({absolute}([^)\s]+)", text)  # [text](target) and ![alt](target)
+    found += re.findall(rf"^\s*\[[^\]]+\]:\s*{absolute}(\S+)", text, re.M)  # [ref]: target
+    found += re.findall(rf"\b(?:href|src)=[\"']{absolute}([^\"']+)", text)
+    assert not found, f"relative links in README.md (the long description): {found}"
+    meta = re.search(r'^readme = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert meta and meta.group(1) == "README.md"  # the file checked here is the one the wheel ships
+
 def test_make_installs_in_layers(tmp_path):
     """`make demo` installs the lab extra only; `make test` then adds its extras to the same .venv, once."""
     for name in ("Makefile", "pyproject.toml", "constraints.txt"):

@@ -106,7 +106,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.only:
         unknown = sorted(set(args.only) - set(known))
         if unknown:
-            raise UsageError(f"bench: unknown family {unknown}; known: {', '.join(known)}")
+            import difflib
+
+            close = [m for u in unknown for m in difflib.get_close_matches(u, known, n=1)]
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise UsageError(f"bench: unknown family {unknown}{hint}; known: {', '.join(known)}")
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in args.only]
     status = 0
     merged: dict[str, object] = {}
@@ -180,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_demo)
 
     s = sub.add_parser("bench", help="run the benchmarks against peer libraries (source checkout)")
-    s.add_argument("--quick", action="store_true")
+    s.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     s.add_argument("--repeats", type=int, default=None, help="timed repeats per implementation (default 7)")
     s.add_argument("--only", nargs="*", help="families, e.g. classification boxes")
     s.add_argument("--json", action="store_true", help="print the merged results as JSON on stdout")

@@ -149,8 +149,10 @@ def render(width: int = 140) -> str:
     return "\n".join(lines)
 
 
-_PEER_PREFIXES = ("torch.", "torchvision.", "kornia.", "monai.", "segmentation_models_pytorch.", "smp.",
-                  "pytorch_metric_learning.", "sklearn.", "mmdet.")
+# a peer is another library's loss or op; torch's own peers live in torch.nn and torch.distributions
+# (``torch.distributed`` and ``torch.compile`` in a docstring are infrastructure, not peers)
+_PEER_PREFIXES = ("torch.nn.", "torch.distributions.", "torchvision.", "kornia.", "monai.",
+                  "segmentation_models_pytorch.", "smp.", "pytorch_metric_learning.", "sklearn.", "mmdet.")
 
 
 def _section(doc: str, title: str) -> str:
@@ -167,6 +169,49 @@ def formula(doc: str) -> str:
     return re.sub(r"\s+", " ", text.replace("{ ", "{").replace(" }", "}")).strip()
 
 
+def _args(fn: Any) -> dict[str, str]:
+    """``fn``'s Args entries, raw: ``{name: description}``.
+
+    One entry may name several arguments, the names may wrap onto the next (deeper indented) line, and so
+    may the start of the description.
+    """
+    out = {}
+    args_text = _section(inspect.getdoc(fn) or "", "Args")
+    for m in re.finditer(r"^    (\w+(?:,\s+\w+)*):[ \t]*\n?[ \t]*(.*(?:\n        .*)*)", args_text, re.M):
+        for k in re.split(r",\s+", m.group(1)):
+            out[k] = " ".join(m.group(2).split())
+    return out
+
+
+def _option_doc(fn: Any, name: str) -> str:
+    """The plain-text description of option ``name`` of ``fn``.
+
+    An "as in :func:`other`" entry is followed to ``other``'s own description of the option (a few links
+    at most), keeping the chain and the notes the referring docstrings add:
+    ``"<other's text> (as in tversky_loss → dice_loss)"``.
+    """
+    import losskit.functional
+
+    chain: list[str] = []
+    notes: list[str] = []
+    raw = _args(fn).get(name, "")
+    while len(chain) < 4:
+        ref = re.match(r"as in :func:`~?(?:losskit\.(?:functional\.)?)?(\w+)`\.?\s*", raw)
+        other = getattr(losskit.functional, ref.group(1), None) if ref else None
+        target = _args(other).get(name, "") if ref and callable(other) else ""
+        if not (ref and target):
+            break
+        chain.append(ref.group(1))
+        rest = raw[ref.end() :].strip().removesuffix(".")
+        if rest:
+            notes.append(plain(rest[1:-1] if rest.startswith("(") and rest.endswith(")") else rest))
+        raw = target
+    text = plain(raw)
+    if chain:
+        text += f" (as in {' → '.join(chain)}{''.join('; ' + n for n in notes)})"
+    return text
+
+
 def info(name: str) -> dict[str, Any]:
     """Everything ``losskit info NAME`` prints, as a dict (``--json`` prints it as is)."""
     cls = registry.resolve(name, "info")
@@ -177,11 +222,7 @@ def info(name: str) -> dict[str, Any]:
     for k, p in inspect.signature(fn).parameters.items():
         if p.kind is inspect.Parameter.KEYWORD_ONLY:
             options[k] = None if p.default is inspect.Parameter.empty else p.default
-    args_text = _section(doc, "Args")
-    described = {}
-    for m in re.finditer(r"^    (\w+(?:, \w+)*): (.*(?:\n        .*)*)", args_text, re.M):
-        for k in m.group(1).split(", "):
-            described[k] = plain(" ".join(m.group(2).split()))
+    described = {k: _option_doc(fn, k) for k in options}
     peers = sorted({p for p in re.findall(r"``([\w.]+)``", doc) if p.startswith(_PEER_PREFIXES)})
     refs = " ".join(line.strip() for line in _section(doc, "References").splitlines() if line.strip())
     return {
