@@ -309,3 +309,35 @@ def test_benchmark_tables_show_machine_line_and_floor_ratio(tmp_path: Path) -> N
     assert "machine: 2 threads, copy bandwidth 20.5 GB/s warm, 2.0 GB/s into fresh memory" in out
     assert "| `c` | **losskit** | 2.000 | 4.000 | 10.00 | 8.0 |  |" in out
     assert "|  | torch | 2.000 | 8.000 | 10.00 | 16.0 | 1.00 / 2.00 / 1.00 |" in out
+
+
+def test_home_page_says_how_to_install_and_names_the_extras(site: Path) -> None:
+    # the Install section of README.md, included at build time (one text, no drift)
+    import html
+
+    index = (site / "index.html").read_text(encoding="utf-8")
+    text = html.unescape(re.sub(r"<[^>]+>", "", index))  # the highlighted code block, as the reader sees it
+    assert 'pip install ".[lab]"' in text and 'pip install ".[cli]"' in text
+    for extra in ("<code>cli</code>", "<code>lab</code>", "<code>test</code>", "<code>docs</code>"):
+        assert extra in index, extra
+    assert 'losskit[lab]' in index  # what a command without its extra tells you to install
+
+
+def test_every_local_link_and_asset_resolves_to_a_file_from_disk(site: Path) -> None:
+    # opened from file:// a relative href/src must name a file next to the page (no server to map "x/" to
+    # "x/index.html", no site root for "/assets/..."); 404.html is served by a web server only
+    from urllib.parse import unquote
+
+    broken, checked = {}, 0
+    for page in site.rglob("*.html"):
+        if page.name == "404.html":
+            continue
+        for ref in re.findall(r'(?:href|src)="([^"]+)"', page.read_text(encoding="utf-8")):
+            path = unquote(ref.split("#")[0].split("?")[0])
+            if re.match(r"[a-z]+:|//", ref) or not path:
+                continue
+            checked += 1
+            if not (page.parent / path).resolve().is_file():
+                broken.setdefault(str(page.relative_to(site)), []).append(ref)
+    assert checked > 300, checked
+    assert not broken, {k: v[:5] for k, v in broken.items()}
