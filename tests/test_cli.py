@@ -277,3 +277,37 @@ def test_bench_help_and_misspelt_family_suggestion(capsys):
     assert "--quick            small sizes" in helptext
     assert main(["bench", "--only", "clasification"]) == 2
     assert "did you mean classification?" in capsys.readouterr().err
+
+
+def test_info_gives_a_formula_for_every_loss_that_has_one():
+    from losskit.cli.catalog import info
+
+    # a docstring without a display block gives its summary's inline formula
+    assert info("brier_score")["formula"] == "Σ_k (p_k - y_k)^2"
+    assert info("hinge")["formula"] == "max(0, Δ - y f)"
+    # ohem_cross_entropy is a selection rule over cross_entropy: its docstring has no formula
+    assert [n for n in losskit.available() if not info(n)["formula"]] == ["ohem_cross_entropy"]
+
+
+def test_bench_json_merges_each_family_on_stdout(monkeypatch, capsys):
+    import json
+
+    import losskit.cli as cli
+
+    calls = []
+
+    def fake_call(cmd, cwd, stdout):  # each benchmark script writes its --json file; tables go to stderr
+        calls.append(cmd)
+        path = cmd[cmd.index("--json") + 1]
+        with open(path, "w") as fh:
+            json.dump({"title": cmd[2], "cases": {}}, fh)
+        assert stdout is sys.stderr
+        return 0
+
+    monkeypatch.setattr(cli.subprocess, "call", fake_call)
+    assert main(["bench", "--quick", "--only", "boxes", "regression", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"boxes": {"title": "benchmarks.bench_boxes", "cases": {}},
+                               "regression": {"title": "benchmarks.bench_regression", "cases": {}}}
+    assert "[1/2] bench boxes ..." in err and "[2/2] bench regression ..." in err  # progress on stderr
+    assert all("--quick" in c for c in calls)

@@ -161,11 +161,16 @@ def _section(doc: str, title: str) -> str:
 
 
 def formula(doc: str) -> str:
-    """The docstring's first ``.. math::`` block as plain text (LaTeX commands spelt out)."""
+    """The docstring's first ``.. math::`` block (else its summary's inline formula) as plain text."""
     match = re.search(r"\.\. math::\s*\n((?:[ \t]+.*\n?)+)", doc)
-    if not match:
-        return ""
-    text = plain(" ".join(line.strip() for line in match.group(1).splitlines() if line.strip()))
+    if match:
+        tex = " ".join(line.strip() for line in match.group(1).splitlines() if line.strip())
+    else:  # no display block: the summary line's inline formula (``Brier score :math:`\sum_k ...```)
+        inline = re.search(r":math:`([^`]+)`", doc.split("\n\n", 1)[0])
+        if not inline:
+            return ""
+        tex = inline.group(1)
+    text = plain(tex)
     return re.sub(r"\s+", " ", text.replace("{ ", "{").replace(" }", "}")).strip()
 
 
