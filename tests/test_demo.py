@@ -128,3 +128,17 @@ def test_seed_spread_table_shows_median_min_max_and_renders(tmp_path):
                                      "seconds": 1.0, "figures": [], "result": seeds[0], "spread": [t]}}}
     assert "<caption>losses: median (min–max) over seeds 0, 1, 2</caption>" in render_html(results, tmp_path)
     assert "<td>0.5 (0.25–0.75)</td>" in render_html(results, tmp_path)
+
+
+def test_report_links_to_choosing_a_loss_inside_the_docs_site(tmp_path):
+    from losskit.cli.demo import render_html
+
+    results = {"quick": True, "seed": 0, "env": {"torch": "x", "threads": 1},
+               "experiments": {"e": {"title": "E", "question": "q?", "claim": "c", "holds": True,
+                                     "seconds": 1.0, "figures": [], "result": {"n": 1}}}}
+    lab = tmp_path / "docs" / "assets" / "lab"
+    lab.mkdir(parents=True)
+    # `make docs` writes the report to docs/assets/lab/: the site serves it two folders below choosing.html
+    assert "<a href='../../choosing.html'>Choosing a loss</a>" in render_html(results, lab)
+    standalone = render_html(results, tmp_path)  # `losskit demo --out anywhere`: no site around it
+    assert "choosing.html" not in standalone and "Choosing a loss" in standalone and "docs/choosing.md" in standalone

@@ -386,7 +386,12 @@ def render_html(results: dict[str, Any], out: Path) -> str:
             f"<td>{html.escape(exp.get('recommendation', ''))}</td><td>{exp['seconds']:.1f} s</td></tr>"
         )
     parts.append("</table>")
-    parts.append(f"<p>How to choose a loss from these results: {html.escape(CHOOSING)}.</p>")
+    choosing = html.escape(CHOOSING)
+    if Path(out).resolve().parts[-3:] == ("docs", "assets", "lab"):
+        # the documented docs build (`make docs`) writes the report to docs/assets/lab/, which the site
+        # serves at assets/lab/index.html: there the page is two folders up (a standalone report has no site)
+        choosing = "the <a href='../../choosing.html'>Choosing a loss</a> page of the documentation"
+    parts.append(f"<p>How to choose a loss from these results: {choosing}.</p>")
     for key, exp in results["experiments"].items():
         cls = "ok" if exp["holds"] else "no"
         verdict = "Claim holds" if exp["holds"] else "Claim does not hold"
