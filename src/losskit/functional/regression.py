@@ -488,7 +488,7 @@ def quantile_loss(
                              f"trailing quantile dimension), got quantiles={quantiles!r}")
         if any(b <= a for a, b in itertools.pairwise(levels)):
             raise ValueError(f"{fn}: crossing_penalty needs the quantiles in strictly increasing order (sort "
-                             f"the levels and the input's last dimension together), got {list(quantiles)!r}")
+                             f"the levels and the input's last dimension together), got {levels!r}")
     checks.check_float(fn, "input", input)
     checks.check_float(fn, "target", target)
     if trailing:
