@@ -100,6 +100,16 @@ def _log_mean(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tenso
     return fn(x, torch.full_like(x, 2.0), reduction="none", **kw)
 
 
+def _forecast(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # a point forecast x of the actual value 1; MASE scales by the naive errors of the history
+    # (0, 2, 1, 3, 2, 4): s = 1.6 at lag 1, 1 at lag 2
+    one = torch.ones_like(x)
+    if fn.__name__ == "mase_loss":
+        history = torch.tensor([[0.0, 2.0, 1.0, 3.0, 2.0, 4.0]], dtype=D).expand(len(x), 6)
+        return fn(x[:, None], one[:, None], history=history, reduction="none", **kw)[:, 0]
+    return fn(x, one, reduction="none", **kw)
+
+
 def _ensemble(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
     # a 5-member ensemble with members at x + (-1, -0.5, 0, 0.5, 1); the observation is 0
     spread = torch.tensor([-1.0, -0.5, 0.0, 0.5, 1.0], dtype=D)
@@ -273,6 +283,7 @@ KINDS: dict[str, tuple[tuple[float, float], str, Curve]] = {
     "ctc": ((-4.0, 8.0), 'logit of the right label at each of 4 frames ("ab")', _ctc),
     "residual": ((-3.0, 3.0), "residual (prediction - target)", _residual),
     "log_mean": ((-3.0, 4.0), "predicted log-mean η = log μ (observed y = 2)", _log_mean),
+    "forecast": ((-1.0, 4.0), "point forecast ŷ (actual y = 1; MASE's history 0, 2, 1, 3, 2, 4)", _forecast),
     "ensemble": ((-3.0, 3.0), "ensemble shift (5 members at ±1 around it; target 0)", _ensemble),
     "keypoint": ((-30.0, 30.0), "nose keypoint offset in px (100 × 100 person)", _keypoint),
     "box_offset": ((-2.5, 2.5), "horizontal offset of a unit box (target at 0)", _box_offset),
@@ -330,6 +341,9 @@ SPECS: dict[str, PlotSpec] = {
     "student_t_nll_loss": PlotSpec("residual", "df", [1.0, 3.0, 30.0], {"scale": 1.0}),
     "crps_gaussian_loss": PlotSpec("residual", "scale", [0.5, 1.0, 2.0]),
     "crps_ensemble_loss": PlotSpec("ensemble", "fair", [False, True]),
+    "mape_loss": PlotSpec("forecast"),
+    "smape_loss": PlotSpec("forecast"),
+    "mase_loss": PlotSpec("forecast", "seasonality", [1, 2]),
     "gaussian_focal_loss": PlotSpec("binary", "alpha", [0.0, 1.0, 2.0]),
     "balanced_l1_loss": PlotSpec("residual", "beta", [0.5, 1.0, 2.0]),
     "wing_loss": PlotSpec("residual", "epsilon", [0.5, 1.0, 2.0], {"omega": 2.0}),
