@@ -9,6 +9,7 @@ from losskit.functional import (
     forecasting,
     fused_linear,
     language_model,
+    longtail,
     multibin,
     regression,
     regularization,
@@ -23,6 +24,7 @@ from losskit.functional.embedding import *  # noqa: F403
 from losskit.functional.forecasting import *  # noqa: F403
 from losskit.functional.fused_linear import *  # noqa: F403
 from losskit.functional.language_model import *  # noqa: F403
+from losskit.functional.longtail import *  # noqa: F403
 from losskit.functional.multibin import *  # noqa: F403
 from losskit.functional.regression import *  # noqa: F403
 from losskit.functional.regularization import *  # noqa: F403
@@ -43,3 +45,4 @@ __all__ += robust.__all__
 __all__ += forecasting.__all__
 __all__ += detection.__all__
 __all__ += boundary.__all__
+__all__ += longtail.__all__
