@@ -267,7 +267,8 @@ ENTRIES = [
     ),
     LossEntry(
         "poly_loss", LF.poly_loss, losskit.PolyLoss, R.poly_loss, _poly_samples,
-        errors=lambda: _multiclass_errors("poly_loss", {}, soft=True) + [
+        errors=lambda: [
+            *_multiclass_errors("poly_loss", {}, soft=True),
             ErrorCase((torch.randn(N, C), torch.randint(0, C, (N,))), {"epsilon": -1.5}, ValueError,
                       r"^poly_loss: epsilon must be in \[-1, inf\)", "epsilon"),
             ErrorCase((torch.randn(N, C), torch.randint(0, C, (N,))), {"gamma": -0.5}, ValueError,

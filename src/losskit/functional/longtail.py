@@ -1,4 +1,4 @@
-r"""Multi-label and long-tail classification losses: ASL, Poly-1, balanced softmax, logit adjustment, LDAM, Seesaw.
+r"""Multi-label and long-tail classification: ASL, Poly-1, balanced softmax, logit adjustment, LDAM, Seesaw.
 
 Two groups. **Multi-label**: :func:`asymmetric_loss` (ASL) is an elementwise sigmoid loss over independent
 labels, with the input's shape for the target, like :func:`losskit.binary_cross_entropy`. **Multi-class**:
@@ -105,7 +105,13 @@ def _multiclass_setup(
 
 
 def _ce(
-    z: Tensor, tgt: Tensor, is_index: bool, w: Tensor | None, ignore_index: int, label_smoothing: float, d: int
+    z: Tensor,
+    tgt: Tensor,
+    is_index: bool,
+    w: Tensor | None,
+    ignore_index: int,
+    label_smoothing: float,
+    d: int,
 ) -> tuple[Tensor, Tensor]:
     """Per-sample cross-entropy of (adjusted) logits ``z`` and the mean's denominator, as cross_entropy.
 
@@ -237,7 +243,9 @@ def asymmetric_loss(
     checks.check_float(fn, "input", input)
     checks.check_tensor(fn, "target", target)
     if target.dtype == torch.bool or target.is_complex():
-        raise TypeError(f"{fn}: target must be a float or integer tensor of 0/1 labels, got dtype {target.dtype}")
+        raise TypeError(
+            f"{fn}: target must be a float or integer tensor of 0/1 labels, got dtype {target.dtype}"
+        )
     if tuple(target.shape) != tuple(input.shape):
         hint = ""
         if input.dim() >= 2 and tuple(target.shape) == tuple(input.shape[:1]) + tuple(input.shape[2:]):
@@ -352,7 +360,9 @@ def poly_loss(
     eps_ = checks.check_number(fn, "epsilon", epsilon, low=-1.0)
     g = checks.check_number(fn, "gamma", gamma, low=0.0)
     ls = checks.check_number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
-    d, C, is_index, tgt, x, w = _multiclass_setup(fn, input, target, weight, ignore_index, dim, index_only=False)
+    d, C, is_index, tgt, x, w = _multiclass_setup(
+        fn, input, target, weight, ignore_index, dim, index_only=False
+    )
     logp = class_log_probs(fn, x, input_type, d)
     if is_index:
         valid = tgt != ignore_index
@@ -439,8 +449,8 @@ def balanced_softmax_loss(
     ls = checks.check_number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     d, C = check_class_input(fn, input, dim)
     _class_stat(fn, "class_counts", class_counts, C, positive=True)
-    d, C, is_index, tgt, x, w = _multiclass_setup(fn, input, target, weight, ignore_index, dim, index_only=False,
-                                                  extra={"class_counts": class_counts})
+    d, C, is_index, tgt, x, w = _multiclass_setup(fn, input, target, weight, ignore_index, dim,
+                                                  index_only=False, extra={"class_counts": class_counts})
     log_n = torch.log(class_counts.to(x.dtype))
     loss, norm = _ce(x + class_view(log_n, x.dim(), d), tgt, is_index, w, ignore_index, ls, d)
     return _finish_multiclass(fn, loss, norm, reduction, normalizer, input, target)
@@ -498,7 +508,8 @@ def logit_adjusted_cross_entropy(
         >>> pi = torch.tensor([100.0, 10.0, 1.0], dtype=torch.float64) / 111  # = balanced softmax
         >>> print(f"{logit_adjusted_cross_entropy(z, torch.tensor([2]), class_priors=pi).item():.9f}")
         6.542739180
-        >>> print(f"{logit_adjusted_cross_entropy(z, torch.tensor([2]), class_priors=pi, tau=0.0).item():.9f}")
+        >>> ce = logit_adjusted_cross_entropy(z, torch.tensor([2]), class_priors=pi, tau=0.0)
+        >>> print(f"{ce.item():.9f}")
         2.317030016
     """
     fn = "logit_adjusted_cross_entropy"
@@ -507,8 +518,8 @@ def logit_adjusted_cross_entropy(
     ls = checks.check_number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     d, C = check_class_input(fn, input, dim)
     _class_stat(fn, "class_priors", class_priors, C, positive=True)
-    d, C, is_index, tgt, x, w = _multiclass_setup(fn, input, target, weight, ignore_index, dim, index_only=False,
-                                                  extra={"class_priors": class_priors})
+    d, C, is_index, tgt, x, w = _multiclass_setup(fn, input, target, weight, ignore_index, dim,
+                                                  index_only=False, extra={"class_priors": class_priors})
     shift = t * torch.log(class_priors.to(x.dtype))
     loss, norm = _ce(x + class_view(shift, x.dim(), d), tgt, is_index, w, ignore_index, ls, d)
     return _finish_multiclass(fn, loss, norm, reduction, normalizer, input, target)
@@ -616,7 +627,7 @@ def seesaw_loss(
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
 ) -> Tensor:
-    r"""Seesaw loss: softmax CE whose negative classes are re-weighted by a mitigation and a compensation factor.
+    r"""Seesaw loss: softmax CE with negative classes re-weighted by mitigation and compensation factors.
 
     .. math::
         \ell(z, y) = -\log \frac{e^{z_y}}{e^{z_y} + \sum_{j \ne y} S_{yj}\, e^{z_j}}, \qquad

@@ -1,4 +1,4 @@
-"""Modules of the multi-label / long-tail family; ``SeesawLoss`` can accumulate the class counts in a buffer."""
+"""Modules of the multi-label / long-tail family; ``SeesawLoss`` can accumulate class counts in a buffer."""
 
 from __future__ import annotations
 
@@ -134,7 +134,9 @@ class SeesawLoss(Loss):
         self.register_buffer("class_counts", counts)
         self.register_buffer("weight", None if weight is None else weight.detach().clone())
 
-    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
+    def _load_from_state_dict(
+        self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any
+    ) -> None:
         key = prefix + "class_counts"
         incoming = state_dict.get(key)
         if isinstance(incoming, Tensor) and self.class_counts.numel() == 0 and incoming.numel() > 0:
@@ -148,7 +150,9 @@ class SeesawLoss(Loss):
             fn = "SeesawLoss"
             checks.check_float(fn, "input", input)
             if input.dim() < 2:
-                raise ValueError(f"{fn}: input must have shape (N, C, ...), got {checks.fmt_shape(input.shape)}")
+                raise ValueError(
+                    f"{fn}: input must have shape (N, C, ...), got {checks.fmt_shape(input.shape)}"
+                )
             d = self.dim % input.dim()
             C = int(input.shape[d])
             if self.class_counts.numel() == 0:
@@ -166,7 +170,8 @@ class SeesawLoss(Loss):
                 self.class_counts.add_(add.to(self.class_counts.device, self.class_counts.dtype))
         counts = self.class_counts
         if counts.numel() == 0 and isinstance(input, Tensor) and input.dim() >= 2:
-            counts = torch.zeros(int(input.shape[self.dim % input.dim()]), dtype=torch.int64, device=input.device)
+            n_classes = int(input.shape[self.dim % input.dim()])
+            counts = torch.zeros(n_classes, dtype=torch.int64, device=input.device)
         return F.seesaw_loss(input, target, class_counts=counts, p=self.p, q=self.q, weight=self.weight,
                              ignore_index=self.ignore_index, dim=self.dim, reduction=self.reduction,
                              normalizer=self.normalizer)
