@@ -25,7 +25,9 @@ from torch import Tensor
 
 from losskit._core import checks
 from losskit._core.logspace import logaddexp
+from losskit._core.options import NONNEGATIVE, Number, OneOf, declare
 from losskit.functional._common import (
+    INPUT_TYPES,
     binary_log_probs,
     check_class_input,
     check_input_type,
@@ -49,14 +51,6 @@ __all__ = [
 
 # --------------------------------------------------------------------------------------------------
 # shared helpers
-
-
-def _check_ignore_index(fn: str, ignore_index: Any, optional: bool = False) -> None:
-    if ignore_index is None and optional:
-        return
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-        kind = "an int or None" if optional else "an int"
-        raise TypeError(f"{fn}: ignore_index must be {kind}, got {ignore_index!r}")
 
 
 def _class_stat(fn: str, name: str, x: Any, num_classes: int, *, positive: bool) -> Tensor:
@@ -89,7 +83,7 @@ def _multiclass_setup(
 ) -> tuple[int, int, bool, Tensor, Tensor, Tensor | None]:
     """Validate a multi-class call; return ``(dim, C, is_index, target, input, weight)`` upcast."""
     d, C = check_class_input(fn, input, dim)
-    _check_ignore_index(fn, ignore_index)
+    checks.check_ignore_index(fn, ignore_index)
     checks.check_class_weight(fn, weight, C)
     checks.check_tensor(fn, "target", target)
     if index_only and (target.is_floating_point() or target.is_complex()):
@@ -151,6 +145,8 @@ def _finish_multiclass(
 # asymmetric loss (multi-label)
 
 
+@declare(gamma_pos=NONNEGATIVE, gamma_neg=NONNEGATIVE, clip=Number(low=0.0, high=1.0, high_open=True),
+         label_smoothing=Number(low=0.0, high=1.0), input_type=OneOf(INPUT_TYPES))
 def asymmetric_loss(
     input: Tensor,
     target: Tensor,
@@ -237,9 +233,8 @@ def asymmetric_loss(
     gn = checks.check_number(fn, "gamma_neg", gamma_neg, low=0.0)
     m = checks.check_number(fn, "clip", clip, low=0.0, high=1.0, high_open=True)
     ls = checks.check_number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
-    if not isinstance(detach_focal_weight, bool):
-        raise TypeError(f"{fn}: detach_focal_weight must be a bool, got {detach_focal_weight!r}")
-    _check_ignore_index(fn, ignore_index, optional=True)
+    checks.check_flag(fn, "detach_focal_weight", detach_focal_weight)
+    checks.check_ignore_index(fn, ignore_index, optional=True)
     checks.check_float(fn, "input", input)
     checks.check_tensor(fn, "target", target)
     if target.dtype == torch.bool or target.is_complex():
@@ -297,6 +292,8 @@ def asymmetric_loss(
 # Poly-1
 
 
+@declare(epsilon=Number(low=-1.0), gamma=NONNEGATIVE, label_smoothing=Number(low=0.0, high=1.0),
+         input_type=OneOf(INPUT_TYPES))
 def poly_loss(
     input: Tensor,
     target: Tensor,
@@ -389,6 +386,7 @@ def poly_loss(
 # logit adjustment: balanced softmax and logit-adjusted cross-entropy
 
 
+@declare(label_smoothing=Number(low=0.0, high=1.0))
 def balanced_softmax_loss(
     input: Tensor,
     target: Tensor,
@@ -456,6 +454,8 @@ def balanced_softmax_loss(
     return _finish_multiclass(fn, loss, norm, reduction, normalizer, input, target)
 
 
+@declare(tau=Number(low=-math.inf, high=math.inf, low_open=True, high_open=True),
+         label_smoothing=Number(low=0.0, high=1.0))
 def logit_adjusted_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -535,6 +535,8 @@ def _ldam_margins(class_counts: Tensor, max_margin: float) -> Tensor:
     return inv * (max_margin / inv.max())
 
 
+@declare(max_margin=Number(low=0.0, high=math.inf, high_open=True),
+         scale=Number(low=0.0, low_open=True, high=math.inf, high_open=True))
 def ldam_loss(
     input: Tensor,
     target: Tensor,
@@ -614,6 +616,7 @@ def ldam_loss(
 # Seesaw
 
 
+@declare(p=Number(low=0.0, high=math.inf, high_open=True), q=Number(low=0.0, high=math.inf, high_open=True))
 def seesaw_loss(
     input: Tensor,
     target: Tensor,
