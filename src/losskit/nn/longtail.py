@@ -118,7 +118,8 @@ class SeesawLoss(Loss):
             raise ValueError(f"SeesawLoss: num_classes must be a positive int or None, got {num_classes!r}")
         if weight is not None:
             checks.check_float(name, "weight", weight)
-        self.ignore_index = checks.check_ignore_index(name, ignore_index)
+        checks.check_ignore_index(name, ignore_index)
+        self.ignore_index: int = ignore_index
         self.dim = dim
         self.reduction = reduction
         self.normalizer = normalizer
