@@ -32,6 +32,8 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from losskit._core.memory import cpu_allocator_peak
+
 Impl = Callable[..., torch.Tensor]
 
 
@@ -199,19 +201,8 @@ def peak_bytes_allocator(impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[i
     """
     if device.type == "cuda":
         return peak_bytes(impl, args, grad_idx, device)
-    from torch.profiler import ProfilerActivity, profile
-
     gc.collect()
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        _run(impl, args, grad_idx, True)
-    results = prof.profiler.kineto_results  # type: ignore[union-attr]
-    events = sorted((e.start_ns(), e.nbytes()) for e in results.events()
-                    if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU)
-    live = peak = 0
-    for _, nbytes in events:
-        live += nbytes
-        peak = max(peak, live)
-    return float(peak)
+    return float(cpu_allocator_peak(lambda: _run(impl, args, grad_idx, True)))
 
 
 _RSS_CHILD = r"""

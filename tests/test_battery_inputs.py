@@ -231,6 +231,11 @@ OWN_TESTS = {
     "ghm_c": "tests/test_detection_values.py",  # running gradient-density state
     "linear_cross_entropy": "tests/test_fused_linear.py",  # holds no head; called with hidden and weight
     "linear_distillation": "tests/test_fused_linear.py",
+    # own their class centres / proxies and take (embeddings, labels) where the function takes the centres
+    "arcface": "tests/test_margin_values.py",
+    "cosface": "tests/test_margin_values.py",
+    "sphereface": "tests/test_margin_values.py",
+    "proxy_anchor": "tests/test_margin_values.py",
 }
 
 
@@ -240,7 +245,9 @@ def test_every_registered_module_is_in_the_battery_and_copies() -> None:
         assert canonical_class(name).__name__ in (ROOT / path).read_text(), (name, path)
     missing = [n for n in available() if canonical_class(n) not in covered and n not in OWN_TESTS]
     assert not missing, f"registered Modules without a battery entry (so without the copy suite): {missing}"
-    needs = {"center": {"num_classes": 3, "feat_dim": 2}}  # Modules that own size-dependent parameters
+    sized = {"num_classes": 3, "embedding_size": 2}
+    needs = {"center": {"num_classes": 3, "feat_dim": 2}, "arcface": sized, "cosface": sized,  # Modules that
+             "sphereface": sized, "proxy_anchor": sized}  # own size-dependent parameters
     for name in available():
         mod = canonical_class(name)(**needs.get(name, {}))
         for how, copier in COPIES.items():

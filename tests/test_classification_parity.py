@@ -1,19 +1,25 @@
 """Options of the binary losses users bring from the peers (issue 13): label smoothing, pos_weight,
-ignore_index / mask, checked against segmentation-models-pytorch, kornia, torchvision and torch.
+ignore_index / mask, checked against segmentation-models-pytorch, kornia, torchvision, timm and torch; the
+balanced-CE default α = 0.75 against torchvision.
 
 Mappings pinned here: smp's ``smooth_factor=s`` is losskit's ``label_smoothing=2s`` (smp maps 1 -> 1 - s,
-losskit 1 -> 1 - ε/2 like torch's two-class label smoothing); smp and kornia keep ignored elements in the
-mean's denominator, losskit leaves them out (their mean = losskit's ``"sum"`` / element count); kornia's
-``pos_weight`` (C,) acts along dim 1 (losskit broadcasts from the right: pass ``pos_weight.view(C, 1, 1)``).
+losskit 1 -> 1 - ε/2 like torch's two-class label smoothing); smp's SoftBCE and kornia keep ignored elements in
+the mean's denominator, losskit (and smp's binary FocalLoss) leave them out (their mean = losskit's ``"sum"`` /
+element count); kornia's ``pos_weight`` (C,) acts along dim 1 (losskit broadcasts from the right: pass
+``pos_weight.view(C, 1, 1)``);
+timm's ``BinaryCrossEntropy(smoothing=s, smooth_dense=True)`` on dense targets is ``label_smoothing=s`` (on
+index targets timm builds the one-hot with off = s / C, on = 1 - s + s / C: pass that target to losskit).
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import kornia.losses as KL
 import pytest
 import segmentation_models_pytorch.losses as SL
+import timm.loss as TL
 import torch
 import torchvision.ops as TVO
 
@@ -67,6 +73,23 @@ def test_kornia_binary_focal_pos_weight_and_ignore(alpha) -> None:
     close(LF.sigmoid_focal_loss(x, y_ign, alpha=alpha, ignore_index=-100, reduction="sum") / y.numel(), theirs)
 
 
+@pytest.mark.parametrize("alpha", [0.25, None])
+def test_smp_binary_focal_ignore_index_leaves_elements_out(alpha) -> None:
+    # smp's FocalLoss(mode="binary", ignore_index=i) drops the ignored elements before its mean: losskit's
+    # convention (unlike smp's SoftBCEWithLogitsLoss and kornia, which keep them in the count)
+    x, y = _data(13)
+    y_ign = y.clone()
+    y_ign[0, 1:3] = -100.0
+    y_ign[2, :, 4] = -100.0
+    for gamma in (2.0, 0.5):
+        theirs = SL.FocalLoss("binary", alpha=alpha, gamma=gamma, ignore_index=-100)(x, y_ign)
+        close(LF.sigmoid_focal_loss(x, y_ign, alpha=alpha, gamma=gamma, ignore_index=-100), theirs)
+        close(LF.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma, mask=y_ign != -100), theirs)
+        theirs = SL.FocalLoss("binary", alpha=alpha, gamma=gamma, ignore_index=-100, reduction="sum")(x, y_ign)
+        close(LF.sigmoid_focal_loss(x, y_ign, alpha=alpha, gamma=gamma, ignore_index=-100, reduction="sum"),
+              theirs)
+
+
 def test_torchvision_focal_with_mask_and_smoothing() -> None:
     x, y = _data(3, (50, 6))
     keep = torch.rand(50, 6, generator=torch.Generator().manual_seed(4)) > 0.4
@@ -112,6 +135,63 @@ def test_ignore_and_mask_leave_elements_out(fn) -> None:
     out = fn(x, torch.full_like(q, 255.0), ignore_index=255)
     out.backward()
     assert float(out) == 0.0 and float(x.grad.abs().sum()) == 0.0
+
+
+@pytest.mark.parametrize("s", [0.0, 0.1, 0.3])
+def test_timm_binary_cross_entropy_smoothing_pos_weight_weight(s) -> None:
+    x, y = _data(7, (9, 4))
+    pw = torch.tensor([0.5, 1.0, 2.0, 3.0], dtype=F64)
+    # dense (multi-label) targets with smooth_dense=True: y (1 - s) + s / 2, losskit's label_smoothing=s
+    theirs = TL.BinaryCrossEntropy(smoothing=s, smooth_dense=True, pos_weight=pw, reduction="none")(x, y)
+    close(LF.binary_cross_entropy(x, y, label_smoothing=s, pos_weight=pw, reduction="none"), theirs)
+    theirs = TL.BinaryCrossEntropy(smoothing=s, smooth_dense=True, pos_weight=pw)(x, y)
+    close(LF.binary_cross_entropy(x, y, label_smoothing=s, pos_weight=pw), theirs)
+    # sum_classes=True: the per-sample class sum averaged over the batch, losskit's "sum" / N
+    theirs = TL.BinaryCrossEntropy(smoothing=s, smooth_dense=True, sum_classes=True)(x, y)
+    close(LF.binary_cross_entropy(x, y, label_smoothing=s, reduction="sum") / 9, theirs)
+    # timm's per-class weight follows torch (its mean divides by numel): losskit's weighted "sum" / numel
+    w = torch.tensor([0.2, 1.0, 1.5, 3.0], dtype=F64)
+    theirs = TL.BinaryCrossEntropy(smoothing=s, smooth_dense=True, weight=w)(x, y)
+    close(LF.binary_cross_entropy(x, y, label_smoothing=s, weight=w, reduction="sum") / y.numel(), theirs)
+    # index targets: timm's one-hot with off = s / C, on = 1 - s + s / C, given to losskit as a soft target
+    yi = torch.randint(0, 4, (9,), generator=torch.Generator().manual_seed(8))
+    soft = torch.nn.functional.one_hot(yi, 4).to(F64) * (1 - s) + s / 4
+    close(LF.binary_cross_entropy(x, soft), TL.BinaryCrossEntropy(smoothing=s)(x, yi))
+    # without smooth_dense timm leaves dense targets unsmoothed: label_smoothing=0
+    close(LF.binary_cross_entropy(x, y), TL.BinaryCrossEntropy(smoothing=s)(x, y))
+
+
+@pytest.mark.parametrize("s", [0.1, 0.25])
+def test_timm_label_smoothing_cross_entropy(s) -> None:
+    # timm's LabelSmoothingCrossEntropy: (1 - s)·NLL + s·mean_k(-log p_k), torch's (and losskit's) smoothing
+    g = torch.Generator().manual_seed(9)
+    z = torch.randn(11, 5, generator=g, dtype=F64) * 2
+    y = torch.randint(0, 5, (11,), generator=g)
+    close(LF.cross_entropy(z, y, label_smoothing=s), TL.LabelSmoothingCrossEntropy(smoothing=s)(z, y))
+    q = torch.softmax(torch.randn(11, 5, generator=g, dtype=F64), -1)
+    close(LF.cross_entropy(z, q), TL.SoftTargetCrossEntropy()(z, q))
+
+
+def test_balanced_cross_entropy_default_alpha_is_torchvision_alpha_075_gamma_0() -> None:
+    # Lin et al. Table 1a: the α-balanced CE (γ = 0) is best at α = 0.75, losskit's default
+    x, y = _data(10, (6, 5))
+    for reduction in ("none", "mean", "sum"):
+        close(LF.balanced_cross_entropy(x, y, reduction=reduction),
+              TVO.sigmoid_focal_loss(x, y, alpha=0.75, gamma=0.0, reduction=reduction))
+    close(LF.balanced_cross_entropy(x, y, alpha=0.25),
+          TVO.sigmoid_focal_loss(x, y, alpha=0.25, gamma=0.0, reduction="mean"))
+    assert inspect.signature(LF.balanced_cross_entropy).parameters["alpha"].default == 0.75
+
+
+def test_bce_mask_equals_torch_on_the_kept_elements() -> None:
+    x, y = _data(11, (20, 3))
+    keep = torch.rand(20, 3, generator=torch.Generator().manual_seed(12)) > 0.35
+    pw = torch.tensor([0.5, 2.0, 1.5], dtype=F64)
+    full_pw = pw.expand(20, 3)[keep]
+    close(LF.binary_cross_entropy(x, y, mask=keep, pos_weight=pw),
+          torch.nn.functional.binary_cross_entropy_with_logits(x[keep], y[keep], pos_weight=full_pw))
+    close(LF.binary_cross_entropy(x, y, mask=keep, reduction="sum"),
+          torch.nn.functional.binary_cross_entropy_with_logits(x[keep], y[keep], reduction="sum"))
 
 
 def test_label_smoothing_hand_value() -> None:

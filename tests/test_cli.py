@@ -7,11 +7,13 @@ import sys
 
 import pytest
 import torch
+from matplotlib.figure import Figure
 
 import losskit
 from losskit.cli import main
 from losskit.cli.catalog import rows
 from losskit.cli.plotting import curves, plot_loss
+from tests._figure_audit import problems
 
 
 def test_list_names_every_loss_with_family_module_and_description(capsys):
@@ -41,6 +43,22 @@ def test_plot_writes_png_and_svg(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     svg = plot_loss("huber", tmp_path / "huber.svg", {"delta": 2.0})
     assert b"<svg" in svg.read_bytes()[:400]
+
+
+@pytest.mark.parametrize("names", [["sigmoid_focal"], ["huber"], ["giou"], ["dice"], ["quantile"],
+                                   ["contrastive"], ["dice", "tversky"]])
+def test_plot_figures_have_axis_labels_and_legends_clear_of_the_curves(names, tmp_path, monkeypatch):
+    drawn: list[list[str]] = []
+    save = Figure.savefig
+
+    def audited_save(fig, fname, *args, **kwargs):
+        drawn.append(problems(fig, str(fname)))
+        return save(fig, fname, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", audited_save)
+    assert main(["plot", *names, *(["--compare"] if len(names) > 1 else []), "--out",
+                 str(tmp_path / "f.png")]) == 0
+    assert drawn == [[]]
 
 
 def test_plot_param_overrides_sweep():
@@ -212,3 +230,15 @@ def test_bench_unknown_family_is_a_one_line_error(capsys):
     err = capsys.readouterr().err
     _no_traceback(err)
     assert "unknown family ['clasification']" in err
+
+
+def test_the_figure_audit_catches_a_covered_line_and_a_missing_label():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0.5, 0.5], label="flat line under the legend")
+    ax.legend(loc="center")
+    ax.set_xlabel("x")
+    found = problems(fig, "bad.png")
+    plt.close(fig)
+    assert any("legend covers" in p for p in found) and any("no y label" in p for p in found)

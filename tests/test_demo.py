@@ -9,15 +9,34 @@ from __future__ import annotations
 import json
 
 import pytest
+from matplotlib.figure import Figure
 
 from losskit.cli import main
+from tests._figure_audit import problems
+
+FIGURE_PROBLEMS: list[str] = []
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("lab")
-    status = main(["demo", "--quick", "--out", str(out)])
+    save = Figure.savefig
+
+    def audited_save(fig, fname, *args, **kwargs):  # audit every figure the lab writes, as it is written
+        FIGURE_PROBLEMS.extend(problems(fig, str(fname).rsplit("/", 1)[-1]))
+        return save(fig, fname, *args, **kwargs)
+
+    Figure.savefig = audited_save  # type: ignore[method-assign]
+    try:
+        status = main(["demo", "--quick", "--out", str(out)])
+    finally:
+        Figure.savefig = save  # type: ignore[method-assign]
     return out, status, json.loads((out / "results.json").read_text())
+
+
+def test_every_figure_has_axis_labels_and_legends_clear_of_the_data(report):
+    assert report[2]["experiments"]  # the audit ran over the lab's figures
+    assert FIGURE_PROBLEMS == []
 
 
 def test_demo_writes_an_offline_report(report):

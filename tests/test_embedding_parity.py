@@ -59,6 +59,23 @@ def test_triplet_euclidean_mean_nonzero_matches_pml_default() -> None:
                                                                                        distance=dist))
 
 
+@pytest.mark.parametrize("distance", ["euclidean", "cosine"])
+def test_triplet_mean_nonzero_with_weight_matches_float64_reference(distance) -> None:
+    # Σ w ℓ / Σ_{ℓ > 0} w: the weighted form of pml's AvgNonZeroReducer (float64 reference)
+    a, p, n = rand(16, 14, 4), rand(17, 14, 4), rand(18, 14, 4)
+    w = rand(19, 14).abs() + 0.1
+    m = 0.2 if distance == "cosine" else 0.8
+    none = LF.triplet_loss(a, p, n, distance=distance, margin=m, reduction="none")
+    assert bool((none == 0).any()) and bool((none > 0).any())
+    want = R.triplet_loss(a.numpy(), p.numpy(), n.numpy(), distance=distance, margin=m, weight=w.numpy(),
+                          reduction="mean_nonzero")
+    close(LF.triplet_loss(a, p, n, distance=distance, margin=m, weight=w, reduction="mean_nonzero"), want)
+    close(losskit.TripletLoss(distance=distance, margin=m, reduction="mean_nonzero")(a, p, n, weight=w), want)
+    # unweighted, the mean over the nonzero terms differs from the plain mean whenever a term is 0
+    plain = LF.triplet_loss(a, p, n, distance=distance, margin=m)
+    assert float(LF.triplet_loss(a, p, n, distance=distance, margin=m, reduction="mean_nonzero")) > float(plain)
+
+
 def test_contrastive_mean_nonzero_is_pml_avg_nonzero_reducer() -> None:
     x1, x2 = rand(7, 16, 3), rand(8, 16, 3)
     y = torch.randint(0, 2, (16,), generator=torch.Generator().manual_seed(9))

@@ -38,10 +38,14 @@ def _cases():
     return out
 
 
+# sizes of the parameters a Module owns (the margin heads' centres, Proxy-Anchor's proxies)
+_SIZES = {"num_classes": 4, "embedding_size": 3}
+
+
 def _required(cls):
-    """Keyword options the Module cannot be built without, taken from its battery sample."""
+    """Arguments the Module cannot be built without: from its battery sample, or the sizes it owns."""
     entry = _SAMPLES.get(cls)
-    kwargs = entry.samples()[0].kwargs if entry is not None else {}
+    kwargs = {**_SIZES, **(entry.samples()[0].kwargs if entry is not None else {})}
     params = inspect.signature(cls).parameters.values()
     return {p.name: kwargs[p.name] for p in params
             if p.default is inspect.Parameter.empty and p.name in kwargs}

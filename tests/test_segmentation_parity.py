@@ -11,12 +11,14 @@
 from __future__ import annotations
 
 import monai.losses as ML
+import numpy as np
 import pytest
 import segmentation_models_pytorch.losses as SL
 import torch
 
 import losskit
 import losskit.functional as LF
+from tests.reference import segmentation as R
 
 F64 = torch.float64
 RATIO = [LF.dice_loss, LF.jaccard_loss, LF.tversky_loss, LF.focal_tversky_loss, LF.generalized_dice_loss]
@@ -48,6 +50,17 @@ def test_soft_target_loss_is_zero_at_prediction_equal_target(fn, per_image, mult
         out = fn(q, q, input_type="probs", multilabel=multilabel, per_image=per_image, smooth=smooth,
                  reduction="none")
         close(out, torch.zeros_like(out), atol=1e-14)
+
+
+@pytest.mark.parametrize("fn", [LF.dice_loss, LF.jaccard_loss], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("per_image", [True, False])
+def test_squared_soft_target_loss_is_zero_at_prediction_equal_target(fn, per_image) -> None:
+    # Σ p² + Σ g² - Σ (p - g)² = 2 Σ p g, so the squared forms keep the product and are 0 at p = g too
+    q = _soft(21)
+    for smooth in (0.0, 1e-5, 1.0):
+        out = fn(q, q, input_type="probs", squared=True, per_image=per_image, smooth=smooth, reduction="none")
+        close(out, torch.zeros_like(out), atol=1e-14)
+    assert float(fn(q, q.roll(1, 1), input_type="probs", squared=True, smooth=0.0)) > 0.05
 
 
 def test_product_form_on_soft_targets_was_not_zero() -> None:
@@ -121,6 +134,26 @@ def test_monai_soft_label(per_image) -> None:
     m_hard = ML.DiceLoss(softmax=True, batch=batch, reduction="none")(x, q)
     assert float((LF.dice_loss(x, q, per_image=per_image, reduction="none") - m_hard.reshape(-1, 3)
                   .squeeze()).abs().max()) > 1e-3
+
+
+@pytest.mark.parametrize("per_image", [True, False])
+@pytest.mark.parametrize("w_type", ["square", "simple", "uniform"])
+def test_monai_generalized_dice_soft_label(per_image, w_type) -> None:
+    # MONAI GeneralizedDiceLoss(soft_label=True): denominator 2 TP + FP + FN = Σp + Σg with the soft TP;
+    # its class weights come from float32 volumes, hence rtol 1e-6
+    x, q = _logits(24), _soft(25)
+    for nr, dr in ((1e-5, 1e-5), (0.2, 0.7)):
+        m = ML.GeneralizedDiceLoss(softmax=True, soft_label=True, w_type=w_type, batch=not per_image,
+                                   smooth_nr=nr, smooth_dr=dr, reduction="none")(x, q)
+        close(LF.generalized_dice_loss(x, q, weighting=w_type, per_image=per_image, smooth_nr=nr, smooth_dr=dr,
+                                       reduction="none"), m, rtol=1e-6)
+    m = ML.GeneralizedDiceLoss(softmax=True, soft_label=True, include_background=False, batch=not per_image,
+                               reduction="none")(x, q)
+    close(LF.generalized_dice_loss(x, q, include_background=False, per_image=per_image, reduction="none"), m,
+          rtol=1e-6)
+    # the soft form is 0 at p = q on MONAI's side too (its default soft_label=False is not)
+    assert float(ML.GeneralizedDiceLoss(soft_label=True, smooth_nr=0.0, smooth_dr=0.0)(q, q)) < 1e-6
+    assert float(ML.GeneralizedDiceLoss(smooth_nr=0.0, smooth_dr=0.0)(q, q)) > 0.1
 
 
 def test_smp_soft_targets() -> None:
@@ -220,6 +253,32 @@ def test_monai_other_act() -> None:
     xr = x.clone().requires_grad_()
     LF.jaccard_loss(xr / 3.0, y).backward()
     close(xg.grad, xr.grad)
+
+
+def _tempered_softmax_np(z, t: float = 3.0):
+    e = np.exp((z - z.max(axis=1, keepdims=True)) / t)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("fn", RATIO, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("per_image", [True, False])
+def test_activation_matches_float64_reference(fn, per_image) -> None:
+    # activation=f means p = f(x): the float64 reference on the activated probabilities (computed in NumPy)
+    x, y = _labelled(22)
+    q = _soft(23, tuple(x.shape))
+    kw = {"alpha": 0.3, "beta": 0.7} if fn in (LF.tversky_loss, LF.focal_tversky_loss) else {}
+    ref = getattr(R, fn.__name__)
+    p_np = _tempered_softmax_np(x.numpy())
+    for target in (y, q):
+        ours = fn(x, target, activation=lambda z: torch.softmax(z / 3.0, dim=1), per_image=per_image,
+                  reduction="none", **kw)
+        theirs = ref(p_np, target.numpy(), input_type="probs", per_image=per_image, reduction="none", **kw)
+        close(ours, torch.as_tensor(np.asarray(theirs), dtype=F64), rtol=1e-10)
+    # a sigmoid activation on the index target: each class probability independent
+    ours = fn(x, y, activation=torch.sigmoid, per_image=per_image, reduction="none", **kw)
+    theirs = ref(1 / (1 + np.exp(-x.numpy())), y.numpy(), input_type="probs", per_image=per_image,
+                 reduction="none", **kw)
+    close(ours, torch.as_tensor(np.asarray(theirs), dtype=F64), rtol=1e-10)
 
 
 @pytest.mark.parametrize("fn", RATIO, ids=lambda f: f.__name__)

@@ -17,6 +17,7 @@ from losskit.functional.forecasting import *  # noqa: F403
 from losskit.functional.fused_linear import *  # noqa: F403
 from losskit.functional.language_model import *  # noqa: F403
 from losskit.functional.longtail import *  # noqa: F403
+from losskit.functional.margin_heads import *  # noqa: F403
 from losskit.functional.multibin import *  # noqa: F403
 from losskit.functional.regression import *  # noqa: F403
 from losskit.functional.regularization import *  # noqa: F403
@@ -32,6 +33,7 @@ from losskit.nn.forecasting import *  # noqa: F403
 from losskit.nn.fused_linear import *  # noqa: F403
 from losskit.nn.language_model import *  # noqa: F403
 from losskit.nn.longtail import *  # noqa: F403
+from losskit.nn.margin_heads import *  # noqa: F403
 from losskit.nn.multibin import *  # noqa: F403
 from losskit.nn.regression import *  # noqa: F403
 from losskit.nn.regularization import *  # noqa: F403

@@ -108,6 +108,16 @@ def _log_mean(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tenso
     return fn(x, torch.full_like(x, 2.0), reduction="none", **kw)
 
 
+def _forecast(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # a point forecast x of the actual value 1; MASE scales by the naive errors of the history
+    # (0, 2, 1, 3, 2, 4): s = 1.6 at lag 1, 1 at lag 2
+    one = torch.ones_like(x)
+    if fn.__name__ == "mase_loss":
+        history = torch.tensor([[0.0, 2.0, 1.0, 3.0, 2.0, 4.0]], dtype=D).expand(len(x), 6)
+        return fn(x[:, None], one[:, None], history=history, reduction="none", **kw)[:, 0]
+    return fn(x, one, reduction="none", **kw)
+
+
 def _ensemble(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
     # a 5-member ensemble with members at x + (-1, -0.5, 0, 0.5, 1); the observation is 0
     spread = torch.tensor([-1.0, -0.5, 0.0, 0.5, 1.0], dtype=D)
@@ -205,6 +215,26 @@ def _pair_angle(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Ten
     return torch.stack(out)
 
 
+def _class_angle(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # a unit embedding at angle x from its class centre / proxy / positive at (1, 0); the other classes
+    # at 90° and 180° from that centre
+    name = fn.__name__
+    emb = torch.stack([torch.cos(x), torch.sin(x)], 1)
+    centres = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]], dtype=D)
+    labels = torch.zeros(len(x), dtype=torch.long)
+    if name in ("arcface_loss", "cosface_loss", "sphereface_loss"):
+        return fn(emb, centres, labels, reduction="none", **kw)
+    out = []
+    for i in range(len(x)):
+        if name == "proxy_anchor_loss":  # one embedding of class 0 against the three proxies
+            out.append(fn(emb[i : i + 1], centres, labels[:1], reduction="mean", **kw))
+        else:  # pair losses: anchor 0's loss, its positive at angle x, its negatives at 90° and 180°
+            batch = torch.cat([centres[:1], emb[i : i + 1], centres[1:]], 0)
+            pair_labels = torch.tensor([0, 0, 1, 2])
+            out.append(fn(batch, pair_labels, reduction="none", **kw)[0])
+    return torch.stack(out)
+
+
 def _multibin(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
     # two periodic bins (centres 0 and π); the target angle is 0.5 rad; bin 0's predicted residual points at
     # angle x, so x = 0.5 is the perfect residual; bin logits favour bin 0
@@ -263,12 +293,15 @@ KINDS: dict[str, tuple[tuple[float, float], str, Curve]] = {
     "ctc": ((-4.0, 8.0), 'logit of the right label at each of 4 frames ("ab")', _ctc),
     "residual": ((-3.0, 3.0), "residual (prediction - target)", _residual),
     "log_mean": ((-3.0, 4.0), "predicted log-mean η = log μ (observed y = 2)", _log_mean),
+    "forecast": ((-1.0, 4.0), "point forecast ŷ (actual y = 1; MASE's history 0, 2, 1, 3, 2, 4)", _forecast),
     "ensemble": ((-3.0, 3.0), "ensemble shift (5 members at ±1 around it; target 0)", _ensemble),
     "keypoint": ((-30.0, 30.0), "nose keypoint offset in px (100 × 100 person)", _keypoint),
     "box_offset": ((-2.5, 2.5), "horizontal offset of a unit box (target at 0)", _box_offset),
     "box_scale": ((-3.0, 3.0), "log2 of predicted / target side (concentric boxes)", _box_scale),
     "overlap": ((0.0, 1.0), "predicted foreground fraction (target fraction 0.2)", _overlap),
     "pair_angle": ((0.0, math.pi), "angle between the positive pair (radians)", _pair_angle),
+    "class_angle": ((0.0, math.pi), "angle θ to its centre / proxy / positive (others at 90°, 180°)",
+                    _class_angle),
     "contour": ((0.0, 1.0), "predicted length of a 3-pixel bar (target 0.2 of a 5 x 100 image)", _contour),
     "multibin": ((-math.pi, math.pi), "angle of bin 0's predicted residual (target 0.5 rad)", _multibin),
     "distill": ((-6.0, 8.0), "student logit of token 0 (others 0); teacher logits (2, 0, 0)", _distill),
@@ -324,6 +357,9 @@ SPECS: dict[str, PlotSpec] = {
     "student_t_nll_loss": PlotSpec("residual", "df", [1.0, 3.0, 30.0], {"scale": 1.0}),
     "crps_gaussian_loss": PlotSpec("residual", "scale", [0.5, 1.0, 2.0]),
     "crps_ensemble_loss": PlotSpec("ensemble", "fair", [False, True]),
+    "mape_loss": PlotSpec("forecast"),
+    "smape_loss": PlotSpec("forecast"),
+    "mase_loss": PlotSpec("forecast", "seasonality", [1, 2]),
     "gaussian_focal_loss": PlotSpec("binary", "alpha", [0.0, 1.0, 2.0]),
     "balanced_l1_loss": PlotSpec("residual", "beta", [0.5, 1.0, 2.0]),
     "wing_loss": PlotSpec("residual", "epsilon", [0.5, 1.0, 2.0], {"omega": 2.0}),
@@ -361,6 +397,12 @@ SPECS: dict[str, PlotSpec] = {
     "boundary_loss": PlotSpec("contour"),
     "hausdorff_dt_loss": PlotSpec("contour", "alpha", [1.0, 2.0, 3.0]),
     "cldice_loss": PlotSpec("contour", "iterations", [1, 3, 5]),
+    "arcface_loss": PlotSpec("class_angle", "margin", [0.0, 0.2, 0.5], {"scale": 8.0}),
+    "cosface_loss": PlotSpec("class_angle", "margin", [0.0, 0.2, 0.35], {"scale": 8.0}),
+    "sphereface_loss": PlotSpec("class_angle", "margin", [1, 2, 4], {"scale": 4.0}),
+    "multi_similarity_loss": PlotSpec("class_angle", "epsilon", [0.0, 0.1, 0.5]),
+    "circle_loss": PlotSpec("class_angle", "m", [0.1, 0.25, 0.4], {"gamma": 16.0}),
+    "proxy_anchor_loss": PlotSpec("class_angle", "delta", [0.0, 0.1, 0.3], {"alpha": 8.0}),
 }
 FAMILY_DEFAULT = {
     "boxes": "box_offset",
@@ -372,6 +414,7 @@ FAMILY_DEFAULT = {
     "embedding": "pair_angle",
     "classification": "binary",
     "boundary": "contour",
+    "margin_heads": "class_angle",
 }
 
 

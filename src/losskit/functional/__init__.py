@@ -10,6 +10,7 @@ from losskit.functional import (
     fused_linear,
     language_model,
     longtail,
+    margin_heads,
     multibin,
     regression,
     regularization,
@@ -25,6 +26,7 @@ from losskit.functional.forecasting import *  # noqa: F403
 from losskit.functional.fused_linear import *  # noqa: F403
 from losskit.functional.language_model import *  # noqa: F403
 from losskit.functional.longtail import *  # noqa: F403
+from losskit.functional.margin_heads import *  # noqa: F403
 from losskit.functional.multibin import *  # noqa: F403
 from losskit.functional.regression import *  # noqa: F403
 from losskit.functional.regularization import *  # noqa: F403
@@ -46,3 +48,4 @@ __all__ += forecasting.__all__
 __all__ += detection.__all__
 __all__ += boundary.__all__
 __all__ += longtail.__all__
+__all__ += margin_heads.__all__

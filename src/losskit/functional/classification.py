@@ -423,7 +423,8 @@ def binary_cross_entropy(
             :func:`cross_entropy`'s smoothing). segmentation-models-pytorch's ``smooth_factor=s`` is
             ``label_smoothing=2s``. Default 0.
         ignore_index: target value whose elements are left out of the loss and of the mean's denominator
-            (e.g. -100 or 255). smp and kornia keep ignored elements in the denominator: their mean is
+            (e.g. -100 or 255), as smp's binary ``FocalLoss(ignore_index=)`` does; smp's
+            ``SoftBCEWithLogitsLoss`` and kornia keep ignored elements in the denominator: their mean is
             losskit's ``"sum"`` divided by the element count. Default None.
         mask: bool tensor of the input's shape, True = keep; elements where it is False are left out like
             ignored ones. Default None.

@@ -34,28 +34,11 @@ from losskit.functional.regression import _check_into, _check_pair
 __all__ = ["barron_log_partition", "barron_loss", "cauchy_loss", "charbonnier_loss", "welsch_loss"]
 
 
-def _positive(fn: str, name: str, value: Tensor | float, input: Tensor) -> Tensor | float:
-    """Validate a positive scale given as a number or as a tensor that broadcasts into the input."""
-    if isinstance(value, Tensor):
-        checks.check_float(fn, name, value)
-        _check_into(fn, name, value, tuple(input.shape), "(e.g. (D,) per feature)")
-        checks.check_same_device(fn, input=input, **{name: value})
-        checks.check_finite(fn, name, value)
-        if value.numel() and checks.values_checked(value):
-            lo = float(value.detach().min())
-            if not lo > 0.0:
-                raise ValueError(f"{fn}: {name} must be positive, got a minimum of {lo:.4g}")
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{fn}: {name} must be a positive number or a tensor, got {type(value).__name__}")
-    return checks.check_number(fn, name, value, low=0.0, low_open=True, high=math.inf, high_open=True)
-
-
 def _scaled_square(fn: str, input: Tensor, target: Tensor, scale: Tensor | float,
                    weight: Tensor | None) -> tuple[Tensor, Tensor | None, Tensor | float]:
     """``((input - target) / scale)²`` upcast, the weight, and the (upcast) scale."""
     _check_pair(fn, input, target, weight)
-    c = _positive(fn, "scale", scale, input)
+    c = checks.check_positive_parameter(fn, "scale", scale, input, "(e.g. (D,) per feature)")
     _, (x, y, w, ct) = prepare(fn, input, target, weight, c if isinstance(c, Tensor) else None)
     assert x is not None and y is not None
     cs: Tensor | float = c if ct is None else ct

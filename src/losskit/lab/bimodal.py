@@ -202,7 +202,7 @@ def plot(result: dict[str, Any], out_dir: Any) -> list[Any]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
     for ax, problem, title in (
         (axes[0], "bimodal", "bimodal target y ∈ {-1, +1}"),
         (axes[1], "orientation", "orientation near ±π (radians)"),
@@ -221,9 +221,10 @@ def plot(result: dict[str, Any], out_dir: Any) -> list[Any]:
                 ax.axhline(mode, color="grey", linewidth=0.6)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("x")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("prediction")
+    axes[1].set_ylabel("predicted angle (radians)")
     fig.tight_layout()
     path = Path(out_dir) / "bimodal_predictions.png"
     fig.savefig(path, dpi=110)

@@ -288,22 +288,24 @@ def plot(result: dict[str, Any], out_dir: Any) -> list[Any]:
     rows = result["rows"]
     labels = [f"rank {r['rank']}\n{r['foreground_%']:.1f}% fg" for r in rows]
     xs = np.arange(len(rows))
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
-    a1.bar(xs - 0.2, [r["local_dice_loss"] for r in rows], 0.4, label="local Dice loss (per rank)")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.2))
+    a1.bar(xs, [r["local_dice_loss"] for r in rows], 0.5, label="local Dice loss (per rank)")
     a1.axhline(result["scores"]["per-rank average of local Dice losses"], color="C0", ls="--",
                label="average of the local losses")
     a1.axhline(result["scores"]["global Dice loss (every rank)"], color="C3", ls="-",
                label="global Dice loss (= one process)")
     a1.set_xticks(xs, labels)
+    a1.set_xlabel("rank (foreground share of its image)")
     a1.set_ylabel("Dice loss")
     a1.set_title("Batch Dice: per-rank vs global (1 image per rank)")
-    a1.legend(fontsize=7)
+    a1.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     a2.bar(xs - 0.2, [r["grad_share_local_%"] for r in rows], 0.4, label="per-rank Dice")
     a2.bar(xs + 0.2, [r["grad_share_global_%"] for r in rows], 0.4, label="global Dice", color="C3")
     a2.set_xticks(xs, labels)
+    a2.set_xlabel("rank (foreground share of its image)")
     a2.set_ylabel("share of the logit-gradient norm (%)")
     a2.set_title("Which images drive the update")
-    a2.legend(fontsize=7)
+    a2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     fig.tight_layout()
     path = Path(out_dir) / "distributed_dice.png"
     fig.savefig(path, dpi=110)

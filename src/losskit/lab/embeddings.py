@@ -261,7 +261,7 @@ def plot(result: dict[str, Any], out_dir: Any) -> list[Any]:
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_xlabel("embedding dim 1", fontsize=8)
-    axes[0][0].set_ylabel("embedding dim 2", fontsize=8)
+        ax.set_ylabel("embedding dim 2", fontsize=8)
     cmap = plt.get_cmap("tab10")
     handles = [plt.Line2D([], [], marker="o", linestyle="", color=cmap(d), markersize=4) for d in range(10)]
     fig.legend(handles, [str(d) for d in range(10)], title="digit", loc="center right", fontsize=7,

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 import losskit
+from losskit._core.memory import cpu_allocator_peak
 from losskit.lab import single_thread
 
 CONTEXT = 6
@@ -98,18 +99,7 @@ def fused_loss(model: CharModel, ctx: torch.Tensor, nxt: torch.Tensor) -> torch.
 
 def peak_bytes(fn: Callable[[], torch.Tensor]) -> int:
     """High-water mark of bytes the CPU allocator holds during ``fn().backward()`` (profiler events)."""
-    from torch.profiler import ProfilerActivity, profile
-
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        fn().backward()
-    results = prof.profiler.kineto_results
-    events = sorted((e.start_ns(), e.nbytes()) for e in results.events()
-                    if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU)
-    live = peak = 0
-    for _, nbytes in events:
-        live += nbytes
-        peak = max(peak, live)
-    return peak
+    return cpu_allocator_peak(lambda: fn().backward())
 
 
 def _head_losses() -> dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]]:

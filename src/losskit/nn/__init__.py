@@ -10,6 +10,7 @@ from losskit.nn import (
     fused_linear,
     language_model,
     longtail,
+    margin_heads,
     multibin,
     regression,
     regularization,
@@ -26,6 +27,7 @@ from losskit.nn.forecasting import *  # noqa: F403
 from losskit.nn.fused_linear import *  # noqa: F403
 from losskit.nn.language_model import *  # noqa: F403
 from losskit.nn.longtail import *  # noqa: F403
+from losskit.nn.margin_heads import *  # noqa: F403
 from losskit.nn.multibin import *  # noqa: F403
 from losskit.nn.regression import *  # noqa: F403
 from losskit.nn.regularization import *  # noqa: F403
@@ -47,3 +49,4 @@ __all__ += forecasting.__all__
 __all__ += detection.__all__
 __all__ += boundary.__all__
 __all__ += longtail.__all__
+__all__ += margin_heads.__all__
