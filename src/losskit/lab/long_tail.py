@@ -220,7 +220,7 @@ def plot(result: dict[str, Any], out_dir: Any) -> list[Any]:
     import matplotlib.pyplot as plt
 
     counts = result["train_counts"]
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, ax = plt.subplots(figsize=(6.4, 5.4))
     for label, m in result["losses"].items():
         ax.plot(counts, m["per_class_accuracy"], marker="o", markersize=4,
                 label=f"{label} (balanced {m['balanced_accuracy']:.2f}, tail {m['tail_accuracy']:.2f})")
@@ -229,7 +229,8 @@ def plot(result: dict[str, Any], out_dir: Any) -> list[Any]:
     ax.set_ylabel("test accuracy of the class")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(f"Long-tailed classification ({result['imbalance']}, {result['classes']} classes)")
-    ax.legend(fontsize=7, loc="lower right")
+    # below the axes: wherever the lines run (seed to seed), the legend covers none of them
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     path = Path(out_dir) / "long_tail_per_class.png"
