@@ -30,8 +30,12 @@ TOL = 1e-10
 
 
 def _spawn_worlds(out):
-    for world in (2, 3):
-        mp.spawn(DC.worker, args=(world, str(out / f"init{world}"), str(out)), nprocs=world, join=True)
+    """Both worlds at once (5 processes): most of the time is starting interpreters, which overlaps."""
+    contexts = [mp.start_processes(DC.worker, args=(world, str(out / f"init{world}"), str(out)), nprocs=world,
+                                   join=False, start_method="spawn") for world in (2, 3)]
+    for ctx in contexts:
+        while not ctx.join():
+            pass
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +73,17 @@ def test_every_rank_gets_the_full_batch_loss_and_gradient(runs, full, name, worl
             factor = 1.0 if local else float(world)
             bd = case.bdim or (0,) * 8
             for i, g_got, g_full in zip(case.grad, got["grads"], ref["grads"]):
+                if bd[i] is None:  # a parameter every rank holds: checked below, over the ranks
+                    continue
                 g_want = factor * g_full.narrow(bd[i], start, n)
                 assert _close(g_got, g_want), (red, r, (g_got - g_want).abs().max())
+        # a shared parameter (a linear head's weight): DDP averages the ranks' gradients, which gives the
+        # full-batch gradient; for "none" each rank back-propagates its rows' share, so they add up to it
+        for j, i in enumerate(case.grad):
+            if (case.bdim or (0,) * 8)[i] is None:
+                per_rank = torch.stack([runs[(world, r)][f"{name}/{red}"]["grads"][j] for r in range(world)])
+                combined = per_rank.sum(0) if red == "none" else per_rank.mean(0)
+                assert _close(combined, ref["grads"][j]), (red, (combined - ref["grads"][j]).abs().max())
 
 
 def test_the_comparison_can_fail(full):
@@ -95,6 +108,11 @@ def test_errors_across_ranks(runs):
             assert e["normalizer-given"].startswith("ValueError: l1_loss: normalizer_given must be the same"), e
             assert e["wrong-type"].startswith("TypeError: l1_loss: process_group must be None or a"), e
             assert e["normalizer-sum"].startswith("ValueError: l1_loss: normalizer replaces the denominator"), e
+            assert e["lce-vocabulary"].startswith(
+                "ValueError: linear_cross_entropy: vocabulary must be the same on every rank"), e
+            assert e["mcc-classes"].startswith("ValueError: mcc_loss: classes must be the same on every rank"), e
+            assert e["cldice-classes"].startswith("ValueError: cldice_loss: classes must be the same"), e
+            assert e["ghm-bins"].startswith("ValueError: ghm_c_loss: bins must be the same on every rank"), e
             assert e["module-copies-agree"] == "True", e
             assert e["pickle-subgroup"].startswith("TypeError: losskit Module: a process_group other than"), e
 

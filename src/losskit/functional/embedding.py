@@ -30,7 +30,7 @@ instead of ``O(G²)``.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +40,9 @@ from losskit import distributed as LD
 from losskit._core import checks
 from losskit._core.options import OneOf, declare
 from losskit.functional._common import finish, prepare
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 __all__ = [
     "clip_loss",
@@ -1141,6 +1144,8 @@ def cosine_embedding_loss(
     margin: float = 0.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Cosine embedding loss (torch's ``CosineEmbeddingLoss``): pull similar pairs to cosine 1.
 
@@ -1159,6 +1164,10 @@ def cosine_embedding_loss(
             Default 0 (torch's); 0 to 0.5 is the usual range.
         weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; per pair for ``reduction="none"``. Same values as
@@ -1197,7 +1206,9 @@ def cosine_embedding_loss(
     y = _pm_one_target(fn, target, (n,), "(one +1 / -1 label per pair)", dtype)
     cos = (a * b).sum(-1) / torch.sqrt(((a * a).sum(-1) + _COS_EPS) * ((b * b).sum(-1) + _COS_EPS))
     loss = torch.where(y > 0, 1.0 - cos, torch.clamp(cos - m, min=0.0))
-    return finish(fn, loss, reduction, w, inputs={"x1": x1, "x2": x2, "target": target})
+    return finish(fn, loss, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"x1": x1, "x2": x2, "target": target})
 
 
 def _elementwise_pm(fn: str, names: tuple[str, ...], tensors: tuple[object, ...]) -> None:
@@ -1216,6 +1227,8 @@ def margin_ranking_loss(
     margin: float = 0.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Margin ranking loss (torch's ``MarginRankingLoss``): ``x1`` should rank above ``x2`` when y = 1.
 
@@ -1232,6 +1245,10 @@ def margin_ranking_loss(
         margin: :math:`m`, the required gap. Default 0 (torch's); any real number.
         weight: elementwise weight broadcastable to the loss; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss. Same values as ``torch.nn.functional.margin_ranking_loss`` for every reduction.
@@ -1263,7 +1280,9 @@ def margin_ranking_loss(
     assert a is not None and b is not None
     y = _pm_one_target(fn, target, shape, "(the shape of x1)", dtype)
     loss = torch.clamp(m - y * (a - b), min=0.0)
-    return finish(fn, loss, reduction, w, inputs={"x1": x1, "x2": x2, "target": target})
+    return finish(fn, loss, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"x1": x1, "x2": x2, "target": target})
 
 
 def hinge_embedding_loss(
@@ -1273,6 +1292,8 @@ def hinge_embedding_loss(
     margin: float = 1.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Hinge embedding loss (torch's ``HingeEmbeddingLoss``): distances small for y = 1, above m for y = -1.
 
@@ -1288,6 +1309,10 @@ def hinge_embedding_loss(
         margin: :math:`m`. Default 1 (torch's).
         weight: elementwise weight broadcastable to the loss; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss. Same values as ``torch.nn.functional.hinge_embedding_loss`` for every reduction.
@@ -1319,7 +1344,9 @@ def hinge_embedding_loss(
     assert x is not None
     y = _pm_one_target(fn, target, shape, "(the shape of input)", dtype)
     loss = torch.where(y > 0, x, torch.clamp(m - x, min=0.0))
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 __all__ += ["cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss"]
@@ -1379,6 +1406,8 @@ def center_loss(
     centers: Tensor,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Center loss (Wen et al. 2016): pull each feature towards the centre of its class.
 
@@ -1397,6 +1426,10 @@ def center_loss(
         reduction: ``"none"`` (``(N,)``), ``"mean"`` (default: the paper's :math:`\frac{1}{2}\sum_i`
             divided by the batch size, as common implementations do) or ``"sum"`` (the paper's
             :math:`L_C`).
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; per sample for ``reduction="none"``.
@@ -1445,7 +1478,9 @@ def center_loss(
     assert x is not None and cc is not None
     diff = x - cc.index_select(0, target)
     loss = 0.5 * (diff * diff).sum(-1)
-    return finish(fn, loss, reduction, w, inputs={"input": input, "centers": centers})
+    return finish(fn, loss, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "centers": centers})
 
 
 __all__ += ["center_loss"]
