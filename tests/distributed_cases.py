@@ -461,6 +461,26 @@ def train(model: torch.nn.Module, x: torch.Tensor, t: torch.Tensor, group: Any, 
         opt.step()
 
 
+def stateful_modules(start: int, n: int, group: Any) -> dict[str, torch.Tensor]:
+    """GHMCLoss's running counts and BarronLoss's learned α over two calls on rows ``start:start+n``."""
+    g = _gen("modules")
+    x, y = _randn(g, TOTAL, 3, scale=2.0), (_unif(g, TOTAL, 3) > 0.6).double()
+    x2 = _randn(g, TOTAL, 3, scale=2.0)
+    ghm = losskit.GHMCLoss(bins=4, momentum=0.75).double()
+    barron = losskit.BarronLoss(learn_alpha=True, learn_scale=True).double()
+    out: dict[str, torch.Tensor] = {}
+    for step, xs in enumerate((x, x2)):
+        xi = xs[start : start + n].clone().requires_grad_(True)
+        val = ghm(xi, y[start : start + n], process_group=group)
+        (gx,) = torch.autograd.grad(val, xi)
+        out[f"ghm{step}"], out[f"ghm_grad{step}"] = val.detach(), gx
+    out["ghm_acc"] = ghm.acc_sum.detach().clone()
+    val = barron(x[start : start + n], x2[start : start + n], process_group=group)
+    grads = torch.autograd.grad(val, [barron.latent_alpha, barron.latent_scale])
+    out["barron"], out["barron_grads"] = val.detach(), torch.stack(grads)
+    return out
+
+
 def _errors(rank: int, world: int, group: Any) -> dict[str, str]:
     """Run the error cases; return {name: message} of what each raised (or 'no error')."""
     out: dict[str, str] = {}
@@ -532,6 +552,7 @@ def worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
                     results[f"{case.name}/{red}"] = {"error": traceback.format_exc()}
                     print(f"rank {rank}: {case.name}/{red} raised\n{traceback.format_exc()}", file=sys.stderr)
         results["errors"] = _errors(rank, world, group)
+        results["modules"] = stateful_modules(start, n, group)
         if world == 2:
             from torch.nn.parallel import DistributedDataParallel as DDP
 

@@ -128,6 +128,44 @@ def test_ddp_training_matches_one_process(runs):
             assert _close(p_dist, p_one.detach()), (p_dist - p_one).abs().max()
 
 
+def test_stateful_modules_across_ranks(runs):
+    """GHMCLoss's running bin counts (global on every rank) and BarronLoss's shared α / c gradients."""
+    one = DC.stateful_modules(0, DC.TOTAL, None)
+    for world in (2, 3):
+        sizes = DC.SIZES[world]
+        got = [runs[(world, r)]["modules"] for r in range(world)]
+        for r, m in enumerate(got):
+            start, n = sum(sizes[:r]), sizes[r]
+            assert _close(m["ghm_acc"], one["ghm_acc"]), (world, r, m["ghm_acc"], one["ghm_acc"])
+            for step in (0, 1):
+                assert _close(m[f"ghm{step}"], one[f"ghm{step}"]), (world, r, step)
+                assert _close(m[f"ghm_grad{step}"], world * one[f"ghm_grad{step}"][start : start + n])
+            assert _close(m["barron"], one["barron"])
+        mean = torch.stack([m["barron_grads"] for m in got]).mean(0)  # what DDP does with the parameters
+        assert _close(mean, one["barron_grads"]), (mean, one["barron_grads"])
+
+
+@pytest.mark.parametrize("name", [c.name for c in DC.CASES.values()
+                                  if "mean_norm" in c.reductions and not c.name.startswith("gaussian_focal")])
+def test_normalizer_divides_the_sum(name):
+    """Locally, ``reduction="mean", normalizer=k`` is the ``"sum"`` over ``k``: value and gradients.
+
+    (CTC's mean first divides each sample by its target length, torch's convention: there the normalizer
+    replaces the batch count of that mean.)
+    """
+    case = DC.CASES[name]
+    with_norm = DC.evaluate(case, "mean_norm", 0, DC.TOTAL, None)
+    total = DC.evaluate(case, "sum", 0, DC.TOTAL, None)
+    if name == "ctc":
+        _, _, _, lengths = DC.local_call(case, 0, DC.TOTAL)[0]
+        per = DC.evaluate(case, "none", 0, DC.TOTAL, None)["value"]
+        assert _close(with_norm["value"], (per / lengths).sum() / DC.NORMALIZER)
+        return
+    assert _close(with_norm["value"], total["value"] / DC.NORMALIZER)
+    for a, b in zip(with_norm["grads"], total["grads"]):
+        assert _close(a, b / DC.NORMALIZER)
+
+
 def test_group_without_init_is_an_error():
     assert not torch.distributed.is_initialized()
     with pytest.raises(RuntimeError, match=r"^dice_loss: process_group was given but torch.distributed is not"):
