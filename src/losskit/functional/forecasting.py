@@ -19,6 +19,7 @@ working backward. Count targets may be integer or floating tensors.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +29,9 @@ from losskit._core import checks
 from losskit._core.checks import fmt_shape
 from losskit.functional._common import finish, prepare
 from losskit.functional.regression import _check_into, _check_pair, _clamp_through, _spread
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 __all__ = [
     "crps_ensemble_loss",
@@ -90,6 +94,8 @@ def tweedie_loss(
     form: str = "deviance",
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Tweedie loss for non-negative targets with exact zeros (compound Poisson-Gamma, 1 < p < 2).
 
@@ -122,6 +128,10 @@ def tweedie_loss(
         form: ``"deviance"`` (default; scikit-learn's convention) or ``"nll"`` (the boosting libraries').
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -153,7 +163,8 @@ def tweedie_loss(
     values = -y * torch.exp(a * x) / a + torch.exp(b * x) / b
     if form == "deviance":
         values = 2.0 * (values + torch.pow(y, b) / (a * b))
-    return finish(fn, values, reduction, w, inputs={"input": input})
+    return finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group, inputs={"input": input})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -170,6 +181,8 @@ def negative_binomial_nll_loss(
     eps: float = 1e-8,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Negative log-likelihood of a negative binomial with a predicted mean, for over-dispersed counts.
 
@@ -203,6 +216,10 @@ def negative_binomial_nll_loss(
         eps: lower clamp of μ when ``log_input=False``. Default 1e-8.
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -253,7 +270,8 @@ def negative_binomial_nll_loss(
         -torch.lgamma(y + r) + torch.lgamma(r) + torch.lgamma(y + 1.0)
         + r * F.softplus(eta - log_r) + y * F.softplus(log_r - eta)
     )
-    return finish(fn, values, reduction, w, inputs={"input": input, name: param})
+    return finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group, inputs={"input": input, name: param})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -270,6 +288,8 @@ def student_t_nll_loss(
     eps: float = 1e-6,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Negative log-likelihood of a Student-t with predicted location, scale and degrees of freedom.
 
@@ -297,6 +317,10 @@ def student_t_nll_loss(
         eps: lower clamp of σ. Default 1e-6.
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -333,7 +357,7 @@ def student_t_nll_loss(
         + 0.5 * (v + 1.0) * torch.log1p(z * z / v)
     )
     inputs: dict[str, Tensor | None] = {"input": input, "target": target, sname: spread, "df": nu}
-    return finish(fn, values, reduction, w, inputs=inputs)
+    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group, inputs=inputs)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -349,6 +373,8 @@ def crps_gaussian_loss(
     eps: float = 1e-6,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Continuous ranked probability score of a Gaussian forecast, in closed form.
 
@@ -372,6 +398,10 @@ def crps_gaussian_loss(
         eps: lower clamp of σ. Default 1e-6.
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -406,7 +436,9 @@ def crps_gaussian_loss(
     z = (y - x) / sigma
     pdf2 = 2.0 * _INV_SQRT_2PI * torch.exp(-0.5 * z * z)
     values = sigma * (z * torch.erf(z * _INV_SQRT_2) + pdf2 - _INV_SQRT_PI)
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target, sname: spread})
+    return finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target, sname: spread})
 
 
 def crps_ensemble_loss(
@@ -416,6 +448,8 @@ def crps_ensemble_loss(
     fair: bool = False,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""CRPS of an ensemble (or a set of samples) forecast, members on the trailing dimension.
 
@@ -438,6 +472,10 @@ def crps_ensemble_loss(
             different sizes or to train a generative model with few samples.
         weight: weight broadcastable into the target's shape (one value per forecast).
         reduction: ``"none"`` (one value per forecast, the target's shape), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; with the target's shape for ``reduction="none"``.
@@ -486,7 +524,9 @@ def crps_ensemble_loss(
     k = torch.arange(1, m + 1, dtype=x.dtype, device=x.device)
     pair_sum = 2.0 * (ordered * (2.0 * k - m - 1.0)).sum(dim=-1)
     spread = pair_sum / (2.0 * m * (m - 1)) if fair else pair_sum / (2.0 * m * m)
-    return finish(fn, skill - spread, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, skill - spread, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------

@@ -770,6 +770,8 @@ def poisson_nll_loss(
     eps: float = 1e-8,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Poisson negative log-likelihood of counts under a predicted rate (torch's ``PoissonNLLLoss``).
 
@@ -791,6 +793,10 @@ def poisson_nll_loss(
         eps: added to :math:`\lambda` inside the log when ``log_input=False``. Default 1e-8 (torch's).
         weight: elementwise weight broadcastable to the loss; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss. Same values as ``torch.nn.functional.poisson_nll_loss`` for every reduction.
@@ -833,7 +839,9 @@ def poisson_nll_loss(
         safe = torch.where(y > 1, y, torch.ones_like(y))
         stirling = safe * torch.log(safe) - safe + 0.5 * torch.log(2.0 * math.pi * safe)
         values = values + torch.where(y > 1, stirling, torch.zeros_like(y))
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 __all__ += ["poisson_nll_loss"]
