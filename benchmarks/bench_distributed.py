@@ -8,8 +8,9 @@ column is then the overhead factor of the global loss (above 1.00: slower). Rank
 
 ``comm_bytes`` is the payload this rank hands to ``torch.distributed`` in one forward + backward (counted by
 wrapping ``all_reduce`` / ``all_gather``): a weighted / ignore-aware mean sends its numerator and
-denominator (2 numbers), batch Dice its 3·C per-class sums, and the backward of each all-reduce sends as
-much again. What crosses the wire also depends on gloo's algorithm (about 2·(W-1)/W times the payload for
+denominator (2 numbers), batch Dice its 3·C per-class sums, CLIP its ``n`` rows of both towers (plus the
+``W`` batch sizes; all-gather: every rank receives ``W`` times what it sends), SigLIP its ``n`` texts, and the
+backward of each collective sends as much again. What crosses the wire also depends on gloo's algorithm (about 2·(W-1)/W times the payload for
 a ring all-reduce).
 
 Usage::
@@ -38,10 +39,11 @@ TITLE = f"process_group overhead: local vs global loss on {WORLD} gloo ranks (CP
 
 
 def build(quick: bool, group: Any, rank: int) -> list[Case]:
-    """CE with ignore_index over tokens, batch Dice over images, a weighted GIoU over boxes."""
+    """CE with ignore_index over tokens, batch Dice over images, a weighted GIoU over boxes, CLIP and SigLIP."""
     tokens, classes = (2048, 256) if quick else (16384, 1024)
     imgs, seg_c, side = (2, 4, 32) if quick else (8, 4, 128)
     boxes = 10_000 if quick else 200_000
+    pairs, width = (128, 64) if quick else (1024, 256)
 
     def ce_inputs(device: torch.device):
         g = torch.Generator().manual_seed(10 + rank)
@@ -65,6 +67,12 @@ def build(quick: bool, group: Any, rank: int) -> list[Case]:
         w = torch.rand(boxes, generator=g)
         return (p.to(device), q.to(device), w.to(device)), (0,)
 
+    def pair_inputs(device: torch.device):
+        g = torch.Generator().manual_seed(40 + rank)
+        a = torch.nn.functional.normalize(torch.randn(pairs, width, generator=g), dim=1)
+        b = torch.nn.functional.normalize(a + 0.5 * torch.randn(pairs, width, generator=g), dim=1)
+        return (a.to(device), b.to(device)), (0, 1)
+
     def both(fn: Callable[..., torch.Tensor], **kw: Any) -> dict[str, Callable[..., torch.Tensor]]:
         return {
             "losskit": lambda *a: fn(*a[:2], **kw, **({"weight": a[2]} if len(a) > 2 else {})),
@@ -78,6 +86,11 @@ def build(quick: bool, group: Any, rank: int) -> list[Case]:
         Case(f"dice_loss per_image=False {imgs}x{seg_c}x{side}x{side}", dice_inputs,
              both(losskit.dice_loss, per_image=False), note),
         Case(f"giou_loss weighted {boxes} boxes", box_inputs, both(losskit.giou_loss), note),
+        Case(f"clip_loss {pairs}x{width} per rank", pair_inputs, both(losskit.clip_loss, logit_scale=10.0), note),
+        Case(f"clip_loss local_loss {pairs}x{width}", pair_inputs,
+             both(losskit.clip_loss, logit_scale=10.0, local_loss=True), note),
+        Case(f"siglip_loss {pairs}x{width} per rank", pair_inputs,
+             both(losskit.siglip_loss, logit_scale=10.0, logit_bias=-10.0), note),
     ]
 
 

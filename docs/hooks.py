@@ -8,7 +8,8 @@ Pages carry HTML-comment markers, replaced here while the page's Markdown is rea
 ``<!-- losskit:lab KEY[|KEY2...] -->``
     the loss lab's numbers for the first experiment whose key in ``docs/assets/lab/results.json``
     contains one of the KEYs (written by ``losskit demo --out docs/assets/lab``), plus its figures; a
-    note otherwise.
+    note otherwise. ``KEY#FIELD`` shows only the dict ``FIELD`` of that experiment's result, as a table
+    (e.g. a worked example's numbers next to the text that explains them).
 ``<!-- losskit:bench [STEM] -->``
     one table per ``docs/assets/bench/*.json`` written by ``benchmarks/bench_*.py --json`` (only
     ``STEM.json`` when a stem is given); a note otherwise.
@@ -194,7 +195,8 @@ class _Page:
 
     # -- lab -------------------------------------------------------------------------------------
     def lab(self, arg: str) -> str:
-        keys = [k for k in arg.split()[0].lower().split("|") if k]
+        spec, _, field = arg.split()[0].partition("#")  # KEY#FIELD: one entry of the experiment's result
+        keys = [k for k in spec.lower().split("|") if k]
         results = _lab_results(self.docs_dir)
         if results is None:
             return (
@@ -208,6 +210,8 @@ class _Page:
         if match is None:
             return f"*The loss lab's results.json has no experiment matching `{'|'.join(keys)}`.*"
         exp = experiments[match]
+        if field:
+            return self._lab_field(str(match), exp, field)
         if isinstance(exp, dict) and "claim" in exp and isinstance(exp.get("result"), dict):
             return self._lab_box(str(match), exp)
         body = _render(exp, self, depth=0).strip()
@@ -228,6 +232,25 @@ class _Page:
             if rel not in body and self.exists(rel):
                 body += f"\n\n![{_fmt(f.stem)}]({_rel(self.page, rel)}){{ loading=lazy }}"
         return f'!!! example "Loss lab: {_fmt(match)}"\n' + _indent(body or "*(no numbers)*", 4)
+
+    def _lab_field(self, key: str, exp: Any, field: str) -> str:
+        """``KEY#FIELD``: one dict of an experiment's result as a two-column table (lists comma-joined)."""
+        result = exp.get("result", exp) if isinstance(exp, dict) else None
+        value = result.get(field) if isinstance(result, dict) else None
+        if not isinstance(value, dict):
+            return f"*The loss lab's `{_fmt(key)}` result has no table `{_fmt(field)}`.*"
+
+        def cell(v: Any) -> str:
+            if isinstance(v, (list, tuple)):
+                return ", ".join(cell(x) for x in v)
+            if isinstance(v, float):
+                return f"{v:.6g}"
+            return html.escape(str(v))
+
+        rows = [[f"`{_fmt(k)}`", cell(v)] for k, v in value.items()]
+        body = _table(["quantity", "value"], rows)
+        return (f'!!! example "Loss lab: {_fmt(key)}, {_fmt(field)}"\n'
+                + _indent(body + "\n\n*Computed by `losskit demo` (results.json), not typed by hand.*", 4))
 
     def _lab_box(self, key: str, exp: dict[str, Any]) -> str:
         """One experiment of ``losskit demo``'s results.json: verdict, criterion, the evidence against,
@@ -388,6 +411,7 @@ def _bench_table(data: dict[str, Any], fname: str) -> str:
     rows = []
     spread = any("fwd_min_ms" in r for impls in data["cases"].values() for r in impls.values())
     floors = any("floor_x" in r for cs in data["cases"].values() for r in cs.values())
+    sent = any("comm_bytes" in r for cs in data["cases"].values() for r in cs.values())  # bench_distributed
     flagged = 0
     for case, impls in data["cases"].items():
         ref = impls.get("losskit")
@@ -404,6 +428,8 @@ def _bench_table(data: dict[str, Any], fname: str) -> str:
                 )
             if floors:
                 cells.append(f"{r['floor_x']:.1f}" if "floor_x" in r else "")
+            if sent:
+                cells.append(f"{r['comm_bytes']:,}" if "comm_bytes" in r else "")
             if ref is None or impl == "losskit":
                 cells.append("; ".join(f"⚠ {_fmt(f)}" for f in r.get("flags") or []))
             elif unreliable:
@@ -420,11 +446,16 @@ def _bench_table(data: dict[str, Any], fname: str) -> str:
         header.append("min–max ms (fwd / f+b)")
     if floors:
         header.append("floor x")
+    if sent:
+        header.append("bytes sent / step")
     header.append("peer / losskit (fwd / f+b / mem)")
     table = _table(header, rows)
     if flagged:
         table += (f"\n\n{flagged} case(s) flagged: their repeats disagree by more than 2x or their forward + "
                   "backward was faster than the forward alone (a busy machine); their speed ratios are withheld.")
+    if sent:
+        table += ("\n\n*bytes sent / step*: what this rank hands to `torch.distributed` in one forward + "
+                  "backward (counted by wrapping its collectives; an all-gather receives world-size times that).")
     if floors:
         table += ("\n\n*floor x*: forward + backward time over the time to read the inputs once and "
                   "write the gradient once at the machine's warm copy bandwidth.")

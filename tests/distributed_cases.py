@@ -38,7 +38,7 @@ class Case:
     name: str
     fn: Callable[..., torch.Tensor]
     make: Callable[[torch.Generator], tuple[list[Any], dict[str, Any], dict[str, Any]]]
-    bdim: tuple[int, ...] = ()  # batch dimension of each positional tensor (default 0 for all)
+    bdim: tuple[int | None, ...] = ()  # batch dimension of each positional tensor (default 0; None: shared)
     grad: tuple[int, ...] = (0,)  # positional args to differentiate
     global_none: bool = False  # reduction="none" is already global (batch-aggregated overlap losses)
     reductions: tuple[str, ...] = ("none", "mean", "sum", "mean_norm")
@@ -227,7 +227,133 @@ def cases() -> list[Case]:
     cs.append(Case("focal_eiou_loss-attached", LF.focal_eiou_loss,
                    lambda g: (lambda a, b, k: (a, b, {"detach_weight": False, "gamma": 1.0}))(*_boxes_case(g)),
                    reductions=("mean", "sum", "mean_norm")))  # "none" rows then depend on every rank
-    return cs + _seg_cases()
+    return cs + _seg_cases() + _later_cases()
+
+
+def _seq(g, n: int = N):
+    return _randn(g, n, scale=3.0) - 5.0
+
+
+def _later_cases() -> list[Case]:
+    """The families added after the first distributed pass: every mean over a batch (and its statistics)."""
+    counts = lambda g, *shape: torch.poisson(_unif(g, *shape, lo=0.5, hi=4.0), generator=g)  # noqa: E731
+    wt = lambda g, *shape: _unif(g, *shape, lo=0.1, hi=2.0)  # noqa: E731
+    with_kw = lambda make, **kw: (lambda g: (lambda a, b, k: (a, b, {**k, **kw}))(*make(g)))  # noqa: E731
+
+    def tokens(g):  # (N, 3) tokens with padding
+        t = _ints(g, C, N, 3)
+        t[0, 2] = t[2, 1] = t[2, 2] = t[4, 0] = -100
+        return t
+
+    def lce(g):
+        t = tokens(g)
+        return ([_randn(g, N, 3, 2), _randn(g, C, 2), t], {},
+                {"class_weight": _unif(g, C, lo=0.3, hi=2.0), "label_smoothing": 0.1})
+
+    def ldist(g):
+        return [_randn(g, N, 3, 2), _randn(g, C, 2), _randn(g, N, 3, C)], {"target": tokens(g)}, {}
+
+    def distil(g):
+        return [_randn(g, N, 3, C), _randn(g, N, 3, C)], {"labels": tokens(g)}, {"temperature": 2.0}
+
+    def jsd(g):
+        return [_randn(g, N, 3, C), _randn(g, N, 3, C)], {"labels": tokens(g)}, {"beta": 0.3}
+
+    def pref(k: int):
+        def make(g):
+            return [_seq(g) for _ in range(k)], {"weight": wt(g, N)}, {}
+        return make
+
+    def orpo(g):
+        lp = -_unif(g, N, lo=0.2, hi=3.0)
+        return [lp, lp - _unif(g, N, hi=1.0)], {"weight": wt(g, N), "chosen_nll": _unif(g, N, hi=2.0)}, {}
+
+    def kto(g):
+        return ([_seq(g), _seq(g), _unif(g, N) > 0.4],
+                {"weight": wt(g, N), "policy_kl_logps": _seq(g), "reference_kl_logps": _seq(g)}, {"beta": 0.5})
+
+    def oks(g):
+        return ([_unif(g, N, 3, 2, hi=5.0), _unif(g, N, 3, 2, hi=5.0)],
+                {"area": _unif(g, N, lo=2.0, hi=9.0), "visibility": (_unif(g, N, 3) > 0.2).double(),
+                 "weight": wt(g, N)}, {"sigmas": [0.3, 0.5, 0.8]})
+
+    def heat(g):
+        y = _unif(g, N, 2, 4)
+        y[:, 0, 1] = 1.0
+        y[2, 1, 3] = 1.0
+        return [_randn(g, N, 2, 4), y], {"weight": wt(g, N, 2, 4)}, {}
+
+    def heat_norm(g):
+        (x, y), bk, kw = heat(g)
+        return [x, y], {**bk, "normalizer": (y == 1).double()}, kw
+
+    def ghm(g):
+        return [_randn(g, N, 3, scale=2.0), (_unif(g, N, 3) > 0.6).double()], {"weight": wt(g, N, 3)}, {}
+
+    def seg_probs_free(g):  # index targets without ignore_index (the boundary losses take none)
+        return [_randn(g, N, 3, 5, 5, scale=2.0), _ints(g, 3, N, 5, 5)], {}, {"weight": _unif(g, 3, lo=0.3, hi=2.0)}
+
+    cs = [
+        Case("poisson_nll", LF.poisson_nll_loss,
+             lambda g: ([_randn(g, N, 3), counts(g, N, 3)], {"weight": wt(g, N, 3)}, {"full": True})),
+        Case("multilabel_soft_margin", LF.multilabel_soft_margin_loss,
+             lambda g: ([_randn(g, N, C), (_unif(g, N, C) > 0.5).double()], {"weight": wt(g, N)},
+                        {"class_weight": _unif(g, C, lo=0.3, hi=2.0)})),
+        Case("cosine_embedding", LF.cosine_embedding_loss,
+             lambda g: ([_randn(g, N, 3), _randn(g, N, 3), torch.where(_unif(g, N) > 0.5, 1, -1)],
+                        {"weight": wt(g, N)}, {"margin": 0.1}), grad=(0, 1)),
+        Case("hinge_embedding", LF.hinge_embedding_loss,
+             lambda g: ([_unif(g, N, 3, hi=2.0), torch.where(_unif(g, N, 3) > 0.5, 1, -1)],
+                        {"weight": wt(g, N, 3)}, {"margin": 1.3})),
+        Case("margin_ranking", LF.margin_ranking_loss,
+             lambda g: ([_randn(g, N), _randn(g, N), torch.where(_unif(g, N) > 0.5, 1, -1)],
+                        {"weight": wt(g, N)}, {"margin": 0.2}), grad=(0, 1)),
+        Case("center", LF.center_loss,
+             lambda g: ([_randn(g, N, 3), _ints(g, C, N)], {"weight": wt(g, N)}, {"centers": _randn(g, C, 3)})),
+        Case("charbonnier", LF.charbonnier_loss, with_kw(_pair, eps=0.3)),
+        Case("cauchy", LF.cauchy_loss, with_kw(_pair, scale=0.7)),
+        Case("welsch", LF.welsch_loss, with_kw(_pair, scale=0.7)),
+        Case("barron", LF.barron_loss, with_kw(_pair, alpha=0.5, scale=0.8)),
+        Case("tweedie", LF.tweedie_loss,
+             lambda g: ([_randn(g, N, 3), counts(g, N, 3)], {"weight": wt(g, N, 3)}, {"power": 1.4})),
+        Case("negative_binomial_nll", LF.negative_binomial_nll_loss,
+             lambda g: ([_randn(g, N, 3), counts(g, N, 3)], {"weight": wt(g, N, 3)}, {"total_count": 2.5})),
+        Case("student_t_nll", LF.student_t_nll_loss, with_kw(_pair, df=4.0, scale=0.8)),
+        Case("crps_gaussian", LF.crps_gaussian_loss,
+             lambda g: (lambda a, b, k: (a, {**b, "scale": _unif(g, N, 3, lo=0.3, hi=2.0)}, k))(*_pair(g))),
+        Case("crps_ensemble", LF.crps_ensemble_loss,
+             lambda g: ([_randn(g, N, 3, 4), _randn(g, N, 3)], {"weight": wt(g, N, 3)}, {"fair": True})),
+        Case("gaussian_focal", LF.gaussian_focal_loss, heat, reductions=("none", "mean", "sum")),
+        Case("gaussian_focal-objects", LF.gaussian_focal_loss, heat_norm, reductions=("mean",)),
+        Case("balanced_l1", LF.balanced_l1_loss, with_kw(_pair, beta=0.8)),
+        Case("wing", LF.wing_loss, with_kw(_pair, omega=2.0, epsilon=0.5)),
+        Case("adaptive_wing", LF.adaptive_wing_loss,
+             lambda g: ([_unif(g, N, 3), _unif(g, N, 3)], {"weight": wt(g, N, 3)}, {})),
+        Case("ghm_c", LF.ghm_c_loss, with_kw(ghm, bins=4)),
+        Case("oks", LF.oks_loss, oks),
+        Case("boundary", LF.boundary_loss,
+             lambda g: ([_randn(g, N, 3, 4, 4), _randn(g, N, 3, 4, 4, scale=2.0)], {},
+                        {"weight": _unif(g, 3, lo=0.3, hi=2.0)})),
+        Case("distillation_kl", LF.distillation_kl_loss, distil, grad=(0, 1)),
+        Case("jsd", LF.jsd_loss, jsd, grad=(0, 1)),
+        Case("dpo", LF.dpo_loss, with_kw(pref(4), beta=0.5, label_smoothing=0.1), grad=(0, 1)),
+        Case("dpo-ipo", LF.dpo_loss, with_kw(pref(4), beta=0.5, loss_type="ipo"), grad=(0, 1)),
+        Case("simpo", LF.simpo_loss, with_kw(pref(2), beta=1.5, gamma=0.5), grad=(0, 1)),
+        Case("orpo", LF.orpo_loss, orpo, grad=(0, 1)),
+        Case("kto", LF.kto_loss, kto, grad=(0,)),
+        Case("linear_cross_entropy", LF.linear_cross_entropy, lce, bdim=(0, None, 0), grad=(0, 1)),
+        Case("linear_distillation", LF.linear_distillation_loss, ldist, bdim=(0, None, 0), grad=(0, 1, 2)),
+    ]
+    for tag, fn in (("mcc", LF.mcc_loss), ("hausdorff_dt", LF.hausdorff_dt_loss), ("cldice", LF.cldice_loss)):
+        for per_image in (False, True):
+            def make(g, fn=fn, per_image=per_image):
+                if fn is LF.mcc_loss:
+                    args, bk, kw = _seg()(g)
+                else:
+                    args, bk, kw = seg_probs_free(g)
+                return args, bk, {**kw, "per_image": per_image}
+            cs.append(Case(f"{tag}-per_image{per_image}", fn, make, global_none=not per_image))
+    return cs
 
 
 CASES = {c.name: c for c in cases()}
@@ -252,8 +378,8 @@ def shared_once(tmp_path_factory: Any, name: str, produce: Callable[[Path], None
     return out
 
 
-def _slice(t: Any, dim: int, start: int, n: int) -> Any:
-    return t.narrow(dim, start, n) if isinstance(t, torch.Tensor) else t
+def _slice(t: Any, dim: int | None, start: int, n: int) -> Any:
+    return t.narrow(dim, start, n) if isinstance(t, torch.Tensor) and dim is not None else t
 
 
 def local_call(case: Case, start: int, n: int) -> tuple[list[Any], dict[str, Any], dict[str, Any]]:
@@ -335,6 +461,26 @@ def train(model: torch.nn.Module, x: torch.Tensor, t: torch.Tensor, group: Any, 
         opt.step()
 
 
+def stateful_modules(start: int, n: int, group: Any) -> dict[str, torch.Tensor]:
+    """GHMCLoss's running counts and BarronLoss's learned α over two calls on rows ``start:start+n``."""
+    g = _gen("modules")
+    x, y = _randn(g, TOTAL, 3, scale=2.0), (_unif(g, TOTAL, 3) > 0.6).double()
+    x2 = _randn(g, TOTAL, 3, scale=2.0)
+    ghm = losskit.GHMCLoss(bins=4, momentum=0.75).double()
+    barron = losskit.BarronLoss(learn_alpha=True, learn_scale=True).double()
+    out: dict[str, torch.Tensor] = {}
+    for step, xs in enumerate((x, x2)):
+        xi = xs[start : start + n].clone().requires_grad_(True)
+        val = ghm(xi, y[start : start + n], process_group=group)
+        (gx,) = torch.autograd.grad(val, xi)
+        out[f"ghm{step}"], out[f"ghm_grad{step}"] = val.detach(), gx
+    out["ghm_acc"] = ghm.acc_sum.detach().clone()
+    val = barron(x[start : start + n], x2[start : start + n], process_group=group)
+    grads = torch.autograd.grad(val, [barron.latent_alpha, barron.latent_scale])
+    out["barron"], out["barron_grads"] = val.detach(), torch.stack(grads)
+    return out
+
+
 def _errors(rank: int, world: int, group: Any) -> dict[str, str]:
     """Run the error cases; return {name: message} of what each raised (or 'no error')."""
     out: dict[str, str] = {}
@@ -361,6 +507,13 @@ def _errors(rank: int, world: int, group: Any) -> dict[str, str]:
             x[:, :3], t, per_image=False, weighting="simple" if rank == 1 else "square", process_group=group))
         run("normalizer-given", lambda: LF.l1_loss(z, z + 1, normalizer=2.0 if rank == 1 else None,
                                                    process_group=group))
+        # the later families: a linear head's vocabulary, MCC's / clDice's classes, GHM-C's bins
+        h = _randn(_gen("e4"), 3, 2)
+        run("lce-vocabulary", lambda: LF.linear_cross_entropy(h, _randn(_gen("e5"), 4 + rank, 2), y,
+                                                              process_group=group))
+        run("mcc-classes", lambda: LF.mcc_loss(x, t, per_image=False, process_group=group))
+        run("cldice-classes", lambda: LF.cldice_loss(x, t, per_image=False, process_group=group))
+        run("ghm-bins", lambda: LF.ghm_c_loss(z, (z > 0).double(), bins=4 + rank, process_group=group))
     finally:
         losskit.set_checks("default")
     run("wrong-type", lambda: LF.l1_loss(z, z, process_group="WORLD"))
@@ -399,6 +552,7 @@ def worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
                     results[f"{case.name}/{red}"] = {"error": traceback.format_exc()}
                     print(f"rank {rank}: {case.name}/{red} raised\n{traceback.format_exc()}", file=sys.stderr)
         results["errors"] = _errors(rank, world, group)
+        results["modules"] = stateful_modules(start, n, group)
         if world == 2:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -410,3 +564,4 @@ def worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
     finally:
         dist.barrier()
         dist.destroy_process_group()
+    os._exit(0)  # leave at once: a child's interpreter shutdown costs seconds and has nothing left to do

@@ -70,6 +70,23 @@ def test_vocabulary_units():
         checks.check_positive("f", "t", 0)
     with pytest.raises(ValueError, match=r"^f: g must be in \[0, inf\), got -1$"):
         checks.check_nonnegative("f", "g", -1)
+    x = torch.zeros(4, 3)
+    assert checks.check_positive_parameter("f", "s", 2, x, "(e.g. (D,))") == 2.0
+    s = torch.full((3,), 0.5)
+    assert checks.check_positive_parameter("f", "s", s, x, "(e.g. (D,))") is s
+    with pytest.raises(ValueError, match=r"^f: s must be in \(0, inf\), got inf$"):
+        checks.check_positive_parameter("f", "s", float("inf"), x, "")
+    with pytest.raises(TypeError, match=r"^f: s must be a positive number or a tensor, got str$"):
+        checks.check_positive_parameter("f", "s", "1", x, "")
+    with pytest.raises(ValueError, match=r"^f: s must have the input's shape \(4, 3\) or one that broadcasts to "
+                                         r"it \(e.g. \(D,\)\), got \(4,\)$"):
+        checks.check_positive_parameter("f", "s", torch.ones(4), x, "(e.g. (D,))")
+    with pytest.raises(ValueError, match=r"^f: s must be positive, got a minimum of 0$"):
+        checks.check_positive_parameter("f", "s", torch.zeros(3), x, "")
+    with pytest.raises(ValueError, match=r"^f: s contains NaN values"):
+        checks.check_positive_parameter("f", "s", torch.full((3,), float("nan")), x, "")
+    with pytest.raises(TypeError, match=r"^f: s must be a floating-point tensor"):
+        checks.check_positive_parameter("f", "s", torch.ones(3, dtype=torch.long), x, "")
     with pytest.raises(TypeError, match=r"^f: mask must be a bool tensor \(True = keep\), got dtype torch.float32$"):
         checks.check_mask("f", torch.ones(2), (2,))
     with pytest.raises(ValueError, match=r"^f: mask must have shape \(3,\)"):

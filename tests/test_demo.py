@@ -1,6 +1,6 @@
 """`losskit demo --quick`: the report is produced and every experiment's headline claim holds.
 
-This is the loss lab's end-to-end check: seven experiments on generated or bundled data, their numbers in
+This is the loss lab's end-to-end check: ten experiments on generated or bundled data, their numbers in
 results.json, an offline index.html with embedded figures, and the claims the docs rely on
 (focal beats CE on minority recall, DIoU beats GIoU by > 10x, ...)."""
 
@@ -44,7 +44,7 @@ def test_demo_writes_an_offline_report(report):
     html = (out / "index.html").read_text()
     assert set(results["experiments"]) == {
         "imbalanced", "bimodal", "boxes", "segmentation", "distributed_dice", "quantile", "embeddings",
-        "distributed_contrastive", "language_model",
+        "distributed_contrastive", "language_model", "long_tail",
     }
     for key, exp in results["experiments"].items():
         assert exp["figures"], f"{key} drew no figure"
@@ -59,7 +59,7 @@ def test_demo_writes_an_offline_report(report):
     "key",
     [
         "imbalanced", "bimodal", "boxes", "segmentation", "distributed_dice", "quantile", "embeddings",
-        "distributed_contrastive", "language_model",
+        "distributed_contrastive", "language_model", "long_tail",
     ],
 )
 def test_headline_claim_holds(report, key):

@@ -30,8 +30,12 @@ TOL = 1e-10
 
 
 def _spawn_worlds(out):
-    for world in (2, 3):
-        mp.spawn(DC.worker, args=(world, str(out / f"init{world}"), str(out)), nprocs=world, join=True)
+    """Both worlds at once (5 processes): most of the time is starting interpreters, which overlaps."""
+    contexts = [mp.start_processes(DC.worker, args=(world, str(out / f"init{world}"), str(out)), nprocs=world,
+                                   join=False, start_method="spawn") for world in (2, 3)]
+    for ctx in contexts:
+        while not ctx.join():
+            pass
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +73,17 @@ def test_every_rank_gets_the_full_batch_loss_and_gradient(runs, full, name, worl
             factor = 1.0 if local else float(world)
             bd = case.bdim or (0,) * 8
             for i, g_got, g_full in zip(case.grad, got["grads"], ref["grads"]):
+                if bd[i] is None:  # a parameter every rank holds: checked below, over the ranks
+                    continue
                 g_want = factor * g_full.narrow(bd[i], start, n)
                 assert _close(g_got, g_want), (red, r, (g_got - g_want).abs().max())
+        # a shared parameter (a linear head's weight): DDP averages the ranks' gradients, which gives the
+        # full-batch gradient; for "none" each rank back-propagates its rows' share, so they add up to it
+        for j, i in enumerate(case.grad):
+            if (case.bdim or (0,) * 8)[i] is None:
+                per_rank = torch.stack([runs[(world, r)][f"{name}/{red}"]["grads"][j] for r in range(world)])
+                combined = per_rank.sum(0) if red == "none" else per_rank.mean(0)
+                assert _close(combined, ref["grads"][j]), (red, (combined - ref["grads"][j]).abs().max())
 
 
 def test_the_comparison_can_fail(full):
@@ -95,6 +108,11 @@ def test_errors_across_ranks(runs):
             assert e["normalizer-given"].startswith("ValueError: l1_loss: normalizer_given must be the same"), e
             assert e["wrong-type"].startswith("TypeError: l1_loss: process_group must be None or a"), e
             assert e["normalizer-sum"].startswith("ValueError: l1_loss: normalizer replaces the denominator"), e
+            assert e["lce-vocabulary"].startswith(
+                "ValueError: linear_cross_entropy: vocabulary must be the same on every rank"), e
+            assert e["mcc-classes"].startswith("ValueError: mcc_loss: classes must be the same on every rank"), e
+            assert e["cldice-classes"].startswith("ValueError: cldice_loss: classes must be the same"), e
+            assert e["ghm-bins"].startswith("ValueError: ghm_c_loss: bins must be the same on every rank"), e
             assert e["module-copies-agree"] == "True", e
             assert e["pickle-subgroup"].startswith("TypeError: losskit Module: a process_group other than"), e
 
@@ -108,6 +126,44 @@ def test_ddp_training_matches_one_process(runs):
         for p_dist, p_one, p0 in zip(runs[(2, r)]["ddp"], model.parameters(), before):
             assert not torch.allclose(p_one, p0)  # training moved the parameters
             assert _close(p_dist, p_one.detach()), (p_dist - p_one).abs().max()
+
+
+def test_stateful_modules_across_ranks(runs):
+    """GHMCLoss's running bin counts (global on every rank) and BarronLoss's shared α / c gradients."""
+    one = DC.stateful_modules(0, DC.TOTAL, None)
+    for world in (2, 3):
+        sizes = DC.SIZES[world]
+        got = [runs[(world, r)]["modules"] for r in range(world)]
+        for r, m in enumerate(got):
+            start, n = sum(sizes[:r]), sizes[r]
+            assert _close(m["ghm_acc"], one["ghm_acc"]), (world, r, m["ghm_acc"], one["ghm_acc"])
+            for step in (0, 1):
+                assert _close(m[f"ghm{step}"], one[f"ghm{step}"]), (world, r, step)
+                assert _close(m[f"ghm_grad{step}"], world * one[f"ghm_grad{step}"][start : start + n])
+            assert _close(m["barron"], one["barron"])
+        mean = torch.stack([m["barron_grads"] for m in got]).mean(0)  # what DDP does with the parameters
+        assert _close(mean, one["barron_grads"]), (mean, one["barron_grads"])
+
+
+@pytest.mark.parametrize("name", [c.name for c in DC.CASES.values()
+                                  if "mean_norm" in c.reductions and not c.name.startswith("gaussian_focal")])
+def test_normalizer_divides_the_sum(name):
+    """Locally, ``reduction="mean", normalizer=k`` is the ``"sum"`` over ``k``: value and gradients.
+
+    (CTC's mean first divides each sample by its target length, torch's convention: there the normalizer
+    replaces the batch count of that mean.)
+    """
+    case = DC.CASES[name]
+    with_norm = DC.evaluate(case, "mean_norm", 0, DC.TOTAL, None)
+    total = DC.evaluate(case, "sum", 0, DC.TOTAL, None)
+    if name == "ctc":
+        _, _, _, lengths = DC.local_call(case, 0, DC.TOTAL)[0]
+        per = DC.evaluate(case, "none", 0, DC.TOTAL, None)["value"]
+        assert _close(with_norm["value"], (per / lengths).sum() / DC.NORMALIZER)
+        return
+    assert _close(with_norm["value"], total["value"] / DC.NORMALIZER)
+    for a, b in zip(with_norm["grads"], total["grads"]):
+        assert _close(a, b / DC.NORMALIZER)
 
 
 def test_group_without_init_is_an_error():

@@ -50,7 +50,8 @@ PER_QUERY_NEG = 2
 TOL = {"rtol": 1e-10, "atol": 1e-10}
 
 SOFTMAX = ("info_nce", "info_nce_shared", "info_nce_own", "nt_xent", "supcon", "clip")
-REDUCTIONS = ("none", "mean", "sum")
+REDUCTIONS = ("none", "mean", "sum", "mean_norm")  # mean_norm: "mean" with normalizer=NORMALIZER
+NORMALIZER = 6.5  # the caller's global count (gradient accumulation): the numerator is still global
 
 
 def _case_ids() -> list[tuple[str, str, bool, bool]]:
@@ -115,6 +116,8 @@ def _inputs(data: dict[str, Any], rank: int | None) -> dict[str, Tensor]:
 def _forward(case: tuple[str, str, bool, bool], t: dict[str, Tensor], group: Any) -> Tensor:
     loss, reduction, weighted, local = case
     kw: dict[str, Any] = {"reduction": reduction, "process_group": group, "weight": t["w"] if weighted else None}
+    if reduction == "mean_norm":
+        kw.update(reduction="mean", normalizer=NORMALIZER)
     soft = {**kw, "local_loss": local}
     if loss == "info_nce":
         return LF.info_nce_loss(t["a"], t["b"], temperature=0.3, **soft)
@@ -380,6 +383,18 @@ def test_process_group_without_init_is_a_clear_error() -> None:
         LF.siglip_loss(x, x, logit_scale=1.0, logit_bias=0.0, process_group=object())
     with pytest.raises(RuntimeError, match=r"^triplet_loss: process_group was given"):
         LF.triplet_loss(x, x, x, process_group=object())
+
+
+@pytest.mark.parametrize("loss", [*SOFTMAX, "siglip", "contrastive", "triplet"])
+def test_normalizer_divides_the_sum(single, loss: str) -> None:
+    """In one process, ``"mean"`` with ``normalizer=k`` is the ``"sum"`` over ``k`` (values and gradients)."""
+    for world in WORLDS:
+        for weighted in (False, True):
+            got = single[world][_name((loss, "mean_norm", weighted, False))]
+            total = single[world][_name((loss, "sum", weighted, False))]
+            torch.testing.assert_close(got["value"], total["value"] / NORMALIZER, **TOL)
+            for k, g in total["grads"].items():
+                torch.testing.assert_close(got["grads"][k], g / NORMALIZER, **TOL)
 
 
 def test_local_loss_must_be_a_bool() -> None:

@@ -311,6 +311,33 @@ def test_benchmark_tables_show_machine_line_and_floor_ratio(tmp_path: Path) -> N
     assert "|  | torch | 2.000 | 8.000 | 10.00 | 16.0 | 1.00 / 2.00 / 1.00 |" in out
 
 
+def test_benchmark_tables_show_the_bytes_sent_by_bench_distributed(tmp_path: Path) -> None:
+    bench = tmp_path / "docs" / "assets" / "bench"
+    bench.mkdir(parents=True)
+    r = {"fwd_ms": 2.0, "fwdbwd_ms": 4.0, "peak_mb": 1.0}
+    data = {"title": "t", "env": {}, "cases": {"c": {"losskit": {**r, "comm_bytes": 0},
+                                                     "process_group": {**r, "fwdbwd_ms": 6.0, "comm_bytes": 12288}}}}
+    (bench / "distributed.json").write_text(json.dumps(data), encoding="utf-8")
+    out = _render(tmp_path, "# D\n\n<!-- losskit:bench distributed -->\n", "distributed.md")
+    assert "| case | implementation | fwd ms | fwd+bwd ms | peak MB | bytes sent / step |" in out
+    assert "| `c` | **losskit** | 2.000 | 4.000 | 1.00 | 0 |  |" in out
+    assert "|  | process_group | 2.000 | 6.000 | 1.00 | 12,288 | 1.00 / 1.50 / 1.00 |" in out
+
+
+def test_lab_field_marker_shows_one_table_of_an_experiment(tmp_path: Path) -> None:
+    lab = tmp_path / "docs" / "assets" / "lab"
+    lab.mkdir(parents=True)
+    acc = {"valid_tokens": [30, 2], "window_tokens": 32, "naive_accumulated": 3.7258329445812466}
+    results = {"experiments": {"distributed_dice": {"claim": "c", "holds": True,
+                                                    "result": {"accumulation": acc, "rows": []}}}}
+    (lab / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    out = _render(tmp_path, "# D\n\n<!-- losskit:lab distributed_dice#accumulation -->\n", "distributed.md")
+    assert '!!! example "Loss lab: distributed_dice, accumulation"' in out
+    assert "| `valid_tokens` | 30, 2 |" in out and "| `naive_accumulated` | 3.72583 |" in out
+    missing = _render(tmp_path, "# D\n\n<!-- losskit:lab distributed_dice#nope -->\n", "distributed.md")
+    assert "has no table `nope`" in missing
+
+
 def test_home_page_says_how_to_install_and_names_the_extras(site: Path) -> None:
     # the Install section of README.md, included at build time (one text, no drift)
     import html

@@ -8,6 +8,12 @@ Mappings:
 * ``torch.distributions.NegativeBinomial(total_count=r, logits=log μ - log r).log_prob(y)`` is the negated
   ``negative_binomial_nll_loss(log μ, y, total_count=r)`` (torch's ``probs`` is μ / (r + μ)).
 * ``torch.distributions.StudentT(df, loc, scale).log_prob(y)`` is the negated ``student_t_nll_loss``.
+* scikit-learn ``mean_absolute_percentage_error(y_true, y_pred, sample_weight=w)`` (a fraction, not a
+  percentage; ε = float64's machine epsilon floors |y_true|) is ``mape_loss(y_pred, y_true, weight=w)``
+  ("mean"); for ``(N, D)`` data its ``multioutput="uniform_average"`` is ``weight=w[:, None]`` and
+  ``"raw_values"`` the per-column means. Targets of exactly 0 take sklearn's ε, the same default here.
+  sMAPE and MASE have no installed peer (sktime / darts are not dependencies): hand values in
+  tests/test_forecasting_values.py.
 * CRPS: no peer is installed (properscoring and scoringrules are not dependencies); the Gaussian form is
   checked against the integral of its definition and the ensemble form against the double sum
   (tests/reference/forecasting.py) and against the Gaussian form (tests/test_forecasting_values.py).
@@ -20,7 +26,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from sklearn.metrics import mean_tweedie_deviance
+from sklearn.metrics import mean_absolute_percentage_error, mean_tweedie_deviance
 
 import losskit.functional as LF
 
@@ -79,3 +85,29 @@ def test_student_t_equals_torch_distributions(df):
         torch.testing.assert_close(a.grad, b.grad)
     torch.testing.assert_close(LF.student_t_nll_loss(mu, y, df=df, log_scale=s.log(), reduction="none"),
                                theirs.detach())
+
+
+def test_mape_equals_sklearn():
+    y = torch.as_tensor(RNG.normal(size=300) * 3.0)
+    y[:5] = 0.0  # sklearn floors |y| at float64's eps, as mape_loss's default eps
+    y[5:8] = 1e-300
+    f = torch.as_tensor(RNG.normal(size=300) * 3.0)
+    f[0] = 0.0  # 0 / eps = 0 for an exact forecast of a zero
+    w = torch.as_tensor(RNG.uniform(0.1, 2.0, size=300))
+    assert LF.mape_loss(f, y).item() == pytest.approx(mean_absolute_percentage_error(y.numpy(), f.numpy()),
+                                                      rel=1e-12)
+    want_w = mean_absolute_percentage_error(y.numpy(), f.numpy(), sample_weight=w.numpy())
+    assert LF.mape_loss(f, y, weight=w).item() == pytest.approx(want_w, rel=1e-12)
+    # another eps: sklearn's formula with that floor written out
+    want_eps = np.mean(np.abs(f.numpy() - y.numpy()) / np.maximum(np.abs(y.numpy()), 0.5))
+    assert LF.mape_loss(f, y, eps=0.5).item() == pytest.approx(want_eps, rel=1e-12)
+
+
+def test_mape_equals_sklearn_multioutput():
+    y = torch.as_tensor(RNG.uniform(0.5, 5.0, size=(40, 3)) * RNG.choice([-1.0, 1.0], size=(40, 3)))
+    f = torch.as_tensor(RNG.normal(size=(40, 3)) * 4.0)
+    w = torch.as_tensor(RNG.uniform(0.1, 2.0, size=40))
+    want = mean_absolute_percentage_error(y.numpy(), f.numpy(), sample_weight=w.numpy())
+    assert LF.mape_loss(f, y, weight=w[:, None]).item() == pytest.approx(want, rel=1e-12)
+    raw = mean_absolute_percentage_error(y.numpy(), f.numpy(), multioutput="raw_values")
+    np.testing.assert_allclose(LF.mape_loss(f, y, reduction="none").mean(0).numpy(), raw, rtol=1e-12)

@@ -1,4 +1,5 @@
-"""Hand-derived values for the forecasting family: Tweedie, negative binomial, Student-t, CRPS.
+"""Hand-derived values for the forecasting family: Tweedie, negative binomial, Student-t, CRPS, MAPE,
+sMAPE, MASE, and the non-crossing penalty of quantile_loss (multi-level quantile forecasts).
 
 Every expected number is derived in the comment next to it (or is a limit / integral of the definition);
 none is copied from losskit's output.
@@ -150,3 +151,143 @@ def test_modules_take_call_time_parameters():
     torch.testing.assert_close(crit(mu, y, scale=1.0), LF.student_t_nll_loss(mu, y, df=1.0, scale=1.0))
     assert isinstance(losskit.get("crps"), losskit.CRPSEnsembleLoss)
     assert isinstance(losskit.get("nb_nll", total_count=2.0), losskit.NegativeBinomialNLLLoss)
+
+
+# --- point-forecast errors ----------------------------------------------------------------------------
+
+
+def test_mape_hand_values():
+    # |100 - 110| / 100 = 0.1; |50 - 45| / 50 = 0.1; |-4 - 2| / |-4| = 1.5 (the floor is on |y|)
+    f, y = t(110.0, 45.0, 2.0), t(100.0, 50.0, -4.0)
+    torch.testing.assert_close(LF.mape_loss(f, y, reduction="none"), t(0.1, 0.1, 1.5))
+    # y = 0: |ŷ| / ε, finite; with eps = 0.5: 3 / 0.5 = 6
+    assert LF.mape_loss(t(3.0), t(0.0), eps=0.5).item() == pytest.approx(6.0)
+    assert LF.mape_loss(t(3.0), t(0.0)).item() == pytest.approx(3.0 / torch.finfo(F64).eps)
+
+
+def test_smape_hand_values_and_zero_over_zero():
+    # 2 |50 - 150| / (50 + 150) = 1; 2 |7 - 0| / 7 = 2 (a zero forecast of a non-zero actual is the bound);
+    # opposite signs: 2 |1 - (-3)| / (1 + 3) = 2; 2 |10 - 9| / 19 = 2/19
+    f, y = t(150.0, 0.0, -3.0, 9.0), t(50.0, 7.0, 1.0, 10.0)
+    torch.testing.assert_close(LF.smape_loss(f, y, reduction="none"), t(1.0, 2.0, 2.0, 2.0 / 19.0))
+    # symmetric in forecast and actual
+    torch.testing.assert_close(LF.smape_loss(y, f, reduction="none"), LF.smape_loss(f, y, reduction="none"))
+    # y = ŷ = 0: 0/0 in the formula, 0 here, with a zero (not NaN) gradient
+    z = t(0.0, 0.0).requires_grad_(True)
+    out = LF.smape_loss(z, t(0.0, 0.0), reduction="none")
+    assert out.tolist() == [0.0, 0.0]
+    (g,) = torch.autograd.grad(out.sum(), z)
+    assert g.tolist() == [0.0, 0.0]
+    # both below ε: the denominator is ε, and the loss stays in [0, 2]: 2 * 1e-17 / eps(2.2e-16) ≈ 0.09
+    tiny = LF.smape_loss(t(1e-17), t(0.0)).item()
+    assert tiny == pytest.approx(2e-17 / torch.finfo(F64).eps) and 0.0 < tiny < 2.0
+
+
+def test_mase_hand_values():
+    # history [1, 3, 2, 4]: lag-1 naive errors |3-1|, |2-3|, |4-2| = 2, 1, 2 -> s = 5/3; errors 1 and 2 over a
+    # horizon of 2 -> (1 + 2) / 2 / (5/3) = 0.9
+    h = t(1.0, 3.0, 2.0, 4.0)[None]
+    f, y = t(5.0, 2.0)[None], t(4.0, 4.0)[None]
+    assert LF.mase_loss(f, y, history=h).item() == pytest.approx(0.9)
+    torch.testing.assert_close(LF.mase_loss(f, y, history=h, reduction="none"), t(0.6, 1.2)[None])
+    # seasonality 2: |2-1|, |4-3| = 1, 1 -> s = 1; the mean error 1.5 is the MASE
+    assert LF.mase_loss(f, y, history=h, seasonality=2).item() == pytest.approx(1.5)
+    # the same through a precomputed scale, one per series
+    h2 = torch.stack([h[0], t(0.0, 10.0, 0.0, 10.0)])  # second series: s = 10
+    f2, y2 = torch.cat([f, t(1.0, 1.0)[None]]), torch.cat([y, t(6.0, -4.0)[None]])
+    want = t(0.6, 1.2, 0.5, 0.5)
+    torch.testing.assert_close(LF.mase_loss(f2, y2, history=h2, reduction="none").flatten(), want)
+    torch.testing.assert_close(LF.mase_loss(f2, y2, scale=t(5.0 / 3.0, 10.0)[:, None], reduction="none").flatten(),
+                               want)
+    # a constant history: s = 0 is floored at eps, finite
+    assert LF.mase_loss(t(1.0)[None], t(0.0)[None], history=t(2.0, 2.0, 2.0)[None], eps=0.25).item() == 4.0
+
+
+def test_mase_scale_gets_no_gradient_from_the_history():
+    h = t(1.0, 3.0, 2.0, 4.0)[None].requires_grad_(True)
+    f = t(5.0)[None].requires_grad_(True)
+    out = LF.mase_loss(f, t(4.0)[None], history=h)
+    (gf,) = torch.autograd.grad(out, f)
+    assert gf.item() == pytest.approx(0.6) and out.grad_fn is not None
+    assert torch.autograd.grad(out, h, allow_unused=True)[0] is None
+
+
+def test_point_modules_and_registry():
+    f, y, h = t(5.0, 2.0)[None], t(4.0, 4.0)[None], t(1.0, 3.0, 2.0, 4.0)[None]
+    torch.testing.assert_close(losskit.get("mase", seasonality=2)(f, y, history=h),
+                               LF.mase_loss(f, y, history=h, seasonality=2))
+    torch.testing.assert_close(losskit.MAPELoss(eps=1e-3)(f, y), LF.mape_loss(f, y, eps=1e-3))
+    assert isinstance(losskit.get("smape"), losskit.SMAPELoss)
+
+
+# --- multi-level quantile forecasts: the non-crossing penalty --------------------------------------
+
+
+LEVELS = [0.1, 0.5, 0.9]
+
+
+def test_crossing_penalty_is_zero_for_monotone_predictions():
+    g = torch.Generator().manual_seed(3)
+    q = torch.randn(50, 3, generator=g, dtype=F64).sort(-1).values
+    q[0] = 0.25  # ties are not crossings
+    y = torch.randn(50, generator=g, dtype=F64)
+    plain = LF.quantile_loss(q, y, quantiles=LEVELS, reduction="none")
+    for lam in (0.5, 10.0):
+        torch.testing.assert_close(LF.quantile_loss(q, y, quantiles=LEVELS, crossing_penalty=lam, reduction="none"),
+                                   plain, rtol=0, atol=0)
+
+
+def test_crossing_penalty_hand_values():
+    # predictions (8, 13, 10) against y = 10: pinball 0.1*2, 0.5*3, 0 = (0.2, 1.5, 0); the pair (0.5, 0.9) is
+    # crossed by 13 - 10 = 3, charged to the 0.5 entry: λ = 2 adds 6
+    q, y = t(8.0, 13.0, 10.0)[None], t(10.0)
+    torch.testing.assert_close(LF.quantile_loss(q, y, quantiles=LEVELS, crossing_penalty=2.0, reduction="none"),
+                               t(0.2, 7.5, 0.0)[None])
+    # fully reversed (12, 10, 8): pinball 0.9*2, 0, 0.9*2; crossings 2 and 2 -> mean (1.8 + 2 + 2 + 1.8) / 3 at λ = 1
+    assert LF.quantile_loss(t(12.0, 10.0, 8.0)[None], y, quantiles=LEVELS, crossing_penalty=1.0).item() == \
+        pytest.approx(7.6 / 3.0)
+    # the penalty's gradient pushes the lower level down and the upper one up
+    x = t(8.0, 13.0, 10.0)[None].requires_grad_(True)
+    extra = LF.quantile_loss(x, y, quantiles=LEVELS, crossing_penalty=1.0, reduction="sum") - LF.quantile_loss(
+        x, y, quantiles=LEVELS, reduction="sum")
+    (g,) = torch.autograd.grad(extra, x)
+    torch.testing.assert_close(g, t(0.0, 1.0, -1.0)[None])
+
+
+def test_crossing_penalty_needs_sorted_levels():
+    q, y = torch.zeros(4, 3, dtype=F64), torch.zeros(4, dtype=F64)
+    with pytest.raises(ValueError, match=r"^quantile_loss: crossing_penalty needs the quantiles in strictly "
+                                         r"increasing order .*got \[0.5, 0.1, 0.9\]"):
+        LF.quantile_loss(q, y, quantiles=[0.5, 0.1, 0.9], crossing_penalty=1.0)
+    # without the penalty any order is fine, and the Module takes the option
+    LF.quantile_loss(q, y, quantiles=[0.5, 0.1, 0.9])
+    crit = losskit.QuantileLoss(quantiles=LEVELS, crossing_penalty=1.0)
+    torch.testing.assert_close(crit(t(8.0, 13.0, 10.0)[None], t(10.0)), t(4.7 / 3.0)[0])  # (0.2 + 1.5 + 3) / 3
+
+
+def test_gradient_descent_with_the_crossing_penalty_removes_crossings():
+    # a degree-5 polynomial per level fitted to 20 noisy points: the plain pinball fits cross (the toy is
+    # checked to cross), the penalised ones do not, at a small cost in pinball loss
+    g = torch.Generator().manual_seed(0)
+    x = torch.linspace(-1.0, 1.0, 20, dtype=F64)
+    y = torch.sin(3.0 * x) + 0.3 * torch.randn(20, generator=g, dtype=F64)
+    feats = torch.stack([x**k for k in range(6)], 1)
+    levels = [0.1, 0.3, 0.5, 0.7, 0.9]
+
+    def fit(lam: float) -> torch.Tensor:
+        w = torch.zeros(6, 5, dtype=F64, requires_grad=True)
+        opt = torch.optim.Adam([w], lr=0.15)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1.0 - k / 200)
+        for _ in range(200):
+            opt.zero_grad()
+            LF.quantile_loss(feats @ w, y, quantiles=levels, crossing_penalty=lam).backward()
+            opt.step()
+            sched.step()
+        return (feats @ w).detach()
+
+    plain, penalised = fit(0.0), fit(1.0)
+    crossing = lambda q: torch.relu(q[:, :-1] - q[:, 1:])  # noqa: E731
+    assert crossing(plain).sum() > 0.1 and int((crossing(plain) > 0).sum()) >= 3
+    assert crossing(penalised).max() < 1e-6
+    pin = [LF.quantile_loss(q, y, quantiles=levels).item() for q in (plain, penalised)]
+    assert pin[0] < pin[1] < 1.2 * pin[0]

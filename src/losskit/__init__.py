@@ -16,6 +16,7 @@ from losskit.functional.embedding import *  # noqa: F403
 from losskit.functional.forecasting import *  # noqa: F403
 from losskit.functional.fused_linear import *  # noqa: F403
 from losskit.functional.language_model import *  # noqa: F403
+from losskit.functional.longtail import *  # noqa: F403
 from losskit.functional.margin_heads import *  # noqa: F403
 from losskit.functional.multibin import *  # noqa: F403
 from losskit.functional.regression import *  # noqa: F403
@@ -31,6 +32,7 @@ from losskit.nn.embedding import *  # noqa: F403
 from losskit.nn.forecasting import *  # noqa: F403
 from losskit.nn.fused_linear import *  # noqa: F403
 from losskit.nn.language_model import *  # noqa: F403
+from losskit.nn.longtail import *  # noqa: F403
 from losskit.nn.margin_heads import *  # noqa: F403
 from losskit.nn.multibin import *  # noqa: F403
 from losskit.nn.regression import *  # noqa: F403

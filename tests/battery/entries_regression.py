@@ -106,6 +106,16 @@ def _option_errors(fn: str, cases: list[tuple[dict, type, str]]) -> list[ErrorCa
 # quantile
 
 
+def _crossed(xq: torch.Tensor) -> torch.Tensor:
+    """Quantile predictions with some adjacent pairs inverted, none within 0.05 of a tie."""
+    out = xq.clone()
+    out[::2] = out[::2].flip(-1)
+    gaps = out[..., 1:] - out[..., :-1]
+    bump = torch.where(gaps.abs() < 0.05, 0.1, 0.0)
+    out[..., 1:] = out[..., 1:] + bump.cumsum(-1)
+    return out
+
+
 def _quantile_samples() -> list[Sample]:
     rng = rng_for("quantile")
     x, y = _xy(rng, N, D)
@@ -127,6 +137,12 @@ def _quantile_samples() -> list[Sample]:
                "per-sample-weight", plain=False),
         Sample((xq[:, :1], yt), {"quantiles": [0.3]}, "one-level-sequence"),
         Sample((x3q, y3), {"quantiles": [0.25, 0.5, 0.75]}, "3d-levels"),
+        # crossing penalty: xq is unsorted along its level dimension in places, x3q is monotone (penalty 0);
+        # the crossed gaps stay >= 0.05 away from the hinge's kink for gradcheck
+        Sample((_crossed(xq), yt), {"quantiles": levels, "crossing_penalty": 0.7}, "crossing"),
+        Sample((_crossed(xq), yt), {"quantiles": levels, "crossing_penalty": 2.0, "weight": t64([0.5, 1.0, 2.0])},
+               "crossing-level-weight", plain=False),
+        Sample((x3q, y3), {"quantiles": [0.25, 0.5, 0.75], "crossing_penalty": 1.0}, "crossing-monotone"),
         Sample((x[:1, :1], y[:1, :1]), {"quantiles": 0.7}, "batch-of-one"),
     ]
 
@@ -148,6 +164,18 @@ def _quantile_errors() -> list[ErrorCase]:
         ErrorCase((x, y), {"quantiles": [0.1, 1.5, 0.9]}, ValueError, rf"^{fn}: quantiles\[1\] must be in \(0, 1\)",
                   "level-out"),
         ErrorCase((x, y), {"quantiles": []}, ValueError, rf"^{fn}: quantiles must hold at least one level", "empty"),
+        ErrorCase((x, y), {"quantiles": [0.9, 0.1, 0.5], "crossing_penalty": 1.0}, ValueError,
+                  rf"^{fn}: crossing_penalty needs the quantiles in strictly increasing order .*got \[0.9, 0.1, 0.5\]",
+                  "crossing-unsorted"),
+        ErrorCase((x, y), {"quantiles": [0.1, 0.1, 0.9], "crossing_penalty": 1.0}, ValueError,
+                  rf"^{fn}: crossing_penalty needs the quantiles in strictly increasing order", "crossing-tied"),
+        ErrorCase((y, y), {"quantiles": 0.5, "crossing_penalty": 1.0}, ValueError,
+                  rf"^{fn}: crossing_penalty needs a sequence of at least two quantile levels .*got quantiles=0.5",
+                  "crossing-one-level"),
+        ErrorCase((x, y), {"quantiles": [0.1, 0.5, 0.9], "crossing_penalty": -1.0}, ValueError,
+                  rf"^{fn}: crossing_penalty must be in \[0, inf\), got -1.0", "crossing-negative"),
+        ErrorCase((x, y), {"quantiles": [0.1, 0.5, 0.9], "crossing_penalty": "1"}, TypeError,
+                  rf"^{fn}: crossing_penalty must be a number", "crossing-type"),
         ErrorCase((y, y), {"quantiles": "0.5"}, TypeError, rf"^{fn}: quantiles must be a number or a sequence",
                   "str"),
         ErrorCase((x, y), {"quantiles": torch.tensor([0.1, 0.5, 0.9])}, TypeError,
@@ -164,7 +192,10 @@ def _quantile_random(rng: np.random.Generator, scale: float) -> Sample:
                       {"quantiles": float(rng.uniform(0.01, 0.99))})
     q = int(rng.integers(1, 5))
     levels = sorted(float(v) for v in rng.uniform(0.01, 0.99, size=q))
-    return Sample((t64(rng.normal(size=(n, q)) * scale), t64(rng.normal(size=n) * scale)), {"quantiles": levels})
+    kw: dict = {"quantiles": levels}
+    if q >= 2 and len(set(levels)) == q and rng.uniform() < 0.5:
+        kw["crossing_penalty"] = float(rng.uniform(0.0, 3.0))
+    return Sample((t64(rng.normal(size=(n, q)) * scale), t64(rng.normal(size=n) * scale)), kw)
 
 
 # ---------------------------------------------------------------------------------------------------

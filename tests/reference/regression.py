@@ -72,8 +72,12 @@ def pinball(u, tau):
     return u * (tau - (u < 0).astype(np.float64))
 
 
-def quantile_loss(input, target, *, quantiles=0.5, weight=None, reduction="mean"):
-    """Pinball loss; a sequence of Q levels compares target[..., None] with input[..., q] for each q."""
+def quantile_loss(input, target, *, quantiles=0.5, crossing_penalty=0.0, weight=None, reduction="mean"):
+    """Pinball loss; a sequence of Q levels compares target[..., None] with input[..., q] for each q.
+
+    crossing_penalty=λ adds λ max(0, input[..., q] - input[..., q + 1]) to entry q for q < Q - 1 (the
+    ReLU non-crossing penalty of Tang, Shen, Lin & Huang 2022 over adjacent levels), written as a loop.
+    """
     x, y = _f64(input), _f64(target)
     if isinstance(quantiles, (int, float)):
         loss = pinball(y - x, float(quantiles))
@@ -81,6 +85,8 @@ def quantile_loss(input, target, *, quantiles=0.5, weight=None, reduction="mean"
         loss = np.empty_like(x)
         for q, tau in enumerate(quantiles):
             loss[..., q] = pinball(y - x[..., q], float(tau))
+            if q + 1 < len(quantiles):
+                loss[..., q] += float(crossing_penalty) * np.maximum(x[..., q] - x[..., q + 1], 0.0)
     return _reduce(loss, weight, reduction)
 
 

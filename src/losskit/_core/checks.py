@@ -115,6 +115,39 @@ def check_positive(fn: str, name: str, value: Any) -> float:
     return check_number(fn, name, value, low=0.0, low_open=True)
 
 
+def check_positive_parameter(fn: str, name: str, value: Any, input: Tensor, what: str) -> Tensor | float:
+    """A positive parameter given as a number or as a floating tensor that broadcasts into ``input``.
+
+    For a distribution or scale parameter such as ``scale=``, ``df=`` or ``total_count=``: a number must
+    lie in ``(0, inf)`` (a float comes back); a tensor must be floating, broadcast *into* the input's shape
+    (never enlarge it; ``what`` is the hint printed after the expected shape, e.g. ``"(e.g. (D,) per
+    feature)"``), live on the input's device, and (value check) hold finite values > 0. The tensor itself
+    comes back.
+    """
+    if isinstance(value, Tensor):
+        check_float(fn, name, value)
+        shape = tuple(input.shape)
+        try:
+            out = tuple(torch.broadcast_shapes(tuple(value.shape), shape))
+        except RuntimeError:
+            out = None
+        if out != shape:
+            raise ValueError(
+                f"{fn}: {name} must have the input's shape {fmt_shape(shape)} or one that broadcasts to it "
+                f"{what}, got {fmt_shape(value.shape)}"
+            )
+        check_same_device(fn, input=input, **{name: value})
+        check_finite(fn, name, value)
+        if value.numel() and values_checked(value):
+            lo = float(value.detach().min())
+            if not lo > 0.0:
+                raise ValueError(f"{fn}: {name} must be positive, got a minimum of {lo:.4g}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{fn}: {name} must be a positive number or a tensor, got {type(value).__name__}")
+    return check_number(fn, name, value, low=0.0, low_open=True, high=float("inf"), high_open=True)
+
+
 def check_reduction(fn: str, reduction: str) -> None:
     """Validate the ``reduction`` argument (shared by every loss)."""
     check_option(fn, "reduction", reduction, ("none", "mean", "sum"))

@@ -178,8 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--only",
         nargs="*",
-        help="run only these experiments (keys: imbalanced bimodal boxes segmentation quantile embeddings "
-        "language_model)",
+        help="run only these experiments (keys: imbalanced long_tail bimodal boxes segmentation quantile "
+        "distributed_dice embeddings distributed_contrastive language_model)",
     )
     s.set_defaults(func=_cmd_demo)
 

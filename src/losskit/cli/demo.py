@@ -53,6 +53,14 @@ EXPERIMENTS = [
         seeds=3,
     ),
     Experiment(
+        "long_tail",
+        "Long-tailed classification",
+        "losskit.lab.long_tail",
+        "With 10 classes at 100:1 and a balanced test set, do the count-aware losses (balanced softmax, "
+        "LDAM) lift the rare classes over cross-entropy and focal loss?",
+        seeds=3,
+    ),
+    Experiment(
         "bimodal",
         "Bimodal and periodic regression",
         "losskit.lab.bimodal",

@@ -62,6 +62,14 @@ def _multiclass(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Ten
     return fn(z, torch.zeros(len(x), dtype=torch.long), reduction="none", **kw)
 
 
+def _long_tail(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # 3 classes, the true class 0 has logit x, the other two 0; the class counts (or priors) are (1, 10, 100)
+    # -- the true class is the rarest -- unless set (a list from a recipe or `--param class_counts=100,10,1`)
+    key = "class_priors" if "class_priors" in inspect.signature(fn).parameters else "class_counts"
+    kw[key] = torch.as_tensor(kw.get(key, [1.0, 10.0, 100.0]), dtype=D)
+    return _multiclass(fn, x, kw)
+
+
 def _distribution(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
     z = torch.stack([x, torch.zeros_like(x), torch.zeros_like(x)], 1)
     if fn.__name__ == "entropy":
@@ -98,6 +106,16 @@ def _residual(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tenso
 def _log_mean(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
     # count / non-negative targets: the x-axis is the predicted log-mean, the observed value is 2
     return fn(x, torch.full_like(x, 2.0), reduction="none", **kw)
+
+
+def _forecast(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
+    # a point forecast x of the actual value 1; MASE scales by the naive errors of the history
+    # (0, 2, 1, 3, 2, 4): s = 1.6 at lag 1, 1 at lag 2
+    one = torch.ones_like(x)
+    if fn.__name__ == "mase_loss":
+        history = torch.tensor([[0.0, 2.0, 1.0, 3.0, 2.0, 4.0]], dtype=D).expand(len(x), 6)
+        return fn(x[:, None], one[:, None], history=history, reduction="none", **kw)[:, 0]
+    return fn(x, one, reduction="none", **kw)
 
 
 def _ensemble(fn: Callable[..., Tensor], x: Tensor, kw: dict[str, Any]) -> Tensor:
@@ -268,11 +286,14 @@ KINDS: dict[str, tuple[tuple[float, float], str, Curve]] = {
     "binary": ((-6.0, 6.0), "logit x (target y = 1)", _binary),
     "margin": ((-3.0, 3.0), "score f (label y = +1)", _margin),
     "multiclass": ((-6.0, 6.0), "logit of the true class (other two logits 0)", _multiclass),
+    "long_tail": ((-6.0, 6.0), "true-class logit (others 0); class counts (1, 10, 100) or as labelled",
+                  _long_tail),
     "distribution": ((-6.0, 6.0), "logit of class 0 (others 0); target [.7, .2, .1]", _distribution),
     "dfl": ((-4.0, 8.0), "logit of bin 2 (target 2.3)", _dfl),
     "ctc": ((-4.0, 8.0), 'logit of the right label at each of 4 frames ("ab")', _ctc),
     "residual": ((-3.0, 3.0), "residual (prediction - target)", _residual),
     "log_mean": ((-3.0, 4.0), "predicted log-mean η = log μ (observed y = 2)", _log_mean),
+    "forecast": ((-1.0, 4.0), "point forecast ŷ (actual y = 1; MASE's history 0, 2, 1, 3, 2, 4)", _forecast),
     "ensemble": ((-3.0, 3.0), "ensemble shift (5 members at ±1 around it; target 0)", _ensemble),
     "keypoint": ((-30.0, 30.0), "nose keypoint offset in px (100 × 100 person)", _keypoint),
     "box_offset": ((-2.5, 2.5), "horizontal offset of a unit box (target at 0)", _box_offset),
@@ -305,6 +326,12 @@ SPECS: dict[str, PlotSpec] = {
     "softmax_focal_loss": PlotSpec("multiclass", "gamma", [0.0, 0.5, 1.0, 2.0, 5.0]),
     "multiclass_hinge_loss": PlotSpec("multiclass", "variant", ["crammer_singer", "weston_watkins"]),
     "brier_score": PlotSpec("multiclass"),
+    "asymmetric_loss": PlotSpec("binary", "gamma_neg", [0.0, 1.0, 4.0], {"_target": 0.0}),
+    "poly_loss": PlotSpec("multiclass", "epsilon", [-1.0, 0.0, 1.0, 2.0]),
+    "balanced_softmax_loss": PlotSpec("long_tail", "class_counts", [[1, 1, 1], [1, 10, 100], [100, 10, 1]]),
+    "logit_adjusted_cross_entropy": PlotSpec("long_tail", "tau", [0.0, 0.5, 1.0, 2.0]),
+    "ldam_loss": PlotSpec("long_tail", "max_margin", [0.0, 0.5, 1.0], {"scale": 1.0}),
+    "seesaw_loss": PlotSpec("long_tail", "class_counts", [[1, 1, 1], [10, 1, 1], [100, 1, 1]]),
     "kl_divergence": PlotSpec("distribution"),
     "entropy": PlotSpec("distribution", "base", [None, 2.0]),
     "distribution_focal_loss": PlotSpec("dfl"),
@@ -330,6 +357,9 @@ SPECS: dict[str, PlotSpec] = {
     "student_t_nll_loss": PlotSpec("residual", "df", [1.0, 3.0, 30.0], {"scale": 1.0}),
     "crps_gaussian_loss": PlotSpec("residual", "scale", [0.5, 1.0, 2.0]),
     "crps_ensemble_loss": PlotSpec("ensemble", "fair", [False, True]),
+    "mape_loss": PlotSpec("forecast"),
+    "smape_loss": PlotSpec("forecast"),
+    "mase_loss": PlotSpec("forecast", "seasonality", [1, 2]),
     "gaussian_focal_loss": PlotSpec("binary", "alpha", [0.0, 1.0, 2.0]),
     "balanced_l1_loss": PlotSpec("residual", "beta", [0.5, 1.0, 2.0]),
     "wing_loss": PlotSpec("residual", "epsilon", [0.5, 1.0, 2.0], {"omega": 2.0}),

@@ -9,6 +9,7 @@ from losskit.functional import (
     forecasting,
     fused_linear,
     language_model,
+    longtail,
     margin_heads,
     multibin,
     regression,
@@ -24,6 +25,7 @@ from losskit.functional.embedding import *  # noqa: F403
 from losskit.functional.forecasting import *  # noqa: F403
 from losskit.functional.fused_linear import *  # noqa: F403
 from losskit.functional.language_model import *  # noqa: F403
+from losskit.functional.longtail import *  # noqa: F403
 from losskit.functional.margin_heads import *  # noqa: F403
 from losskit.functional.multibin import *  # noqa: F403
 from losskit.functional.regression import *  # noqa: F403
@@ -45,4 +47,5 @@ __all__ += robust.__all__
 __all__ += forecasting.__all__
 __all__ += detection.__all__
 __all__ += boundary.__all__
+__all__ += longtail.__all__
 __all__ += margin_heads.__all__

@@ -30,15 +30,20 @@ papers.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from losskit import distributed as dist_
 from losskit._core import checks
 from losskit._core.dtypes import compute_dtype, upcast
 from losskit.functional._common import check_input_type, finish
 from losskit.functional.segmentation import _check_flag, _Overlap, _prepare
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 __all__ = [
     "boundary_loss",
@@ -274,6 +279,8 @@ def boundary_loss(
     include_background: bool = True,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Boundary loss (Kervadec et al.): the predicted probabilities integrated against a signed distance map.
 
@@ -299,6 +306,10 @@ def boundary_loss(
             classes only; with a softmax, channel 0's map is nearly the negative of the others').
         weight: per-class weight ``(C,)``; ``"mean"`` divides by the summed weights.
         reduction: ``"none"`` (the ``(N, C)`` matrix), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; 0-d unless ``reduction="none"``. Can be negative.
@@ -356,7 +367,8 @@ def boundary_loss(
     first = 0 if include_background or c == 1 else 1
     values = (p * phi)[:, first:].mean(-1) if x.shape[-1] else x.new_zeros(n, c - first)
     w = None if weight is None else upcast(weight, dtype)[first:]
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -393,6 +405,13 @@ def _segmentation(
     return p, g, o, spatial
 
 
+
+def _check_ranks(fn: str, group: Any, p: Tensor, per_image: bool) -> None:
+    """Under ``set_checks("full")``: the ranks agree on classes and spatial rank (one small all-reduce)."""
+    dist_.check_consistent(fn, group, p.device, classes=int(p.shape[1]), spatial_dims=p.dim() - 2,
+                           per_image=int(per_image))
+
+
 def hausdorff_dt_loss(
     input: Tensor,
     target: Tensor,
@@ -404,6 +423,8 @@ def hausdorff_dt_loss(
     weight: Tensor | None = None,
     per_image: bool = True,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Hausdorff distance loss from distance transforms (Karimi & Salcudean's HD-DT loss).
 
@@ -433,6 +454,10 @@ def hausdorff_dt_loss(
         per_image: ``True`` (default) one value per (sample, class); ``False`` averages over the batch
             too, one value per class (MONAI's ``batch=True``).
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; 0-d unless ``reduction="none"``. Non-negative, 0 at a perfect hard prediction.
@@ -477,11 +502,18 @@ def hausdorff_dt_loss(
     for d in spatial:
         pixels *= d
     # sums divided by counts (not mean()): an empty batch gives 0 with a working backward, never 0 / 0
+    group = dist_.resolve_group(fn, process_group)
     if per_image:
         values = err.sum(dims) / max(pixels, 1)
-    else:
+    elif group is None:
         values = err.sum((0, *dims)) / max(pixels * int(p.shape[0]), 1)
-    return finish(fn, values, reduction, o.weight, inputs={"input": input, "target": target})
+    else:  # the batch's per-class means over every rank's pixels (C sums and one count, all-reduced)
+        _check_ranks(fn, group, p, per_image)
+        count = err.new_full((1,), float(pixels * int(p.shape[0])))
+        both = dist_.all_reduce_sum(torch.cat([err.sum((0, *dims)), count]), group)
+        values = both[:-1] / both[-1].clamp_min(1.0)
+    return finish(fn, values, reduction, o.weight, normalizer=normalizer,
+                  process_group=group if per_image else None, inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -585,6 +617,8 @@ def cldice_loss(
     weight: Tensor | None = None,
     per_image: bool = True,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Soft clDice loss (Shit et al.): Dice of each mask with the other's soft skeleton.
 
@@ -614,6 +648,10 @@ def cldice_loss(
         weight: per-class weight ``(C,)``.
         per_image: ``True`` (default) one score per (sample, class); ``False`` pools the batch.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss in [0, 1]; 0-d unless ``reduction="none"``.
@@ -663,14 +701,19 @@ def cldice_loss(
         sg = _skeleton(g.detach(), iterations, k).reshape(n, c, size)
     pf, gf = p.reshape(n, c, size), g.reshape(n, c, size)
     sums = torch.stack([(sp * gf).sum(-1), sp.sum(-1), (sg * pf).sum(-1), sg.sum(-1)])
+    group = dist_.resolve_group(fn, process_group)
     if not per_image:
         sums = sums.sum(1)
+        if group is not None:  # the batch's four sums per class over every rank's images (4·C numbers)
+            _check_ranks(fn, group, p, per_image)
+            sums = dist_.all_reduce_sum(sums, group)
     prec = _ratio(sums[0] + s, sums[1] + s)
     sens = _ratio(sums[2] + s, sums[3] + s)
     total = prec + sens
     safe = torch.where(total > 0, total, torch.ones_like(total))
     values = 1.0 - torch.where(total > 0, 2.0 * prec * sens / safe, torch.zeros_like(total))
-    return finish(fn, values, reduction, o.weight, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, o.weight, normalizer=normalizer,
+                  process_group=group if per_image else None, inputs={"input": input, "target": target})
 
 
 def _ratio(num: Tensor, den: Tensor) -> Tensor:

@@ -1618,6 +1618,8 @@ def multilabel_soft_margin_loss(
     weight: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Multi-label soft margin loss (torch's ``MultiLabelSoftMarginLoss``): the class-mean of the binary CE.
 
@@ -1636,6 +1638,10 @@ def multilabel_soft_margin_loss(
         weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
         input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; one value per sample for ``reduction="none"``. Same values as
@@ -1675,7 +1681,9 @@ def multilabel_soft_margin_loss(
     if cw is not None:
         terms = terms * cw.to(terms.dtype)
     loss = terms.sum(1) / max(c, 1)
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 __all__ += ["multilabel_soft_margin_loss"]

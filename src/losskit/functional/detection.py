@@ -18,15 +18,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from losskit import distributed as dist_
 from losskit._core import checks
 from losskit._core.checks import fmt_shape
 from losskit.functional._common import binary_log_probs, finish, prepare
 from losskit.functional.regression import _check_pair, _pair
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 __all__ = [
     "adaptive_wing_loss",
@@ -57,6 +62,7 @@ def gaussian_focal_loss(
     weight: Tensor | None = None,
     normalizer: Tensor | None = None,
     reduction: str = "mean",
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Focal loss for heatmaps with Gaussian-smoothed targets (CornerNet, CenterNet).
 
@@ -86,6 +92,8 @@ def gaussian_focal_loss(
         normalizer: a tensor whose sum divides the ``"mean"`` (e.g. ``target == 1``); None divides by the
             element count (or the weight sum). Ignored by ``"none"`` and ``"sum"``.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -128,7 +136,13 @@ def gaussian_focal_loss(
     pos_term = -torch.exp(a * log_q) * log_p
     neg_term = -torch.pow(1.0 - y, b) * torch.exp(a * log_p) * log_q
     values = torch.where(pos, pos_term, neg_term)
-    return finish(fn, values, reduction, w, denominator=_count(normalizer, values),
+    group = dist_.resolve_group(fn, process_group)
+    if group is not None and normalizer is not None and reduction == "mean":
+        # the objects of every rank, at least 1 in all (an empty rank must not count as one object)
+        total = dist_.all_reduce_sum(normalizer.detach().to(values.dtype).sum().reshape(1), group)[0]
+        return finish(fn, values, reduction, w, normalizer=total.clamp_min(1.0), process_group=group,
+                      inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w, process_group=group, denominator=_count(normalizer, values),
                   inputs={"input": input, "target": target})
 
 
@@ -153,6 +167,8 @@ def balanced_l1_loss(
     beta: float = 1.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Balanced L1 loss (Libra R-CNN): promotes the gradients of inliers in box regression.
 
@@ -180,6 +196,10 @@ def balanced_l1_loss(
         beta: β > 0, the switch point. Default 1.0.
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -211,7 +231,9 @@ def balanced_l1_loss(
     near = a / b * (b * inner + bt) * torch.log1p(b * inner / bt) - a * inner
     far = g * d + g * bt / b - a * bt
     values = torch.where(d < bt, near, far)
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -226,6 +248,8 @@ def wing_loss(
     epsilon: float = 2.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Wing loss for facial landmark regression: logarithmic for small errors, L1 for large ones.
 
@@ -245,6 +269,10 @@ def wing_loss(
         epsilon: ε > 0, the curvature of the log part. Default 2 (paper).
         weight: elementwise weight broadcastable into the input's shape (e.g. visibility ``(N, K, 1)``).
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -272,7 +300,9 @@ def wing_loss(
     d = (x - y).abs()
     c = om - om * math.log1p(om / ep)
     values = torch.where(d < om, om * torch.log1p(d.clamp_max(om) / ep), d - c)
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def adaptive_wing_loss(
@@ -285,6 +315,8 @@ def adaptive_wing_loss(
     alpha: float = 2.1,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Adaptive Wing loss for heatmap regression: the Wing shape, adapted to each pixel's target.
 
@@ -312,6 +344,10 @@ def adaptive_wing_loss(
         alpha: α > 1 + max target (so α − y > 1 everywhere: smooth at 0). Default 2.1 (paper).
         weight: elementwise weight broadcastable into the input's shape (the paper's weighted loss map).
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -350,7 +386,9 @@ def adaptive_wing_loss(
     # clamped away from 0 so that pow's gradient in the exponent (log of the base) stays finite
     inner = (d.clamp_max(th) / ep).clamp_min(torch.finfo(d.dtype).tiny)
     values = torch.where(d < th, om * torch.log1p(torch.pow(inner, power)), big_a * d - big_c)
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -388,6 +426,8 @@ def ghm_c_loss(
     bin_counts: Tensor | None = None,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Gradient harmonizing classification loss (GHM-C): BCE reweighted by the gradient density.
 
@@ -415,6 +455,11 @@ def ghm_c_loss(
         weight: elementwise weight broadcastable into the input's shape; elements with weight 0 are
             excluded from the density and from N (mmdet's ``label_weight``).
         reduction: ``"none"`` (β·BCE per element), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md); the bin counts
+            (N, n and, without ``bin_counts``, R) are those of every rank's elements (one all-reduce).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -452,6 +497,11 @@ def ghm_c_loss(
         kind = "NaN" if bool(torch.isnan(x.detach()).any()) else "inf"
         raise ValueError(f"{fn}: input contains {kind} values; losses need finite inputs")
     idx, counts = ghm_bin_counts(x, y, bins=nb, weight=w)
+    group = dist_.resolve_group(fn, process_group)
+    if group is not None:
+        # the gradient density of the union of every rank's elements (bins x 1 numbers, no gradient)
+        dist_.check_consistent(fn, group, x.device, bins=nb)
+        counts = dist_.all_reduce_sum(counts.detach(), group)
     with torch.no_grad():
         total = counts.sum()
         nonempty = (counts > 0).sum().to(x.dtype)
@@ -461,7 +511,9 @@ def ghm_c_loss(
         beta = per_bin[idx]
     bce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
     values = beta * bce
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -478,6 +530,8 @@ def oks_loss(
     eps: float = 1e-9,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Keypoint loss of YOLO-pose: one minus the object keypoint similarity (OKS) of each instance.
 
@@ -501,6 +555,10 @@ def oks_loss(
         eps: added to the area (as YOLO-pose's implementation) so a zero area stays finite. Default 1e-9.
         weight: per-instance weight broadcastable into ``(N,)``.
         reduction: ``"none"`` (one value per instance), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; shape ``(N,)`` for ``reduction="none"``.
@@ -582,4 +640,6 @@ def oks_loss(
     oks = (sim * vis).sum(-1) / vis.sum(-1).clamp_min(1.0)
     has = (vis.sum(-1) > 0).to(d2.dtype)
     values = (1.0 - oks) * has
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target, "area": area})
+    return finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target, "area": area})

@@ -30,7 +30,7 @@ instead of ``O(G²)``.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +39,11 @@ from torch import Tensor
 from losskit import distributed as LD
 from losskit._core import checks
 from losskit._core.options import OneOf, declare
+from losskit._core.reduction import check_normalizer
 from losskit.functional._common import finish, prepare
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 __all__ = [
     "clip_loss",
@@ -181,11 +185,13 @@ def _finish_gathered(
     sizes: list[int],
     *,
     has_pos: Tensor | None = None,
+    avg_factor: float | Tensor | None = None,
     inputs: dict[str, Tensor | None],
 ) -> Tensor:
     """Reduce the whole batch's per-sample loss, computed on every rank (``local_loss=False``).
 
     ``weight`` is this rank's; ``"none"`` returns this rank's rows, the reductions those of all ``G``.
+    ``avg_factor`` is the public ``normalizer`` (the global count: the values are already global).
     """
     if reduction == "none":
         offset = LD.rank_offset(sizes, group)
@@ -193,7 +199,7 @@ def _finish_gathered(
         return finish(fn, mine, "none", weight, inputs=inputs)
     w_all = _gather(weight, group, sizes)
     normalizer = None if has_pos is None else (has_pos if w_all is None else has_pos * w_all)
-    return finish(fn, values, reduction, w_all, denominator=normalizer, inputs=inputs)
+    return finish(fn, values, reduction, w_all, denominator=normalizer, normalizer=avg_factor, inputs=inputs)
 
 
 def _reduce_across(
@@ -205,6 +211,7 @@ def _reduce_across(
     sizes: list[int] | None = None,
     *,
     normalizer: Tensor | None = None,
+    avg_factor: float | Tensor | None = None,
     inputs: dict[str, Tensor | None],
 ) -> Tensor:
     """Reduce this rank's rows of the global per-sample loss into the loss of the whole multi-rank batch.
@@ -212,7 +219,9 @@ def _reduce_across(
     ``"none"`` returns the (weighted) local rows, as every losskit loss does across ranks; ``"sum"`` /
     ``"mean"`` all-reduce two numbers, the local ``Σ w·ℓ`` and the local normaliser (``Σ w``, or the
     sample count). The all-reduce is differentiable, so the value is the same on every rank and each
-    rank's inputs receive ``W`` times their gradient.
+    rank's inputs receive ``W`` times their gradient. ``avg_factor`` (the public ``normalizer``, a global
+    count) replaces the all-reduced denominator of ``"mean"`` (the same two numbers are all-reduced, so
+    every rank issues the same collective).
     """
     vals = values if weight is None else values * weight
     if reduction == "none":
@@ -221,7 +230,12 @@ def _reduce_across(
         normalizer = weight
     count = vals.new_tensor(float(vals.numel())) if normalizer is None else normalizer.sum().to(vals.dtype)
     total, denom = LD.all_reduce_sum(torch.stack([vals.sum(), count]), group).unbind()
-    out = total if reduction == "sum" else total / torch.where(denom == 0, torch.ones_like(denom), denom)
+    if reduction == "sum":
+        out = total
+    elif avg_factor is not None:
+        out = total / (avg_factor.to(total.dtype) if isinstance(avg_factor, Tensor) else float(avg_factor))
+    else:
+        out = total / torch.where(denom == 0, torch.ones_like(denom), denom)
     return checks.check_finite_result(fn, out, **inputs)
 
 
@@ -243,6 +257,7 @@ def contrastive_loss(
     distance: str = "euclidean",
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
     process_group: Any = None,
 ) -> Tensor:
     r"""Contrastive loss for pairs of embeddings (Hadsell, Chopra & LeCun 2006).
@@ -269,6 +284,9 @@ def contrastive_loss(
         weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``), ``"mean"``, ``"sum"`` or ``"mean_nonzero"`` (the mean over the
             pairs whose loss is > 0: pytorch-metric-learning's ``AvgNonZeroReducer``; 0 when none is).
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the anchors of a whole gradient-accumulation window (with a
+            ``process_group``: of every rank). Default None.
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the
             reduction runs over every rank's pairs (``"mean"`` divides by the global weight sum), the same
             value on every rank; ``"none"`` returns this rank's values (no communication).
@@ -305,6 +323,7 @@ def contrastive_loss(
         tensor([0.3200, 0.0200], dtype=torch.float64)
     """
     fn = "contrastive_loss"
+    check_normalizer(fn, normalizer, reduction)
     _check_reduction_nz(fn, reduction)
     m = _check_margin(fn, margin)
     checks.check_option(fn, "distance", distance, DISTANCES)
@@ -335,8 +354,8 @@ def contrastive_loss(
             active = (loss.detach() > 0).to(loss.dtype)
             nz = active if w is None else active * w
             return _reduce_across(fn, loss, "mean", w, group, normalizer=nz, inputs=inputs)
-        return _reduce_across(fn, loss, reduction, w, group, inputs=inputs)
-    return _finish_nz(fn, loss, reduction, w, inputs=inputs)
+        return _reduce_across(fn, loss, reduction, w, group, avg_factor=normalizer, inputs=inputs)
+    return _finish_nz(fn, loss, reduction, w, avg_factor=normalizer, inputs=inputs)
 
 
 @declare(reduction=OneOf(_PML_REDUCTIONS))
@@ -352,6 +371,7 @@ def triplet_loss(
     distance: str = "euclidean",
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
     process_group: Any = None,
 ) -> Tensor:
     r"""Triplet margin loss (FaceNet): the positive must be nearer the anchor than the negative by ``margin``.
@@ -380,6 +400,9 @@ def triplet_loss(
         reduction: ``"none"`` (``(N,)``), ``"mean"``, ``"sum"`` or ``"mean_nonzero"`` (the mean over the
             triplets that violate the margin, pytorch-metric-learning's default ``AvgNonZeroReducer``;
             0 when none does).
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the anchors of a whole gradient-accumulation window (with a
+            ``process_group``: of every rank). Default None.
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the
             reduction runs over every rank's triplets (``"mean"`` divides by the global weight sum), the same
             value on every rank; ``"none"`` returns this rank's values (no communication).
@@ -415,6 +438,7 @@ def triplet_loss(
         0.707106781
     """
     fn = "triplet_loss"
+    check_normalizer(fn, normalizer, reduction)
     _check_reduction_nz(fn, reduction)
     m = _check_margin(fn, margin)
     order = checks.check_number(fn, "p", p, low=1.0)
@@ -454,8 +478,8 @@ def triplet_loss(
             active = (loss.detach() > 0).to(loss.dtype)
             nz = active if w is None else active * w
             return _reduce_across(fn, loss, "mean", w, group, normalizer=nz, inputs=inputs)
-        return _reduce_across(fn, loss, reduction, w, group, inputs=inputs)
-    return _finish_nz(fn, loss, reduction, w, inputs=inputs)
+        return _reduce_across(fn, loss, reduction, w, group, avg_factor=normalizer, inputs=inputs)
+    return _finish_nz(fn, loss, reduction, w, avg_factor=normalizer, inputs=inputs)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -471,6 +495,7 @@ def info_nce_loss(
     normalize: bool = True,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
     process_group: Any = None,
     local_loss: bool = False,
 ) -> Tensor:
@@ -495,6 +520,9 @@ def info_nce_loss(
         normalize: L2-normalise the embeddings first (cosine similarity). Default True.
         weight: per-query weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the anchors of a whole gradient-accumulation window (with a
+            ``process_group``: of every rank). Default None.
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
             every rank's batch concatenated in rank order, each query's negatives being every rank's keys (and
             shared ``negatives``; per-query negatives stay with their query). The reduced value is the same on
@@ -527,6 +555,7 @@ def info_nce_loss(
         0.313261687
     """
     fn = "info_nce_loss"
+    check_normalizer(fn, normalizer, reduction)
     checks.check_reduction(fn, reduction)
     tau = _check_temperature(fn, temperature)
     checks.check_flag(fn, "normalize", normalize)
@@ -559,7 +588,8 @@ def info_nce_loss(
         neg = None if neg is None else _normalize(neg)
     inputs: dict[str, Tensor | None] = {"query": query, "key": key, "negatives": negatives}
     if group is None:
-        return finish(fn, _info_nce_rows(q, k, neg, None, tau, 0), reduction, w, inputs=inputs)
+        return finish(fn, _info_nce_rows(q, k, neg, None, tau, 0), reduction, w,
+                      normalizer=normalizer, inputs=inputs)
     sizes = LD.gather_sizes(n, group, query.device)
     shared = None
     if neg is not None and neg_kind == 1:
@@ -568,10 +598,10 @@ def info_nce_loss(
         own = _gather(neg, group, sizes) if neg_kind == 2 else None
         qk = LD.all_gather(torch.cat([q, k], dim=1), group, sizes=sizes)
         loss = _info_nce_rows(qk[:, :dim], qk[:, dim:], shared, own, tau, 0)
-        return _finish_gathered(fn, loss, reduction, w, group, sizes, inputs=inputs)
+        return _finish_gathered(fn, loss, reduction, w, group, sizes, avg_factor=normalizer, inputs=inputs)
     k_all = LD.all_gather(k, group, sizes=sizes)
     loss = _info_nce_rows(q, k_all, shared, neg if neg_kind == 2 else None, tau, LD.rank_offset(sizes, group))
-    return _reduce_across(fn, loss, reduction, w, group, sizes, inputs=inputs)
+    return _reduce_across(fn, loss, reduction, w, group, sizes, avg_factor=normalizer, inputs=inputs)
 
 
 def _info_nce_rows(
@@ -601,6 +631,7 @@ def nt_xent_loss(
     labels: Tensor | None = None,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
     process_group: Any = None,
     local_loss: bool = False,
 ) -> Tensor:
@@ -635,6 +666,9 @@ def nt_xent_loss(
             its own class: SimCLR).
         weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``, each pair's two anchors averaged), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the anchors of a whole gradient-accumulation window (with a
+            ``process_group``: of every rank). Default None.
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
             every rank's batch concatenated in rank order, every view of every rank being a negative. The
             reduced value is the same on every rank; ``"none"`` returns this rank's ``n`` values, each
@@ -671,6 +705,7 @@ def nt_xent_loss(
         0.430190277
     """
     fn = "nt_xent_loss"
+    check_normalizer(fn, normalizer, reduction)
     checks.check_reduction(fn, reduction)
     tau = _check_temperature(fn, temperature)
     checks.check_flag(fn, "normalize", normalize)
@@ -701,16 +736,17 @@ def nt_xent_loss(
             z = torch.cat([a, b], dim=0)
             # 1/τ applied to the (2N, D) factor: the (2N, 2N) matrix is allocated once
             sim = (z / tau) @ z.transpose(0, 1)
-            return _nt_xent_labelled(fn, sim, labels, n, reduction, w, inputs=inputs)
-        return finish(fn, _nt_xent_rows(a, b, a, b, tau, 0), reduction, w, inputs=inputs)
+            return _nt_xent_labelled(fn, sim, labels, n, reduction, w, avg_factor=normalizer, inputs=inputs)
+        return finish(fn, _nt_xent_rows(a, b, a, b, tau, 0), reduction, w,
+                      normalizer=normalizer, inputs=inputs)
     sizes = LD.gather_sizes(n, group, z1.device)
     ab = LD.all_gather(torch.cat([a, b], dim=1), group, sizes=sizes)
     a_all, b_all = ab[:, :dim], ab[:, dim:]
     if not local_loss:
         loss = _nt_xent_rows(a_all, b_all, a_all, b_all, tau, 0)
-        return _finish_gathered(fn, loss, reduction, w, group, sizes, inputs=inputs)
+        return _finish_gathered(fn, loss, reduction, w, group, sizes, avg_factor=normalizer, inputs=inputs)
     loss = _nt_xent_rows(a, b, a_all, b_all, tau, LD.rank_offset(sizes, group))
-    return _reduce_across(fn, loss, reduction, w, group, sizes, inputs=inputs)
+    return _reduce_across(fn, loss, reduction, w, group, sizes, avg_factor=normalizer, inputs=inputs)
 
 
 def _nt_xent_rows(a: Tensor, b: Tensor, a_all: Tensor, b_all: Tensor, tau: float, offset: int) -> Tensor:
@@ -741,6 +777,7 @@ def supervised_contrastive_loss(
     normalize: bool = True,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
     process_group: Any = None,
     local_loss: bool = False,
 ) -> Tensor:
@@ -767,6 +804,9 @@ def supervised_contrastive_loss(
             positive.
         reduction: ``"none"`` (``(N,)``, 0 for anchors without a positive), ``"mean"`` (over anchors with a
             positive; 0 when there is none) or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the anchors of a whole gradient-accumulation window (with a
+            ``process_group``: of every rank). Default None.
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
             every rank's batch concatenated in rank order, positives and negatives coming from every rank
             (labels are gathered too). The reduced value is the same on every rank; ``"none"`` returns this
@@ -804,6 +844,7 @@ def supervised_contrastive_loss(
         1.83121268
     """
     fn = "supervised_contrastive_loss"
+    check_normalizer(fn, normalizer, reduction)
     checks.check_reduction(fn, reduction)
     tau = _check_temperature(fn, temperature)
     checks.check_flag(fn, "normalize", normalize)
@@ -825,16 +866,18 @@ def supervised_contrastive_loss(
     if group is None:
         loss, has_pos = _supcon_rows(f, labels, f, labels, tau, 0)
         denom = has_pos if w is None else has_pos * w
-        return finish(fn, loss, reduction, w, denominator=denom, inputs=inputs)
+        return finish(fn, loss, reduction, w, denominator=denom, normalizer=normalizer, inputs=inputs)
     sizes = LD.gather_sizes(n, group, features.device)
     f_all = LD.all_gather(f, group, sizes=sizes)
     labels_all = LD.all_gather(labels, group, sizes=sizes)
     if not local_loss:
         loss, has_pos = _supcon_rows(f_all, labels_all, f_all, labels_all, tau, 0)
-        return _finish_gathered(fn, loss, reduction, w, group, sizes, has_pos=has_pos, inputs=inputs)
+        return _finish_gathered(fn, loss, reduction, w, group, sizes, has_pos=has_pos, avg_factor=normalizer,
+                                inputs=inputs)
     loss, has_pos = _supcon_rows(f, labels, f_all, labels_all, tau, LD.rank_offset(sizes, group))
-    normalizer = has_pos if w is None else has_pos * w
-    return _reduce_across(fn, loss, reduction, w, group, sizes, normalizer=normalizer, inputs=inputs)
+    return _reduce_across(fn, loss, reduction, w, group, sizes,
+                          normalizer=has_pos if w is None else has_pos * w, avg_factor=normalizer,
+                          inputs=inputs)
 
 
 def _supcon_rows(
@@ -860,6 +903,7 @@ def clip_loss(
     logit_scale: float | Tensor,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
     process_group: Any = None,
     local_loss: bool = False,
 ) -> Tensor:
@@ -886,6 +930,9 @@ def clip_loss(
             parameter.
         weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``, the two directions averaged per pair), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the anchors of a whole gradient-accumulation window (with a
+            ``process_group``: of every rank). Default None.
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
             every rank's batch concatenated in rank order, every rank's texts competing for each image and
             every rank's images for each text. The reduced value is the same on every rank; ``"none"`` returns
@@ -920,6 +967,7 @@ def clip_loss(
         0.313261687
     """
     fn = "clip_loss"
+    check_normalizer(fn, normalizer, reduction)
     checks.check_reduction(fn, reduction)
     scale_t, ls = _check_scalar_param(fn, "logit_scale", logit_scale)
     _check_embeddings(fn, "image_embeds", image_embeds)
@@ -943,20 +991,20 @@ def clip_loss(
     inputs: dict[str, Tensor | None] = {"image_embeds": image_embeds, "text_embeds": text_embeds,
                                         "logit_scale": scale_t}
     if group is None:
-        return finish(fn, _clip_full(u, v, scale), reduction, w, inputs=inputs)
+        return finish(fn, _clip_full(u, v, scale), reduction, w, normalizer=normalizer, inputs=inputs)
     sizes = LD.gather_sizes(n, group, image_embeds.device)
     uv = LD.all_gather(torch.cat([u, v], dim=1), group, sizes=sizes)
     u_all, v_all = uv[:, :dim], uv[:, dim:]
     if not local_loss:
         loss = _clip_full(u_all, v_all, scale)
-        return _finish_gathered(fn, loss, reduction, w, group, sizes, inputs=inputs)
+        return _finish_gathered(fn, loss, reduction, w, group, sizes, avg_factor=normalizer, inputs=inputs)
     offset = LD.rank_offset(sizes, group)
     # this rank's rows of the G x G logits (image -> text) and of its transpose (text -> image)
     per_image = (u * scale) @ v_all.transpose(0, 1)
     per_text = (v * scale) @ u_all.transpose(0, 1)
     loss = 0.5 * (_softmax_terms(per_image, per_image.diagonal(offset))
                   + _softmax_terms(per_text, per_text.diagonal(offset)))
-    return _reduce_across(fn, loss, reduction, w, group, sizes, inputs=inputs)
+    return _reduce_across(fn, loss, reduction, w, group, sizes, avg_factor=normalizer, inputs=inputs)
 
 
 def _clip_full(u: Tensor, v: Tensor, scale: Tensor | float) -> Tensor:
@@ -974,6 +1022,7 @@ def siglip_loss(
     logit_bias: float | Tensor,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
     process_group: Any = None,
     ring: bool = False,
 ) -> Tensor:
@@ -1005,6 +1054,9 @@ def siglip_loss(
         weight: per-image weight ``(N,)`` multiplying :math:`\ell_i`; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``, :math:`\ell_i` per image), ``"mean"`` (:math:`\mathcal{L}`) or
             ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the anchors of a whole gradient-accumulation window (with a
+            ``process_group``: of every rank). Default None.
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
             every rank's pairs concatenated in rank order, the same value on every rank (``"none"`` returns
             this rank's ``n`` per-image values). Each rank compares its ``n`` images with the gathered ``G``
@@ -1048,6 +1100,7 @@ def siglip_loss(
         0.693192579
     """
     fn = "siglip_loss"
+    check_normalizer(fn, normalizer, reduction)
     checks.check_reduction(fn, reduction)
     scale_t, ls = _check_scalar_param(fn, "logit_scale", logit_scale)
     bias_t, bias_f = _check_scalar_param(fn, "logit_bias", logit_bias)
@@ -1072,14 +1125,15 @@ def siglip_loss(
     inputs: dict[str, Tensor | None] = {"image_embeds": image_embeds, "text_embeds": text_embeds,
                                         "logit_scale": scale_t, "logit_bias": bias_t}
     if group is None:
-        return finish(fn, _siglip_rows(u, v, scale, bias, 0), reduction, w, inputs=inputs)
+        return finish(fn, _siglip_rows(u, v, scale, bias, 0), reduction, w,
+                      normalizer=normalizer, inputs=inputs)
     sizes = LD.gather_sizes(n, group, image_embeds.device)
     if ring:
         loss = _siglip_ring(u, v, scale, bias, group, sizes)
     else:
         v_all = LD.all_gather(v, group, sizes=sizes)
         loss = _siglip_rows(u, v_all, scale, bias, LD.rank_offset(sizes, group))
-    return _reduce_across(fn, loss, reduction, w, group, sizes, inputs=inputs)
+    return _reduce_across(fn, loss, reduction, w, group, sizes, avg_factor=normalizer, inputs=inputs)
 
 
 def _siglip_ring(
@@ -1141,6 +1195,8 @@ def cosine_embedding_loss(
     margin: float = 0.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Cosine embedding loss (torch's ``CosineEmbeddingLoss``): pull similar pairs to cosine 1.
 
@@ -1159,6 +1215,10 @@ def cosine_embedding_loss(
             Default 0 (torch's); 0 to 0.5 is the usual range.
         weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; per pair for ``reduction="none"``. Same values as
@@ -1197,7 +1257,9 @@ def cosine_embedding_loss(
     y = _pm_one_target(fn, target, (n,), "(one +1 / -1 label per pair)", dtype)
     cos = (a * b).sum(-1) / torch.sqrt(((a * a).sum(-1) + _COS_EPS) * ((b * b).sum(-1) + _COS_EPS))
     loss = torch.where(y > 0, 1.0 - cos, torch.clamp(cos - m, min=0.0))
-    return finish(fn, loss, reduction, w, inputs={"x1": x1, "x2": x2, "target": target})
+    return finish(fn, loss, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"x1": x1, "x2": x2, "target": target})
 
 
 def _elementwise_pm(fn: str, names: tuple[str, ...], tensors: tuple[object, ...]) -> None:
@@ -1216,6 +1278,8 @@ def margin_ranking_loss(
     margin: float = 0.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Margin ranking loss (torch's ``MarginRankingLoss``): ``x1`` should rank above ``x2`` when y = 1.
 
@@ -1232,6 +1296,10 @@ def margin_ranking_loss(
         margin: :math:`m`, the required gap. Default 0 (torch's); any real number.
         weight: elementwise weight broadcastable to the loss; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss. Same values as ``torch.nn.functional.margin_ranking_loss`` for every reduction.
@@ -1263,7 +1331,9 @@ def margin_ranking_loss(
     assert a is not None and b is not None
     y = _pm_one_target(fn, target, shape, "(the shape of x1)", dtype)
     loss = torch.clamp(m - y * (a - b), min=0.0)
-    return finish(fn, loss, reduction, w, inputs={"x1": x1, "x2": x2, "target": target})
+    return finish(fn, loss, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"x1": x1, "x2": x2, "target": target})
 
 
 def hinge_embedding_loss(
@@ -1273,6 +1343,8 @@ def hinge_embedding_loss(
     margin: float = 1.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Hinge embedding loss (torch's ``HingeEmbeddingLoss``): distances small for y = 1, above m for y = -1.
 
@@ -1288,6 +1360,10 @@ def hinge_embedding_loss(
         margin: :math:`m`. Default 1 (torch's).
         weight: elementwise weight broadcastable to the loss; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss. Same values as ``torch.nn.functional.hinge_embedding_loss`` for every reduction.
@@ -1319,7 +1395,9 @@ def hinge_embedding_loss(
     assert x is not None
     y = _pm_one_target(fn, target, shape, "(the shape of input)", dtype)
     loss = torch.where(y > 0, x, torch.clamp(m - x, min=0.0))
-    return finish(fn, loss, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, loss, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 __all__ += ["cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss"]
@@ -1334,11 +1412,12 @@ def _check_reduction_nz(fn: str, reduction: str) -> None:
 
 
 def _finish_nz(
-    fn: str, loss: Tensor, reduction: str, weight: Tensor | None, *, inputs: dict[str, Tensor | None]
+    fn: str, loss: Tensor, reduction: str, weight: Tensor | None, *, inputs: dict[str, Tensor | None],
+    avg_factor: float | Tensor | None = None,
 ) -> Tensor:
     """``finish``, plus ``"mean_nonzero"``: ``Σ w ℓ / Σ_{ℓ > 0} w``, 0 (with a backward) when no ℓ is > 0."""
     if reduction != "mean_nonzero":
-        return finish(fn, loss, reduction, weight, inputs=inputs)
+        return finish(fn, loss, reduction, weight, normalizer=avg_factor, inputs=inputs)
     active = (loss.detach() > 0).to(loss.dtype)
     w = active if weight is None else weight.to(loss.dtype) * active
     total = finish(fn, loss, "sum", weight, inputs=inputs)
@@ -1348,7 +1427,7 @@ def _finish_nz(
 
 def _nt_xent_labelled(
     fn: str, sim: Tensor, labels: Tensor, n: int, reduction: str, w: Tensor | None,
-    *, inputs: dict[str, Tensor | None],
+    *, inputs: dict[str, Tensor | None], avg_factor: float | Tensor | None = None,
 ) -> Tensor:
     """NT-Xent with several positives per anchor (pml's definition) from the (2N, 2N) ``sim``."""
     lab = torch.cat([labels, labels])
@@ -1365,6 +1444,8 @@ def _nt_xent_labelled(
         return finish(fn, s_pair / k_pair, reduction, w, inputs=inputs)
     # "mean": every (anchor, positive) term counts once (pml's MeanReducer), weighted by its pair's weight
     total = finish(fn, s_pair, "sum", w, inputs=inputs)
+    if avg_factor is not None:  # the caller's count of (anchor, positive) terms
+        return total / (avg_factor.to(total.dtype) if isinstance(avg_factor, Tensor) else float(avg_factor))
     return total / (k_pair if w is None else w * k_pair).sum().clamp_min(torch.finfo(sim.dtype).tiny)
 
 
@@ -1379,6 +1460,8 @@ def center_loss(
     centers: Tensor,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Center loss (Wen et al. 2016): pull each feature towards the centre of its class.
 
@@ -1397,6 +1480,10 @@ def center_loss(
         reduction: ``"none"`` (``(N,)``), ``"mean"`` (default: the paper's :math:`\frac{1}{2}\sum_i`
             divided by the batch size, as common implementations do) or ``"sum"`` (the paper's
             :math:`L_C`).
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; per sample for ``reduction="none"``.
@@ -1445,7 +1532,9 @@ def center_loss(
     assert x is not None and cc is not None
     diff = x - cc.index_select(0, target)
     loss = 0.5 * (diff * diff).sum(-1)
-    return finish(fn, loss, reduction, w, inputs={"input": input, "centers": centers})
+    return finish(fn, loss, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "centers": centers})
 
 
 __all__ += ["center_loss"]

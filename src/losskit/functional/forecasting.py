@@ -1,10 +1,12 @@
-r"""Probabilistic forecasting and count losses: Tweedie, negative binomial, Student-t, CRPS.
+r"""Forecasting and count losses: Tweedie, negative binomial, Student-t, CRPS; MAPE, sMAPE, MASE.
 
-Each is a proper scoring rule or a negative log-likelihood of a predictive distribution, for models that
+Most are proper scoring rules or negative log-likelihoods of a predictive distribution, for models that
 forecast a distribution rather than a point: counts with over-dispersion (negative binomial),
 zero-inflated non-negative totals such as sales or claims (Tweedie, 1 < p < 2), heavy-tailed reals
 (Student-t), and any predictive distribution through the continuous ranked probability score (CRPS), in
-closed form for a Gaussian and from samples for an ensemble.
+closed form for a Gaussian and from samples for an ensemble. The point-forecast errors of the forecasting
+competitions complete the family: the percentage errors MAPE and sMAPE and the scaled error MASE.
+(Quantile forecasts, with an optional non-crossing penalty, are :func:`losskit.functional.quantile_loss`.)
 
 Shared conventions (those of :mod:`losskit.functional.regression`): ``input`` (the predicted location or
 log-mean) and ``target`` have exactly the same shape (the ensemble CRPS adds a trailing member dimension to
@@ -17,6 +19,7 @@ working backward. Count targets may be integer or floating tensors.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -27,10 +30,16 @@ from losskit._core.checks import fmt_shape
 from losskit.functional._common import finish, prepare
 from losskit.functional.regression import _check_into, _check_pair, _clamp_through, _spread
 
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
+
 __all__ = [
     "crps_ensemble_loss",
     "crps_gaussian_loss",
+    "mape_loss",
+    "mase_loss",
     "negative_binomial_nll_loss",
+    "smape_loss",
     "student_t_nll_loss",
     "tweedie_loss",
 ]
@@ -63,22 +72,14 @@ def _count_pair(
     return x, target.to(dtype), w
 
 
-def _parameter(fn: str, name: str, value: Tensor | float, input: Tensor, *, low_open: bool = True) -> Tensor:
-    """A positive distribution parameter (number or tensor broadcasting into the input) as a tensor."""
+_PER = "(e.g. (D,) per feature, or a per-element tensor)"
+
+
+def _as_tensor(value: Tensor | float, input: Tensor) -> Tensor:
+    """A validated parameter as a tensor: a number becomes a 0-d tensor of the input's dtype and device."""
     if isinstance(value, Tensor):
-        checks.check_float(fn, name, value)
-        _check_into(fn, name, value, tuple(input.shape), "(e.g. (D,) per feature, or a per-element tensor)")
-        checks.check_same_device(fn, input=input, **{name: value})
-        checks.check_finite(fn, name, value)
-        if value.numel() and checks.values_checked(value):
-            lo = float(value.detach().min())
-            if not lo > 0.0:
-                raise ValueError(f"{fn}: {name} must be positive, got a minimum of {lo:.4g}")
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{fn}: {name} must be a positive number or a tensor, got {type(value).__name__}")
-    v = checks.check_number(fn, name, value, low=0.0, low_open=low_open, high=math.inf, high_open=True)
-    return torch.full((), v, dtype=input.dtype, device=input.device)
+    return torch.full((), value, dtype=input.dtype, device=input.device)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -93,6 +94,8 @@ def tweedie_loss(
     form: str = "deviance",
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Tweedie loss for non-negative targets with exact zeros (compound Poisson-Gamma, 1 < p < 2).
 
@@ -125,6 +128,10 @@ def tweedie_loss(
         form: ``"deviance"`` (default; scikit-learn's convention) or ``"nll"`` (the boosting libraries').
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -156,7 +163,8 @@ def tweedie_loss(
     values = -y * torch.exp(a * x) / a + torch.exp(b * x) / b
     if form == "deviance":
         values = 2.0 * (values + torch.pow(y, b) / (a * b))
-    return finish(fn, values, reduction, w, inputs={"input": input})
+    return finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group, inputs={"input": input})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -173,6 +181,8 @@ def negative_binomial_nll_loss(
     eps: float = 1e-8,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Negative log-likelihood of a negative binomial with a predicted mean, for over-dispersed counts.
 
@@ -206,6 +216,10 @@ def negative_binomial_nll_loss(
         eps: lower clamp of μ when ``log_input=False``. Default 1e-8.
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -239,7 +253,7 @@ def negative_binomial_nll_loss(
     chosen = total_count if total_count is not None else dispersion
     assert chosen is not None
     x, y, w = _count_pair(fn, input, target, weight)
-    param = _parameter(fn, name, chosen, input)
+    param = _as_tensor(checks.check_positive_parameter(fn, name, chosen, input, _PER), input)
     if not log_input and x.numel() and checks.values_checked(x):
         lo = float(x.detach().min())
         if not lo >= 0.0:
@@ -256,7 +270,8 @@ def negative_binomial_nll_loss(
         -torch.lgamma(y + r) + torch.lgamma(r) + torch.lgamma(y + 1.0)
         + r * F.softplus(eta - log_r) + y * F.softplus(log_r - eta)
     )
-    return finish(fn, values, reduction, w, inputs={"input": input, name: param})
+    return finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group, inputs={"input": input, name: param})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -273,6 +288,8 @@ def student_t_nll_loss(
     eps: float = 1e-6,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Negative log-likelihood of a Student-t with predicted location, scale and degrees of freedom.
 
@@ -300,6 +317,10 @@ def student_t_nll_loss(
         eps: lower clamp of σ. Default 1e-6.
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -323,7 +344,7 @@ def student_t_nll_loss(
     checks.check_reduction(fn, reduction)
     e = checks.check_number(fn, "eps", eps, low=0.0, low_open=True)
     _check_pair(fn, input, target, weight)
-    nu = _parameter(fn, "df", df, input)
+    nu = _as_tensor(checks.check_positive_parameter(fn, "df", df, input, _PER), input)
     spread, is_log = _spread(fn, input, scale, log_scale, ("scale", "log_scale"))
     sname = "log_scale" if is_log else "scale"
     checks.check_same_device(fn, input=input, **{sname: spread})
@@ -336,7 +357,7 @@ def student_t_nll_loss(
         + 0.5 * (v + 1.0) * torch.log1p(z * z / v)
     )
     inputs: dict[str, Tensor | None] = {"input": input, "target": target, sname: spread, "df": nu}
-    return finish(fn, values, reduction, w, inputs=inputs)
+    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group, inputs=inputs)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -352,6 +373,8 @@ def crps_gaussian_loss(
     eps: float = 1e-6,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Continuous ranked probability score of a Gaussian forecast, in closed form.
 
@@ -375,6 +398,10 @@ def crps_gaussian_loss(
         eps: lower clamp of σ. Default 1e-6.
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -409,7 +436,9 @@ def crps_gaussian_loss(
     z = (y - x) / sigma
     pdf2 = 2.0 * _INV_SQRT_2PI * torch.exp(-0.5 * z * z)
     values = sigma * (z * torch.erf(z * _INV_SQRT_2) + pdf2 - _INV_SQRT_PI)
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target, sname: spread})
+    return finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target, sname: spread})
 
 
 def crps_ensemble_loss(
@@ -419,6 +448,8 @@ def crps_ensemble_loss(
     fair: bool = False,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""CRPS of an ensemble (or a set of samples) forecast, members on the trailing dimension.
 
@@ -441,6 +472,10 @@ def crps_ensemble_loss(
             different sizes or to train a generative model with few samples.
         weight: weight broadcastable into the target's shape (one value per forecast).
         reduction: ``"none"`` (one value per forecast, the target's shape), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; with the target's shape for ``reduction="none"``.
@@ -489,4 +524,238 @@ def crps_ensemble_loss(
     k = torch.arange(1, m + 1, dtype=x.dtype, device=x.device)
     pair_sum = 2.0 * (ordered * (2.0 * k - m - 1.0)).sum(dim=-1)
     spread = pair_sum / (2.0 * m * (m - 1)) if fair else pair_sum / (2.0 * m * m)
-    return finish(fn, skill - spread, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, skill - spread, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
+
+
+# --------------------------------------------------------------------------------------------------
+# percentage and scaled point-forecast errors (MAPE, sMAPE, MASE)
+
+_F64_EPS = float(torch.finfo(torch.float64).eps)
+
+
+def _point_pair(
+    fn: str, input: Tensor, target: Tensor, weight: Tensor | None, eps: float
+) -> tuple[Tensor, Tensor, Tensor | None, float]:
+    """Validate ``eps`` and a float (input, target) pair of one shape, both finite; upcast."""
+    e = checks.check_number(fn, "eps", eps, low=0.0, low_open=True, high=math.inf, high_open=True)
+    _check_pair(fn, input, target, weight)
+    # the ratios below can turn a NaN or inf into a finite value (inf / inf, x / inf): check the arguments
+    checks.check_finite(fn, "input", input)
+    checks.check_finite(fn, "target", target)
+    _, (x, y, w) = prepare(fn, input, target, weight)
+    assert x is not None and y is not None
+    return x, y, w, e
+
+
+def mape_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    eps: float = _F64_EPS,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Mean absolute percentage error (MAPE) as a loss, a fraction (multiply by 100 for percent).
+
+    .. math::
+        \ell(\hat y, y) = \frac{|y - \hat y|}{\max(|y|, \epsilon)}
+
+    Scale-free, but asymmetric: for positive data an over-forecast can cost without bound, an
+    under-forecast at most 1, so its minimiser is biased low (below the median). Undefined at
+    :math:`y = 0`, where ε keeps it finite (and huge: :math:`|\hat y| / \epsilon`).
+
+    With ``reduction="mean"`` it equals scikit-learn's ``mean_absolute_percentage_error(target, input)``,
+    same ε (the machine epsilon of float64, 2.22e-16) and same fraction (not a percentage);
+    ``sample_weight=w`` is ``weight=w`` for 1-d data and ``weight=w[:, None]`` for ``(N, D)`` data (whose
+    ``multioutput="uniform_average"`` is the plain mean over all elements).
+
+    Args:
+        input: forecasts :math:`\hat y`, any shape.
+        target: actual values :math:`y`, exactly the input's shape.
+        eps: ε > 0, the floor of :math:`|y|`. Default 2.22e-16 (scikit-learn's).
+        weight: elementwise weight broadcastable into the input's shape.
+        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss; elementwise with the input's shape for ``reduction="none"``.
+
+    Raises:
+        ValueError: on a shape mismatch, ``eps <= 0``, a bad weight or reduction, NaN/inf inputs.
+        TypeError: on non-tensor or non-floating arguments.
+
+    References:
+        Hyndman and Koehler, *Another look at measures of forecast accuracy*, International Journal of
+        Forecasting 22(4), 2006.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import mape_loss
+        >>> mape_loss(torch.tensor([110.0, 45.0]), torch.tensor([100.0, 50.0]), reduction="none")
+        tensor([0.1000, 0.1000])
+    """
+    fn = "mape_loss"
+    checks.check_reduction(fn, reduction)
+    x, y, w, e = _point_pair(fn, input, target, weight, eps)
+    values = (y - x).abs() / y.abs().clamp_min(e)
+    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+
+
+def smape_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    eps: float = _F64_EPS,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Symmetric mean absolute percentage error (sMAPE, the M4 competition's form) as a loss, in [0, 2].
+
+    .. math::
+        \ell(\hat y, y) = \frac{2\,|y - \hat y|}{\max(|y| + |\hat y|,\ \epsilon)}
+
+    The absolute error over the mean of the absolute actual and forecast (multiply by 100 for the
+    competitions' percentage). Symmetric in :math:`y` and :math:`\hat y` and bounded by 2, reached when
+    one of them is 0 or they have opposite signs. The absolute values in the denominator are the M4
+    form; the M3 form :math:`(y + \hat y)` can be negative or 0 for data that change sign. Despite its
+    name it still penalises over- and under-forecasts of the same size differently.
+
+    At :math:`y = \hat y = 0` the formula is 0/0; here the loss is 0 (a perfect forecast) with a zero
+    gradient, never NaN: a denominator below ε is replaced by ε, and since :math:`|y - \hat y| \le |y| +
+    |\hat y|` the loss stays within [0, 2] there.
+
+    Args:
+        input: forecasts :math:`\hat y`, any shape.
+        target: actual values :math:`y`, exactly the input's shape.
+        eps: ε > 0, the floor of the denominator. Default 2.22e-16.
+        weight: elementwise weight broadcastable into the input's shape.
+        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss; elementwise with the input's shape for ``reduction="none"``.
+
+    Raises:
+        ValueError: on a shape mismatch, ``eps <= 0``, a bad weight or reduction, NaN/inf inputs.
+        TypeError: on non-tensor or non-floating arguments.
+
+    References:
+        Makridakis and Hibon, *The M3-Competition: results, conclusions and implications*, International
+        Journal of Forecasting 16(4), 2000. Hyndman and Koehler, *Another look at measures of forecast
+        accuracy*, International Journal of Forecasting 22(4), 2006. Makridakis, Spiliotis and
+        Assimakopoulos, *The M4 Competition: 100,000 time series and 61 forecasting methods*,
+        International Journal of Forecasting 36(1), 2020.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import smape_loss
+        >>> smape_loss(torch.tensor([150.0, 0.0, 0.0]), torch.tensor([50.0, 0.0, 7.0]), reduction="none")
+        tensor([1., 0., 2.])
+    """
+    fn = "smape_loss"
+    checks.check_reduction(fn, reduction)
+    x, y, w, e = _point_pair(fn, input, target, weight, eps)
+    values = 2.0 * (y - x).abs() / (y.abs() + x.abs()).clamp_min(e)
+    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+
+
+def mase_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    scale: Tensor | None = None,
+    history: Tensor | None = None,
+    seasonality: int = 1,
+    eps: float = _F64_EPS,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Mean absolute scaled error (MASE): the error over the in-sample MAE of the (seasonal) naive forecast.
+
+    .. math::
+        \ell_t(\hat y, y) = \frac{|y_t - \hat y_t|}{\max(s, \epsilon)}, \qquad
+        s = \frac{1}{T - m} \sum_{j=m+1}^{T} |h_j - h_{j-m}|
+
+    Hyndman and Koehler's scaled error: :math:`h_1, \dots, h_T` is the series' in-sample history and
+    :math:`s` the mean absolute error, on that history, of the naive forecast :math:`h_{j-m}` (m = 1:
+    the last value; m = 12 for monthly data: the value a year before, the M4 competition's seasonal
+    naive). The mean over the forecast horizon is the series' MASE: below 1 the forecast beats the
+    in-sample naive one. Unlike MAPE it is defined for zeros in the data and symmetric in over- and
+    under-forecasts; only a constant history (:math:`s = 0`) needs ε.
+
+    Give either ``history`` (the scale is computed per series; no gradient flows into it) or ``scale``
+    (precomputed, e.g. once per data set).
+
+    Args:
+        input: forecasts ``(..., H)``, the horizon on the last dimension.
+        target: actual values, exactly the input's shape.
+        scale: :math:`s >= 0` per series, broadcastable into the input's shape (e.g. ``(N, 1)``).
+        history: in-sample values ``(..., T)``: the input's leading dimensions and ``T > seasonality``.
+        seasonality: m >= 1, the lag of the naive forecast. Default 1.
+        eps: ε > 0, the floor of the scale. Default 2.22e-16.
+        weight: elementwise weight broadcastable into the input's shape.
+        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+
+    Returns:
+        The loss; elementwise with the input's shape for ``reduction="none"``.
+
+    Raises:
+        ValueError: on neither or both of ``scale`` and ``history``, a history with other leading
+            dimensions or too short for the seasonality, a scale that does not broadcast or is negative,
+            ``seasonality < 1``, a 0-d input, a shape mismatch, a bad weight or reduction, NaN/inf inputs.
+        TypeError: on non-tensor or non-floating arguments, a non-int seasonality.
+
+    References:
+        Hyndman and Koehler, *Another look at measures of forecast accuracy*, International Journal of
+        Forecasting 22(4), 2006. Makridakis, Spiliotis and Assimakopoulos, *The M4 Competition: 100,000
+        time series and 61 forecasting methods*, International Journal of Forecasting 36(1), 2020.
+
+    Example:
+        History ``[1, 3, 2, 4]``: naive errors 2, 1, 2, so :math:`s = 5/3`; a forecast off by 1 scores 0.6.
+
+        >>> import torch
+        >>> from losskit.functional import mase_loss
+        >>> h = torch.tensor([[1.0, 3.0, 2.0, 4.0]], dtype=torch.float64)
+        >>> f, y = torch.tensor([[5.0]], dtype=torch.float64), torch.tensor([[4.0]], dtype=torch.float64)
+        >>> mase_loss(f, y, history=h)
+        tensor(0.6000, dtype=torch.float64)
+    """
+    fn = "mase_loss"
+    checks.check_reduction(fn, reduction)
+    m = checks.check_integer(fn, "seasonality", seasonality, low=1)
+    if (scale is None) == (history is None):
+        got = "both" if scale is not None else "neither"
+        raise ValueError(f"{fn}: pass exactly one of scale= (per series) and history= (in-sample values), "
+                         f"got {got}")
+    x, y, w, e = _point_pair(fn, input, target, weight, eps)
+    if x.dim() < 1:
+        raise ValueError(
+            f"{fn}: input must have shape (..., H) with the horizon last, got {fmt_shape(x.shape)}"
+        )
+    if history is not None:
+        checks.check_float(fn, "history", history)
+        lead = tuple(input.shape[:-1])
+        if history.dim() != input.dim() or tuple(history.shape[:-1]) != lead:
+            want = "(" + ", ".join([*(str(d) for d in lead), "T"]) + ")"
+            raise ValueError(f"{fn}: history must have shape {want} (the input's leading dimensions, time "
+                             f"last), got {fmt_shape(history.shape)}")
+        if int(history.shape[-1]) <= m:
+            raise ValueError(f"{fn}: history must hold more than seasonality={m} values per series, "
+                             f"got {int(history.shape[-1])}")
+        checks.check_same_device(fn, input=input, history=history)
+        checks.check_finite(fn, "history", history)
+        h = history.detach().to(x.dtype)
+        s = (h[..., m:] - h[..., :-m]).abs().mean(-1, keepdim=True)
+    else:
+        assert scale is not None
+        checks.check_float(fn, "scale", scale)
+        _check_into(fn, "scale", scale, tuple(input.shape), "(e.g. (N, 1): one scale per series)")
+        checks.check_same_device(fn, input=input, scale=scale)
+        checks.check_finite(fn, "scale", scale)
+        if scale.numel() and checks.values_checked(scale):
+            lo = float(scale.detach().min())
+            if lo < 0:
+                raise ValueError(f"{fn}: scale must be non-negative, got a minimum of {lo:.4g}")
+        s = scale.to(x.dtype)
+    values = (y - x).abs() / s.clamp_min(e)
+    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})

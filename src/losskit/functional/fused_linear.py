@@ -10,16 +10,22 @@ only.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
+from losskit import distributed as dist_
 from losskit._core import checks
+from losskit._core.reduction import check_normalizer, reduce
 from losskit.kernels.linear_cross_entropy import (
     choose_blocks,
     linear_cross_entropy_kernel,
     linear_distillation_kernel,
 )
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 __all__ = ["linear_cross_entropy", "linear_distillation_loss"]
 
@@ -92,6 +98,7 @@ def linear_cross_entropy(
     normalizer: float | Tensor | None = None,
     chunk_size: int | tuple[int, int] | None = None,
     return_lse: bool = False,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor | tuple[Tensor, Tensor]:
     r"""Cross-entropy of a linear head, ``hidden @ weight.T (+ bias)``, without materialising the logits.
 
@@ -144,6 +151,10 @@ def linear_cross_entropy(
         chunk_size: None (the rule above), tokens per chunk, or ``(tokens, vocabulary entries)``.
         return_lse: also return the per-token log-sum-exp :math:`L` (target's shape, float32 or float64,
             not differentiable): the log-normaliser that z-loss penalises, useful to log.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's tokens, the same on every rank: ``"mean"`` divides by the count (or
+            class weight) of every rank's non-ignored tokens, or by ``normalizer``, then the local shares
+            are summed (see docs/distributed.md).
 
     Returns:
         The loss (0-d unless ``reduction="none"``), float32 for half inputs; ``(loss, lse)`` when
@@ -220,12 +231,25 @@ def linear_cross_entropy(
     h2 = hidden if hidden.dim() == 2 else hidden.reshape(-1, hidden.shape[-1])
     t1 = target.reshape(-1).to(torch.int64)
     rows, cols = choose_blocks(h2.shape[0], h2.shape[1], v, chunk_size, cpu=hidden.device.type == "cpu")
+    group = dist_.resolve_group(fn, process_group)
+    if group is not None:
+        dist_.check_consistent(fn, group, hidden.device, vocabulary=v, width=int(h2.shape[1]),
+                               reduction=("none", "mean", "sum").index(reduction),
+                               normalizer_given=int(normalizer is not None))
+        if reduction == "mean" and norm is None:
+            # the global denominator (no gradient): this rank's share is its sum over it, and the shares add
+            valid = t1 != ignore_index
+            local = (valid.sum().to(h2.dtype) if class_weight is None
+                     else class_weight.to(h2.dtype)[t1[valid]].sum())
+            norm = dist_.all_reduce_sum(local.detach().reshape(1), group)[0]
     loss, lse = linear_cross_entropy_kernel(
         h2, weight, bias, t1, class_weight, norm, ignore_index=ignore_index, label_smoothing=eps, z_loss=zl,
         softcap=cap, reduction=reduction, rows=rows, cols=cols,
     )
     if reduction == "none":
         loss = loss.reshape(target.shape)
+    else:
+        loss = dist_.all_reduce_sum(loss, group)
     loss = checks.check_finite_result(fn, loss, hidden=hidden, weight=weight, bias=bias)
     if return_lse:
         return loss, lse.reshape(target.shape)
@@ -244,6 +268,8 @@ def linear_distillation_loss(
     ignore_index: int = -100,
     reduction: str = "mean",
     chunk_size: int | None = None,
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Knowledge-distillation KL between a teacher's logits and a student head, without the student's logits.
 
@@ -277,6 +303,10 @@ def linear_distillation_loss(
             ignored) or ``"sum"``.
         chunk_size: tokens per chunk; None takes the block rule of :func:`linear_cross_entropy`
             (``min(max(N·D, 2**16), 2**24) // V`` tokens, at least 1).
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the kept tokens of a whole gradient-accumulation window.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's tokens, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; 0-d unless ``reduction="none"`` (then hidden's shape without the last dimension).
@@ -316,6 +346,8 @@ def linear_distillation_loss(
     temp = checks.check_number(fn, "temperature", temperature, low=0.0, low_open=True)
     checks.check_option(fn, "direction", direction, ("forward", "reverse"))
     checks.check_ignore_index(fn, ignore_index)
+    check_normalizer(fn, normalizer, reduction)
+    dist_.resolve_group(fn, process_group)  # a bad group is an error for every reduction
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
                                    or chunk_size < 1):
         raise ValueError(
@@ -335,9 +367,7 @@ def linear_distillation_loss(
                                            reverse=direction == "reverse", rows=rows)
     if reduction == "none":
         out = per_token.reshape(hidden.shape[:-1])
-    elif reduction == "sum":
-        out = per_token.sum()
-    else:
-        count = valid.sum().to(per_token.dtype)
-        out = per_token.sum() / torch.where(count == 0, torch.ones_like(count), count)
+    else:  # "mean": over the kept tokens (of every rank's with a process_group), or over normalizer
+        out = reduce(per_token, reduction, denominator=valid.to(per_token.dtype), normalizer=normalizer,
+                     process_group=process_group, facts={"vocabulary": v}, fn=fn)
     return checks.check_finite_result(fn, out, hidden=hidden, weight=weight, teacher_logits=teacher_logits)

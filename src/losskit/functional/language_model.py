@@ -20,14 +20,18 @@ The fused versions over the student's output layer (never materialising the stud
 from __future__ import annotations
 
 import math
-from typing import Literal, overload
+from typing import TYPE_CHECKING, Literal, overload
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from losskit import distributed as dist_
 from losskit._core import checks
 from losskit.functional._common import finish, log1mexp, normalize_dim, prepare
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 __all__ = [
     "distillation_kl_loss",
@@ -94,8 +98,9 @@ def _finish_tokens(
     normalizer: float | Tensor | None,
     reduction: str,
     inputs: dict[str, Tensor | None],
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
-    """Zero the ignored tokens, then reduce: ``"mean"`` divides by the (weighted) count of kept tokens."""
+    """Zero the ignored tokens, then reduce: "mean" over the (weighted) count of kept tokens (all ranks)."""
     norm: Tensor | None = None
     if keep is not None:
         loss = torch.where(keep, loss, torch.zeros_like(loss))
@@ -104,7 +109,8 @@ def _finish_tokens(
             norm = norm * weight
     elif weight is not None:
         norm = torch.broadcast_to(weight, loss.shape)
-    return finish(fn, loss, reduction, weight, denominator=norm, normalizer=normalizer, inputs=inputs)
+    return finish(fn, loss, reduction, weight, denominator=norm, normalizer=normalizer,
+                  process_group=process_group, inputs=inputs)
 
 
 def _check_temperature(fn: str, temperature: float) -> float:
@@ -143,6 +149,7 @@ def distillation_kl_loss(
     weight: Tensor | None = None,
     normalizer: float | Tensor | None = None,
     reduction: str = "mean",
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Knowledge-distillation KL divergence between teacher and student token distributions, times T².
 
@@ -180,6 +187,8 @@ def distillation_kl_loss(
             is used).
         reduction: ``"none"`` (per token ``(*)``, 0 at ignored tokens), ``"mean"`` (over kept tokens) or
             ``"sum"``.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; ``(*)`` for ``reduction="none"``. A batch with every token ignored gives 0 with a working
@@ -243,7 +252,7 @@ def distillation_kl_loss(
         kl = (logp_s.exp() * (logp_s - logp_t)).sum(d)
     loss = kl * (temp * temp)
     return _finish_tokens(fn, loss, keep, w, normalizer, reduction,
-                          {"student_logits": student_logits, "teacher_logits": teacher_logits})
+                          {"student_logits": student_logits, "teacher_logits": teacher_logits}, process_group)
 
 
 def jsd_loss(
@@ -260,6 +269,7 @@ def jsd_loss(
     weight: Tensor | None = None,
     normalizer: float | Tensor | None = None,
     reduction: str = "mean",
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Generalised Jensen–Shannon divergence :math:`JSD_\beta` between two class (vocabulary) distributions.
 
@@ -299,6 +309,8 @@ def jsd_loss(
         weight: optional per-distribution weight broadcastable to the shape without ``dim``.
         normalizer: optional denominator for ``"mean"`` (as in :func:`distillation_kl_loss`).
         reduction: ``"none"`` (one value per distribution), ``"mean"`` (over the kept ones) or ``"sum"``.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The divergence in nats; the input's shape without ``dim`` for ``reduction="none"``.
@@ -358,7 +370,8 @@ def jsd_loss(
     else:
         logm = torch.logaddexp(logp + math.log(b), logq + math.log1p(-b))
         loss = b * (logp.exp() * (logp - logm)).sum(d) + (1.0 - b) * (logq.exp() * (logq - logm)).sum(d)
-    return _finish_tokens(fn, loss, keep, w, normalizer, reduction, {"input": input, "target": target})
+    return _finish_tokens(fn, loss, keep, w, normalizer, reduction, {"input": input, "target": target},
+                          process_group)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -504,6 +517,8 @@ def dpo_loss(
     reference_rejected_logps: Tensor, *, beta: float = ..., loss_type: str = ...,
     label_smoothing: float = ..., return_rewards: Literal[False] = ..., weight: Tensor | None = ...,
     reduction: str = ...,
+    normalizer: float | Tensor | None = ...,
+    process_group: ProcessGroup | None = ...,
 ) -> Tensor: ...
 
 
@@ -513,6 +528,8 @@ def dpo_loss(
     reference_rejected_logps: Tensor, *, beta: float = ..., loss_type: str = ...,
     label_smoothing: float = ..., return_rewards: Literal[True], weight: Tensor | None = ...,
     reduction: str = ...,
+    normalizer: float | Tensor | None = ...,
+    process_group: ProcessGroup | None = ...,
 ) -> tuple[Tensor, Tensor, Tensor]: ...
 
 
@@ -528,6 +545,8 @@ def dpo_loss(
     return_rewards: bool = False,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor | tuple[Tensor, Tensor, Tensor]:
     r"""Direct Preference Optimization loss and its IPO and hinge variants, on sequence log-probabilities.
 
@@ -565,6 +584,10 @@ def dpo_loss(
             logging reward accuracy and margins, as TRL does). The return type depends only on this flag.
         weight: optional per-pair weight ``(B,)``; ``"mean"`` is :math:`\sum w\ell / \sum w`.
         reduction: ``"none"`` (per pair), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss (``(B,)`` for ``"none"``), or ``(loss, chosen_rewards, rejected_rewards)`` with
@@ -629,7 +652,7 @@ def dpo_loss(
         values = torch.relu(1.0 - b * h)
     else:
         values = (h - 1.0 / (2.0 * b)) ** 2
-    loss = finish(fn, values, reduction, w, inputs={
+    loss = finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group, inputs={
         "policy_chosen_logps": policy_chosen_logps, "policy_rejected_logps": policy_rejected_logps,
         "reference_chosen_logps": reference_chosen_logps,
         "reference_rejected_logps": reference_rejected_logps})
@@ -647,6 +670,8 @@ def simpo_loss(
     policy_chosen_logps: Tensor, policy_rejected_logps: Tensor, *, beta: float = ..., gamma: float = ...,
     label_smoothing: float = ..., return_rewards: Literal[False] = ..., weight: Tensor | None = ...,
     reduction: str = ...,
+    normalizer: float | Tensor | None = ...,
+    process_group: ProcessGroup | None = ...,
 ) -> Tensor: ...
 
 
@@ -655,6 +680,8 @@ def simpo_loss(
     policy_chosen_logps: Tensor, policy_rejected_logps: Tensor, *, beta: float = ..., gamma: float = ...,
     label_smoothing: float = ..., return_rewards: Literal[True], weight: Tensor | None = ...,
     reduction: str = ...,
+    normalizer: float | Tensor | None = ...,
+    process_group: ProcessGroup | None = ...,
 ) -> tuple[Tensor, Tensor, Tensor]: ...
 
 
@@ -668,6 +695,8 @@ def simpo_loss(
     return_rewards: bool = False,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor | tuple[Tensor, Tensor, Tensor]:
     r"""SimPO: a reference-free preference loss on length-normalised log-probabilities with a target margin.
 
@@ -695,6 +724,10 @@ def simpo_loss(
             TRL's ``CPOTrainer`` logs them.
         weight: optional per-pair weight ``(B,)``.
         reduction: ``"none"`` (per pair), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss, or the tuple described under ``return_rewards``.
@@ -731,7 +764,9 @@ def simpo_loss(
     _, (c, r, w) = prepare(fn, policy_chosen_logps, policy_rejected_logps, weight)
     assert c is not None and r is not None
     values = _smoothed_logsigmoid_loss(b * (c - r) - g, eps)
-    loss = finish(fn, values, reduction, w, inputs={"policy_chosen_logps": policy_chosen_logps,
+    loss = finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"policy_chosen_logps": policy_chosen_logps,
                                                     "policy_rejected_logps": policy_rejected_logps})
     if return_rewards:
         return loss, (b * c).detach(), (b * r).detach()
@@ -747,6 +782,8 @@ def orpo_loss(
     policy_chosen_logps: Tensor, policy_rejected_logps: Tensor, *, chosen_nll: Tensor | None = ...,
     beta: float = ..., return_rewards: Literal[False] = ..., weight: Tensor | None = ...,
     reduction: str = ...,
+    normalizer: float | Tensor | None = ...,
+    process_group: ProcessGroup | None = ...,
 ) -> Tensor: ...
 
 
@@ -754,6 +791,8 @@ def orpo_loss(
 def orpo_loss(
     policy_chosen_logps: Tensor, policy_rejected_logps: Tensor, *, chosen_nll: Tensor | None = ...,
     beta: float = ..., return_rewards: Literal[True], weight: Tensor | None = ..., reduction: str = ...,
+    normalizer: float | Tensor | None = ...,
+    process_group: ProcessGroup | None = ...,
 ) -> tuple[Tensor, Tensor, Tensor]: ...
 
 
@@ -766,6 +805,8 @@ def orpo_loss(
     return_rewards: bool = False,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor | tuple[Tensor, Tensor, Tensor]:
     r"""ORPO: the fine-tuning NLL plus λ times an odds-ratio preference term, without a reference model.
 
@@ -796,6 +837,10 @@ def orpo_loss(
         weight: optional per-pair weight ``(B,)``.
         reduction: ``"none"`` (per pair), ``"mean"`` or ``"sum"``. With a 0-d ``chosen_nll`` and no weight,
             ``"mean"`` equals TRL's ``nll - beta * logsigmoid(log_odds).mean()``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss, or the tuple described under ``return_rewards``.
@@ -845,7 +890,9 @@ def orpo_loss(
     log_odds = (cc - rc) - (log1mexp(cc) - log1mexp(rc))
     sft = -c if nll is None else nll
     values = sft - b * F.logsigmoid(log_odds)
-    loss = finish(fn, values, reduction, w, inputs={"policy_chosen_logps": policy_chosen_logps,
+    loss = finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"policy_chosen_logps": policy_chosen_logps,
                                                     "policy_rejected_logps": policy_rejected_logps,
                                                     "chosen_nll": chosen_nll})
     if return_rewards:
@@ -863,6 +910,8 @@ def kto_loss(
     reference_kl_logps: Tensor | None = ..., beta: float = ..., desirable_weight: float = ...,
     undesirable_weight: float = ..., return_rewards: Literal[False] = ..., weight: Tensor | None = ...,
     reduction: str = ...,
+    normalizer: float | Tensor | None = ...,
+    process_group: ProcessGroup | None = ...,
 ) -> Tensor: ...
 
 
@@ -872,6 +921,8 @@ def kto_loss(
     reference_kl_logps: Tensor | None = ..., beta: float = ..., desirable_weight: float = ...,
     undesirable_weight: float = ..., return_rewards: Literal[True], weight: Tensor | None = ...,
     reduction: str = ...,
+    normalizer: float | Tensor | None = ...,
+    process_group: ProcessGroup | None = ...,
 ) -> tuple[Tensor, Tensor, Tensor]: ...
 
 
@@ -888,6 +939,8 @@ def kto_loss(
     return_rewards: bool = False,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor | tuple[Tensor, Tensor, Tensor]:
     r"""KTO: Kahneman–Tversky Optimization on unpaired desirable / undesirable examples.
 
@@ -915,8 +968,8 @@ def kto_loss(
             undesirable ones. Unlike TRL, which takes the two groups as separate tensors, one batch holds
             both, so ``reduction="none"`` returns one value per example in input order.
         policy_kl_logps: :math:`\log\pi_\theta(y'_j \mid x_j)` of the mismatched pairs, shape ``(m,)`` with
-            m >= 1 (any m). Give both KL tensors or neither: with neither, :math:`z_0 = 0` (TRL's
-            ``calculate_KL=False``).
+            m >= 1 (any m; across ranks, m >= 0 per rank). Give both KL tensors or neither: with neither,
+            :math:`z_0 = 0` (TRL's ``calculate_KL=False``).
         reference_kl_logps: :math:`\log\pi_{\text{ref}}(y'_j \mid x_j)`, same shape.
         beta: β > 0. Default 0.1 (the paper's and TRL's).
         desirable_weight: :math:`\lambda_D > 0`. Default 1.
@@ -929,6 +982,10 @@ def kto_loss(
         weight: optional per-example weight ``(B,)`` on top of :math:`\lambda_D, \lambda_U`.
         reduction: ``"none"`` (per example), ``"mean"`` (over all examples, desirable and undesirable, as
             TRL's mean of the concatenated losses) or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss, or the tuple described under ``return_rewards``.
@@ -939,9 +996,9 @@ def kto_loss(
         TypeError: non-float log-probabilities or a non-bool ``desirable``.
 
     Note:
-        Under data parallelism the paper and TRL average the KL estimate over all ranks; gather
-        ``policy_kl_logps``/``reference_kl_logps`` across ranks first to do the same (z0 is detached, so no
-        gradient is lost).
+        Under data parallelism the paper and TRL average the KL estimate over all ranks: with a
+        ``process_group`` z0 is the mean over every rank's mismatched pairs (one all-reduce of 2 numbers;
+        a rank may then hold none), so the loss is that of the union of the ranks' batches.
 
     References:
         Ethayarajh, Xu, Muennighoff, Jurafsky, Kiela, *KTO: Model Alignment as Prospect Theoretic
@@ -983,7 +1040,8 @@ def kto_loss(
                          f"both), got only {given}")
     if policy_kl_logps is not None and reference_kl_logps is not None:
         _check_seq(fn, "policy_kl_logps", policy_kl_logps, reference_kl_logps=reference_kl_logps)
-        if policy_kl_logps.dim() != 1 or policy_kl_logps.shape[0] == 0:
+        # across ranks a rank may hold no mismatched pairs (the mean is over every rank's)
+        if policy_kl_logps.dim() != 1 or (policy_kl_logps.shape[0] == 0 and process_group is None):
             raise ValueError(f"{fn}: policy_kl_logps must have shape (m,) with m >= 1 mismatched pairs, got "
                              f"{checks.fmt_shape(policy_kl_logps.shape)}")
     checks.check_same_device(fn, policy_logps=policy_logps, desirable=desirable,
@@ -997,14 +1055,20 @@ def kto_loss(
                                    weight)
     assert p is not None and r is not None
     ratio = p - r
-    if pk is not None and rk is not None:
+    group = dist_.resolve_group(fn, process_group)
+    if pk is not None and rk is not None and group is not None:
+        # the KL estimate of every rank's mismatched pairs, as the paper and TRL average it (detached)
+        both = dist_.all_reduce_sum(torch.stack([(pk - rk).detach().sum(), pk.new_tensor(float(pk.numel()))]),
+                                    group)
+        z0 = (both[0] / both[1].clamp_min(1.0)).clamp(min=0.0)
+    elif pk is not None and rk is not None:
         z0 = (pk - rk).mean().clamp(min=0.0).detach()
     else:
         z0 = torch.zeros((), dtype=ratio.dtype, device=ratio.device)
     # 1 - σ(a) = σ(-a): one sigmoid per branch, finite and saturating cleanly at any margin
     values = torch.where(desirable, lam_d * torch.sigmoid(b * (z0 - ratio)),
                          lam_u * torch.sigmoid(b * (ratio - z0)))
-    loss = finish(fn, values, reduction, w, inputs={
+    loss = finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group, inputs={
         "policy_logps": policy_logps, "reference_logps": reference_logps, "policy_kl_logps": policy_kl_logps,
         "reference_kl_logps": reference_kl_logps})
     if return_rewards:

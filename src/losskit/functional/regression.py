@@ -23,6 +23,7 @@ Which one to pick (note 003 swaps the pros and cons of the first two, the ones b
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -387,12 +388,13 @@ def quantile_loss(
     target: Tensor,
     *,
     quantiles: float | Sequence[float] = 0.5,
+    crossing_penalty: float = 0.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
     process_group: ProcessGroup | None = None,
 ) -> Tensor:
-    r"""Quantile (pinball) loss, for one quantile level or several at once.
+    r"""Quantile (pinball) loss, for one quantile level or several at once, optionally penalising crossings.
 
     .. math::
         \rho_\tau(u) = u\,(\tau - \mathbb{1}[u < 0]) = \max(\tau u,\ (\tau - 1) u), \qquad u = y - \hat y
@@ -409,10 +411,29 @@ def quantile_loss(
           returns the input's shape ``(..., Q)`` and ``"mean"`` averages over levels too. Even with a
           single level given as a sequence (``[0.9]``) the trailing dimension (of size 1) is expected.
 
+    Crossing penalty:
+        Quantiles fitted level by level can cross (a predicted 0.9-quantile below the 0.5-quantile).
+        With ``crossing_penalty=λ > 0`` and levels :math:`\tau_1 < \dots < \tau_Q` (strictly increasing,
+        at least two), each adjacent pair of predictions adds a hinge on its inversion,
+
+        .. math::
+            \ell_j = \rho_{\tau_j}(y - \hat q_j) + \lambda\,\max(0,\ \hat q_j - \hat q_{j+1})
+            \quad (j < Q), \qquad \ell_Q = \rho_{\tau_Q}(y - \hat q_Q)
+
+        the rectified-linear non-crossing penalty of Tang, Shen, Lin and Huang, applied to every adjacent
+        pair (zero exactly when the predictions are non-decreasing in τ). The penalty of pair
+        (j, j+1) is charged to entry j, so weights, ``normalizer`` and ``process_group`` apply to it as to the
+        pinball terms: ``"mean"`` is :math:`\frac{1}{NQ}\sum_n [\sum_j \rho_{\tau_j} + \lambda \sum_j
+        \max(0, \hat q_j - \hat q_{j+1})]`. A crossed pair gets the gradient ±λ (the lower level pushed
+        down, the upper one up), against pinball gradients of at most max(τ, 1 - τ) per entry; as an exact
+        penalty, a large enough λ (of order 1 and up) leaves no crossing at the minimiser.
+
     Args:
         input: predictions (see Shapes).
         target: targets (see Shapes).
         quantiles: a level τ in (0, 1) or a list/tuple of levels, each in (0, 1). Default 0.5 (median).
+        crossing_penalty: λ >= 0, the weight of the non-crossing hinge (see Crossing penalty). Default 0
+            (off). Needs a strictly increasing sequence of at least two levels.
         weight: elementwise weight broadcastable into the loss's shape (the input's shape): a ``(Q,)``
             weight weighs the levels; a per-sample weight of the target's shape needs ``weight[..., None]``.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
@@ -425,12 +446,15 @@ def quantile_loss(
         The loss; elementwise with the input's shape for ``reduction="none"``.
 
     Raises:
-        ValueError: on shapes that do not match as above, levels outside (0, 1), an empty level list, a bad
-            weight or reduction, NaN/inf inputs.
+        ValueError: on shapes that do not match as above, levels outside (0, 1), an empty level list, a
+            negative ``crossing_penalty`` or one given with unsorted levels or a single level, a bad weight or
+            reduction, NaN/inf inputs.
         TypeError: on non-tensor or non-floating arguments, or levels that are not numbers.
 
     References:
-        Koenker and Bassett, *Regression Quantiles*, Econometrica 46(1), 1978.
+        Koenker and Bassett, *Regression Quantiles*, Econometrica 46(1), 1978. Tang, Shen, Lin and Huang,
+        *Nonparametric Quantile Regression: Non-Crossing Constraints and Conformal Prediction*, 2022
+        (arXiv 2210.10161), the ReLU non-crossing penalty.
 
     Example:
         >>> import torch
@@ -445,10 +469,26 @@ def quantile_loss(
         >>> y_hat3 = torch.tensor([[8.0, 10.0, 12.0]], dtype=torch.float64)
         >>> quantile_loss(y_hat3, y[:1], quantiles=[0.1, 0.5, 0.9], reduction="none")
         tensor([[0.2000, 0.0000, 0.2000]], dtype=torch.float64)
+
+        Crossed predictions (the 0.5-quantile above the 0.9-quantile by 3) pay λ · 3 on the 0.5 entry:
+
+        >>> y_hat_x = torch.tensor([[8.0, 13.0, 10.0]], dtype=torch.float64)
+        >>> quantile_loss(y_hat_x, y[:1], quantiles=[0.1, 0.5, 0.9], crossing_penalty=1.0, reduction="none")
+        tensor([[0.2000, 4.5000, 0.0000]], dtype=torch.float64)
     """
     fn = "quantile_loss"
     checks.check_reduction(fn, reduction)
     levels, trailing = _levels(fn, quantiles)
+    lam = checks.check_number(
+        fn, "crossing_penalty", crossing_penalty, low=0.0, high=math.inf, high_open=True
+    )
+    if lam > 0.0:
+        if not trailing or len(levels) < 2:
+            raise ValueError(f"{fn}: crossing_penalty needs a sequence of at least two quantile levels (a "
+                             f"trailing quantile dimension), got quantiles={quantiles!r}")
+        if any(b <= a for a, b in itertools.pairwise(levels)):
+            raise ValueError(f"{fn}: crossing_penalty needs the quantiles in strictly increasing order (sort "
+                             f"the levels and the input's last dimension together), got {levels!r}")
     checks.check_float(fn, "input", input)
     checks.check_float(fn, "target", target)
     if trailing:
@@ -470,6 +510,10 @@ def quantile_loss(
         tau = torch.full((), levels[0], dtype=x.dtype, device=x.device)
         u = y - x
     values = torch.maximum(tau * u, (tau - 1.0) * u)
+    if lam > 0.0:
+        # the inversion of pair (j, j+1), charged to entry j; the last level has no pair above it
+        crossing = torch.relu(x[..., :-1] - x[..., 1:])
+        values = values + lam * F.pad(crossing, (0, 1))
     return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
                   inputs={"input": input, "target": target})
 
@@ -726,6 +770,8 @@ def poisson_nll_loss(
     eps: float = 1e-8,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Poisson negative log-likelihood of counts under a predicted rate (torch's ``PoissonNLLLoss``).
 
@@ -747,6 +793,10 @@ def poisson_nll_loss(
         eps: added to :math:`\lambda` inside the log when ``log_input=False``. Default 1e-8 (torch's).
         weight: elementwise weight broadcastable to the loss; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss. Same values as ``torch.nn.functional.poisson_nll_loss`` for every reduction.
@@ -789,7 +839,9 @@ def poisson_nll_loss(
         safe = torch.where(y > 1, y, torch.ones_like(y))
         stirling = safe * torch.log(safe) - safe + 0.5 * torch.log(2.0 * math.pi * safe)
         values = values + torch.where(y > 1, stirling, torch.zeros_like(y))
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 __all__ += ["poisson_nll_loss"]

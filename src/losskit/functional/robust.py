@@ -23,6 +23,7 @@ and returned in float32; an empty batch gives 0 with a working backward.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -31,31 +32,17 @@ from losskit._core import checks
 from losskit.functional._common import finish, prepare
 from losskit.functional.regression import _check_into, _check_pair
 
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
+
 __all__ = ["barron_log_partition", "barron_loss", "cauchy_loss", "charbonnier_loss", "welsch_loss"]
-
-
-def _positive(fn: str, name: str, value: Tensor | float, input: Tensor) -> Tensor | float:
-    """Validate a positive scale given as a number or as a tensor that broadcasts into the input."""
-    if isinstance(value, Tensor):
-        checks.check_float(fn, name, value)
-        _check_into(fn, name, value, tuple(input.shape), "(e.g. (D,) per feature)")
-        checks.check_same_device(fn, input=input, **{name: value})
-        checks.check_finite(fn, name, value)
-        if value.numel() and checks.values_checked(value):
-            lo = float(value.detach().min())
-            if not lo > 0.0:
-                raise ValueError(f"{fn}: {name} must be positive, got a minimum of {lo:.4g}")
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{fn}: {name} must be a positive number or a tensor, got {type(value).__name__}")
-    return checks.check_number(fn, name, value, low=0.0, low_open=True, high=math.inf, high_open=True)
 
 
 def _scaled_square(fn: str, input: Tensor, target: Tensor, scale: Tensor | float,
                    weight: Tensor | None) -> tuple[Tensor, Tensor | None, Tensor | float]:
     """``((input - target) / scale)²`` upcast, the weight, and the (upcast) scale."""
     _check_pair(fn, input, target, weight)
-    c = _positive(fn, "scale", scale, input)
+    c = checks.check_positive_parameter(fn, "scale", scale, input, "(e.g. (D,) per feature)")
     _, (x, y, w, ct) = prepare(fn, input, target, weight, c if isinstance(c, Tensor) else None)
     assert x is not None and y is not None
     cs: Tensor | float = c if ct is None else ct
@@ -64,7 +51,14 @@ def _scaled_square(fn: str, input: Tensor, target: Tensor, scale: Tensor | float
 
 
 def charbonnier_loss(
-    input: Tensor, target: Tensor, *, eps: float = 1e-3, weight: Tensor | None = None, reduction: str = "mean"
+    input: Tensor,
+    target: Tensor,
+    *,
+    eps: float = 1e-3,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Charbonnier loss, a smooth L1: sqrt(x² + ε²).
 
@@ -85,6 +79,10 @@ def charbonnier_loss(
             intensities in [0, 1]); raise it for targets on larger scales.
         weight: elementwise weight broadcastable into the input's shape; ``"mean"`` is ``Σ w ℓ / Σ w``.
         reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise with the input's shape for ``reduction="none"``, else a 0-d tensor.
@@ -114,7 +112,9 @@ def charbonnier_loss(
     assert x is not None and y is not None
     # hypot(x, ε) never squares x, so it cannot overflow for any finite residual
     values = torch.hypot(x - y, torch.full_like(x, e))
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def cauchy_loss(
@@ -124,6 +124,8 @@ def cauchy_loss(
     scale: Tensor | float = 1.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Cauchy (Lorentzian) loss, Barron's loss at α = 0.
 
@@ -143,6 +145,10 @@ def cauchy_loss(
             units: a number, or a tensor that broadcasts into the input's shape. Default 1.0.
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -167,7 +173,9 @@ def cauchy_loss(
     fn = "cauchy_loss"
     checks.check_reduction(fn, reduction)
     z, w, _ = _scaled_square(fn, input, target, scale, weight)
-    return finish(fn, torch.log1p(0.5 * z), reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, torch.log1p(0.5 * z), reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def welsch_loss(
@@ -177,6 +185,8 @@ def welsch_loss(
     scale: Tensor | float = 1.0,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Welsch (Leclerc) loss, Barron's loss as α → −∞: bounded by 1, outliers are ignored.
 
@@ -194,6 +204,10 @@ def welsch_loss(
             Default 1.0.
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -223,7 +237,9 @@ def welsch_loss(
     checks.check_finite(fn, "target", target if isinstance(target, Tensor) else None)
     z, w, _ = _scaled_square(fn, input, target, scale, weight)
     # -expm1 keeps the tiny values near a perfect prediction exact (1 - exp would round them to 0)
-    return finish(fn, -torch.expm1(-0.5 * z), reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, -torch.expm1(-0.5 * z), reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -385,6 +401,8 @@ def barron_loss(
     nll: bool = False,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Barron's general robust loss :math:`\rho(x, \alpha, c)`, one shape parameter for a family of losses.
 
@@ -425,6 +443,10 @@ def barron_loss(
             be negative). Default False.
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -459,4 +481,6 @@ def barron_loss(
         log_z = _log_partition(a_t)
         values = values + log_c + log_z
     extra = {"alpha": a if isinstance(a, Tensor) else None, "scale": c if isinstance(c, Tensor) else None}
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target, **extra})
+    return finish(fn, values, reduction, w,
+                  normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target, **extra})

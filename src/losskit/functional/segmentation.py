@@ -1060,6 +1060,8 @@ def mcc_loss(
     per_image: bool = True,
     mask: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Soft Matthews-correlation loss :math:`1 - \mathrm{MCC}` per sample and class.
 
@@ -1076,7 +1078,8 @@ def mcc_loss(
 
     Args:
         input, target, input_type, multilabel, include_background, ignore_index, weight, mask,
-            reduction: as in :func:`dice_loss`.
+            reduction, normalizer, process_group: as in :func:`dice_loss` (with ``per_image=False`` the four
+            counts are those of every rank's images).
         eps: added to each of the four counts, > 0, keeping the ratio defined when a class is absent from
             both target and prediction (segmentation-models-pytorch's ``eps``). Default 1e-5.
         per_image: ``True`` (default) scores each sample on its own; ``False`` pools the batch
@@ -1115,16 +1118,19 @@ def mcc_loss(
     e = checks.check_number(fn, "eps", eps, low=0.0, low_open=True)
     o = _prepare(fn, input, target, input_type=input_type, multilabel=multilabel,
                  include_background=include_background, ignore_index=ignore_index, weight=weight, mask=mask)
-    tp, sp, sg = _stats(fn, o, per_image=per_image)
+    group = dist_.resolve_group(fn, process_group)
+    tp, sp, sg = _stats(fn, o, per_image=per_image, group=group,
+                        facts={"reduction": _REDUCTIONS.index(reduction)})
     n, s = o.x.shape[0], o.x.shape[2]
     count = o.x.new_full((n,), float(s)) if o.valid is None else o.valid.sum(-1)
-    count = count.unsqueeze(1) if per_image else count.sum()
+    count = count.unsqueeze(1) if per_image else dist_.all_reduce_sum(count.sum(), group)
     fp = (sp - tp).clamp_min(0.0)
     fn_ = (sg - tp).clamp_min(0.0)
     tn = (count - tp - fp - fn_).clamp_min(0.0)
     tp, fp, fn_, tn = tp + e, fp + e, fn_ + e, tn + e
     mcc = (tp * tn - fp * fn_) / torch.sqrt((tp + fp) * (tp + fn_) * (tn + fp) * (tn + fn_))
-    return finish(fn, 1.0 - mcc, reduction, o.weight, inputs={"input": input, "target": target})
+    return finish(fn, 1.0 - mcc, reduction, o.weight, normalizer=normalizer,
+                  process_group=group if per_image else None, inputs={"input": input, "target": target})
 
 
 setattr(mcc_loss, "validate_options", _options_validator(  # noqa: B010

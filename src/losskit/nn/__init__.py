@@ -9,6 +9,7 @@ from losskit.nn import (
     forecasting,
     fused_linear,
     language_model,
+    longtail,
     margin_heads,
     multibin,
     regression,
@@ -25,6 +26,7 @@ from losskit.nn.embedding import *  # noqa: F403
 from losskit.nn.forecasting import *  # noqa: F403
 from losskit.nn.fused_linear import *  # noqa: F403
 from losskit.nn.language_model import *  # noqa: F403
+from losskit.nn.longtail import *  # noqa: F403
 from losskit.nn.margin_heads import *  # noqa: F403
 from losskit.nn.multibin import *  # noqa: F403
 from losskit.nn.regression import *  # noqa: F403
@@ -46,4 +48,5 @@ __all__ += robust.__all__
 __all__ += forecasting.__all__
 __all__ += detection.__all__
 __all__ += boundary.__all__
+__all__ += longtail.__all__
 __all__ += margin_heads.__all__

@@ -13,7 +13,10 @@ from losskit.registry import register
 __all__ = [
     "CRPSEnsembleLoss",
     "CRPSGaussianLoss",
+    "MAPELoss",
+    "MASELoss",
     "NegativeBinomialNLLLoss",
+    "SMAPELoss",
     "StudentTNLLLoss",
     "TweedieLoss",
 ]
@@ -52,3 +55,25 @@ class CRPSEnsembleLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.crps_ensemble_loss` (option ``fair``)."""
 
     function = staticmethod(F.crps_ensemble_loss)
+
+
+@register("mape")
+class MAPELoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.mape_loss`."""
+
+    function = staticmethod(F.mape_loss)
+
+
+@register("smape")
+class SMAPELoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.smape_loss`."""
+
+    function = staticmethod(F.smape_loss)
+
+
+@register("mase")
+class MASELoss(FunctionalLoss):
+    """Module form of :func:`losskit.functional.mase_loss`; pass ``history=`` or ``scale=`` at call time."""
+
+    function = staticmethod(F.mase_loss)
+

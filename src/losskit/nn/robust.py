@@ -148,11 +148,18 @@ class BarronLoss(Loss):
             return self.scale_min + nn.functional.softplus(self.latent_scale)
         return self.fixed_scale
 
-    def forward(self, input: Tensor, target: Tensor, weight: Tensor | None = None) -> Tensor:
-        """The NLL when α or c is learned, else ρ (see the class docstring)."""
+    def forward(
+        self, input: Tensor, target: Tensor, weight: Tensor | None = None, *,
+        normalizer: float | Tensor | None = None, process_group: Any = None,
+    ) -> Tensor:
+        """The NLL when α or c is learned, else ρ (see the class docstring).
+
+        ``normalizer`` and ``process_group`` are per call, as in :func:`losskit.functional.barron_loss`;
+        across ranks keep the Module inside the DDP-wrapped model so that α's and c's gradients are averaged.
+        """
         nll = self.learn_alpha or self.learn_scale
         return F.barron_loss(input, target, alpha=self.alpha, scale=self.scale, nll=nll, weight=weight,
-                             reduction=self.reduction)
+                             reduction=self.reduction, normalizer=normalizer, process_group=process_group)
 
     def extra_repr(self) -> str:
         """Learned or fixed, and the range."""
