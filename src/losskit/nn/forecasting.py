@@ -19,35 +19,35 @@ __all__ = [
 ]
 
 
-@register("tweedie")
+@register("tweedie", family="forecasting")
 class TweedieLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.tweedie_loss` (options ``power``, ``form``)."""
 
     function = staticmethod(F.tweedie_loss)
 
 
-@register("negative_binomial_nll", "nb_nll", "negative_binomial")
+@register("negative_binomial_nll", "nb_nll", "negative_binomial", family="forecasting")
 class NegativeBinomialNLLLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.negative_binomial_nll_loss` (option ``total_count``)."""
 
     function = staticmethod(F.negative_binomial_nll_loss)
 
 
-@register("student_t_nll", "student_t")
+@register("student_t_nll", "student_t", family="forecasting")
 class StudentTNLLLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.student_t_nll_loss`; pass ``df`` and the scale at call."""
 
     function = staticmethod(F.student_t_nll_loss)
 
 
-@register("crps_gaussian")
+@register("crps_gaussian", family="forecasting")
 class CRPSGaussianLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.crps_gaussian_loss`; pass ``scale=``/``log_scale=``."""
 
     function = staticmethod(F.crps_gaussian_loss)
 
 
-@register("crps_ensemble", "crps")
+@register("crps_ensemble", "crps", family="forecasting")
 class CRPSEnsembleLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.crps_ensemble_loss` (option ``fair``)."""
 
