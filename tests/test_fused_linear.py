@@ -362,9 +362,10 @@ def test_distillation_reference_and_gradients(direction, reduction):
     for temperature, target, chunk in ((1.0, None, None), (2.5, t, 6), (0.7, t, None)):
         kw = dict(bias=b, temperature=temperature, direction=direction, target=target, reduction=reduction)
         out = losskit.linear_distillation_loss(h, w, teacher, chunk_size=chunk, **kw)
-        expected = ref.linear_distillation(h.detach().numpy(), w.detach().numpy(), teacher.detach().numpy(),
-                                           bias=b.detach().numpy(), temperature=temperature, direction=direction,
-                                           target=None if target is None else target.numpy(), reduction=reduction)
+        expected = ref.linear_distillation_loss(
+            h.detach().numpy(), w.detach().numpy(), teacher.detach().numpy(), bias=b.detach().numpy(),
+            temperature=temperature, direction=direction, target=None if target is None else target.numpy(),
+            reduction=reduction)
         np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-12, atol=1e-13)
         for a, e in zip(grads(out, (h, w, b, teacher)), grads(plain_distill(h, w, teacher, **kw), (h, w, b, teacher))):
             torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-12)

@@ -62,6 +62,7 @@ def test_wheel_in_a_clean_venv(tmp_path):
             meta = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
         assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
         assert "losskit/lab/imbalanced.py" in names and not any(n.startswith("tests/") for n in names)
+        assert "losskit/py.typed" in names, "the PEP 561 marker must ship: type checkers read losskit's hints"
         assert "License-Expression: MIT" in meta
         assert "Author: losskit contributors" in meta
         assert "Provides-Extra: lab" in meta and "Provides-Extra: cli" in meta

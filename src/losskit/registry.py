@@ -3,6 +3,8 @@
 Every Module is reachable by its function's name without the ``_loss`` suffix (``"sigmoid_focal"``),
 by the full function name (``"sigmoid_focal_loss"``), by its class name (``"SigmoidFocalLoss"``) and by
 the short aliases it registers (``"focal"``, ``"ce"``, ...). Lookup ignores case, ``-`` and ``_``.
+Each registration names its family (``family="classification"``): ``losskit list`` groups by it and
+``losskit plot`` falls back on the family's plot recipe.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from typing import Any, TypeVar
 
 from torch import nn
 
-__all__ = ["aliases", "available", "get", "register"]
+__all__ = ["aliases", "available", "family", "get", "register"]
 
 _REGISTRY: dict[str, type[nn.Module]] = {}
 _CANONICAL: dict[str, type[nn.Module]] = {}
 _ALIASES: dict[str, tuple[str, ...]] = {}
+_FAMILY: dict[str, str] = {}
 _SPELLING: dict[str, str] = {}  # normalised key -> the name as registered
 
 M = TypeVar("M", bound=type[nn.Module])
@@ -27,12 +30,19 @@ def _key(name: str) -> str:
     return name.lower().replace("-", "").replace("_", "")
 
 
-def register(name: str, *aliases: str) -> Callable[[M], M]:
-    """Class decorator: register a Module under ``name`` (its canonical name) and ``aliases``."""
+def register(name: str, *aliases: str, family: str) -> Callable[[M], M]:
+    """Class decorator: register a Module under ``name`` (its canonical name) and ``aliases``.
+
+    ``family`` is the loss family it belongs to, as ``losskit list`` shows it (by convention the stem of
+    its ``losskit.nn`` module: ``"classification"``, ``"boxes"``, ...).
+    """
+    if not isinstance(family, str) or not family.isidentifier():
+        raise TypeError(f"register: family must be an identifier str (e.g. 'classification'), got {family!r}")
 
     def deco(cls: M) -> M:
         _CANONICAL[name] = cls
         _ALIASES[name] = tuple(aliases)
+        _FAMILY[name] = family
         for n in (name, f"{name}_loss", cls.__name__, *aliases):
             k = _key(n)
             if k in _REGISTRY and _REGISTRY[k] is not cls:
@@ -52,6 +62,11 @@ def available() -> list[str]:
 def aliases(name: str) -> tuple[str, ...]:
     """The short aliases registered for a canonical name (``aliases("sigmoid_focal") == ("focal",)``)."""
     return _ALIASES[name]
+
+
+def family(name: str) -> str:
+    """The family a canonical name was registered with (``family("sigmoid_focal") == "classification"``)."""
+    return _FAMILY[name]
 
 
 def _known() -> str:

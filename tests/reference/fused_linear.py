@@ -4,7 +4,7 @@
 per token ``w_y[(1-ε)(L - z_y) + ζ L²] + (ε/V) Σ_c w_c (L - z_c)`` (0 for ignored tokens); ``"mean"`` divides
 by ``Σ w_y`` over non-ignored tokens (or the given normaliser), 0 when that is 0.
 
-``linear_distillation``: ``T² KL(p ‖ q)`` (forward) or ``T² KL(q ‖ p)`` (reverse) with
+``linear_distillation_loss``: ``T² KL(p ‖ q)`` (forward) or ``T² KL(q ‖ p)`` (reverse) with
 ``p = softmax(teacher / T)``, ``q = softmax(student / T)``; ``"mean"`` over non-ignored tokens.
 """
 
@@ -51,7 +51,7 @@ def linear_cross_entropy(hidden, weight, target, *, bias=None, ignore_index=-100
     return (float(losses.sum() / denom) if denom != 0 else 0.0), lse
 
 
-def linear_distillation(hidden, weight, teacher, *, bias=None, temperature=1.0, direction="forward",
+def linear_distillation_loss(hidden, weight, teacher, *, bias=None, temperature=1.0, direction="forward",
                         target=None, ignore_index=-100, reduction="mean"):
     h = np.asarray(hidden, dtype=np.float64).reshape(-1, np.shape(hidden)[-1])
     w = np.asarray(weight, dtype=np.float64)

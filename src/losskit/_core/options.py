@@ -10,6 +10,7 @@ built, so ``SigmoidFocalLoss(gamma=-1)`` fails at construction, with the functio
 
 from __future__ import annotations
 
+import abc
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,14 +25,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 REDUCTIONS = ("none", "mean", "sum")
 
 
-class Spec:
+class Spec(abc.ABC):
     """One option's rule: ``check`` raises the vocabulary's error, ``bad`` lists values it must reject."""
 
+    @abc.abstractmethod
     def check(self, fn: str, name: str, value: Any) -> None:
-        raise NotImplementedError
+        """Raise the vocabulary's error when ``value`` breaks the rule for option ``name`` of ``fn``."""
 
+    @abc.abstractmethod
     def bad(self) -> tuple[Any, ...]:
-        raise NotImplementedError
+        """Values the rule must reject (the option tests feed them to every Module)."""
 
 
 @dataclass(frozen=True)

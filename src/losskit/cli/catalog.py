@@ -125,8 +125,8 @@ def rows() -> list[Row]:
         fn = cls.function  # type: ignore[attr-defined]
         doc = inspect.getdoc(fn) or ""
         summary = plain(doc.split("\n", 1)[0].rstrip("."))
-        family = fn.__module__.rsplit(".", 1)[-1]
-        out.append(Row(name, family, summary, _paper(doc), cls.__name__, fn.__name__, registry.aliases(name)))
+        out.append(Row(name, registry.family(name), summary, _paper(doc), cls.__name__, fn.__name__,
+                       registry.aliases(name)))
     return sorted(out, key=lambda r: (r.family, r.name))
 
 
@@ -235,7 +235,7 @@ def info(name: str) -> dict[str, Any]:
         "aliases": list(registry.aliases(canonical)),
         "function": f"losskit.{fn.__name__}",
         "module": f"losskit.{cls.__name__}",
-        "family": fn.__module__.rsplit(".", 1)[-1],
+        "family": registry.family(canonical),
         "summary": plain(doc.split("\n", 1)[0]),
         "formula": formula(doc),
         "options": {k: {"default": repr(v), "doc": described.get(k, "")} for k, v in options.items()},

@@ -424,7 +424,7 @@ def resolve(name: str) -> tuple[Callable[..., Tensor], PlotSpec]:
     fn: Callable[..., Tensor] = cls.function  # type: ignore[attr-defined]
     spec = SPECS.get(fn.__name__)
     if spec is None:
-        family = fn.__module__.rsplit(".", 1)[-1]
+        family = registry.family(registry.canonical_name(cls))
         if family not in FAMILY_DEFAULT:
             raise ValueError(f"plot: no plot recipe for {name!r} (family {family!r})")
         spec = PlotSpec(FAMILY_DEFAULT[family])

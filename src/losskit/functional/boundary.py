@@ -29,6 +29,7 @@ papers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -39,8 +40,15 @@ from torch import Tensor
 from losskit import distributed as dist_
 from losskit._core import checks
 from losskit._core.dtypes import compute_dtype, upcast
-from losskit.functional._common import check_input_type, finish
-from losskit.functional.segmentation import _check_flag, _Overlap, _prepare
+from losskit.functional._common import finish
+from losskit.functional.segmentation import (
+    _check_head_options,
+    _check_options,
+    _check_scores,
+    _Overlap,
+    _prepare,
+    _ratio,
+)
 
 if TYPE_CHECKING:
     from torch.distributed import ProcessGroup
@@ -335,16 +343,9 @@ def boundary_loss(
         tensor(-0.2500, dtype=torch.float64)
     """
     fn = "boundary_loss"
-    checks.check_reduction(fn, reduction)
-    check_input_type(fn, input_type)
-    _check_flag(fn, "multilabel", multilabel)
-    _check_flag(fn, "include_background", include_background)
-    checks.check_float(fn, "input", input)
-    if input.dim() < 3:
-        raise ValueError(
-            f"{fn}: input must have shape (N, C, *spatial) with at least one spatial dimension, got "
-            f"{checks.fmt_shape(input.shape)}"
-        )
+    _check_head_options(fn, input_type=input_type, multilabel=multilabel,
+                        include_background=include_background, reduction=reduction)
+    _check_scores(fn, input)
     checks.check_tensor(fn, "target", target)
     if not target.is_floating_point():
         raise TypeError(
@@ -357,9 +358,7 @@ def boundary_loss(
     checks.check_finite(fn, "target", target)
     n, c = int(input.shape[0]), int(input.shape[1])
     dtype = compute_dtype(input, target, weight)
-    size = 1
-    for d in input.shape[2:]:
-        size *= int(d)
+    size = math.prod(tuple(int(d) for d in input.shape[2:]))
     x = upcast(input, dtype).reshape(n, c, size)
     phi = upcast(target, dtype).reshape(n, c, size)
     o = _Overlap(x, input_type, multilabel or c == 1, None, None, None, None, 0)
@@ -388,11 +387,8 @@ def _segmentation(
     reduction: str,
 ) -> tuple[Tensor, Tensor, _Overlap, tuple[int, ...]]:
     """Validated probabilities and dense target, both ``(N, C', *spatial)`` (background dropped)."""
-    checks.check_reduction(fn, reduction)
-    check_input_type(fn, input_type)
-    _check_flag(fn, "multilabel", multilabel)
-    _check_flag(fn, "include_background", include_background)
-    _check_flag(fn, "per_image", per_image)
+    _check_options(fn, input_type=input_type, multilabel=multilabel, include_background=include_background,
+                   ignore_index=None, per_image=per_image, reduction=reduction)
     # min / max pooling and thresholds can hide a NaN from the result: check the input itself
     if isinstance(input, Tensor):
         checks.check_finite(fn, "input", input)
@@ -498,9 +494,7 @@ def hausdorff_dt_loss(
         dist = dp**a + dg**a
     err = (p - g) ** 2 * dist
     dims = tuple(range(2, 2 + k))
-    pixels = 1
-    for d in spatial:
-        pixels *= d
+    pixels = math.prod(spatial)
     # sums divided by counts (not mean()): an empty batch gives 0 with a working backward, never 0 / 0
     group = dist_.resolve_group(fn, process_group)
     if per_image:
@@ -557,6 +551,12 @@ def _check_iterations(fn: str, iterations: int) -> int:
     return iterations
 
 
+def _check_2d_or_3d(fn: str, input: Tensor) -> None:
+    if input.dim() not in (4, 5):
+        raise ValueError(f"{fn}: input must have shape (N, C, H, W) or (N, C, D, H, W), got "
+                         f"{checks.fmt_shape(input.shape)}")
+
+
 def soft_skeleton(input: Tensor, *, iterations: int = 3) -> Tensor:
     r"""Soft skeleton of probability maps by iterated min / max pooling (Shit et al., Algorithm 1).
 
@@ -599,9 +599,7 @@ def soft_skeleton(input: Tensor, *, iterations: int = 3) -> Tensor:
     fn = "soft_skeleton"
     checks.check_float(fn, "input", input)
     _check_iterations(fn, iterations)
-    if input.dim() not in (4, 5):
-        raise ValueError(f"{fn}: input must have shape (N, C, H, W) or (N, C, D, H, W), got "
-                         f"{checks.fmt_shape(input.shape)}")
+    _check_2d_or_3d(fn, input)
     return _skeleton(input, iterations, input.dim() - 2)
 
 
@@ -685,17 +683,13 @@ def cldice_loss(
     _check_iterations(fn, iterations)
     s = checks.check_number(fn, "smooth", smooth, low=0.0)
     checks.check_tensor(fn, "input", input)
-    if input.dim() not in (4, 5):
-        raise ValueError(f"{fn}: input must have shape (N, C, H, W) or (N, C, D, H, W), got "
-                         f"{checks.fmt_shape(input.shape)}")
+    _check_2d_or_3d(fn, input)
     p, g, o, spatial = _segmentation(fn, input, target, input_type=input_type, multilabel=multilabel,
                                      include_background=include_background, weight=weight,
                                      per_image=per_image, reduction=reduction)
     k = len(spatial)
     n, c = int(p.shape[0]), int(p.shape[1])
-    size = 1
-    for d in spatial:
-        size *= d
+    size = math.prod(spatial)
     sp = _skeleton(p, iterations, k).reshape(n, c, size)
     with torch.no_grad():
         sg = _skeleton(g.detach(), iterations, k).reshape(n, c, size)
@@ -714,9 +708,3 @@ def cldice_loss(
     values = 1.0 - torch.where(total > 0, 2.0 * prec * sens / safe, torch.zeros_like(total))
     return finish(fn, values, reduction, o.weight, normalizer=normalizer,
                   process_group=group if per_image else None, inputs={"input": input, "target": target})
-
-
-def _ratio(num: Tensor, den: Tensor) -> Tensor:
-    """``num / den`` with ``0 / 0 := 1``."""
-    empty = den == 0
-    return torch.where(empty, torch.ones_like(num), num / torch.where(empty, torch.ones_like(den), den))

@@ -73,6 +73,8 @@ _ALPHA_RULES = ("aaai", "tcyb")
 
 
 def _check_boxes(fn: str, name: str, x: Tensor, box_format: str, *, floating: bool) -> None:
+    """A real tensor of ``(..., 4)`` boxes, ``(..., 6)`` for the 3-D formats (floating for predictions)."""
+    coords = 6 if box_format in FORMATS_3D else 4
     if floating:
         checks.check_float(fn, name, x)
     else:
@@ -81,11 +83,11 @@ def _check_boxes(fn: str, name: str, x: Tensor, box_format: str, *, floating: bo
             raise TypeError(
                 f"{fn}: {name} must be a real (floating or integer) tensor of boxes, got dtype {x.dtype}"
             )
-    if x.dim() < 1 or x.shape[-1] != 4:
-        six = x.dim() > 0 and x.shape[-1] == 6
+    if x.dim() < 1 or x.shape[-1] != coords:
+        six = coords == 4 and x.dim() > 0 and x.shape[-1] == 6
         hint = "; for 3-D boxes pass box_format='xyzxyz' or 'cxcyczwhd'" if six else ""
         raise ValueError(
-            f"{fn}: {name} must have shape (..., 4) with one {box_format} box per row, "
+            f"{fn}: {name} must have shape (..., {coords}) with one {box_format} box per row, "
             f"got {checks.fmt_shape(x.shape)}{hint}"
         )
 
@@ -106,30 +108,35 @@ def _check_finite(fn: str, name: str, x: Tensor) -> None:
 
 
 def _check_valid_boxes(fn: str, name: str, x: Tensor, box_format: str) -> None:
-    """Value check: finite boxes with non-negative widths and heights (catches a wrong ``box_format``).
+    """Value check: finite boxes with non-negative sizes (catches a wrong ``box_format``), 2-D or 3-D.
 
-    Two passes for corner formats: any NaN or inf coordinate makes some width NaN or infinite, so the
-    extremes of the widths decide everything.
+    Two passes for corner formats: any NaN or inf coordinate makes some size NaN or infinite, so the
+    extremes of the sizes decide everything.
     """
     if x.numel() == 0 or not checks.values_checked(x):
         return
     x = x.detach()
-    lo, hi = x[..., :2], x[..., 2:]
-    if box_format == "xyxy":
+    k = 3 if box_format in FORMATS_3D else 2
+    lo, hi = x[..., :k], x[..., k:]
+    if box_format in ("xyxy", "xyzxyz"):
         size = hi - lo
     elif box_format == "ltrb":
         size = lo + hi
     else:
         size = hi
-        _check_finite(fn, name, lo)
+        _check_finite(fn, name, lo if k == 2 else x)
     low, high = (float(v) for v in torch.aminmax(size))
     if not (math.isfinite(low) and math.isfinite(high)):
         raise _nonfinite_error(fn, name, x)
     if low < 0:
-        wmin, hmin = (float(v) for v in size.reshape(-1, 2).amin(0))
+        mins = [float(v) for v in size.reshape(-1, k).amin(0)]
+        if k == 2:
+            what, got = "width and height", f"a minimum width of {mins[0]:.4g} and height of {mins[1]:.4g}"
+        else:
+            what, got = "sizes", "minimum sizes of " + ", ".join(f"{m:.4g}" for m in mins)
         raise ValueError(
-            f"{fn}: {name} must hold {box_format} boxes with non-negative width and height (is box_format "
-            f"right?), got a minimum width of {wmin:.4g} and height of {hmin:.4g}"
+            f"{fn}: {name} must hold {box_format} boxes with non-negative {what} (is box_format right?), "
+            f"got {got}"
         )
 
 
@@ -145,10 +152,15 @@ def _setup(
     box_format: str,
     eps: float,
     reduction: str,
+    formats: tuple[str, ...] = LOSS_FORMATS,
 ) -> tuple[Tensor, Tensor, Tensor | None]:
-    """Validate a loss call; return the prediction, target and weight in the compute dtype."""
+    """Validate a loss call; return the prediction, target and weight in the compute dtype.
+
+    ``formats`` are the box formats the caller takes here: the 2-D ones, or ``FORMATS_3D`` in the 3-D
+    branch of iou / giou / diou (``(..., 6)`` boxes, same checks one axis more).
+    """
     checks.check_reduction(fn, reduction)
-    checks.check_option(fn, "box_format", box_format, LOSS_FORMATS)
+    checks.check_option(fn, "box_format", box_format, formats)
     _check_eps(fn, eps)
     _check_boxes(fn, "input", input, box_format, floating=True)
     _check_boxes(fn, "target", target, box_format, floating=False)
@@ -232,52 +244,6 @@ def _no_3d(fn: str, box_format: str, why: str) -> None:
             f"{fn}: box_format={box_format!r} (3-D boxes) is not supported: {why}; iou_loss, giou_loss and "
             "diou_loss take 3-D boxes"
         )
-
-
-def _setup_3d(
-    fn: str,
-    input: Tensor,
-    target: Tensor,
-    weight: Tensor | None,
-    box_format: str,
-    eps: float,
-    reduction: str,
-) -> tuple[Tensor, Tensor, Tensor | None]:
-    """:func:`_setup` for axis-aligned 3-D boxes ``(..., 6)``."""
-    checks.check_reduction(fn, reduction)
-    _check_eps(fn, eps)
-    for name, x in (("input", input), ("target", target)):
-        if name == "input":
-            checks.check_float(fn, name, x)
-        else:
-            checks.check_tensor(fn, name, x)
-            if x.is_complex() or x.dtype == torch.bool:
-                raise TypeError(
-                    f"{fn}: {name} must be a real (floating or integer) tensor of boxes, got dtype {x.dtype}"
-                )
-        if x.dim() < 1 or x.shape[-1] != 6:
-            raise ValueError(
-                f"{fn}: {name} must have shape (..., 6) with one {box_format} box per row, "
-                f"got {checks.fmt_shape(x.shape)}"
-            )
-    checks.check_shape(fn, "target", target, tuple(input.shape), "(aligned pairs: the input's shape)")
-    checks.check_weight(fn, weight, tuple(input.shape[:-1]))
-    checks.check_same_device(fn, input=input, target=target, weight=weight)
-    _check_finite(fn, "input", input)
-    if target.numel() and checks.values_checked(target):
-        t = target.detach()
-        _check_finite(fn, "target", t)
-        size = t[..., 3:] - t[..., :3] if box_format == "xyzxyz" else t[..., 3:]
-        if float(size.min()) < 0:
-            w, h, d = (float(v) for v in size.reshape(-1, 3).amin(0))
-            raise ValueError(
-                f"{fn}: target must hold {box_format} boxes with non-negative sizes (is box_format right?), "
-                f"got minimum sizes of {w:.4g}, {h:.4g}, {d:.4g}"
-            )
-    dtype = compute_dtype(input, target, weight)
-    x, y = input.to(dtype), target.to(dtype)
-    w_ = None if weight is None else weight.to(dtype)
-    return x, y, w_
 
 
 def _measure_3d(
@@ -570,7 +536,7 @@ def iou_loss(
     s = checks.check_number(fn, "smooth", smooth, low=0.0)
     checks.check_option(fn, "box_format", box_format, LOSS_FORMATS + FORMATS_3D)
     if box_format in FORMATS_3D:
-        x, y, w = _setup_3d(fn, input, target, weight, box_format, eps, reduction)
+        x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction, FORMATS_3D)
         iou3, inter3, union3 = _measure_3d("iou", x, y, box_format, eps)
         iou3 = iou3 if s == 0.0 else (inter3 + s) / (union3 + s + eps)
         if mode == "linear":
@@ -655,7 +621,7 @@ def giou_loss(
     fn = "giou_loss"
     checks.check_option(fn, "box_format", box_format, LOSS_FORMATS + FORMATS_3D)
     if box_format in FORMATS_3D:
-        x, y, w = _setup_3d(fn, input, target, weight, box_format, eps, reduction)
+        x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction, FORMATS_3D)
         return _finish(fn, 1.0 - _measure_3d("giou", x, y, box_format, eps)[0], reduction, w, input, target,
                        normalizer, process_group)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
@@ -719,7 +685,7 @@ def diou_loss(
     fn = "diou_loss"
     checks.check_option(fn, "box_format", box_format, LOSS_FORMATS + FORMATS_3D)
     if box_format in FORMATS_3D:
-        x, y, w = _setup_3d(fn, input, target, weight, box_format, eps, reduction)
+        x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction, FORMATS_3D)
         return _finish(fn, 1.0 - _measure_3d("diou", x, y, box_format, eps)[0], reduction, w, input, target,
                        normalizer, process_group)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)

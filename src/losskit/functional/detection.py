@@ -158,6 +158,15 @@ def _count(normalizer: Tensor | None, values: Tensor) -> Tensor | None:
 # balanced L1
 
 
+def _positive_options(fn: str, reduction: str, **options: float) -> tuple[float, ...]:
+    """The pairwise losses' option checks: ``reduction``, then each option > 0, in the order given."""
+    checks.check_reduction(fn, reduction)
+    out = []
+    for name, value in options.items():
+        out.append(checks.check_number(fn, name, value, low=0.0, low_open=True))
+    return tuple(out)
+
+
 def balanced_l1_loss(
     input: Tensor,
     target: Tensor,
@@ -220,10 +229,7 @@ def balanced_l1_loss(
         2.578593545
     """
     fn = "balanced_l1_loss"
-    checks.check_reduction(fn, reduction)
-    a = checks.check_number(fn, "alpha", alpha, low=0.0, low_open=True)
-    g = checks.check_number(fn, "gamma", gamma, low=0.0, low_open=True)
-    bt = checks.check_number(fn, "beta", beta, low=0.0, low_open=True)
+    a, g, bt = _positive_options(fn, reduction, alpha=alpha, gamma=gamma, beta=beta)
     x, y, w = _pair(fn, input, target, weight)
     b = math.expm1(g / a)
     d = (x - y).abs()
@@ -293,9 +299,7 @@ def wing_loss(
         tensor([ 6.9315, 27.9176], dtype=torch.float64)
     """
     fn = "wing_loss"
-    checks.check_reduction(fn, reduction)
-    om = checks.check_number(fn, "omega", omega, low=0.0, low_open=True)
-    ep = checks.check_number(fn, "epsilon", epsilon, low=0.0, low_open=True)
+    om, ep = _positive_options(fn, reduction, omega=omega, epsilon=epsilon)
     x, y, w = _pair(fn, input, target, weight)
     d = (x - y).abs()
     c = om - om * math.log1p(om / ep)
@@ -370,10 +374,7 @@ def adaptive_wing_loss(
         0.217058612
     """
     fn = "adaptive_wing_loss"
-    checks.check_reduction(fn, reduction)
-    om = checks.check_number(fn, "omega", omega, low=0.0, low_open=True)
-    th = checks.check_number(fn, "theta", theta, low=0.0, low_open=True)
-    ep = checks.check_number(fn, "epsilon", epsilon, low=0.0, low_open=True)
+    om, th, ep = _positive_options(fn, reduction, omega=omega, theta=theta, epsilon=epsilon)
     al = checks.check_number(fn, "alpha", alpha, low=2.0, low_open=True)
     x, y, w = _pair(fn, input, target, weight)
     checks.check_probabilities(fn, "target", target)

@@ -45,6 +45,7 @@ mask=None, reduction="mean")`` plus its own options:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -122,6 +123,15 @@ class _Overlap:
 _check_flag = checks.check_flag  # the shared vocabulary; the old name kept for modules that import it
 
 
+def _check_head_options(fn: str, *, input_type: str, multilabel: bool, include_background: bool,
+                        reduction: str) -> None:
+    """The options of every loss on ``(N, C, *spatial)`` class scores (segmentation and boundary losses)."""
+    checks.check_reduction(fn, reduction)
+    check_input_type(fn, input_type)
+    _check_flag(fn, "multilabel", multilabel)
+    _check_flag(fn, "include_background", include_background)
+
+
 def _check_options(
     fn: str,
     *,
@@ -134,14 +144,22 @@ def _check_options(
     smooth: float | None = None,
 ) -> None:
     """Option checks shared by every overlap loss (no tensors involved: also run by the Modules)."""
-    checks.check_reduction(fn, reduction)
-    check_input_type(fn, input_type)
-    _check_flag(fn, "multilabel", multilabel)
-    _check_flag(fn, "include_background", include_background)
+    _check_head_options(fn, input_type=input_type, multilabel=multilabel,
+                        include_background=include_background, reduction=reduction)
     _check_flag(fn, "per_image", per_image)
     checks.check_ignore_index(fn, ignore_index, optional=True)
     if smooth is not None:
         checks.check_number(fn, "smooth", smooth, low=0.0)
+
+
+def _check_scores(fn: str, input: Tensor) -> None:
+    """``input`` is a floating ``(N, C, *spatial)`` tensor with at least one spatial dimension."""
+    checks.check_float(fn, "input", input)
+    if input.dim() < 3:
+        raise ValueError(
+            f"{fn}: input must have shape (N, C, *spatial) with at least one spatial dimension, got "
+            f"{checks.fmt_shape(input.shape)}"
+        )
 
 
 def _prepare(
@@ -157,12 +175,7 @@ def _prepare(
     mask: Tensor | None,
 ) -> _Overlap:
     """Validate input, target, weight and mask; upcast; flatten the spatial dimensions."""
-    checks.check_float(fn, "input", input)
-    if input.dim() < 3:
-        raise ValueError(
-            f"{fn}: input must have shape (N, C, *spatial) with at least one spatial dimension, got "
-            f"{checks.fmt_shape(input.shape)}"
-        )
+    _check_scores(fn, input)
     checks.check_tensor(fn, "target", target)
     n, num_classes = int(input.shape[0]), int(input.shape[1])
     spatial = tuple(int(s) for s in input.shape[2:])
@@ -197,9 +210,7 @@ def _prepare(
     checks.check_same_device(fn, input=input, target=target, weight=weight, mask=mask)
 
     dtype = compute_dtype(input, target if target.is_floating_point() else None, weight)
-    size = 1
-    for s in spatial:
-        size *= s
+    size = math.prod(spatial)
     x = upcast(input, dtype).reshape(n, num_classes, size)
     w = None if weight is None else upcast(weight, dtype)
 

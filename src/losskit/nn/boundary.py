@@ -24,21 +24,21 @@ from losskit.registry import register
 __all__ = ["BoundaryLoss", "ClDiceLoss", "DeepSupervision", "HausdorffDTLoss"]
 
 
-@register("boundary", "surface")
+@register("boundary", "surface", family="boundary")
 class BoundaryLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.boundary_loss`; ``forward(input, signed_distance_map)``."""
 
     function = staticmethod(F.boundary_loss)
 
 
-@register("hausdorff_dt", "hausdorff", "hd_dt")
+@register("hausdorff_dt", "hausdorff", "hd_dt", family="boundary")
 class HausdorffDTLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.hausdorff_dt_loss` (option ``alpha``)."""
 
     function = staticmethod(F.hausdorff_dt_loss)
 
 
-@register("cldice", "soft_cldice")
+@register("cldice", "soft_cldice", family="boundary")
 class ClDiceLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.cldice_loss` (options ``iterations``, ``smooth``)."""
 

@@ -16,42 +16,42 @@ from losskit.registry import register
 __all__ = ["AdaptiveWingLoss", "BalancedL1Loss", "GHMCLoss", "GaussianFocalLoss", "OKSLoss", "WingLoss"]
 
 
-@register("gaussian_focal", "centernet_focal", "cornernet_focal")
+@register("gaussian_focal", "centernet_focal", "cornernet_focal", family="detection")
 class GaussianFocalLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.gaussian_focal_loss` (options ``alpha``, ``beta``)."""
 
     function = staticmethod(F.gaussian_focal_loss)
 
 
-@register("balanced_l1")
+@register("balanced_l1", family="detection")
 class BalancedL1Loss(FunctionalLoss):
     """Module form of :func:`losskit.functional.balanced_l1_loss` (options ``alpha``, ``gamma``, ``beta``)."""
 
     function = staticmethod(F.balanced_l1_loss)
 
 
-@register("wing")
+@register("wing", family="detection")
 class WingLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.wing_loss` (options ``omega``, ``epsilon``)."""
 
     function = staticmethod(F.wing_loss)
 
 
-@register("adaptive_wing", "awing")
+@register("adaptive_wing", "awing", family="detection")
 class AdaptiveWingLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.adaptive_wing_loss`."""
 
     function = staticmethod(F.adaptive_wing_loss)
 
 
-@register("oks", "keypoint_oks")
+@register("oks", "keypoint_oks", family="detection")
 class OKSLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.oks_loss`; pass ``area=`` (and ``visibility=``) at call."""
 
     function = staticmethod(F.oks_loss)
 
 
-@register("ghm_c", "ghmc")
+@register("ghm_c", "ghmc", family="detection")
 class GHMCLoss(Loss):
     r"""GHM-C with the paper's momentum: :func:`losskit.functional.ghm_c_loss` with running bin counts.
 

@@ -59,14 +59,14 @@ def _hold(module: nn.Module, name: str, init: Tensor, learnable: bool) -> None:
         module.register_buffer(name, init)
 
 
-@register("contrastive", "hadsell")
+@register("contrastive", "hadsell", family="embedding")
 class ContrastiveLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.contrastive_loss`; ``forward(x1, x2, target)``."""
 
     function = staticmethod(F.contrastive_loss)
 
 
-@register("triplet", "triplet_margin")
+@register("triplet", "triplet_margin", family="embedding")
 class TripletLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.triplet_loss`; ``forward(anchor, positive, negative)``."""
 
@@ -74,21 +74,21 @@ class TripletLoss(FunctionalLoss):
     positional = ("margin", "p")  # as torch.nn's Module of the same role
 
 
-@register("info_nce")
+@register("info_nce", family="embedding")
 class InfoNCELoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.info_nce_loss`; ``forward(query, key, negatives=None)``."""
 
     function = staticmethod(F.info_nce_loss)
 
 
-@register("nt_xent", "simclr")
+@register("nt_xent", "simclr", family="embedding")
 class NTXentLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.nt_xent_loss`; ``forward(z1, z2)``."""
 
     function = staticmethod(F.nt_xent_loss)
 
 
-@register("supervised_contrastive", "supcon")
+@register("supervised_contrastive", "supcon", family="embedding")
 class SupervisedContrastiveLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.supervised_contrastive_loss`; ``forward(features, labels)``.
 
@@ -98,7 +98,7 @@ class SupervisedContrastiveLoss(FunctionalLoss):
     function = staticmethod(F.supervised_contrastive_loss)
 
 
-@register("clip")
+@register("clip", family="embedding")
 class ClipLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.clip_loss` that owns the logit scale.
 
@@ -152,7 +152,7 @@ class ClipLoss(FunctionalLoss):
         return head + (", " + rest if rest else "")
 
 
-@register("siglip")
+@register("siglip", family="embedding")
 class SigLIPLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.siglip_loss` that owns the logit scale and bias.
 
@@ -213,21 +213,21 @@ class SigLIPLoss(FunctionalLoss):
         head = (f"logit_scale={float(self.logit_scale.detach()):.4g}, "
                 f"logit_bias={float(self.logit_bias.detach()):.4g}, learnable={self.learnable}")
         return head + (", " + rest if rest else "")
-@register("cosine_embedding")
+@register("cosine_embedding", family="embedding")
 class CosineEmbeddingLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.cosine_embedding_loss`; ``forward(x1, x2, target)``."""
 
     function = staticmethod(F.cosine_embedding_loss)
 
 
-@register("margin_ranking")
+@register("margin_ranking", family="embedding")
 class MarginRankingLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.margin_ranking_loss`; ``forward(x1, x2, target)``."""
 
     function = staticmethod(F.margin_ranking_loss)
 
 
-@register("hinge_embedding")
+@register("hinge_embedding", family="embedding")
 class HingeEmbeddingLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.hinge_embedding_loss`; ``forward(input, target)``."""
 
@@ -237,7 +237,7 @@ class HingeEmbeddingLoss(FunctionalLoss):
 __all__ += ["CosineEmbeddingLoss", "HingeEmbeddingLoss", "MarginRankingLoss"]
 
 
-@register("center", "center_loss")
+@register("center", "center_loss", family="embedding")
 class CenterLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.center_loss` that owns the class centres.
 

@@ -26,7 +26,7 @@ def _head(fn: str, head: Tensor | nn.Linear, kwargs: dict[str, Any]) -> Tensor:
     return head
 
 
-@register("linear_cross_entropy", "lce", "fused_linear_cross_entropy")
+@register("linear_cross_entropy", "lce", "fused_linear_cross_entropy", family="fused_linear")
 class LinearCrossEntropyLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.linear_cross_entropy`; options are its keywords.
 
@@ -48,7 +48,7 @@ class LinearCrossEntropyLoss(FunctionalLoss):
         return F.linear_cross_entropy(hidden, w, target, **{**self.options, **kwargs})
 
 
-@register("linear_distillation", "fused_linear_distillation")
+@register("linear_distillation", "fused_linear_distillation", family="fused_linear")
 class LinearDistillationLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.linear_distillation_loss`.
 

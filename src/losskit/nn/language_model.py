@@ -20,42 +20,42 @@ __all__ = [
 ]
 
 
-@register("distillation_kl", "kd", "knowledge_distillation")
+@register("distillation_kl", "kd", "knowledge_distillation", family="language_model")
 class DistillationKLLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.distillation_kl_loss` (also ``losskit.get("kd")``)."""
 
     function = staticmethod(F.distillation_kl_loss)
 
 
-@register("jsd", "generalized_jsd", "gkd")
+@register("jsd", "generalized_jsd", "gkd", family="language_model")
 class JSDLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.jsd_loss`."""
 
     function = staticmethod(F.jsd_loss)
 
 
-@register("dpo")
+@register("dpo", family="language_model")
 class DPOLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.dpo_loss` (``loss_type="ipo"`` for IPO)."""
 
     function = staticmethod(F.dpo_loss)
 
 
-@register("simpo")
+@register("simpo", family="language_model")
 class SimPOLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.simpo_loss`."""
 
     function = staticmethod(F.simpo_loss)
 
 
-@register("orpo")
+@register("orpo", family="language_model")
 class ORPOLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.orpo_loss`."""
 
     function = staticmethod(F.orpo_loss)
 
 
-@register("kto")
+@register("kto", family="language_model")
 class KTOLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.kto_loss`."""
 

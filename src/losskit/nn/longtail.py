@@ -22,42 +22,42 @@ __all__ = [
 ]
 
 
-@register("asymmetric", "asl")
+@register("asymmetric", "asl", family="longtail")
 class AsymmetricLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.asymmetric_loss` (``gamma_pos``, ``gamma_neg``, ``clip``)."""
 
     function = staticmethod(F.asymmetric_loss)
 
 
-@register("poly", "poly1")
+@register("poly", "poly1", family="longtail")
 class PolyLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.poly_loss` (``epsilon``; ``gamma`` > 0 for Poly-1 focal)."""
 
     function = staticmethod(F.poly_loss)
 
 
-@register("balanced_softmax", "bsce")
+@register("balanced_softmax", "bsce", family="longtail")
 class BalancedSoftmaxLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.balanced_softmax_loss`; ``class_counts`` becomes a buffer."""
 
     function = staticmethod(F.balanced_softmax_loss)
 
 
-@register("logit_adjusted_cross_entropy", "logit_adjusted", "la_ce")
+@register("logit_adjusted_cross_entropy", "logit_adjusted", "la_ce", family="longtail")
 class LogitAdjustedCrossEntropyLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.logit_adjusted_cross_entropy` (``class_priors``, ``tau``)."""
 
     function = staticmethod(F.logit_adjusted_cross_entropy)
 
 
-@register("ldam")
+@register("ldam", family="longtail")
 class LDAMLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.ldam_loss` (``class_counts``, ``max_margin``, ``scale``)."""
 
     function = staticmethod(F.ldam_loss)
 
 
-@register("seesaw")
+@register("seesaw", family="longtail")
 class SeesawLoss(Loss):
     r"""Seesaw loss with the paper's accumulated class counts: :func:`losskit.functional.seesaw_loss`.
 

@@ -70,7 +70,7 @@ class _OwnsCentres(FunctionalLoss):
         return head + (", " + rest if rest else "")
 
 
-@register("arcface", "subcenter_arcface", "additive_angular_margin")
+@register("arcface", "subcenter_arcface", "additive_angular_margin", family="margin_heads")
 class ArcFaceLoss(_OwnsCentres):
     """:func:`losskit.functional.arcface_loss` with the class centres as an ``nn.Parameter`` ``weight``.
 
@@ -105,7 +105,7 @@ class ArcFaceLoss(_OwnsCentres):
                          easy_margin=easy_margin, reduction=reduction)
 
 
-@register("cosface", "am_softmax", "large_margin_cosine")
+@register("cosface", "am_softmax", "large_margin_cosine", family="margin_heads")
 class CosFaceLoss(_OwnsCentres):
     """:func:`losskit.functional.cosface_loss` with the class centres as an ``nn.Parameter`` ``weight``.
 
@@ -137,7 +137,7 @@ class CosFaceLoss(_OwnsCentres):
         super().__init__(num_classes, embedding_size, scale=scale, margin=margin, reduction=reduction)
 
 
-@register("sphereface", "a_softmax", "angular_softmax")
+@register("sphereface", "a_softmax", "angular_softmax", family="margin_heads")
 class SphereFaceLoss(_OwnsCentres):
     """:func:`losskit.functional.sphereface_loss` with the class centres as an ``nn.Parameter`` ``weight``.
 
@@ -170,7 +170,7 @@ class SphereFaceLoss(_OwnsCentres):
                          reduction=reduction)
 
 
-@register("proxy_anchor")
+@register("proxy_anchor", family="margin_heads")
 class ProxyAnchorLoss(_OwnsCentres):
     """:func:`losskit.functional.proxy_anchor_loss` with the proxies as an ``nn.Parameter`` ``proxies``.
 
@@ -203,14 +203,14 @@ class ProxyAnchorLoss(_OwnsCentres):
         super().__init__(num_classes, embedding_size, alpha=alpha, delta=delta, reduction=reduction, **extra)
 
 
-@register("multi_similarity", "ms")
+@register("multi_similarity", "ms", family="margin_heads")
 class MultiSimilarityLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.multi_similarity_loss`; ``forward(embeddings, labels)``."""
 
     function = staticmethod(F.multi_similarity_loss)
 
 
-@register("circle")
+@register("circle", family="margin_heads")
 class CircleLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.circle_loss`; ``forward(embeddings, labels)``."""
 

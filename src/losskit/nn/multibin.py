@@ -14,7 +14,7 @@ __all__ = ["MultiBinLoss"]
 _CODEC_ARGS = ("num_bins", "overlap", "period", "range")
 
 
-@register("multibin", "multi_bin")
+@register("multibin", "multi_bin", family="multibin")
 class MultiBinLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.multibin_loss`.
 

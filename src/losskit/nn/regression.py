@@ -18,49 +18,49 @@ __all__ = [
 ]
 
 
-@register("l1", "mae")
+@register("l1", "mae", family="regression")
 class L1Loss(FunctionalLoss):
     """Module form of :func:`losskit.functional.l1_loss`; options are its keywords."""
 
     function = staticmethod(F.l1_loss)
 
 
-@register("mse")
+@register("mse", family="regression")
 class MSELoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.mse_loss`."""
 
     function = staticmethod(F.mse_loss)
 
 
-@register("smooth_l1")
+@register("smooth_l1", family="regression")
 class SmoothL1Loss(FunctionalLoss):
     """Module form of :func:`losskit.functional.smooth_l1_loss` (option ``beta``)."""
 
     function = staticmethod(F.smooth_l1_loss)
 
 
-@register("huber")
+@register("huber", family="regression")
 class HuberLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.huber_loss` (option ``delta``)."""
 
     function = staticmethod(F.huber_loss)
 
 
-@register("quantile", "pinball")
+@register("quantile", "pinball", family="regression")
 class QuantileLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.quantile_loss` (option ``quantiles``)."""
 
     function = staticmethod(F.quantile_loss)
 
 
-@register("log_cosh", "logcosh")
+@register("log_cosh", "logcosh", family="regression")
 class LogCoshLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.log_cosh_loss`."""
 
     function = staticmethod(F.log_cosh_loss)
 
 
-@register("gaussian_nll")
+@register("gaussian_nll", family="regression")
 class GaussianNLLLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.gaussian_nll_loss`.
 
@@ -71,14 +71,14 @@ class GaussianNLLLoss(FunctionalLoss):
     function = staticmethod(F.gaussian_nll_loss)
 
 
-@register("laplace_nll")
+@register("laplace_nll", family="regression")
 class LaplaceNLLLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.laplace_nll_loss`; pass ``scale=``/``log_scale=`` at call."""
 
     function = staticmethod(F.laplace_nll_loss)
 
 
-@register("poisson_nll", "poisson")
+@register("poisson_nll", "poisson", family="regression")
 class PoissonNLLLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.poisson_nll_loss`."""
 

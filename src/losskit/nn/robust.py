@@ -16,21 +16,21 @@ from losskit.registry import register
 __all__ = ["BarronLoss", "CauchyLoss", "CharbonnierLoss", "WelschLoss"]
 
 
-@register("charbonnier", "pseudo_huber_eps")
+@register("charbonnier", "pseudo_huber_eps", family="robust")
 class CharbonnierLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.charbonnier_loss` (option ``eps``)."""
 
     function = staticmethod(F.charbonnier_loss)
 
 
-@register("cauchy", "lorentzian")
+@register("cauchy", "lorentzian", family="robust")
 class CauchyLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.cauchy_loss` (option ``scale``)."""
 
     function = staticmethod(F.cauchy_loss)
 
 
-@register("welsch", "leclerc")
+@register("welsch", "leclerc", family="robust")
 class WelschLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.welsch_loss` (option ``scale``)."""
 
@@ -41,7 +41,7 @@ def _inv_softplus(y: float) -> float:
     return y + math.log(-math.expm1(-y))
 
 
-@register("barron", "general_robust", "adaptive_robust")
+@register("barron", "general_robust", "adaptive_robust", family="robust")
 class BarronLoss(Loss):
     r"""Barron's adaptive robust loss: :func:`losskit.functional.barron_loss` with a learnable α and scale.
 

@@ -21,49 +21,49 @@ __all__ = [
 ]
 
 
-@register("dice")
+@register("dice", family="segmentation")
 class DiceLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.dice_loss`; options are its keywords."""
 
     function = staticmethod(F.dice_loss)
 
 
-@register("generalized_dice", "gdl")
+@register("generalized_dice", "gdl", family="segmentation")
 class GeneralizedDiceLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.generalized_dice_loss`."""
 
     function = staticmethod(F.generalized_dice_loss)
 
 
-@register("tversky")
+@register("tversky", family="segmentation")
 class TverskyLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.tversky_loss` (``alpha`` weights FP, ``beta`` FN)."""
 
     function = staticmethod(F.tversky_loss)
 
 
-@register("focal_tversky")
+@register("focal_tversky", family="segmentation")
 class FocalTverskyLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.focal_tversky_loss`."""
 
     function = staticmethod(F.focal_tversky_loss)
 
 
-@register("jaccard", "soft_jaccard", "soft_iou")
+@register("jaccard", "soft_jaccard", "soft_iou", family="segmentation")
 class JaccardLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.jaccard_loss`."""
 
     function = staticmethod(F.jaccard_loss)
 
 
-@register("lovasz", "lovasz_hinge", "lovasz_softmax")
+@register("lovasz", "lovasz_hinge", "lovasz_softmax", family="segmentation")
 class LovaszLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.lovasz_loss`."""
 
     function = staticmethod(F.lovasz_loss)
 
 
-@register("mcc", "matthews")
+@register("mcc", "matthews", family="segmentation")
 class MCCLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.mcc_loss`; options are its keywords."""
 
