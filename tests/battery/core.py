@@ -72,6 +72,9 @@ class LossEntry:
     # "none" output is indexed by the batch (dim 0 of every positional tensor)
     batch_equivariant: bool = True
     compile: bool = True
+    # gradcheck in torch's fast mode (a random projection of the Jacobian, checked against finite
+    # differences): for losses whose forward is costly enough that the full Jacobian takes minutes
+    gradcheck_fast: bool = False
     # False where an op the loss delegates to cannot be traced whole (torch's CTC has data-dependent shapes)
     fullgraph: bool = True
     rtol: float = 1e-7

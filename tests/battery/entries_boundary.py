@@ -202,6 +202,7 @@ ENTRIES = [
                       "alpha-str"),
         ]),
         extremes=_seg_extremes, random=_seg_random((1, 2, 3)), empty=_seg_empty, index_args=(1,),
+        gradcheck_fast=True,  # a distance transform per forward: the full Jacobian took minutes
     ),
     LossEntry(
         "cldice_loss", LF.cldice_loss, losskit.ClDiceLoss, R.cldice_loss,
@@ -218,5 +219,6 @@ ENTRIES = [
                       r"^cldice_loss: input must have shape \(N, C, H, W\) or \(N, C, D, H, W\)", "1d"),
         ]),
         extremes=_seg_extremes, random=_seg_random((2, 3)), empty=_seg_empty, index_args=(1,),
+        gradcheck_fast=True,  # soft skeletons of both masks per forward: the full Jacobian took minutes
     ),
 ]
