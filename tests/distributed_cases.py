@@ -609,6 +609,11 @@ def _errors(rank: int, world: int, group: Any) -> dict[str, str]:
         run("mcc-classes", lambda: LF.mcc_loss(x, t, per_image=False, process_group=group))
         run("cldice-classes", lambda: LF.cldice_loss(x, t, per_image=False, process_group=group))
         run("ghm-bins", lambda: LF.ghm_c_loss(z, (z > 0).double(), bins=4 + rank, process_group=group))
+        # the pair losses gather embeddings, Proxy-Anchor per-proxy sums: checked before the gather
+        e = _randn(_gen("e6"), 3, 2 + rank)
+        run("ms-width", lambda: LF.multi_similarity_loss(e, y, process_group=group))
+        run("proxy-classes", lambda: LF.proxy_anchor_loss(e, _randn(_gen("e7"), 3 + rank, 2 + rank), y,
+                                                          process_group=group))
     finally:
         losskit.set_checks("default")
     run("wrong-type", lambda: LF.l1_loss(z, z, process_group="WORLD"))

@@ -122,6 +122,10 @@ def test_errors_across_ranks(runs):
             assert e["mcc-classes"].startswith("ValueError: mcc_loss: classes must be the same on every rank"), e
             assert e["cldice-classes"].startswith("ValueError: cldice_loss: classes must be the same"), e
             assert e["ghm-bins"].startswith("ValueError: ghm_c_loss: bins must be the same on every rank"), e
+            assert e["ms-width"].startswith(
+                "ValueError: multi_similarity_loss: width must be the same on every rank"), e
+            assert e["proxy-classes"].startswith(
+                "ValueError: proxy_anchor_loss: classes must be the same on every rank"), e
             assert e["module-copies-agree"] == "True", e
             assert e["pickle-subgroup"].startswith("TypeError: losskit Module: a process_group other than"), e
 
