@@ -353,7 +353,85 @@ def _later_cases() -> list[Case]:
                     args, bk, kw = seg_probs_free(g)
                 return args, bk, {**kw, "per_image": per_image}
             cs.append(Case(f"{tag}-per_image{per_image}", fn, make, global_none=not per_image))
-    return cs
+    return cs + _merged_after_audit_cases()
+
+
+def _merged_after_audit_cases() -> list[Case]:
+    """Long-tail, margin heads / pair / proxy losses and the point forecast errors (process_group added late)."""
+    wt = lambda g, *shape: _unif(g, *shape, lo=0.1, hi=2.0)  # noqa: E731
+    with_kw = lambda make, **kw: (lambda g: (lambda a, b, k: (a, b, {**k, **kw}))(*make(g)))  # noqa: E731
+    counts = lambda g: _ints(g, 50, C) + 1  # noqa: E731
+
+    def index_only(g, **extra):  # (N, C, 3) logits, class indices with padding, class weights
+        t = _ints(g, C, N, 3)
+        t[0, 1] = t[3, 0] = t[4, 2] = -100
+        return [_randn(g, N, C, 3, scale=2.0), t], {}, {"weight": _unif(g, C, lo=0.2, hi=2.0), **extra}
+
+    def prob_targets(g, **extra):
+        q = torch.softmax(_randn(g, N, C, scale=2.0), dim=1)
+        return [_randn(g, N, C, scale=2.0), q], {}, {"weight": _unif(g, C, lo=0.2, hi=2.0), **extra}
+
+    def head(g, k: int = 1, **extra):  # embeddings (N, 3), centres (C·k, 3) held by every rank, labels
+        return ([_randn(g, N, 3), _randn(g, C * k, 3), torch.tensor([2, 0, 2, 1, 3])],
+                {"sample_weight": wt(g, N)}, extra)
+
+    # labels: class 1 spans the 2-rank split, class 2 has a single member (no positive: circle drops it)
+    pair_labels = torch.tensor([0, 1, 0, 2, 1])
+
+    def pairs(g, **extra):
+        return [_randn(g, N, 3), pair_labels], {"weight": wt(g, N)}, extra
+
+    def proxies(g, **extra):  # class 3 has no embedding: P+ = {0, 1, 2}; per-proxy weight, shared
+        return ([_randn(g, N, 3), _randn(g, C, 3), torch.tensor([0, 1, 0, 2, 1])], {},
+                {"weight": _unif(g, C, lo=0.3, hi=2.0), **extra})
+
+    def point(g, positive: bool = False):
+        y = _randn(g, N, 4, scale=3.0)
+        if positive:  # MAPE: actuals away from 0
+            y = y.abs() + 0.5
+        else:
+            y[1, 2] = 0.0  # sMAPE: a zero actual (the term is 2)
+        return [_randn(g, N, 4, scale=3.0), y], {"weight": wt(g, N, 4)}, {}
+
+    def mase_history(g):
+        (x, y), bk, _ = point(g)
+        return [x, y], {**bk, "history": _randn(g, N, 6, scale=2.0)}, {"seasonality": 2}
+
+    def mase_scale(g):
+        (x, y), bk, _ = point(g)
+        return [x, y], {**bk, "scale": _unif(g, N, 1, lo=0.2, hi=3.0)}, {}
+
+    heads = (0, None, 0)
+    return [
+        Case("asymmetric", LF.asymmetric_loss, with_kw(_binary(), gamma_pos=1.0, gamma_neg=3.0)),
+        Case("asymmetric-ignore", LF.asymmetric_loss,
+             lambda g: (lambda a, b, k: ([a[0], torch.where(_unif(g, N, 3) < 0.2, -1.0, a[1])], b,
+                                          {"ignore_index": -1, "label_smoothing": 0.1}))(*_binary()(g))),
+        Case("poly-index", LF.poly_loss, lambda g: index_only(g, epsilon=1.5, label_smoothing=0.1)),
+        Case("poly-focal-prob", LF.poly_loss, lambda g: prob_targets(g, epsilon=-0.5, gamma=2.0)),
+        Case("balanced_softmax", LF.balanced_softmax_loss,
+             lambda g: index_only(g, class_counts=counts(g), label_smoothing=0.1)),
+        Case("balanced_softmax-prob", LF.balanced_softmax_loss, lambda g: prob_targets(g, class_counts=counts(g))),
+        Case("logit_adjusted", LF.logit_adjusted_cross_entropy,
+             lambda g: index_only(g, class_priors=counts(g).double() / 100, tau=0.7)),
+        Case("ldam", LF.ldam_loss, lambda g: index_only(g, class_counts=counts(g), scale=4.0)),
+        Case("seesaw", LF.seesaw_loss, lambda g: index_only(g, class_counts=counts(g) - 1)),
+        Case("arcface", LF.arcface_loss, lambda g: head(g, scale=8.0), bdim=heads, grad=(0, 1)),
+        Case("arcface-subcenters", LF.arcface_loss, lambda g: head(g, 2, scale=8.0, sub_centers=2),
+             bdim=heads, grad=(0, 1)),
+        Case("cosface", LF.cosface_loss, lambda g: head(g, scale=8.0), bdim=heads, grad=(0, 1)),
+        Case("sphereface", LF.sphereface_loss, lambda g: head(g, blend=1.0), bdim=heads, grad=(0, 1)),
+        Case("multi_similarity", LF.multi_similarity_loss, lambda g: pairs(g, epsilon=None, beta=10.0)),
+        Case("multi_similarity-mined", LF.multi_similarity_loss, lambda g: pairs(g, epsilon=0.3, beta=10.0)),
+        Case("circle", LF.circle_loss, lambda g: pairs(g, gamma=8.0)),
+        Case("circle-attached", LF.circle_loss, lambda g: pairs(g, gamma=8.0, detach_weights=False)),
+        Case("proxy_anchor", LF.proxy_anchor_loss, lambda g: proxies(g, alpha=4.0), bdim=heads, grad=(0, 1),
+             global_none=True),
+        Case("mape", LF.mape_loss, lambda g: point(g, positive=True)),
+        Case("smape", LF.smape_loss, point),
+        Case("mase-history", LF.mase_loss, mase_history),
+        Case("mase-scale", LF.mase_loss, mase_scale),
+    ]
 
 
 CASES = {c.name: c for c in cases()}
@@ -462,7 +540,7 @@ def train(model: torch.nn.Module, x: torch.Tensor, t: torch.Tensor, group: Any, 
 
 
 def stateful_modules(start: int, n: int, group: Any) -> dict[str, torch.Tensor]:
-    """GHMCLoss's running counts and BarronLoss's learned α over two calls on rows ``start:start+n``."""
+    """GHMCLoss's running counts, BarronLoss's learned α and SeesawLoss's label counts over rows ``start:start+n``."""
     g = _gen("modules")
     x, y = _randn(g, TOTAL, 3, scale=2.0), (_unif(g, TOTAL, 3) > 0.6).double()
     x2 = _randn(g, TOTAL, 3, scale=2.0)
@@ -478,6 +556,23 @@ def stateful_modules(start: int, n: int, group: Any) -> dict[str, torch.Tensor]:
     val = barron(x[start : start + n], x2[start : start + n], process_group=group)
     grads = torch.autograd.grad(val, [barron.latent_alpha, barron.latent_scale])
     out["barron"], out["barron_grads"] = val.detach(), torch.stack(grads)
+    # SeesawLoss counting labels: class 3 only on the last rows, class 1 ignored once
+    seesaw = losskit.SeesawLoss(num_classes=4)
+    labels = (torch.tensor([0, 0, 1, 3, 3]), torch.tensor([0, -100, 2, 0, 3]))
+    for step, (xs, ys) in enumerate(zip((x, x2), labels)):
+        z = torch.cat([xs, xs[:, :1]], dim=1)[start : start + n].clone().requires_grad_(True)
+        val = seesaw(z, ys[start : start + n], process_group=group)
+        (gz,) = torch.autograd.grad(val, z)
+        out[f"seesaw{step}"], out[f"seesaw_grad{step}"] = val.detach(), gz
+    out["seesaw_counts"] = seesaw.class_counts.clone()
+    # a head Module built with the group (its construction check runs locally, no collective)
+    arc = losskit.ProxyAnchorLoss(4, 3, alpha=4.0, process_group=group).double()
+    with torch.no_grad():
+        arc.proxies.copy_(_randn(g, 4, 3))
+    emb = _randn(g, TOTAL, 3)[start : start + n]
+    val = arc(emb, torch.tensor([0, 1, 0, 2, 1])[start : start + n])
+    out["proxy_module"] = val.detach()
+    out["proxy_module_grad"] = torch.autograd.grad(val, arc.proxies)[0]
     return out
 
 
@@ -514,6 +609,11 @@ def _errors(rank: int, world: int, group: Any) -> dict[str, str]:
         run("mcc-classes", lambda: LF.mcc_loss(x, t, per_image=False, process_group=group))
         run("cldice-classes", lambda: LF.cldice_loss(x, t, per_image=False, process_group=group))
         run("ghm-bins", lambda: LF.ghm_c_loss(z, (z > 0).double(), bins=4 + rank, process_group=group))
+        # the pair losses gather embeddings, Proxy-Anchor per-proxy sums: checked before the gather
+        e = _randn(_gen("e6"), 3, 2 + rank)
+        run("ms-width", lambda: LF.multi_similarity_loss(e, y, process_group=group))
+        run("proxy-classes", lambda: LF.proxy_anchor_loss(e, _randn(_gen("e7"), 3 + rank, 2 + rank), y,
+                                                          process_group=group))
     finally:
         losskit.set_checks("default")
     run("wrong-type", lambda: LF.l1_loss(z, z, process_group="WORLD"))

@@ -82,7 +82,9 @@ def test_every_rank_gets_the_full_batch_loss_and_gradient(runs, full, name, worl
         for j, i in enumerate(case.grad):
             if (case.bdim or (0,) * 8)[i] is None:
                 per_rank = torch.stack([runs[(world, r)][f"{name}/{red}"]["grads"][j] for r in range(world)])
-                combined = per_rank.sum(0) if red == "none" else per_rank.mean(0)
+                # (a global "none", e.g. Proxy-Anchor's per-proxy terms, is the same on every rank: averaged)
+                local = red == "none" and not case.global_none
+                combined = per_rank.sum(0) if local else per_rank.mean(0)
                 assert _close(combined, ref["grads"][j]), (red, (combined - ref["grads"][j]).abs().max())
 
 
@@ -91,6 +93,13 @@ def test_the_comparison_can_fail(full):
     case = DC.CASES["cross_entropy-index"]
     parts = [DC.evaluate(case, "mean", s, n, None)["value"] for s, n in ((0, 3), (3, 2))]
     assert abs(float(sum(parts) / 2) - float(full[(case.name, "mean")]["value"])) > 1e-3
+    # the pair losses' candidates and Proxy-Anchor's per-proxy sums span the ranks: rank-local rows differ
+    for name in ("multi_similarity", "circle", "proxy_anchor"):
+        case = DC.CASES[name]
+        first = DC.evaluate(case, "none", 0, 3, None)["value"]
+        whole = full[(name, "none")]["value"]
+        whole = whole if case.global_none else whole[:3]
+        assert (first - whole).abs().max() > 1e-3, name
     dice = DC.CASES["dice-per_imageFalse"]
     parts = [DC.evaluate(dice, "mean", s, n, None)["value"] for s, n in ((0, 3), (3, 2))]
     assert abs(float(sum(parts) / 2) - float(full[(dice.name, "mean")]["value"])) > 1e-3
@@ -113,6 +122,10 @@ def test_errors_across_ranks(runs):
             assert e["mcc-classes"].startswith("ValueError: mcc_loss: classes must be the same on every rank"), e
             assert e["cldice-classes"].startswith("ValueError: cldice_loss: classes must be the same"), e
             assert e["ghm-bins"].startswith("ValueError: ghm_c_loss: bins must be the same on every rank"), e
+            assert e["ms-width"].startswith(
+                "ValueError: multi_similarity_loss: width must be the same on every rank"), e
+            assert e["proxy-classes"].startswith(
+                "ValueError: proxy_anchor_loss: classes must be the same on every rank"), e
             assert e["module-copies-agree"] == "True", e
             assert e["pickle-subgroup"].startswith("TypeError: losskit Module: a process_group other than"), e
 
@@ -129,7 +142,7 @@ def test_ddp_training_matches_one_process(runs):
 
 
 def test_stateful_modules_across_ranks(runs):
-    """GHMCLoss's running bin counts (global on every rank) and BarronLoss's shared α / c gradients."""
+    """GHMCLoss's running bin counts and SeesawLoss's label counts (global on every rank), BarronLoss's α / c."""
     one = DC.stateful_modules(0, DC.TOTAL, None)
     for world in (2, 3):
         sizes = DC.SIZES[world]
@@ -141,6 +154,13 @@ def test_stateful_modules_across_ranks(runs):
                 assert _close(m[f"ghm{step}"], one[f"ghm{step}"]), (world, r, step)
                 assert _close(m[f"ghm_grad{step}"], world * one[f"ghm_grad{step}"][start : start + n])
             assert _close(m["barron"], one["barron"])
+            assert torch.equal(m["seesaw_counts"], one["seesaw_counts"]), (world, r, m["seesaw_counts"])
+            for step in (0, 1):
+                assert _close(m[f"seesaw{step}"], one[f"seesaw{step}"]), (world, r, step)
+                assert _close(m[f"seesaw_grad{step}"], world * one[f"seesaw_grad{step}"][start : start + n])
+            assert _close(m["proxy_module"], one["proxy_module"]), (world, r)
+        proxy = torch.stack([m["proxy_module_grad"] for m in got]).mean(0)
+        assert _close(proxy, one["proxy_module_grad"]), (proxy, one["proxy_module_grad"])
         mean = torch.stack([m["barron_grads"] for m in got]).mean(0)  # what DDP does with the parameters
         assert _close(mean, one["barron_grads"]), (mean, one["barron_grads"])
 

@@ -556,6 +556,8 @@ def mape_loss(
     eps: float = _F64_EPS,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Mean absolute percentage error (MAPE) as a loss, a fraction (multiply by 100 for percent).
 
@@ -577,6 +579,10 @@ def mape_loss(
         eps: ε > 0, the floor of :math:`|y|`. Default 2.22e-16 (scikit-learn's).
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise with the input's shape for ``reduction="none"``.
@@ -599,7 +605,8 @@ def mape_loss(
     checks.check_reduction(fn, reduction)
     x, y, w, e = _point_pair(fn, input, target, weight, eps)
     values = (y - x).abs() / y.abs().clamp_min(e)
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def smape_loss(
@@ -609,6 +616,8 @@ def smape_loss(
     eps: float = _F64_EPS,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Symmetric mean absolute percentage error (sMAPE, the M4 competition's form) as a loss, in [0, 2].
 
@@ -631,6 +640,10 @@ def smape_loss(
         eps: ε > 0, the floor of the denominator. Default 2.22e-16.
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise with the input's shape for ``reduction="none"``.
@@ -656,7 +669,8 @@ def smape_loss(
     checks.check_reduction(fn, reduction)
     x, y, w, e = _point_pair(fn, input, target, weight, eps)
     values = 2.0 * (y - x).abs() / (y.abs() + x.abs()).clamp_min(e)
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 def mase_loss(
@@ -669,6 +683,8 @@ def mase_loss(
     eps: float = _F64_EPS,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Mean absolute scaled error (MASE): the error over the in-sample MAE of the (seasonal) naive forecast.
 
@@ -695,6 +711,10 @@ def mase_loss(
         eps: ε > 0, the floor of the scale. Default 2.22e-16.
         weight: elementwise weight broadcastable into the input's shape.
         reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
+            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise with the input's shape for ``reduction="none"``.
@@ -758,4 +778,5 @@ def mase_loss(
                 raise ValueError(f"{fn}: scale must be non-negative, got a minimum of {lo:.4g}")
         s = scale.to(x.dtype)
     values = (y - x).abs() / s.clamp_min(e)
-    return finish(fn, values, reduction, w, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})

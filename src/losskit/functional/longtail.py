@@ -17,7 +17,7 @@ float32. Class counts and priors are ``(C,)`` tensors (integer or floating).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -38,6 +38,9 @@ from losskit.functional._common import (
     finish,
     prepare,
 )
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 __all__ = [
     "asymmetric_loss",
@@ -134,11 +137,12 @@ def _ce(
 
 
 def _finish_multiclass(
-    fn: str, loss: Tensor, norm: Tensor, reduction: str, normalizer: Any, input: Tensor, target: Tensor,
-    **more: Tensor | None,
+    fn: str, loss: Tensor, norm: Tensor, reduction: str, normalizer: Any, process_group: Any, classes: int,
+    input: Tensor, target: Tensor, **more: Tensor | None,
 ) -> Tensor:
-    return finish(fn, loss, reduction, denominator=norm, normalizer=normalizer,
-                  inputs={"input": input, "target": target, **more})
+    """Reduce per-sample losses over the samples' class weights (across ranks: C must agree)."""
+    return finish(fn, loss, reduction, denominator=norm, normalizer=normalizer, process_group=process_group,
+                  facts={"classes": classes}, inputs={"input": input, "target": target, **more})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -161,6 +165,7 @@ def asymmetric_loss(
     weight: Tensor | None = None,
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Asymmetric loss (ASL) for multi-label classification: focusing and a probability margin on negatives.
 
@@ -193,6 +198,8 @@ def asymmetric_loss(
             the reference code's reduction). timm's ``"batchmean"`` is ``"sum"`` divided by N:
             ``normalizer=N``.
         normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0).
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -285,7 +292,8 @@ def asymmetric_loss(
     if detach_focal_weight:
         w_pos, w_neg = w_pos.detach(), w_neg.detach()
     values = -(y * w_pos * logp + (1.0 - y) * w_neg * log1m_pm)
-    return finish(fn, values, reduction, w, normalizer=normalizer, inputs={"input": input, "target": target})
+    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
+                  inputs={"input": input, "target": target})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -307,6 +315,7 @@ def poly_loss(
     dim: int = 1,
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Poly-1 loss: cross-entropy (or softmax focal loss) plus ε times the first polynomial term.
 
@@ -331,6 +340,8 @@ def poly_loss(
         gamma: focal exponent γ >= 0; 0 (default) is Poly-1 cross-entropy, γ > 0 Poly-1 focal loss.
         weight, ignore_index, label_smoothing, input_type, dim, reduction: as :func:`losskit.cross_entropy`.
         normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0).
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; per sample ``(N, *)`` for ``reduction="none"``.
@@ -379,7 +390,7 @@ def poly_loss(
     one_minus_pt = (qs * torch.exp(log1mp)).sum(d)
     poly = qw.sum(d) * (one_minus_pt if g == 0.0 else one_minus_pt ** (g + 1.0))
     loss = first + eps_ * poly
-    return _finish_multiclass(fn, loss, norm, reduction, normalizer, input, target)
+    return _finish_multiclass(fn, loss, norm, reduction, normalizer, process_group, C, input, target)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -398,6 +409,7 @@ def balanced_softmax_loss(
     dim: int = 1,
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Balanced softmax cross-entropy: the softmax of the training (long-tailed) label distribution.
 
@@ -418,6 +430,8 @@ def balanced_softmax_loss(
             ratios matter).
         weight, ignore_index, label_smoothing, dim, reduction: as :func:`losskit.cross_entropy`.
         normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0).
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; per sample ``(N, *)`` for ``reduction="none"``.
@@ -451,7 +465,7 @@ def balanced_softmax_loss(
                                                   index_only=False, extra={"class_counts": class_counts})
     log_n = torch.log(class_counts.to(x.dtype))
     loss, norm = _ce(x + class_view(log_n, x.dim(), d), tgt, is_index, w, ignore_index, ls, d)
-    return _finish_multiclass(fn, loss, norm, reduction, normalizer, input, target)
+    return _finish_multiclass(fn, loss, norm, reduction, normalizer, process_group, C, input, target)
 
 
 @declare(tau=Number(low=-math.inf, high=math.inf, low_open=True, high_open=True),
@@ -468,6 +482,7 @@ def logit_adjusted_cross_entropy(
     dim: int = 1,
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Logit-adjusted cross-entropy: CE of the logits shifted by τ times the log class priors.
 
@@ -488,6 +503,8 @@ def logit_adjusted_cross_entropy(
         tau: the temperature τ (a real number). Default 1 (the paper's consistent choice).
         weight, ignore_index, label_smoothing, dim, reduction: as :func:`losskit.cross_entropy`.
         normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0).
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; per sample ``(N, *)`` for ``reduction="none"``.
@@ -522,7 +539,7 @@ def logit_adjusted_cross_entropy(
                                                   index_only=False, extra={"class_priors": class_priors})
     shift = t * torch.log(class_priors.to(x.dtype))
     loss, norm = _ce(x + class_view(shift, x.dim(), d), tgt, is_index, w, ignore_index, ls, d)
-    return _finish_multiclass(fn, loss, norm, reduction, normalizer, input, target)
+    return _finish_multiclass(fn, loss, norm, reduction, normalizer, process_group, C, input, target)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -549,6 +566,7 @@ def ldam_loss(
     dim: int = 1,
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Label-distribution-aware margin (LDAM) loss: a softmax margin that grows as a class gets rarer.
 
@@ -570,6 +588,8 @@ def ldam_loss(
         scale: :math:`s > 0`. Default 30 (the reference code's, for cosine logits); use 1 for raw logits.
         weight, ignore_index, dim, reduction: as :func:`losskit.cross_entropy`.
         normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0).
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; per sample ``(N, *)`` for ``reduction="none"``.
@@ -609,7 +629,7 @@ def ldam_loss(
     onehot = F.one_hot(safe, C).movedim(-1, d).to(x.dtype)
     z = s * (x - onehot * class_view(delta, x.dim(), d))
     loss, norm = _ce(z, tgt, True, w, ignore_index, 0.0, d)
-    return _finish_multiclass(fn, loss, norm, reduction, normalizer, input, target)
+    return _finish_multiclass(fn, loss, norm, reduction, normalizer, process_group, C, input, target)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -629,6 +649,7 @@ def seesaw_loss(
     dim: int = 1,
     reduction: str = "mean",
     normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Seesaw loss: softmax CE with negative classes re-weighted by mitigation and compensation factors.
 
@@ -662,6 +683,8 @@ def seesaw_loss(
         q: compensation exponent >= 0. Default 2 (the paper's).
         weight, ignore_index, dim, reduction: as :func:`losskit.cross_entropy`.
         normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0).
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md).
 
     Returns:
         The loss; per sample ``(N, *)`` for ``reduction="none"``.
@@ -709,4 +732,4 @@ def seesaw_loss(
             logp = torch.log_softmax(x.detach(), dim=d)
             log_s = log_s + qq * (logp - logp.gather(d, safe)).clamp_min(0.0)
     loss, norm = _ce(x + log_s, tgt, True, w, ignore_index, 0.0, d)
-    return _finish_multiclass(fn, loss, norm, reduction, normalizer, input, target)
+    return _finish_multiclass(fn, loss, norm, reduction, normalizer, process_group, C, input, target)

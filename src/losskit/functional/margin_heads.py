@@ -40,13 +40,18 @@ does not).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
+from losskit import distributed as LD
 from losskit._core import checks
 from losskit.functional._common import finish, prepare
 from losskit.functional.embedding import _check_bool, _check_embeddings, _normalize
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 __all__ = [
     "arcface_loss",
@@ -171,6 +176,8 @@ def arcface_loss(
     easy_margin: bool = False,
     sample_weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""ArcFace (additive angular margin) loss, with optional sub-centres (Sub-center ArcFace).
 
@@ -202,6 +209,11 @@ def arcface_loss(
             Default False.
         sample_weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0), e.g. the
+            sample count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md). Every rank
+            must hold the same centres (DDP replicates them); each sample only meets the centres.
 
     Returns:
         The loss; per sample for ``reduction="none"``.
@@ -249,7 +261,8 @@ def arcface_loss(
     else:  # θ + m > π  <=>  cos θ < cos(π - m): continue linearly, keeping φ decreasing in θ
         phi = torch.where(c >= math.cos(math.pi - m), phi, c - m * math.sin(m))
     loss = _softmax_with_target(s * cos, s * phi, y)
-    return finish(fn, loss, reduction, sw, inputs={"embeddings": embeddings, "weight": weight})
+    return finish(fn, loss, reduction, sw, normalizer=normalizer, process_group=process_group,
+                  facts={"classes": int(cos.shape[1])}, inputs={"embeddings": embeddings, "weight": weight})
 
 
 def _check_sub_centers(fn: str, sub_centers: object) -> int:
@@ -269,6 +282,8 @@ def cosface_loss(
     margin: float = 0.35,
     sample_weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""CosFace (large margin cosine, additive cosine margin) loss.
 
@@ -287,6 +302,11 @@ def cosface_loss(
         margin: m >= 0 in cosine units (finite). Default 0.35 (the paper's).
         sample_weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0), e.g. the
+            sample count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md). Every rank
+            must hold the same centres (DDP replicates them); each sample only meets the centres.
 
     Returns:
         The loss; per sample for ``reduction="none"``.
@@ -318,7 +338,8 @@ def cosface_loss(
     _, cos, y, sw = _head_cosines(fn, embeddings, weight, labels, 1, sample_weight)
     c = cos.gather(1, y[:, None]).squeeze(1)
     loss = _softmax_with_target(s * cos, s * (c - m), y)
-    return finish(fn, loss, reduction, sw, inputs={"embeddings": embeddings, "weight": weight})
+    return finish(fn, loss, reduction, sw, normalizer=normalizer, process_group=process_group,
+                  facts={"classes": int(cos.shape[1])}, inputs={"embeddings": embeddings, "weight": weight})
 
 
 def _chebyshev(c: Tensor, m: int) -> Tensor:
@@ -341,6 +362,8 @@ def sphereface_loss(
     blend: float = 0.0,
     sample_weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""SphereFace (A-Softmax, multiplicative angular margin) loss.
 
@@ -369,6 +392,11 @@ def sphereface_loss(
         blend: λ >= 0 (finite). Default 0.
         sample_weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0), e.g. the
+            sample count of a whole gradient-accumulation window. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md). Every rank
+            must hold the same centres (DDP replicates them); each sample only meets the centres.
 
     Returns:
         The loss; per sample for ``reduction="none"``.
@@ -417,7 +445,8 @@ def sphereface_loss(
     psi = sign * _chebyshev(c, margin) - 2.0 * k
     f = (lam * c + psi) / (1.0 + lam)
     loss = _softmax_with_target(s * norm[:, None] * cos, s * norm * f, y)
-    return finish(fn, loss, reduction, sw, inputs={"embeddings": embeddings, "weight": weight})
+    return finish(fn, loss, reduction, sw, normalizer=normalizer, process_group=process_group,
+                  facts={"classes": int(cos.shape[1])}, inputs={"embeddings": embeddings, "weight": weight})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -425,9 +454,14 @@ def sphereface_loss(
 
 
 def _pair_setup(
-    fn: str, embeddings: Tensor, labels: object, weight: Tensor | None
-) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
-    """Validate a pair loss's arguments; ``(S (N, N), positives, negatives, weight)``."""
+    fn: str, embeddings: Tensor, labels: object, weight: Tensor | None, process_group: Any
+) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Any]:
+    """Validate a pair loss's arguments; ``(S (N, G), positives, negatives, weight, group)``.
+
+    The rows are this rank's anchors, the columns the candidates: this rank's embeddings, or with a
+    ``process_group`` every rank's (gathered with their gradient, in rank order), so ``G`` is the global
+    batch size; an anchor is never its own positive.
+    """
     _check_embeddings(fn, "embeddings", embeddings)
     n = int(embeddings.shape[0])
     y = _check_labels(fn, labels, n, None)
@@ -435,13 +469,23 @@ def _pair_setup(
     checks.check_same_device(fn, embeddings=embeddings, labels=y, weight=weight)
     # mining compares similarities: a NaN embedding could drop out of every pair and hide
     checks.check_finite(fn, "embeddings", embeddings)
+    group = LD.resolve_group(fn, process_group)
     _, (x, w) = prepare(fn, embeddings, weight)
     assert x is not None
     u = _normalize(x)
-    sim = u @ u.T
-    same = y[:, None] == y[None, :]
-    eye = torch.eye(n, dtype=torch.bool, device=sim.device)
-    return sim, same & ~eye, ~same, w
+    u_all, y_all, offset = u, y, 0
+    if group is not None:
+        # before the gather: ranks with other widths would fail inside the collective
+        LD.check_consistent(fn, group, u.device, width=int(u.shape[1]))
+        sizes = LD.gather_sizes(n, group, u.device)
+        u_all = LD.all_gather(u, group, sizes=sizes)
+        y_all = LD.all_gather(y, group, sizes=sizes)
+        offset = LD.rank_offset(sizes, group)
+    sim = u @ u_all.T
+    same = y[:, None] == y_all[None, :]
+    cols = torch.arange(int(u_all.shape[0]), device=sim.device)
+    me = (torch.arange(n, device=sim.device) + offset)[:, None] == cols[None, :]
+    return sim, same & ~me, ~same, w, group
 
 
 def _log1p_sum_exp(z: Tensor, keep: Tensor) -> Tensor:
@@ -462,6 +506,8 @@ def multi_similarity_loss(
     epsilon: float | None = 0.1,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Multi-Similarity loss (Wang et al. 2019) with its pair mining.
 
@@ -488,6 +534,14 @@ def multi_similarity_loss(
         epsilon: ε >= 0, the mining margin, or None for all pairs. Default 0.1 (the paper's).
         weight: per-anchor weight ``(N,)``; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0). Default
+            None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md). Each rank's
+            anchors are compared with every rank's embeddings (gathered with their gradient, so an
+            anchor's positives and negatives come from the whole batch), then the per-anchor values are
+            reduced over all ranks: the value and gradients are those of one process on the concatenated
+            batch. ``"none"`` returns this rank's anchors.
 
     Returns:
         The loss; per anchor for ``reduction="none"``.
@@ -527,7 +581,7 @@ def multi_similarity_loss(
     b = _positive(fn, "beta", beta)
     lam = _finite(fn, "base", base)
     eps = None if epsilon is None else _finite(fn, "epsilon", epsilon, low=0.0)
-    sim, pos, neg, w = _pair_setup(fn, embeddings, labels, weight)
+    sim, pos, neg, w, group = _pair_setup(fn, embeddings, labels, weight, process_group)
     if eps is not None:
         s = sim.detach()
         big = torch.finfo(s.dtype).max
@@ -537,7 +591,8 @@ def multi_similarity_loss(
         neg = neg & (s + eps > hardest_pos)
         pos = pos & (s - eps < hardest_neg)
     loss = _log1p_sum_exp(-a * (sim - lam), pos) / a + _log1p_sum_exp(b * (sim - lam), neg) / b
-    return finish(fn, loss, reduction, w, inputs={"embeddings": embeddings})
+    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=group,
+                  inputs={"embeddings": embeddings})
 
 
 def circle_loss(
@@ -549,6 +604,8 @@ def circle_loss(
     detach_weights: bool = True,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Circle loss (Sun et al. 2020), pair-based form: every other sample of the batch is a pair.
 
@@ -576,6 +633,14 @@ def circle_loss(
             (the gradient of the value as written).
         weight: per-anchor weight ``(N,)``.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0). Default
+            None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md). Each rank's
+            anchors are compared with every rank's embeddings (gathered with their gradient, so an
+            anchor's positives and negatives come from the whole batch), then the per-anchor values are
+            reduced over all ranks: the value and gradients are those of one process on the concatenated
+            batch. ``"none"`` returns this rank's anchors.
 
     Returns:
         The loss; per anchor for ``reduction="none"``.
@@ -606,7 +671,7 @@ def circle_loss(
     mm = _finite(fn, "m", m)
     g = _positive(fn, "gamma", gamma)
     _check_bool(fn, "detach_weights", detach_weights)
-    sim, pos, neg, w = _pair_setup(fn, embeddings, labels, weight)
+    sim, pos, neg, w, group = _pair_setup(fn, embeddings, labels, weight, process_group)
     sa = sim.detach() if detach_weights else sim
     zp = -g * torch.relu(1.0 + mm - sa) * (sim - (1.0 - mm))
     zn = g * torch.relu(sa + mm) * (sim - mm)
@@ -616,7 +681,8 @@ def circle_loss(
     loss = torch.where(valid, loss, torch.zeros_like(loss))
     v = valid.to(loss.dtype)
     denom = None if reduction != "mean" else (v if w is None else v * w)
-    return finish(fn, loss, reduction, w, denominator=denom, inputs={"embeddings": embeddings})
+    return finish(fn, loss, reduction, w, denominator=denom, normalizer=normalizer, process_group=group,
+                  inputs={"embeddings": embeddings})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -632,6 +698,8 @@ def proxy_anchor_loss(
     delta: float = 0.1,
     weight: Tensor | None = None,
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Proxy-Anchor loss (Kim et al. 2020): each class proxy is an anchor against the whole batch.
 
@@ -658,6 +726,14 @@ def proxy_anchor_loss(
         delta: the margin δ (finite). Default 0.1 (the paper's).
         weight: per-proxy (per-class) weight ``(C,)``.
         reduction: ``"none"`` (``(C,)``), ``"mean"`` (the paper's) or ``"sum"``.
+        normalizer: with ``reduction="mean"``, replaces both halves' counts by one number or 0-d tensor
+            > 0: the loss is then ``"sum"`` divided by it. Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
+            union of every rank's batch, the same on every rank (see docs/distributed.md). Every rank must
+            hold the same proxies (DDP replicates them). Each rank's per-proxy log-sum-exps over its own
+            embeddings (``2·C`` numbers) are gathered with their gradient and combined, and
+            :math:`P^+` counts the proxies with a positive on any rank, so ``"none"`` (the ``(C,)`` terms),
+            ``"sum"`` and ``"mean"`` are those of one process on the concatenated batch, on every rank.
 
     Returns:
         The loss; per proxy for ``reduction="none"``.
@@ -691,16 +767,32 @@ def proxy_anchor_loss(
     y = _check_labels(fn, labels, n, num_classes)
     checks.check_weight(fn, weight, (num_classes,))
     checks.check_same_device(fn, embeddings=embeddings, proxies=proxies, labels=y, weight=weight)
+    group = LD.resolve_group(fn, process_group)
     _, (x, pr, w) = prepare(fn, embeddings, proxies, weight)
     assert x is not None and pr is not None
     cos = _normalize(pr) @ _normalize(x).T  # (C, N): proxies as anchors
     is_pos = torch.nn.functional.one_hot(y, num_classes).T.to(torch.bool)
-    h_pos = _log1p_sum_exp(-a * (cos - d), is_pos)
-    h_neg = _log1p_sum_exp(a * (cos + d), ~is_pos)
+    lse_pos = _masked_lse(-a * (cos - d), is_pos)
+    lse_neg = _masked_lse(a * (cos + d), ~is_pos)
+    has_pos = is_pos.any(1).to(lse_pos.dtype)
+    if group is not None:
+        # the batch's sums over embeddings are sums over ranks: gather the local log-sum-exps (an empty
+        # rank's are -inf, floored at the lowest float) and combine them
+        LD.check_consistent(fn, group, x.device, classes=num_classes, width=int(x.shape[1]),
+                            reduction=("none", "mean", "sum").index(reduction),
+                            normalizer_given=int(normalizer is not None))
+        low = torch.finfo(lse_pos.dtype).min
+        local = torch.stack([lse_pos, lse_neg]).clamp_min(low)[None]
+        both = torch.logsumexp(LD.all_gather(local, group, sizes=[1] * LD.world_size(group)), dim=0)
+        lse_pos, lse_neg = both[0], both[1]
+        with torch.no_grad():
+            has_pos = (LD.all_reduce_sum(has_pos, group) > 0).to(lse_pos.dtype)
+    h_pos = _softplus(lse_pos)
+    h_neg = _softplus(lse_neg)
     inputs: dict[str, Tensor | None] = {"embeddings": embeddings, "proxies": proxies}
-    if reduction != "mean":
-        return finish(fn, h_pos + h_neg, reduction, w, inputs=inputs)
-    has_pos = is_pos.any(1).to(h_pos.dtype)
+    # the values below are already those of the whole (multi-rank) batch: reduce them locally
+    if reduction != "mean" or normalizer is not None:
+        return finish(fn, h_pos + h_neg, reduction, w, normalizer=normalizer, inputs=inputs)
     ones = torch.ones_like(h_pos)
     count_pos = (has_pos if w is None else has_pos * w).sum()
     count_all = (ones if w is None else w).sum()

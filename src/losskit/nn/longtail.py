@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
+from losskit import distributed as dist_
 from losskit._core import checks
 from losskit.functional import longtail as F
 from losskit.nn.base import FunctionalLoss, Loss
@@ -83,6 +84,10 @@ class SeesawLoss(Loss):
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
         normalizer: replaces the denominator of ``reduction="mean"``.
 
+    ``forward(input, target, *, process_group=None)``: with a ``torch.distributed`` group the counts of
+    every rank's labels are added (the buffer stays identical on every rank, as one process would count the
+    concatenated batch) and the loss is the global one.
+
     Example:
         >>> import torch, losskit
         >>> crit = losskit.SeesawLoss(num_classes=3)
@@ -145,8 +150,13 @@ class SeesawLoss(Loss):
             self.class_counts = torch.zeros_like(incoming, device=self.class_counts.device)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        """The Seesaw loss of the batch; in training mode (accumulating) the counts are updated first."""
+    def forward(self, input: Tensor, target: Tensor, *, process_group: Any = None) -> Tensor:
+        """The Seesaw loss of the batch; in training mode (accumulating) the counts are updated first.
+
+        With a ``process_group`` the counts added are those of every rank's labels (one all-reduce of C
+        integers), so the buffer stays the same on every rank, and the loss is that of the union of the
+        ranks' batches (see :func:`losskit.functional.seesaw_loss`).
+        """
         if self.accumulate and self.training:
             fn = "SeesawLoss"
             checks.check_float(fn, "input", input)
@@ -168,6 +178,7 @@ class SeesawLoss(Loss):
                 safe = torch.where(valid, tgt, torch.zeros_like(tgt)).reshape(-1)
                 add = torch.zeros(C, dtype=torch.int64, device=tgt.device)
                 add.scatter_add_(0, safe, valid.reshape(-1).to(torch.int64))
+                add = dist_.all_reduce_sum(add, dist_.resolve_group(fn, process_group))
                 self.class_counts.add_(add.to(self.class_counts.device, self.class_counts.dtype))
         counts = self.class_counts
         if counts.numel() == 0 and isinstance(input, Tensor) and input.dim() >= 2:
@@ -175,7 +186,7 @@ class SeesawLoss(Loss):
             counts = torch.zeros(n_classes, dtype=torch.int64, device=input.device)
         return F.seesaw_loss(input, target, class_counts=counts, p=self.p, q=self.q, weight=self.weight,
                              ignore_index=self.ignore_index, dim=self.dim, reduction=self.reduction,
-                             normalizer=self.normalizer)
+                             normalizer=self.normalizer, process_group=process_group)
 
     def extra_repr(self) -> str:
         """Counts mode, p, q and reduction."""

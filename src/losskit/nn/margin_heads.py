@@ -36,6 +36,11 @@ def _size(fn: str, name: str, value: object) -> int:
     return value
 
 
+def _given(**options: Any) -> dict[str, Any]:
+    """The options that are not None (the function's defaults stay implicit)."""
+    return {k: v for k, v in options.items() if v is not None}
+
+
 class _OwnsCentres(FunctionalLoss):
     """A loss whose function takes ``(embeddings, <centres>, labels)``, holding the centres itself."""
 
@@ -56,7 +61,11 @@ class _OwnsCentres(FunctionalLoss):
         # validate every option now, on an empty batch, rather than at the first forward
         with torch.no_grad():
             empty = torch.zeros(0, dtype=torch.long)
-            type(self).function(torch.zeros(0, d), getattr(self, self._param), empty, **self.options)
+            # (locally: a process group is for the calls, not a collective at construction)
+            opts = dict(self.options)
+            if "process_group" in opts:
+                opts["process_group"] = None
+            type(self).function(torch.zeros(0, d), getattr(self, self._param), empty, **opts)
 
     def forward(self, embeddings: Tensor, labels: Tensor, **kwargs: Any) -> Tensor:
         """The loss of ``embeddings`` against the held centres (call-time keywords override options)."""
@@ -82,6 +91,9 @@ class ArcFaceLoss(_OwnsCentres):
         sub_centers: K >= 1; ``weight`` is then ``(C·K, D)``. Default 1.
         easy_margin: the margin only on positive cosines. Default False.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` (also per call).
+        process_group: None or a ``torch.distributed`` group: the loss of every rank's batch (also per
+            call, ``loss(x, y, process_group=g)``; see docs/distributed.md).
 
     ``sample_weight`` is given at call time: ``loss(embeddings, labels, sample_weight=w)``; any option
     passed to the call overrides the stored one.
@@ -100,9 +112,11 @@ class ArcFaceLoss(_OwnsCentres):
     def __init__(
         self, num_classes: int, embedding_size: int, *, scale: float = 64.0, margin: float = 0.5,
         sub_centers: int = 1, easy_margin: bool = False, reduction: str = "mean",
+        normalizer: float | Tensor | None = None, process_group: Any = None,
     ) -> None:
         super().__init__(num_classes, embedding_size, scale=scale, margin=margin, sub_centers=sub_centers,
-                         easy_margin=easy_margin, reduction=reduction)
+                         easy_margin=easy_margin, reduction=reduction,
+                         **_given(normalizer=normalizer, process_group=process_group))
 
 
 @register("cosface", "am_softmax", "large_margin_cosine", family="margin_heads")
@@ -115,6 +129,9 @@ class CosFaceLoss(_OwnsCentres):
         scale: s > 0. Default 64.
         margin: m >= 0 in cosine units. Default 0.35.
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` (also per call).
+        process_group: None or a ``torch.distributed`` group: the loss of every rank's batch (also per
+            call, ``loss(x, y, process_group=g)``; see docs/distributed.md).
 
     ``sample_weight`` is given at call time.
 
@@ -132,9 +149,10 @@ class CosFaceLoss(_OwnsCentres):
 
     def __init__(
         self, num_classes: int, embedding_size: int, *, scale: float = 64.0, margin: float = 0.35,
-        reduction: str = "mean",
+        reduction: str = "mean", normalizer: float | Tensor | None = None, process_group: Any = None,
     ) -> None:
-        super().__init__(num_classes, embedding_size, scale=scale, margin=margin, reduction=reduction)
+        super().__init__(num_classes, embedding_size, scale=scale, margin=margin, reduction=reduction,
+                         **_given(normalizer=normalizer, process_group=process_group))
 
 
 @register("sphereface", "a_softmax", "angular_softmax", family="margin_heads")
@@ -148,6 +166,9 @@ class SphereFaceLoss(_OwnsCentres):
         scale: s > 0 multiplying every logit. Default 1.
         blend: λ >= 0. Default 0. To anneal it, pass ``blend=`` at call time (it overrides this one).
         reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` (also per call).
+        process_group: None or a ``torch.distributed`` group: the loss of every rank's batch (also per
+            call, ``loss(x, y, process_group=g)``; see docs/distributed.md).
 
     ``sample_weight`` is given at call time.
 
@@ -164,10 +185,11 @@ class SphereFaceLoss(_OwnsCentres):
 
     def __init__(
         self, num_classes: int, embedding_size: int, *, margin: int = 4, scale: float = 1.0,
-        blend: float = 0.0, reduction: str = "mean",
+        blend: float = 0.0, reduction: str = "mean", normalizer: float | Tensor | None = None,
+        process_group: Any = None,
     ) -> None:
         super().__init__(num_classes, embedding_size, margin=margin, scale=scale, blend=blend,
-                         reduction=reduction)
+                         reduction=reduction, **_given(normalizer=normalizer, process_group=process_group))
 
 
 @register("proxy_anchor", family="margin_heads")
@@ -181,6 +203,9 @@ class ProxyAnchorLoss(_OwnsCentres):
         delta: the margin δ. Default 0.1.
         weight: optional per-class weight ``(C,)``, kept as a buffer.
         reduction: ``"none"`` (per proxy), ``"mean"`` (the paper's) or ``"sum"``.
+        normalizer: replaces the denominator of ``reduction="mean"`` (also per call).
+        process_group: None or a ``torch.distributed`` group: the loss of every rank's batch (also per
+            call, ``loss(x, y, process_group=g)``; see docs/distributed.md).
 
     The paper trains the proxies with a learning rate 100 times the network's: give ``loss.parameters()``
     their own parameter group.
@@ -197,9 +222,10 @@ class ProxyAnchorLoss(_OwnsCentres):
 
     def __init__(
         self, num_classes: int, embedding_size: int, *, alpha: float = 32.0, delta: float = 0.1,
-        weight: Tensor | None = None, reduction: str = "mean",
+        weight: Tensor | None = None, reduction: str = "mean", normalizer: float | Tensor | None = None,
+        process_group: Any = None,
     ) -> None:
-        extra = {} if weight is None else {"weight": weight}
+        extra = _given(weight=weight, normalizer=normalizer, process_group=process_group)
         super().__init__(num_classes, embedding_size, alpha=alpha, delta=delta, reduction=reduction, **extra)
 
 
