@@ -353,7 +353,7 @@ def _later_cases() -> list[Case]:
                     args, bk, kw = seg_probs_free(g)
                 return args, bk, {**kw, "per_image": per_image}
             cs.append(Case(f"{tag}-per_image{per_image}", fn, make, global_none=not per_image))
-    return cs + _merged_after_audit_cases()
+    return cs + _merged_after_audit_cases() + _ohem_cases()
 
 
 def _merged_after_audit_cases() -> list[Case]:
@@ -431,6 +431,45 @@ def _merged_after_audit_cases() -> list[Case]:
         Case("smape", LF.smape_loss, point),
         Case("mase-history", LF.mase_loss, mase_history),
         Case("mase-scale", LF.mase_loss, mase_scale),
+    ]
+
+
+def _ohem_seg(g, *, ties: bool = False, ignored_rows: int = 0):
+    """(N, 3, 4, 4) inputs and class indices with ignored pixels; ``ties``: log-probabilities from a
+    table of 3 rows, so many pixels share exactly the same loss (and probability)."""
+    t = _ints(g, 3, N, 4, 4)
+    t[0, 0, :3] = IGNORE
+    t[4, 3, 3] = IGNORE
+    t[:ignored_rows] = IGNORE
+    if ties:
+        table = torch.log_softmax(torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.0, 0.3], [-1.0, 1.0, 0.0]],
+                                               dtype=torch.float64), dim=1)
+        x = table[_ints(g, 3, N, 4, 4)].permute(0, 3, 1, 2).contiguous()
+        return [x, t], {}, {"ignore_index": IGNORE, "input_type": "log_probs"}
+    x = _randn(g, N, 3, 4, 4, scale=2.0)
+    return [x, t], {}, {"ignore_index": IGNORE, "weight": _unif(g, 3, lo=0.3, hi=2.0)}
+
+
+def _ohem_cases() -> list[Case]:
+    """``ohem_cross_entropy``: the pixel selection itself is global (tests/test_distributed.py checks the
+    regime each case claims: ``min_kept`` binding or not, ties at the top-k boundary)."""
+    with_kw = lambda **kw: (lambda g: (lambda a, b, k: (a, b, {**k, **kw}))(*_ohem_seg(g)))  # noqa: E731
+
+    def tied(**kw):
+        return lambda g: (lambda a, b, k: (a, b, {**k, **kw}))(*_ohem_seg(g, ties=True))
+
+    def ignored(**kw):  # rows 0-2 all ignored: rank 0 of both worlds has no valid pixel
+        return lambda g: (lambda a, b, k: (a, b, {**k, **kw}))(*_ohem_seg(g, ignored_rows=3))
+
+    fn = LF.ohem_cross_entropy
+    return [
+        Case("ohem-threshold", fn, with_kw(threshold=0.7, min_kept=10)),
+        Case("ohem-min_kept-binds", fn, with_kw(threshold=0.2, min_kept=40)),
+        Case("ohem-min_kept-binds-ties", fn, tied(threshold=0.2, min_kept=30)),
+        Case("ohem-topk", fn, with_kw(top_k=10.0)),
+        Case("ohem-topk-ties", fn, tied(top_k=30.0)),
+        Case("ohem-rank-all-ignored", fn, ignored(threshold=0.3, min_kept=20)),
+        Case("ohem-topk-rank-all-ignored", fn, ignored(top_k=20.0)),
     ]
 
 
@@ -614,6 +653,10 @@ def _errors(rank: int, world: int, group: Any) -> dict[str, str]:
         run("ms-width", lambda: LF.multi_similarity_loss(e, y, process_group=group))
         run("proxy-classes", lambda: LF.proxy_anchor_loss(e, _randn(_gen("e7"), 3 + rank, 2 + rank), y,
                                                           process_group=group))
+        # OHEM's selection is global: a rank in another mode or with another min_kept is caught first
+        run("ohem-mode", lambda: LF.ohem_cross_entropy(x[:, :3], t, top_k=10.0 if rank == 1 else None,
+                                                       process_group=group))
+        run("ohem-min_kept", lambda: LF.ohem_cross_entropy(x[:, :3], t, min_kept=5 + rank, process_group=group))
     finally:
         losskit.set_checks("default")
     run("wrong-type", lambda: LF.l1_loss(z, z, process_group="WORLD"))

@@ -103,6 +103,61 @@ def test_the_comparison_can_fail(full):
     dice = DC.CASES["dice-per_imageFalse"]
     parts = [DC.evaluate(dice, "mean", s, n, None)["value"] for s, n in ((0, 3), (3, 2))]
     assert abs(float(sum(parts) / 2) - float(full[(dice.name, "mean")]["value"])) > 1e-3
+    # OHEM / top-k: each rank's own selection keeps other pixels than the global one
+    for name in ("ohem-min_kept-binds", "ohem-topk", "ohem-topk-ties"):
+        whole = full[(name, "none")]["value"]
+        parts = torch.cat([DC.evaluate(DC.CASES[name], "none", s, n, None)["value"] for s, n in ((0, 3), (3, 2))])
+        assert not torch.equal(parts != 0, whole != 0), name
+
+
+def _ohem_regime(name):
+    """What the full batch of an OHEM case exercises: counts of the rule in the docstring, from float64."""
+    case = DC.CASES[name]
+    (x, t), _, kw = DC.local_call(case, 0, DC.TOTAL)
+    valid = t != DC.IGNORE
+    logp = x if kw.get("input_type") == "log_probs" else torch.log_softmax(x, 1)
+    own = logp.gather(1, torch.where(valid, t, 0).unsqueeze(1)).squeeze(1)
+    return kw, valid, own
+
+
+@pytest.mark.parametrize("name, binds", [("ohem-threshold", False), ("ohem-min_kept-binds", True),
+                                         ("ohem-min_kept-binds-ties", True), ("ohem-rank-all-ignored", True)])
+def test_ohem_cases_exercise_their_regime(full, name, binds):
+    kw, valid, own = _ohem_regime(name)
+    p = own.exp()[valid]
+    pos = min(kw["min_kept"], int(valid.sum()) - 1)
+    below = int((p < kw["threshold"]).sum())
+    assert (below <= pos) == binds  # min_kept binds: the cut is the (pos+1)-th smallest p, above threshold
+    cut = max(kw["threshold"], float(p.sort().values[pos]))
+    kept = full[(name, "none")]["value"] != 0
+    assert int(kept.sum()) == int((p < cut).sum())
+    if name.endswith("ties"):
+        assert int((p == float(p.sort().values[pos])).sum()) > 1  # ties at the cut: all of them left out
+    if "all-ignored" in name:
+        assert not bool(valid[:3].any())  # rank 0 (of 2 and of 3 ranks) has no valid pixel
+
+
+@pytest.mark.parametrize("name", ["ohem-topk", "ohem-topk-ties", "ohem-topk-rank-all-ignored"])
+def test_topk_cases_and_their_ties(full, name):
+    kw, valid, own = _ohem_regime(name)
+    (_, t), _, _ = DC.local_call(DC.CASES[name], 0, DC.TOTAL)
+    w = kw.get("weight", torch.ones(3, dtype=torch.float64))
+    loss = torch.where(valid, -own * w[torch.where(valid, t, 0)], 0.0)
+    n_keep = int(loss.numel() * kw["top_k"] / 100)
+    kth = float(loss.flatten().sort(descending=True).values[n_keep - 1])
+    kept = full[(name, "none")]["value"] != 0
+    assert int(kept.sum()) == n_keep and bool(kept[loss > kth].all())
+    tied = loss == kth
+    if name == "ohem-topk-ties":
+        # the boundary splits a group of equal losses spread over several images: the first ones (in flattened
+        # order) are kept, on every rank split alike
+        assert int((loss > kth).sum()) < n_keep < int((loss >= kth).sum())
+        assert len(set(torch.nonzero(tied)[:, 0].tolist())) >= 3
+        order = torch.nonzero(tied.flatten())[:, 0]
+        take = n_keep - int((loss > kth).sum())
+        want = torch.zeros(loss.numel(), dtype=torch.bool)
+        want[order[:take]] = True
+        assert torch.equal(kept.flatten() & tied.flatten(), want)
 
 
 def test_errors_across_ranks(runs):
@@ -126,6 +181,10 @@ def test_errors_across_ranks(runs):
                 "ValueError: multi_similarity_loss: width must be the same on every rank"), e
             assert e["proxy-classes"].startswith(
                 "ValueError: proxy_anchor_loss: classes must be the same on every rank"), e
+            assert e["ohem-mode"].startswith(
+                "ValueError: ohem_cross_entropy: top_k_mode must be the same on every rank"), e
+            assert e["ohem-min_kept"].startswith(
+                "ValueError: ohem_cross_entropy: min_kept must be the same on every rank"), e
             assert e["module-copies-agree"] == "True", e
             assert e["pickle-subgroup"].startswith("TypeError: losskit Module: a process_group other than"), e
 

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from losskit import distributed as dist_
 from losskit._core import checks, fastpath
 from losskit._core.logspace import logaddexp
 from losskit._core.options import NONNEGATIVE, Integer, Number, OneOf, declare
@@ -1758,6 +1759,8 @@ def ohem_cross_entropy(
     weight: Tensor | None = None,
     input_type: str = "logits",
     reduction: str = "mean",
+    normalizer: float | Tensor | None = None,
+    process_group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Cross-entropy over the hardest pixels only: OHEM (threshold + ``min_kept``) or top-k % (nnU-Net).
 
@@ -1772,10 +1775,22 @@ def ohem_cross_entropy(
       ``min_kept`` hardest are kept.
     * **Top-k** (``top_k=k``, nnU-Net's ``TopKLoss(k)``): :math:`S` is the
       :math:`\lfloor P k / 100 \rfloor` largest per-pixel losses among all :math:`P` pixels of the batch
-      (ignored pixels take part with loss 0, as in nnU-Net; at least one pixel is kept).
+      (ignored pixels take part with loss 0, as in nnU-Net; at least one pixel is kept). Ties at the
+      boundary are broken by position: every pixel whose loss exceeds the :math:`\lfloor P k / 100
+      \rfloor`-th largest, then the first (in the batch's flattened order) of those equal to it.
 
     The selection is not differentiated (it is a choice of pixels); the gradient flows through the
     selected :math:`\ell_i`.
+
+    **Across ranks** (``process_group``): the selection is that of the union of every rank's pixels, so
+    the loss is exactly the one-process loss of the concatenated batch (the same on every rank; each
+    rank's gradient is ``W`` times the full-batch gradient of its pixels, which DDP averages back). The
+    global cut is found from detached values only: OHEM all-reduces two counts (valid pixels, pixels
+    under ``threshold``); only when ``min_kept`` binds does each rank all-gather its
+    :math:`\min(\texttt{min\_kept}+1, M_r)` smallest probabilities. Top-k all-gathers each rank's
+    :math:`\min(K, P_r)` largest losses (:math:`K` the global number kept) and two counts per rank (for
+    the ties, taken in rank order). At most one float per pixel of the rank, no gradient; then the
+    usual 2-number all-reduce of the mean.
 
     Args:
         input: logits ``(N, C, *spatial)`` (or probabilities / log-probabilities, see ``input_type``).
@@ -1790,6 +1805,11 @@ def ohem_cross_entropy(
         input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
         reduction: ``"none"`` (the target's shape, unselected pixels 0), ``"mean"`` (over the selected
             pixels; 0 when none is) or ``"sum"``.
+        normalizer: replaces the number of selected pixels as the denominator of ``reduction="mean"`` (a
+            number or 0-d tensor > 0, mmdet's ``avg_factor``). Default None.
+        process_group: None (default, local) or a ``torch.distributed`` process group: the pixels are
+            selected and averaged over the union of every rank's batch (see above and
+            docs/distributed.md); ``"none"`` returns this rank's pixels of that global selection.
 
     Returns:
         The loss.
@@ -1840,29 +1860,68 @@ def ohem_cross_entropy(
     logp = logp_all.gather(1, t.unsqueeze(1)).squeeze(1)
     loss = -logp if w is None else -logp * w[t]
     loss = torch.where(valid, loss, torch.zeros_like(loss))
-    flat = loss.reshape(-1)
-    if k is not None:
-        n_keep = max(1, int(flat.numel() * k / 100.0)) if flat.numel() else 0
-        chosen = torch.zeros_like(flat, dtype=torch.bool)
-        if n_keep:
-            chosen = chosen.scatter(0, torch.topk(flat.detach(), n_keep, sorted=False).indices, True)
-    else:
-        p = torch.exp(logp.detach()).reshape(-1)
-        v = valid.reshape(-1)
+    group = dist_.resolve_group(fn, process_group)
+    if group is not None:
+        # every rank must take part in the same selection collectives: compare the options first
+        option = th if k is None else k
+        dist_.check_consistent(fn, group, x.device, classes=c, top_k_mode=int(k is not None),
+                               min_kept=min_kept if k is None else 0, option_x1e9=round(option * 1e9))
+    with torch.no_grad():
+        if k is not None:
+            chosen = _topk_selection(loss.detach().reshape(-1), k, group)
+        else:
+            p = torch.exp(logp.detach()).reshape(-1)
+            chosen = _ohem_selection(p, valid.reshape(-1), th, min_kept, group)
+    chosen = chosen.reshape(loss.shape)
+    picked = torch.where(chosen, loss, torch.zeros_like(loss))
+    return finish(fn, picked, reduction, denominator=chosen.to(loss.dtype), normalizer=normalizer,
+                  process_group=group, inputs={"input": input})
+
+
+def _ohem_selection(p: Tensor, v: Tensor, th: float, min_kept: int, group: ProcessGroup | None) -> Tensor:
+    """OHEM's kept pixels: valid and ``p < max(th, p_(min(min_kept, M-1)+1))``, over every rank's pixels."""
+    if group is None:
+        # one process: a sort, no device synchronisation
         ranked = torch.sort(torch.where(v, p, torch.full_like(p, 2.0))).values  # ignored pixels sort last
         m = v.sum()
         pos = torch.minimum(torch.full_like(m, min_kept), (m - 1).clamp_min(0))
         kth = ranked.gather(0, pos.reshape(1)) if ranked.numel() else p.new_zeros(1)
-        cut = torch.clamp(kth, min=th)
-        chosen = v & (p < cut)
-    chosen = chosen.reshape(loss.shape)
-    picked = torch.where(chosen, loss, torch.zeros_like(loss))
-    if reduction == "mean":
-        count = chosen.sum().to(loss.dtype)
-        total = picked.sum()
-        out = torch.where(count > 0, total / count.clamp_min(1.0), 0.0 * total)
-        return checks.check_finite_result(fn, out, input=input)
-    return finish(fn, picked, reduction, inputs={"input": input})
+        return v & (p < torch.clamp(kth, min=th))
+    # Across ranks. If more than pos = min(min_kept, M-1) valid pixels of the union are under th, the
+    # (pos+1)-th smallest p is under th too and the cut is th: two counts decide it. Otherwise that p is
+    # among the pos+1 smallest of its own rank: gather those (detached) and read it off.
+    pv = p[v]
+    counts = dist_.all_reduce_sum(torch.stack([v.sum(), (pv < th).sum()]), group)
+    m, below = (int(n) for n in counts.tolist())
+    pos = min(min_kept, max(m - 1, 0))
+    if m == 0:
+        return torch.zeros_like(v)
+    if below > pos:
+        return v & (p < th)
+    mine = torch.topk(pv, min(pos + 1, int(pv.numel())), largest=False).values
+    kth = torch.sort(dist_.all_gather(mine, group)).values[pos]
+    return v & (p < torch.clamp(kth, min=th))
+
+
+def _topk_selection(flat: Tensor, k: float, group: ProcessGroup | None) -> Tensor:
+    """The ``floor(P k / 100)`` largest losses of every rank's ``P`` pixels (at least 1); ties by position."""
+    sizes = dist_.gather_sizes(int(flat.numel()), group, flat.device)
+    total = sum(sizes)
+    n_keep = max(1, int(total * k / 100.0)) if total else 0
+    if n_keep == 0:
+        return torch.zeros_like(flat, dtype=torch.bool)
+    # the n_keep-th largest of the union is among the n_keep largest of its own rank
+    mine = torch.topk(flat, min(n_keep, int(flat.numel()))).values
+    kth = mine[-1] if group is None else torch.topk(dist_.all_gather(mine, group), n_keep).values[-1]
+    above = flat > kth
+    tie = flat == kth
+    # every loss above the cut, then the first ties in (rank, position) order up to n_keep in all
+    w = len(sizes)
+    stats = torch.stack([above.sum(), tie.sum()]).reshape(1, 2)
+    stats = dist_.all_gather(stats, group, sizes=[1] * w) if group is not None else stats
+    me = dist_.rank(group) if group is not None else 0
+    room = n_keep - stats[:, 0].sum() - stats[:me, 1].sum()
+    return above | (tie & (torch.cumsum(tie, 0) <= room))
 
 
 __all__ += ["ohem_cross_entropy"]
