@@ -1892,15 +1892,15 @@ def _ohem_selection(p: Tensor, v: Tensor, th: float, min_kept: int, group: Proce
     # among the pos+1 smallest of its own rank: gather those (detached) and read it off.
     pv = p[v]
     counts = dist_.all_reduce_sum(torch.stack([v.sum(), (pv < th).sum()]), group)
-    m, below = (int(n) for n in counts.tolist())
-    pos = min(min_kept, max(m - 1, 0))
-    if m == 0:
+    n_valid, n_below = (int(n) for n in counts.tolist())
+    at = min(min_kept, max(n_valid - 1, 0))
+    if n_valid == 0:
         return torch.zeros_like(v)
-    if below > pos:
+    if n_below > at:
         return v & (p < th)
-    mine = torch.topk(pv, min(pos + 1, int(pv.numel())), largest=False).values
-    kth = torch.sort(dist_.all_gather(mine, group)).values[pos]
-    return v & (p < torch.clamp(kth, min=th))
+    mine = torch.topk(pv, min(at + 1, int(pv.numel())), largest=False).values
+    cut = torch.sort(dist_.all_gather(mine, group)).values[at]
+    return v & (p < torch.clamp(cut, min=th))
 
 
 def _topk_selection(flat: Tensor, k: float, group: ProcessGroup | None) -> Tensor:
