@@ -949,7 +949,9 @@ def lovasz_loss(
 
     Note:
         The sort makes the loss piecewise linear in the errors; gradients flow through the sorted errors,
-        the Jaccard increments depend on the labels only. It compiles with ``fullgraph=True``.
+        the Jaccard increments depend on the labels only. It compiles with ``fullgraph=True``. Eager, the
+        rows are ranked in blocks by :class:`losskit.kernels.lovasz.Lovasz`, which writes the gradient in
+        forward: fwd+bwd holds the probabilities, the gradient and one block's temporaries.
 
     References:
         Berman, Rannen Triki, Blaschko, *The Lovász-Softmax loss: A tractable surrogate for the
