@@ -682,7 +682,7 @@ def test_fused_kernel_double_backward_is_the_plain_formulas(fn) -> None:
 
 @pytest.mark.parametrize("kind", ["iou", "giou", "diou", "ciou"])
 @pytest.mark.parametrize("box_format", ["xyxy", "xywh", "cxcywh"])
-@pytest.mark.parametrize("chunk", [1 << 18, 7])
+@pytest.mark.parametrize("chunk", [1 << 22, 7])
 def test_pairwise_box_iou_blocks_equal_the_autograd_formula_bit_for_bit(kind, box_format, chunk, monkeypatch):
     # no gradient needed: the matrix is computed in blocks (chunk 7: a row at a time, not a divisor) with
     # in-place ops; it must equal the differentiable formula exactly, degenerate and inverted boxes included
@@ -709,13 +709,15 @@ def test_pairwise_box_iou_blocks_equal_the_autograd_formula_bit_for_bit(kind, bo
     torch.testing.assert_close(graded.detach(), fast, rtol=0, atol=0)
 
 
-def test_pairwise_box_iou_holds_one_matrix():
+def test_pairwise_box_iou_holds_one_matrix(monkeypatch):
     # issue 16: the differentiable formula makes some ten (N, M) tensors (three to five alive at once); without
     # a gradient the result is the only one, plus a few block-sized buffers (4 blocks of 2**18 entries here)
     from benchmarks.harness import _LiveBytes
 
+    import losskit.functional._boxes_geometry as geo
     from losskit._core.fastpath import fast_paths
 
+    monkeypatch.setattr(geo, "PAIRWISE_CPU_CHUNK", 1 << 18)
     g = torch.Generator().manual_seed(2)
     a, b = torch.rand(1024, 4, generator=g), torch.rand(1024, 4, generator=g)
     a[:, 2:] += a[:, :2]

@@ -175,13 +175,12 @@ def measure(
     return diou - ciou_alpha(ov.iou, v, eps, alpha_rule, detach_alpha) * v
 
 
-PAIRWISE_CPU_CHUNK = 1 << 18
-"""Entries of the ``(N, M)`` matrix computed at once by :func:`measure_pairwise` on the CPU. Rule: the two
-to four block-sized temporaries (1 MiB each in float32) stay in a core's L2 share of a 1 MiB L2 / 32 MiB
-L3 machine, so every pass reads what the previous one just wrote, and the block count stays small: on a
-busy 2-thread machine every op pays a thread hand-off, and at 2**16 (256 blocks of ~15 ops for 4096 x
-4096) that overhead made the forward slower than torchvision's; measured at 4096 x 4096, 2**18 ~ 2**22
-< 2**16."""
+PAIRWISE_CPU_CHUNK = 1 << 22
+"""Entries of the ``(N, M)`` matrix computed at once by :func:`measure_pairwise` on the CPU. Rule: few
+blocks. On a busy 2-thread machine every op pays a thread hand-off that can cost milliseconds, and the
+block count multiplies the ops (about fifteen per block): at 4096 x 4096, 2**16 (256 blocks) and 2**18
+(64) gave medians 2-10x above their minimum, 2**22 (4 blocks) stayed near torchvision's or below. The
+four block-sized buffers (16 MiB each in float32) are a quarter of the result each at that size."""
 PAIRWISE_DEVICE_CHUNK = 1 << 22
 """The same on other devices: one launch per op fills a GPU; the temporaries stay bounded (16 MiB each)."""
 
