@@ -1,9 +1,12 @@
-"""dice_loss and tversky_loss against MONAI and segmentation-models-pytorch (smp).
+"""dice_loss, tversky_loss and lovasz_loss against MONAI and segmentation-models-pytorch (smp).
 
 Workloads: 2-D logits (8, 4, 256, 256) and a 3-D volume (2, 3, 96, 96, 96) with class-index targets
 (``--quick``: (2, 4, 64, 64) and (1, 3, 24, 24, 24)). Each side runs its own default aggregation, which
 costs the same work: MONAI and losskit score each image (``per_image=True`` / ``batch=False``), smp pools
 the batch (losskit's ``per_image=False``). MONAI is given the (N, 1, *spatial) target it expects.
+Lovász (smp's ``LovaszLoss``; MONAI has none): the softmax variant on the 2-D and 3-D workloads ranked over
+the batch (smp's default, losskit ``per_image=False``), and the binary hinge on (8, 1, 256, 256) per image
+(``--quick``: (2, 1, 64, 64)); smp averages the present classes only, losskit all (the same work).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import torch
 from monai.losses import DiceLoss as MonaiDice
 from monai.losses import TverskyLoss as MonaiTversky
 from segmentation_models_pytorch.losses import DiceLoss as SmpDice
+from segmentation_models_pytorch.losses import LovaszLoss as SmpLovasz
 from segmentation_models_pytorch.losses import TverskyLoss as SmpTversky
 
 import losskit
@@ -28,7 +32,7 @@ def build(quick: bool) -> list[Case]:
         def make(device: torch.device):
             g = torch.Generator().manual_seed(seed)
             x = torch.randn(*shape, generator=g).to(device)
-            y = torch.randint(0, shape[1], (shape[0], *shape[2:]), generator=g).to(device)
+            y = torch.randint(0, max(2, shape[1]), (shape[0], *shape[2:]), generator=g).to(device)
             return (x, y), (0,)
 
         return make
@@ -37,6 +41,8 @@ def build(quick: bool) -> list[Case]:
     monai_tversky = MonaiTversky(softmax=True, to_onehot_y=True, alpha=0.3, beta=0.7)
     smp_dice = SmpDice("multiclass")
     smp_tversky = SmpTversky("multiclass", alpha=0.3, beta=0.7)
+    smp_lovasz = SmpLovasz("multiclass")
+    smp_lovasz_hinge = SmpLovasz("binary", per_image=True)
     note = "smp pools the batch (losskit per_image=False costs the same); MONAI and losskit score each image"
 
     cases = []
@@ -53,7 +59,16 @@ def build(quick: bool) -> list[Case]:
                 "monai": lambda x, y: monai_tversky(x, y[:, None]),
                 "smp": lambda x, y: smp_tversky(x, y),
             }, note=note),
+            Case(f"lovasz softmax {dims} {tag}", inputs(shape, seed), {
+                "losskit": lambda x, y: losskit.lovasz_loss(x, y, per_image=False),
+                "smp": lambda x, y: smp_lovasz(x, y),
+            }, note="ranked per class over the batch on both sides"),
         ]
+    binary = (2, 1, 64, 64) if quick else (8, 1, 256, 256)
+    cases.append(Case(f"lovasz hinge 2-D {'x'.join(str(s) for s in binary)}", inputs(binary, 2), {
+        "losskit": lambda x, y: losskit.lovasz_loss(x, y),
+        "smp": lambda x, y: smp_lovasz_hinge(x[:, 0], y),
+    }, note="binary, ranked per image on both sides"))
     return cases
 
 

@@ -137,9 +137,13 @@ def _tensor_bytes(x: Any) -> int:
     return sum(t.numel() * t.element_size() for t in tree_flatten(x)[0] if isinstance(t, torch.Tensor))
 
 
-def floor_ms(args: tuple[Any, ...], grad_idx: Sequence[int], copy_gbs: float) -> float:
-    """Milliseconds to read every input tensor once and write the gradient of ``grad_idx`` once."""
-    nbytes = _tensor_bytes(args) + _tensor_bytes([args[i] for i in grad_idx])
+def floor_ms(args: tuple[Any, ...], grad_idx: Sequence[int], copy_gbs: float, out_bytes: int = 0) -> float:
+    """Milliseconds to read every input tensor once and write the gradient of ``grad_idx`` once.
+
+    ``out_bytes``: the size of the result, added for a case with no gradient (whose output, like the
+    ``(N, M)`` matrix of a pairwise IoU, is what must be written).
+    """
+    nbytes = _tensor_bytes(args) + _tensor_bytes([args[i] for i in grad_idx]) + out_bytes
     return nbytes / (copy_gbs * 1e9) * 1e3
 
 
@@ -149,7 +153,15 @@ def _sync(device: torch.device) -> None:
 
 
 def _run(impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[int], backward: bool) -> None:
-    if backward:
+    """One call: forward under ``no_grad``, or forward + backward w.r.t. ``grad_idx``.
+
+    A case with no ``grad_idx`` (a utility that nothing differentiates, e.g. a pairwise IoU matrix for
+    matching) runs its "forward + backward" as a forward with grad mode on and inputs that need no
+    gradient, which is how a training step calls it.
+    """
+    if backward and not grad_idx:
+        impl(*args)
+    elif backward:
         call_args = list(args)
         for i in grad_idx:
             call_args[i] = args[i].detach().requires_grad_(True)
@@ -260,7 +272,11 @@ def run_cases(cases: Sequence[Case], device: torch.device, warmup: int, repeats:
     for i, case in enumerate(cases, 1):
         print(f"  [{i}/{len(cases)}] {case.name}", file=sys.stderr, flush=True)
         args, grad_idx = case.make_inputs(device)
-        case.floor_ms = floor_ms(args, grad_idx, bandwidth) if bandwidth > 0 else 0.0
+        out_bytes = 0
+        if not grad_idx:  # nothing to differentiate: the floor writes the result instead of a gradient
+            with torch.no_grad():
+                out_bytes = _tensor_bytes(next(iter(case.impls.values()))(*args))
+        case.floor_ms = floor_ms(args, grad_idx, bandwidth, out_bytes) if bandwidth > 0 else 0.0
         timings: dict[str, dict[bool, list[float]]] = {n: {False: [], True: []} for n in case.impls}
         for backward in (False, True):
             for impl in case.impls.values():

@@ -675,3 +675,60 @@ def test_fused_kernel_double_backward_is_the_plain_formulas(fn) -> None:
     fused, plain = penalty(True), penalty(False)
     assert fused.abs().sum() > 0
     torch.testing.assert_close(fused, plain, rtol=1e-10, atol=1e-12)
+
+
+# --- issue 16: pairwise_box_iou without gradient, in blocks, in place ---------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["iou", "giou", "diou", "ciou"])
+@pytest.mark.parametrize("box_format", ["xyxy", "xywh", "cxcywh"])
+@pytest.mark.parametrize("chunk", [1 << 22, 7])
+def test_pairwise_box_iou_blocks_equal_the_autograd_formula_bit_for_bit(kind, box_format, chunk, monkeypatch):
+    # no gradient needed: the matrix is computed in blocks (chunk 7: a row at a time, not a divisor) with
+    # in-place ops; it must equal the differentiable formula exactly, degenerate and inverted boxes included
+    import losskit.functional._boxes_geometry as geo
+    from losskit._core.fastpath import fast_paths
+
+    monkeypatch.setattr(geo, "PAIRWISE_CPU_CHUNK", chunk)
+    g = torch.Generator().manual_seed(11)
+    a = torch.rand(2, 13, 4, generator=g, dtype=torch.float64) * 10
+    b = torch.rand(2, 9, 4, generator=g, dtype=torch.float64) * 10
+    a[0, :2] = 0.0  # zero-area boxes
+    b[1, 0] = torch.tensor([3.0, 3.0, 1.0, 1.0], dtype=torch.float64)  # inverted in xyxy
+    fast = LF.pairwise_box_iou(a, b, kind=kind, box_format=box_format)
+    with fast_paths(False):
+        plain = LF.pairwise_box_iou(a, b, kind=kind, box_format=box_format)
+    assert torch.equal(fast, plain)
+    expected = torch.stack([LF.box_iou(a[:, i:i + 1].expand_as(b), b, kind=kind, box_format=box_format)
+                            for i in range(a.shape[1])], dim=1)
+    torch.testing.assert_close(fast, expected, rtol=1e-12, atol=1e-12)
+    # with a gradient the differentiable formula runs (and agrees)
+    a2 = a.clone().requires_grad_()
+    graded = LF.pairwise_box_iou(a2, b, kind=kind, box_format=box_format)
+    assert graded.requires_grad
+    torch.testing.assert_close(graded.detach(), fast, rtol=0, atol=0)
+
+
+def test_pairwise_box_iou_holds_one_matrix(monkeypatch):
+    # issue 16: the differentiable formula makes some ten (N, M) tensors (three to five alive at once); without
+    # a gradient the result is the only one, plus a few block-sized buffers (4 blocks of 2**18 entries here)
+    from benchmarks.harness import _LiveBytes
+
+    import losskit.functional._boxes_geometry as geo
+    from losskit._core.fastpath import fast_paths
+
+    monkeypatch.setattr(geo, "PAIRWISE_CPU_CHUNK", 1 << 18)
+    g = torch.Generator().manual_seed(2)
+    a, b = torch.rand(1024, 4, generator=g), torch.rand(1024, 4, generator=g)
+    a[:, 2:] += a[:, :2]
+    b[:, 2:] += b[:, :2]
+    matrix = 1024 * 1024 * 4
+    for kind in ("iou", "ciou"):
+        mode = _LiveBytes(exclude=(a, b))
+        with torch.no_grad(), mode:
+            LF.pairwise_box_iou(a, b, kind=kind)
+        assert mode.peak <= matrix + 4 * (1 << 18) * 4 + 65536, (kind, mode.peak / matrix)
+        plain = _LiveBytes(exclude=(a, b))
+        with torch.no_grad(), fast_paths(False), plain:
+            LF.pairwise_box_iou(a, b, kind=kind)
+        assert plain.peak >= 3 * matrix, (kind, plain.peak / matrix)

@@ -220,3 +220,114 @@ def test_dice_index_second_order_through_the_kernel(masked):
     y = torch.randint(0, 3, (2, 5, 4), generator=g)
     mask = torch.rand(2, 5, 4, generator=g) < 0.7 if masked else None
     assert torch.autograd.gradgradcheck(lambda a: losskit.dice_loss(a, y, mask=mask), (x,), fast_mode=True)
+
+
+# --- Lovász (ranked block by block, the gradient made in forward) -----------------------------------------
+
+
+def _lovasz_case(c, per_image, masked, hinge_probs=False, seed=0):
+    import losskit
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(3, c, 6, 7, generator=g, dtype=torch.float64) * 2
+    if hinge_probs:
+        x = torch.sigmoid(x)
+    y = torch.randint(0, max(c, 2), (3, 6, 7), generator=g)
+    y[0, 0, :4] = 9  # ignored
+    mask = torch.rand(3, 6, 7, generator=g) < 0.7 if masked else None
+    kw = dict(per_image=per_image, mask=mask, ignore_index=9, reduction="none",
+              input_type="probs" if hinge_probs else "logits")
+    return lambda a: losskit.lovasz_loss(a, y, **kw), x, g
+
+
+@pytest.mark.parametrize("c", [1, 3, 5])
+@pytest.mark.parametrize("per_image", [True, False])
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("block", [1 << 19, 40, 1])
+def test_lovasz_kernel_matches_plain_autograd_in_blocks(c, per_image, masked, block, monkeypatch):
+    # block 40 puts a few rows (or part of one image's classes) in each block, 1 a single row
+    import losskit.kernels.lovasz as KL
+    from losskit._core.fastpath import fast_paths
+
+    monkeypatch.setattr(KL, "CPU_BLOCK", block)
+    f, x, g = _lovasz_case(c, per_image, masked)
+    a = x.clone().requires_grad_()
+    out = f(a)
+    assert type(out.grad_fn).__name__ == "LovaszBackward"
+    w = torch.rand(out.shape, generator=g, dtype=torch.float64)
+    (out * w).sum().backward()
+    with fast_paths(False):
+        b = x.clone().requires_grad_()
+        ref = f(b)
+        assert type(ref.grad_fn).__name__ != "LovaszBackward"
+        (ref * w).sum().backward()
+    torch.testing.assert_close(out, ref, rtol=1e-13, atol=1e-15)
+    torch.testing.assert_close(a.grad, b.grad, rtol=1e-13, atol=1e-15)
+
+
+def test_lovasz_kernel_hinge_from_probabilities_and_dense_target():
+    import losskit
+    from losskit._core.fastpath import fast_paths
+
+    g = torch.Generator().manual_seed(4)
+    p = torch.rand(2, 3, 5, 5, generator=g, dtype=torch.float64) * 0.98 + 0.01
+    t = (torch.rand(2, 3, 5, 5, generator=g) < 0.4).double()
+    for kw in (dict(multilabel=True, input_type="probs"), dict(input_type="probs", include_background=False)):
+        res = []
+        for fast in (True, False):
+            a = p.clone().requires_grad_()
+            with fast_paths(fast):
+                out = losskit.lovasz_loss(a, t, per_image=False, reduction="none", **kw)
+            assert (type(out.grad_fn).__name__ == "LovaszBackward") == fast
+            (out * torch.arange(1.0, out.numel() + 1, dtype=out.dtype)).sum().backward()
+            res.append((out.detach(), a.grad))
+        torch.testing.assert_close(res[0][0], res[1][0], rtol=1e-13, atol=1e-15)
+        torch.testing.assert_close(res[0][1], res[1][1], rtol=1e-13, atol=1e-15)
+
+
+def test_lovasz_retained_graph_and_no_grad():
+    import losskit
+
+    f, x, _ = _lovasz_case(4, False, True)
+    a = x.clone().requires_grad_()
+    loss = f(a).sum()
+    # the first backward scales the kept gradient in place; a second one recomputes it
+    g1, = torch.autograd.grad(loss, a, retain_graph=True)
+    g2, = torch.autograd.grad(loss, a)
+    torch.testing.assert_close(g1, g2, rtol=0, atol=0)
+    with torch.no_grad():
+        torch.testing.assert_close(f(x), f(a).detach(), rtol=0, atol=0)
+    assert losskit.lovasz_loss(x, torch.zeros(3, 6, 7, dtype=torch.long)).requires_grad is False
+
+
+@pytest.mark.parametrize("per_image", [True, False])
+def test_lovasz_fwd_bwd_holds_probabilities_gradient_and_one_block(per_image, monkeypatch):
+    # issue 16: autograd of the plain formula peaked at ~14 input-sized float32 tensors (112 MB at
+    # 8x4x256x256); the kernel holds the probabilities, the gradient, the float class ids (1/C) and one
+    # block's temporaries (about six floats per element of a block)
+    from benchmarks.harness import _LiveBytes
+
+    import losskit
+    import losskit.kernels.lovasz as KL
+
+    monkeypatch.setattr(KL, "CPU_BLOCK", 1 << 12)
+    x = torch.randn(2, 4, 64, 64, requires_grad=True)
+    y = torch.randint(0, 4, (2, 64, 64))
+    mode = _LiveBytes(exclude=(x, y))
+    with mode:
+        losskit.lovasz_loss(x, y, per_image=per_image).backward()
+    size = x.numel() * x.element_size()
+    # a block: one row per thread (pooled rows are 8192 long, per-image rows 4096), at most half the rows;
+    # its temporaries: errors, sorted errors, int64 ranking, target, cumulative sums, increments, and
+    # the rows of ``a`` (a copy when pooled); plus the ranks 1..P
+    length = 4096 if per_image else 8192
+    block = 2 * length * 4
+    assert mode.peak <= size * (2 + 1 / 4) + 7 * block + length * 4 + 4096, mode.peak / size
+    # autograd of the plain formula needs several times more
+    from losskit._core.fastpath import fast_paths
+
+    with fast_paths(False):
+        plain = _LiveBytes(exclude=(x, y))
+        with plain:
+            losskit.lovasz_loss(x, y, per_image=per_image).backward()
+    assert plain.peak > 2 * mode.peak, (plain.peak / size, mode.peak / size)

@@ -29,11 +29,12 @@ from losskit._core import fastpath
 from losskit._core.fastpath import fast_paths
 from losskit.kernels.boxes import IoUFamily
 from losskit.kernels.focal import SigmoidFocal, SoftmaxFocalIndex
+from losskit.kernels.lovasz import Lovasz
 from losskit.kernels.segmentation import IndexStats
 from tests.battery import ENTRIES
 from tests.battery.core import REDUCTIONS, LossEntry, Sample, to_numpy
 
-KERNELS = (SigmoidFocal, SoftmaxFocalIndex, IoUFamily, IndexStats)
+KERNELS = (SigmoidFocal, SoftmaxFocalIndex, IoUFamily, IndexStats, Lovasz)
 _NODE_NAMES = {f"{k.__name__}Backward" for k in KERNELS}
 
 # loss name -> why it has no second derivative (and the error it raises instead)
@@ -176,6 +177,8 @@ def _kernel_cases() -> list:
         pytest.param(lambda a: LF.dice_loss(a, lab, reduction="none"), s, id="dice-index"),
         pytest.param(lambda a: LF.tversky_loss(a, lab, ignore_index=2, reduction="none"), s, id="tversky-ignore"),
         pytest.param(lambda a: LF.generalized_dice_loss(a, lab, multilabel=True), s, id="gdice-sigmoid"),
+        pytest.param(lambda a: LF.lovasz_loss(a, lab, reduction="none"), s, id="lovasz-softmax"),
+        pytest.param(lambda a: LF.lovasz_loss(a, lab, per_image=False, multilabel=True), s, id="lovasz-hinge"),
     ]
 
 

@@ -447,7 +447,12 @@ def pairwise_box_iou(
         )
     p = geo.as_box(b1, box_format).expand(-1)  # (..., N, 1)
     g = geo.as_box(b2, box_format).expand(-2)  # (..., 1, M)
-    return geo.measure(kind, p, g, eps)
+    if torch.is_grad_enabled() and (b1.requires_grad or b2.requires_grad):
+        return geo.measure(kind, p, g, eps)
+    if not fastpath.applies() or torch.compiler.is_compiling():
+        return geo.measure(kind, p, g, eps)
+    # no gradient: the same values in blocks, in place, with the result the only (N, M) tensor
+    return geo.measure_pairwise(kind, p, g, eps)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ from losskit import distributed as dist_
 from losskit._core import checks, fastpath
 from losskit._core.dtypes import compute_dtype, eps_for, upcast
 from losskit.functional._common import check_input_type, finish
+from losskit.kernels.lovasz import Lovasz, dense_target, lovasz_extension, plain_lovasz
 from losskit.kernels.segmentation import IndexStats
 from losskit.kernels.segmentation import index_sums as _index_sums
 from losskit.kernels.segmentation import softmax as _softmax
@@ -906,24 +907,6 @@ def generalized_dice_loss(
 # Lovász
 
 
-def _lovasz_extension(errors: Tensor, fg: Tensor, valid: Tensor | None) -> Tensor:
-    """Σᵢ relu(e₍ᵢ₎)·ΔJᵢ over the last dimension, errors sorted in decreasing order (Berman et al., Alg. 1).
-
-    Ignored entries are sorted last (key -inf) with label 0: the Jaccard increments of the entries before
-    them depend only on earlier entries, and their own errors count as 0, so they drop out exactly as if
-    they had been removed, without a data-dependent shape.
-    """
-    key = errors if valid is None else errors.masked_fill(valid == 0, float("-inf"))
-    e_sorted, order = torch.sort(key, dim=-1, descending=True)
-    g_sorted = fg.gather(-1, order)
-    total = g_sorted.sum(-1, keepdim=True)
-    inter = total - g_sorted.cumsum(-1)
-    union = total + (1.0 - g_sorted).cumsum(-1)  # >= 1 at every position when fg is binary
-    jac = 1.0 - inter / union.clamp_min(torch.finfo(union.dtype).tiny)
-    delta = torch.cat([jac[..., :1], jac[..., 1:] - jac[..., :-1]], dim=-1)
-    return (torch.relu(e_sorted) * delta).sum(-1)
-
-
 def lovasz_loss(
     input: Tensor,
     target: Tensor,
@@ -977,7 +960,9 @@ def lovasz_loss(
 
     Note:
         The sort makes the loss piecewise linear in the errors; gradients flow through the sorted errors,
-        the Jaccard increments depend on the labels only. It compiles with ``fullgraph=True``.
+        the Jaccard increments depend on the labels only. It compiles with ``fullgraph=True``. Eager, the
+        rows are ranked in blocks by :class:`losskit.kernels.lovasz.Lovasz`, which writes the gradient in
+        forward: fwd+bwd holds the probabilities, the gradient and one block's temporaries.
 
     References:
         Berman, Rannen Triki, Blaschko, *The Lovász-Softmax loss: A tractable surrogate for the
@@ -999,36 +984,42 @@ def lovasz_loss(
                    ignore_index=ignore_index, per_image=per_image, reduction=reduction)
     o = _prepare(fn, input, target, input_type=input_type, multilabel=multilabel,
                  include_background=include_background, ignore_index=ignore_index, weight=weight, mask=mask)
-    num_classes = o.x.shape[1]
-    fg = o.target_dense(num_classes)[:, o.first:]
-    if o.sigmoid:
+    hinge = o.sigmoid
+    if hinge:
         if o.input_type == "logits":
             z = o.x
         else:  # back to logits, the probabilities clamped to [eps, 1 - eps] as everywhere in losskit
             eps = eps_for(o.x.dtype)
             p = o.probs(fn).clamp(eps, 1.0 - eps)
             z = torch.log(p) - torch.log1p(-p)
-        errors = 1.0 - z[:, o.first:] * (2.0 * fg - 1.0)
+        a = z[:, o.first:] if o.first else z
     else:
-        errors = (fg - o.probs(fn)[:, o.first:]).abs()
-    valid = None if o.valid is None else o.valid.unsqueeze(1).expand_as(fg)
+        a = o.probs(fn)
+        a = a[:, o.first:] if o.first else a
+    dense = None if o.dense is None else o.dense[:, o.first:]
     group = dist_.resolve_group(fn, process_group)
-    if not per_image:
+    pooled = not per_image
+    fused = fastpath.applies() and not torch.compiler.is_compiling()
+    if pooled and group is not None:
+        # The ranking needs every pixel of the union: gather (pixels, C') errors, labels and flags
+        # (O(global pixels · C) per rank, unlike the ratio losses' 3·C numbers).
+        fg = dense_target(o.labels, dense, o.first, int(a.shape[1]), o.valid, a.dtype)
+        errors = 1.0 - a * (2.0 * fg - 1.0) if hinge else (fg - a).abs()
+        keep = torch.ones_like(fg) if o.valid is None else o.valid.unsqueeze(1).expand_as(fg)
         # (N, C', S) -> (C', N*S): one ranking per class over the whole batch
-        errors = errors.transpose(0, 1).flatten(1)
-        fg = fg.transpose(0, 1).flatten(1)
-        valid = None if valid is None else valid.transpose(0, 1).flatten(1)
-        if group is not None:
-            # The ranking needs every pixel of the union: gather (pixels, C') errors, labels and flags
-            # (O(global pixels · C) per rank, unlike the ratio losses' 3·C numbers).
-            dist_.check_consistent(fn, group, errors.device, classes=int(errors.shape[0]), per_image=0,
-                                   reduction=_REDUCTIONS.index(reduction))
-            sizes = dist_.gather_sizes(int(errors.shape[1]), group, errors.device)
-            keep = torch.ones_like(fg) if valid is None else valid
-            errors, fg, keep = (dist_.all_gather(t.transpose(0, 1), group, sizes=sizes).transpose(0, 1)
-                                for t in (errors, fg, keep))
-            valid = keep
-    loss = _lovasz_extension(errors, fg, valid)
+        errors, fg, keep = (t.transpose(0, 1).flatten(1) for t in (errors, fg, keep))
+        dist_.check_consistent(fn, group, errors.device, classes=int(errors.shape[0]), per_image=0,
+                               reduction=_REDUCTIONS.index(reduction))
+        sizes = dist_.gather_sizes(int(errors.shape[1]), group, errors.device)
+        errors, fg, keep = (dist_.all_gather(t.transpose(0, 1), group, sizes=sizes).transpose(0, 1)
+                            for t in (errors, fg, keep))
+        loss = lovasz_extension(errors, fg, keep)
+    elif fused and (dense is None or not dense.requires_grad):
+        # ranked block by block, the gradient made in forward: one input-sized tensor (kernels/lovasz.py)
+        need_grad = torch.is_grad_enabled() and a.requires_grad
+        loss, _ = Lovasz.apply(a, o.labels, dense, o.first, o.valid, hinge, pooled, need_grad)
+    else:
+        loss = plain_lovasz(a, o.labels, dense, o.first, o.valid, hinge, pooled)
     return finish(fn, loss, reduction, o.weight, normalizer=normalizer,
                   process_group=group if per_image else None, inputs={"input": input, "target": target})
 
