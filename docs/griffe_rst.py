@@ -16,7 +16,7 @@ docstring this extension rewrites, in place:
 
 Documented targets are the public names (``__all__``) of the modules listed in the extension option
 ``documented`` (see mkdocs.yml), and the objects listed there by their full path. A name is resolved by
-importing it, relative to the docstring's module first, and linked under its canonical
+importing it, relative to the docstring's module first, then to its package, and linked under its canonical
 ``module.qualname`` path, which is the anchor mkdocstrings gives it.
 Plain docstring text is never changed otherwise, so ``help()`` and the site say the same thing.
 """
@@ -137,6 +137,8 @@ class RstToMarkdown(griffe.Extension):
     def _resolve(self, target: str, context_module: str) -> str | None:
         """Canonical ``module.qualname`` of ``target`` if it is documented on the site, else None."""
         candidates = [(context_module, target)]
+        if "." in context_module:  # then the enclosing package (a sibling sub-module's re-exported name)
+            candidates.append((context_module.rsplit(".", 1)[0], target))
         parts = target.split(".")
         for k in range(len(parts) - 1, 0, -1):
             candidates.append((".".join(parts[:k]), ".".join(parts[k:])))

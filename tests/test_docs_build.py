@@ -75,7 +75,7 @@ def test_docstring_markup_is_converted(site: Path) -> None:
     cls = pages["classification.html"]
     # display math from the docstrings, inline math, and a docstring cross-reference that resolved
     assert r'<div class="arithmatex">\[' in cls and r'<span class="arithmatex">\(' in cls
-    assert 'href="#losskit.functional.classification.cross_entropy"' in cls
+    assert 'href="#losskit.functional.classification.multiclass.cross_entropy"' in cls
     # doctest examples are highlighted console sessions (prompt spans), not nested block quotes
     assert '<span class="gp">&gt;&gt;&gt; </span>' in cls
     assert "<blockquote>" not in cls
