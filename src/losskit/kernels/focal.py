@@ -231,6 +231,13 @@ def _view3(z: Tensor, dim: int) -> Tensor | None:
         return None
 
 
+def _cut(t: Tensor, a0: int, a1: int, b0: int, b1: int) -> Tensor:
+    """One chunk of an ``(A, C, B)`` view; ``(rows, C)`` when ``B == 1``, so the class axis is the last one
+    (torch's CPU softmax over the last axis is vectorised; over a middle axis of inner size 1 it is about
+    2x slower)."""
+    return t[a0:a1, :, 0] if t.shape[2] == 1 else t[a0:a1, :, b0:b1]
+
+
 def _softmax_focal_lp(z: Tensor, target: Tensor, dim: int) -> Tensor:
     """``log p_t`` per sample; large inputs in chunks, so the log-softmax temporary is chunk-sized."""
     z3 = None if torch.compiler.is_compiling() else _view3(z, dim)
@@ -240,8 +247,10 @@ def _softmax_focal_lp(z: Tensor, target: Tensor, dim: int) -> Tensor:
     t2 = target.reshape(a, b)
     lp = z.new_empty((a, b))
     for a0, a1, b0, b1 in _spans(a, c, b, chunk_size(z.device)):
-        zc = z3[a0:a1, :, b0:b1]
-        lp[a0:a1, b0:b1] = torch.log_softmax(zc, dim=1).gather(1, t2[a0:a1, b0:b1].unsqueeze(1)).squeeze(1)
+        zc = _cut(z3, a0, a1, b0, b1)
+        tc = t2[a0:a1, b0:b1] if zc.dim() == 3 else t2[a0:a1]
+        lsm = torch.log_softmax(zc, dim=1)
+        lp[a0:a1, b0:b1] = lsm.gather(1, tc.unsqueeze(1)).squeeze(1) if zc.dim() == 3 else lsm.gather(1, tc)
     return lp.view(target.shape)
 
 
@@ -258,14 +267,16 @@ def _softmax_focal_grad(z: Tensor, target: Tensor, s: Tensor, dim: int) -> Tenso
     g = torch.empty(z.shape, dtype=z.dtype, device=z.device)
     g3 = g.view(a, c, b)
     for a0, a1, b0, b1 in _spans(a, c, b, chunk_size(z.device)):
-        gc = g3[a0:a1, :, b0:b1]
-        zc = z3[a0:a1, :, b0:b1]
+        gc, zc = _cut(g3, a0, a1, b0, b1), _cut(z3, a0, a1, b0, b1)
         if gc.is_contiguous():
             torch.ops.aten._softmax.out(zc, 1, False, out=gc)  # straight into the gradient
         else:  # a span of positions: torch's softmax(out=) mis-writes strided outputs (torch 2.x, CPU)
             gc.copy_(torch.softmax(zc, dim=1))
-        sc = s2[a0:a1, b0:b1].unsqueeze(1)
-        gc.mul_(sc).scatter_add_(1, t2[a0:a1, b0:b1].unsqueeze(1), sc.neg())
+        if gc.dim() == 3:
+            sc, tc = s2[a0:a1, b0:b1].unsqueeze(1), t2[a0:a1, b0:b1].unsqueeze(1)
+        else:
+            sc, tc = s2[a0:a1], t2[a0:a1]
+        gc.mul_(sc).scatter_add_(1, tc, sc.neg())
     return g
 
 
