@@ -232,9 +232,11 @@ def _view3(z: Tensor, dim: int) -> Tensor | None:
 
 
 def _cut(t: Tensor, a0: int, a1: int, b0: int, b1: int) -> Tensor:
-    """One chunk of an ``(A, C, B)`` view; ``(rows, C)`` when ``B == 1``, so the class axis is the last one
-    (torch's CPU softmax over the last axis is vectorised; over a middle axis of inner size 1 it is about
-    2x slower)."""
+    """One chunk of an ``(A, C, B)`` view; ``(rows, C)`` when ``B == 1``, the class axis then last.
+
+    torch's CPU softmax over the last axis is vectorised; over a middle axis of inner size 1 it is about
+    2x slower.
+    """
     return t[a0:a1, :, 0] if t.shape[2] == 1 else t[a0:a1, :, b0:b1]
 
 
@@ -246,10 +248,15 @@ def _softmax_focal_lp(z: Tensor, target: Tensor, dim: int) -> Tensor:
     a, c, b = z3.shape
     t2 = target.reshape(a, b)
     lp = z.new_empty((a, b))
-    for a0, a1, b0, b1 in _spans(a, c, b, chunk_size(z.device)):
+    spans = _spans(a, c, b, chunk_size(z.device))
+    # one chunk-sized workspace for every chunk's log-softmax: a fresh buffer per chunk would land in fresh
+    # pages each time (a few MiB is above the allocator's mmap threshold), as slow as one input-sized buffer
+    work = z.new_empty(_cut(z3, *spans[0]).numel())
+    for a0, a1, b0, b1 in spans:
         zc = _cut(z3, a0, a1, b0, b1)
         tc = t2[a0:a1, b0:b1] if zc.dim() == 3 else t2[a0:a1]
-        lsm = torch.log_softmax(zc, dim=1)
+        lsm = work[: zc.numel()].view(zc.shape)  # contiguous (softmax's out= mis-writes strided outputs)
+        torch.ops.aten._log_softmax.out(zc, 1, False, out=lsm)
         lp[a0:a1, b0:b1] = lsm.gather(1, tc.unsqueeze(1)).squeeze(1) if zc.dim() == 3 else lsm.gather(1, tc)
     return lp.view(target.shape)
 
