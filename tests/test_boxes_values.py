@@ -732,3 +732,25 @@ def test_pairwise_box_iou_holds_one_matrix(monkeypatch):
         with torch.no_grad(), fast_paths(False), plain:
             LF.pairwise_box_iou(a, b, kind=kind)
         assert plain.peak >= 3 * matrix, (kind, plain.peak / matrix)
+
+
+@pytest.mark.parametrize("name", ["giou_loss", "diou_loss", "ciou_loss", "eiou_loss"])
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("kw", [{}, {"reduction": "none"}, {"weight": torch.zeros(3)}])
+def test_nonfinite_prediction_is_named_by_the_result_check(name, fast, kw):
+    # issue 16: these losses skip the separate scan of the prediction; a non-finite coordinate makes the
+    # loss non-finite (an infinite enclosure / centre distance gives inf / inf), so the check of the
+    # reduced result still names it, whatever the corner, sign and box weight
+    fn = getattr(losskit, name)
+    target = torch.tensor([[0.5, 1.0, 4.0, 6.0]]).expand(3, 4)
+    losskit.set_fast_paths(fast)
+    try:
+        for i in range(4):
+            for v in (math.inf, -math.inf, math.nan):
+                x = torch.tensor([[1.0, 2.0, 5.0, 7.0]]).repeat(3, 1)
+                x[1, i] = v
+                kind = "NaN" if math.isnan(v) else "inf"
+                with pytest.raises(ValueError, match=rf"^{name}: input contains {kind} values"):
+                    fn(x.requires_grad_(True), target, **kw)
+    finally:
+        losskit.set_fast_paths(True)

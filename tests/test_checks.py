@@ -91,3 +91,43 @@ def test_vocabulary_units():
         checks.check_mask("f", torch.ones(2), (2,))
     with pytest.raises(ValueError, match=r"^f: mask must have shape \(3,\)"):
         checks.check_mask("f", torch.ones(2, dtype=torch.bool), (3,))
+
+
+@pytest.mark.parametrize(
+    ("labels", "ignore", "bad"),
+    [
+        ([0, 4, 2], None, None),
+        ([0, 5, 2], None, 5),
+        ([-1, 4, 2], None, -1),
+        ([-100, 4, 2], -100, None),  # the ignored label is the minimum: the others decide
+        ([-100, 5, 2], -100, 5),
+        ([-100, -3, 2], -100, -3),  # a bad label above the ignored one
+        ([255, 1, 255], 255, None),  # segmentation's 255
+        ([255, -2, 1], 255, -2),
+        ([255, 300, 1], 255, 300),  # a bad label beyond the ignored one
+        ([255, 255], 255, None),  # every label ignored
+        ([3, 4, 9], 3, 9),  # an in-range ignore_index hides nothing
+        ([7, 0], 5, 7),  # ignore_index absent from the labels
+    ],
+)
+def test_check_labels_one_pass_and_ignore_index(labels, ignore, bad):
+    # issue 16: one aminmax decides the common case; the masked pass runs only when an extreme is the
+    # ignored label. Expected: the bad label a per-element test finds (plain Python, not the function).
+    t = torch.tensor(labels)  # a CPU tensor: the default mode checks its values
+    assert (bad is None) == all(v == ignore or 0 <= v < 5 for v in labels)
+    if bad is None:
+        checks.check_labels("f", "target", t, 5, ignore)
+    else:
+        with pytest.raises(ValueError, match=rf"^f: target holds class index {bad}, expected indices in \[0, 4\]"):
+            checks.check_labels("f", "target", t, 5, ignore)
+
+
+@pytest.mark.parametrize(("values", "ok"), [([0.0, 1.0, 0.5], True), ([0.0, 1.5], False), ([-0.1, 1.0], False),
+                                            ([0.2, float("nan")], False)])
+def test_check_probabilities_one_pass(values, ok):
+    t = torch.tensor(values)
+    if ok:
+        checks.check_probabilities("f", "target", t)
+    else:
+        with pytest.raises(ValueError, match=r"^f: target (must hold probabilities|contains NaN)"):
+            checks.check_probabilities("f", "target", t)

@@ -141,6 +141,62 @@ def test_sigmoid_focal_fwd_bwd_holds_one_input_sized_buffer(monkeypatch):
     assert mode.peak <= size + 6 * (1 << 12) * 4 + 4096, mode.peak / size
 
 
+@pytest.mark.parametrize("gamma", [0.0, 2.0])
+@pytest.mark.parametrize(("shape", "dim"), [((37, 5), 1), ((3, 4, 7, 5), 1), ((5, 23), 0), ((2, 3, 4), 2)])
+@pytest.mark.parametrize("chunk", [11, 1 << 20])
+def test_softmax_focal_chunks_match_plain_autograd(gamma, shape, dim, chunk, monkeypatch):
+    # chunk 11 splits rows (37 x 5: 2 rows a chunk) and, where one row is larger than a chunk
+    # (3 x 4 x 7 x 5 with C = 4: 35 positions a row), spans of positions inside a row
+    import losskit.kernels.focal as KF
+
+    monkeypatch.setattr(KF, "CPU_CHUNK", chunk)
+    g = torch.Generator().manual_seed(len(shape) + dim)
+    z = (torch.randn(shape, generator=g, dtype=torch.float64) * 3).requires_grad_()
+    t_shape = tuple(s for i, s in enumerate(shape) if i != dim)
+    t = torch.randint(0, shape[dim], t_shape, generator=g)
+    coef = torch.rand(t_shape, generator=g, dtype=torch.float64)
+    z2 = z.detach().clone().requires_grad_()
+    out, _ = SoftmaxFocalIndex.apply(z, t, coef, gamma, dim)
+    ref = plain_softmax_focal(z2, t, coef, gamma, dim)
+    torch.testing.assert_close(out, ref, rtol=1e-8, atol=1e-12)
+    w = torch.rand(t_shape, generator=g, dtype=torch.float64)
+    (out * w).sum().backward()
+    (ref * w).sum().backward()
+    torch.testing.assert_close(z.grad, z2.grad, rtol=1e-9, atol=1e-12)
+
+
+def test_softmax_focal_noncontiguous_input_takes_one_pass(monkeypatch):
+    import losskit.kernels.focal as KF
+
+    monkeypatch.setattr(KF, "CPU_CHUNK", 7)
+    base = torch.randn(6, 9, dtype=torch.float64)
+    z = base.t().requires_grad_()  # (9, 6), class dim 1 not viewable as (A, C, B) without a copy
+    t = torch.randint(0, 6, (9,))
+    coef = torch.ones(9, dtype=torch.float64)
+    z2 = z.detach().clone().requires_grad_()
+    SoftmaxFocalIndex.apply(z, t, coef, 2.0, 1)[0].sum().backward()
+    plain_softmax_focal(z2, t, coef, 2.0, 1).sum().backward()
+    torch.testing.assert_close(z.grad, z2.grad, rtol=1e-9, atol=1e-12)
+
+
+def test_softmax_focal_fwd_bwd_holds_one_input_sized_buffer(monkeypatch):
+    # issue 16: fwd+bwd of the fused softmax focal holds the gradient, per-sample vectors and chunk-sized
+    # temporaries; unchunked, the forward's log-softmax alone is a second input-sized buffer
+    from benchmarks.harness import _LiveBytes
+
+    import losskit
+    import losskit.kernels.focal as KF
+
+    monkeypatch.setattr(KF, "CPU_CHUNK", 1 << 12)
+    x = torch.randn(512, 128, requires_grad=True)
+    y = torch.randint(0, 128, (512,))
+    mode = _LiveBytes(exclude=(x, y))
+    with mode:
+        losskit.softmax_focal_loss(x, y, gamma=2.0).backward()
+    size = x.numel() * x.element_size()
+    assert mode.peak <= size + 2 * (1 << 12) * 4 + 24 * 512 * 8, mode.peak / size
+
+
 # --- IndexStats (Dice / Tversky / Jaccard statistics of class-index targets) -----------------------------
 
 

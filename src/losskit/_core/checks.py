@@ -322,7 +322,9 @@ def check_probabilities(fn: str, name: str, x: Tensor) -> None:
     """Value check: every entry of ``x`` lies in [0, 1] (only when value checks are on)."""
     if x.numel() and values_checked(x):
         x = x.detach()
-        lo, hi = float(x.min()), float(x.max())
+        if x.dtype == torch.bool:
+            return  # a bool target is {0, 1} by construction
+        lo, hi = (float(v) for v in torch.aminmax(x))  # one pass; a NaN anywhere reaches both
         if lo != lo or hi != hi:
             raise _nonfinite(fn, name, x)
         if lo < 0.0 or hi > 1.0:
@@ -347,14 +349,12 @@ def check_labels(
     """Value check: class indices lie in [0, num_classes) or equal ``ignore_index``."""
     if target.numel() == 0 or not values_checked(target):
         return
-    if ignore_index is None:
-        lo, hi = (int(v) for v in torch.aminmax(target.detach()))  # one pass
-    else:  # min / max over the labels that are not ignored, without copying them out
-        keep = target != ignore_index
-        if not bool(keep.any()):
-            return
-        lo = int(torch.where(keep, target, num_classes).min())
-        hi = int(torch.where(keep, target, -1).max())
+    target = target.detach()
+    lo, hi = (int(v) for v in torch.aminmax(target))  # one pass decides the common case
+    if (lo < 0 or hi >= num_classes) and ignore_index is not None and ignore_index in (lo, hi):
+        # an extreme is the ignored label: the extremes of the others (0 stands in for an ignored label;
+        # it is a valid class, so it can hide no bad one)
+        lo, hi = (int(v) for v in torch.aminmax(target.masked_fill(target == ignore_index, 0)))
     if lo < 0 or hi >= num_classes:
         ign = "" if ignore_index is None else f" (or ignore_index={ignore_index})"
         bad = lo if lo < 0 else hi

@@ -153,11 +153,17 @@ def _setup(
     eps: float,
     reduction: str,
     formats: tuple[str, ...] = LOSS_FORMATS,
+    finite_in_result: bool = False,
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     """Validate a loss call; return the prediction, target and weight in the compute dtype.
 
     ``formats`` are the box formats the caller takes here: the 2-D ones, or ``FORMATS_3D`` in the 3-D
     branch of iou / giou / diou (``(..., 6)`` boxes, same checks one axis more).
+    ``finite_in_result``: the caller's loss is non-finite whenever a prediction coordinate is (GIoU, DIoU,
+    CIoU, EIoU: an infinite coordinate makes the enclosure or the centre distance infinite and its ratio
+    NaN, for every box weight; tests/test_boxes_values.py), so the separate scan of the prediction is
+    skipped and the final check of the reduced result (:func:`_finish`) names the input instead. Plain
+    IoU keeps the scan: an infinite corner can leave its loss finite with a NaN gradient.
     """
     checks.check_reduction(fn, reduction)
     checks.check_option(fn, "box_format", box_format, formats)
@@ -167,7 +173,8 @@ def _setup(
     checks.check_shape(fn, "target", target, tuple(input.shape), "(aligned pairs: the input's shape)")
     checks.check_weight(fn, weight, tuple(input.shape[:-1]))
     checks.check_same_device(fn, input=input, target=target, weight=weight)
-    _check_finite(fn, "input", input)
+    if not finite_in_result:
+        _check_finite(fn, "input", input)
     _check_valid_boxes(fn, "target", target, box_format)
     dtype = compute_dtype(input, target, weight)
     x, y = input.to(dtype), target.to(dtype)
@@ -629,7 +636,8 @@ def giou_loss(
         x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction, FORMATS_3D)
         return _finish(fn, 1.0 - _measure_3d("giou", x, y, box_format, eps)[0], reduction, w, input, target,
                        normalizer, process_group)
-    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction,
+                     finite_in_result=True)
     return _finish(fn, _family_loss("giou", x, y, box_format, eps), reduction, w, input, target,
                    normalizer, process_group)
 
@@ -693,7 +701,8 @@ def diou_loss(
         x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction, FORMATS_3D)
         return _finish(fn, 1.0 - _measure_3d("diou", x, y, box_format, eps)[0], reduction, w, input, target,
                        normalizer, process_group)
-    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction,
+                     finite_in_result=True)
     return _finish(fn, _family_loss("diou", x, y, box_format, eps), reduction, w, input, target,
                    normalizer, process_group)
 
@@ -768,7 +777,8 @@ def ciou_loss(
     _no_3d(fn, box_format, "CIoU's aspect-ratio term v is defined for 2-D boxes only")
     checks.check_option(fn, "alpha_rule", alpha_rule, _ALPHA_RULES)
     checks.check_flag(fn, "detach_alpha", detach_alpha)
-    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction,
+                     finite_in_result=True)
     loss = _family_loss("ciou", x, y, box_format, eps, alpha_rule, detach_alpha)
     return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)
 
@@ -827,7 +837,8 @@ def eiou_loss(
     """
     fn = "eiou_loss"
     _no_3d(fn, box_format, "EIoU's width and height terms have no agreed 3-D form")
-    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction,
+                     finite_in_result=True)
     return _finish(fn, _family_loss("eiou", x, y, box_format, eps), reduction, w, input, target,
                    normalizer, process_group)
 

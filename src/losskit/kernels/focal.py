@@ -34,13 +34,15 @@ function, written in differentiable ops), so every derivative order is that of t
 (:func:`losskit._core.fastpath.applies`). Gradients flow to the logits only: the callers take the plain
 formula when the target (or a class weight) needs a gradient.
 
-Memory (:class:`SigmoidFocal`): forward and backward each allocate their one output (the unreduced loss,
-the gradient) and compute through it in chunks of :func:`chunk_size` elements, so the temporaries of
-the formula are chunk-sized: fwd+bwd needs the input, the target and one input-sized buffer at a time.
+Memory: forward and backward each allocate their one output (:class:`SigmoidFocal`: the unreduced loss,
+the gradient; :class:`SoftmaxFocalIndex`: per-sample vectors, the gradient) and compute through it in
+chunks of :func:`chunk_size` elements (whole class vectors for the softmax), so the temporaries of the
+formula are chunk-sized: fwd+bwd needs the input, the target and one input-sized buffer at a time.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -206,11 +208,93 @@ def plain_softmax_focal(z: Tensor, target: Tensor, coef: Tensor, gamma: float, d
     return loss * coef
 
 
+def _spans(a: int, c: int, b: int, chunk: int) -> list[tuple[int, int, int, int]]:
+    """Chunks ``(a0, a1, b0, b1)`` of an ``(A, C, B)`` view of about ``chunk`` elements, whole classes each.
+
+    Whole rows of ``A`` when one row (``C · B`` elements) fits in a chunk, else spans of ``B`` positions
+    within one row; a class is never split, so each chunk is a complete softmax.
+    """
+    if c * b <= chunk:
+        step = max(1, chunk // max(1, c * b))
+        return [(i, min(i + step, a), 0, b) for i in range(0, a, step)]
+    step = max(1, chunk // max(1, c))
+    return [(i, i + 1, j, min(j + step, b)) for i in range(a) for j in range(0, b, step)]
+
+
+def _view3(z: Tensor, dim: int) -> Tensor | None:
+    """``z`` as an ``(A, C, B)`` view with the class axis in the middle, or None if that needs a copy."""
+    a = math.prod(z.shape[:dim])
+    b = math.prod(z.shape[dim + 1:])
+    try:
+        return z.view(a, int(z.shape[dim]), b)
+    except RuntimeError:
+        return None
+
+
+def _cut(t: Tensor, a0: int, a1: int, b0: int, b1: int) -> Tensor:
+    """One chunk of an ``(A, C, B)`` view; ``(rows, C)`` when ``B == 1``, the class axis then last.
+
+    torch's CPU softmax over the last axis is vectorised; over a middle axis of inner size 1 it is about
+    2x slower.
+    """
+    return t[a0:a1, :, 0] if t.shape[2] == 1 else t[a0:a1, :, b0:b1]
+
+
+def _softmax_focal_lp(z: Tensor, target: Tensor, dim: int) -> Tensor:
+    """``log p_t`` per sample; large inputs in chunks, so the log-softmax temporary is chunk-sized."""
+    z3 = None if torch.compiler.is_compiling() else _view3(z, dim)
+    if z3 is None or z.numel() <= chunk_size(z.device):
+        return torch.log_softmax(z, dim=dim).gather(dim, target.unsqueeze(dim)).squeeze(dim)
+    a, c, b = z3.shape
+    t2 = target.reshape(a, b)
+    lp = z.new_empty((a, b))
+    spans = _spans(a, c, b, chunk_size(z.device))
+    # one chunk-sized workspace for every chunk's log-softmax: a fresh buffer per chunk would land in fresh
+    # pages each time (a few MiB is above the allocator's mmap threshold), as slow as one input-sized buffer
+    work = z.new_empty(_cut(z3, *spans[0]).numel())
+    for a0, a1, b0, b1 in spans:
+        zc = _cut(z3, a0, a1, b0, b1)
+        tc = t2[a0:a1, b0:b1] if zc.dim() == 3 else t2[a0:a1]
+        lsm = work[: zc.numel()].view(zc.shape)  # contiguous (softmax's out= mis-writes strided outputs)
+        torch.ops.aten._log_softmax.out(zc, 1, False, out=lsm)
+        lp[a0:a1, b0:b1] = lsm.gather(1, tc.unsqueeze(1)).squeeze(1) if zc.dim() == 3 else lsm.gather(1, tc)
+    return lp.view(target.shape)
+
+
+def _softmax_focal_grad(z: Tensor, target: Tensor, s: Tensor, dim: int) -> Tensor:
+    """``s · (softmax(z) - onehot(t))`` (``s`` per sample), written chunk by chunk into one gradient."""
+    z3 = None if torch.compiler.is_compiling() else _view3(z, dim)
+    if z3 is None:
+        sd = s.unsqueeze(dim)
+        out = torch.softmax(z, dim=dim).mul_(sd)
+        return out.scatter_add_(dim, target.unsqueeze(dim), sd.neg())
+    a, c, b = z3.shape
+    t2 = target.reshape(a, b)
+    s2 = s.reshape(a, b)
+    g = torch.empty(z.shape, dtype=z.dtype, device=z.device)
+    g3 = g.view(a, c, b)
+    for a0, a1, b0, b1 in _spans(a, c, b, chunk_size(z.device)):
+        gc, zc = _cut(g3, a0, a1, b0, b1), _cut(z3, a0, a1, b0, b1)
+        if gc.is_contiguous():
+            torch.ops.aten._softmax.out(zc, 1, False, out=gc)  # straight into the gradient
+        else:  # a span of positions: torch's softmax(out=) mis-writes strided outputs (torch 2.x, CPU)
+            gc.copy_(torch.softmax(zc, dim=1))
+        if gc.dim() == 3:
+            sc, tc = s2[a0:a1, b0:b1].unsqueeze(1), t2[a0:a1, b0:b1].unsqueeze(1)
+        else:
+            sc, tc = s2[a0:a1], t2[a0:a1]
+        gc.mul_(sc).scatter_add_(1, tc, sc.neg())
+    return g
+
+
 class SoftmaxFocalIndex(torch.autograd.Function):
     """Softmax focal loss for class-index targets on logits; ``coef`` holds α_t·w_t·valid per sample.
 
-    Forward is one log-softmax pass (its input-sized output is dropped after the gather); backward builds
-    the gradient in the one input-sized buffer that ``softmax`` returns. Saved: the logits and three
+    Forward is one log-softmax pass, backward one softmax pass written into the gradient. Inputs larger
+    than :func:`chunk_size` elements are processed in chunks of whole class vectors (rows of the batch,
+    or spans of positions for one large image; see :func:`_spans`), so the log-softmax temporary of the
+    forward is chunk-sized and the backward's softmax is written straight into the one preallocated
+    gradient: fwd+bwd holds no input-sized buffer but the gradient. Saved: the logits and three
     per-sample vectors. A backward run with grad mode on (``create_graph=True``) returns autograd of
     :func:`plain_softmax_focal` instead, so second and higher derivatives are exact.
     """
@@ -218,7 +302,7 @@ class SoftmaxFocalIndex(torch.autograd.Function):
     @staticmethod
     def forward(z: Tensor, target: Tensor, coef: Tensor, gamma: float, dim: int) -> tuple[Tensor, Tensor]:
         """Unreduced loss ``-coef · u^γ · log p_t``, and ``log p_t`` (kept for backward)."""
-        lp = torch.log_softmax(z, dim=dim).gather(dim, target.unsqueeze(dim)).squeeze(dim)
+        lp = _softmax_focal_lp(z, target, dim)
         u = torch.expm1(lp).neg_()
         return u.pow_(gamma).mul_(lp).mul_(coef).neg_(), lp
 
@@ -248,6 +332,5 @@ class SoftmaxFocalIndex(torch.autograd.Function):
             k = ratio.mul_(lp.exp()).mul_(gamma).add_(1.0).mul_(u.pow(gamma))
         else:
             k = torch.ones_like(u)
-        s = k.mul_(coef).mul_(grad).unsqueeze(dim)
-        out = torch.softmax(z, dim=dim).mul_(s)
-        return out.scatter_add_(dim, target.unsqueeze(dim), s.neg()), None, None, None, None
+        s = k.mul_(coef).mul_(grad)
+        return _softmax_focal_grad(z, target, s, dim), None, None, None, None
