@@ -135,5 +135,5 @@ if __name__ == "__main__":
     print(report(rows, max(opts.repeats, 5)), flush=True)
     if opts.json:
         with open(opts.json, "w") as fh:
-            json.dump({"title": "value checks", "env": environment(torch.device("cpu")), "cases": rows}, fh,
+            json.dump({"title": "value checks", "kind": "checks", "env": environment(torch.device("cpu")), "cases": rows}, fh,
                       indent=2)

@@ -325,7 +325,7 @@ class _Page:
         for f in files:
             try:
                 data = json.loads(f.read_text())
-                parts.append(_bench_table(data, f.name))
+                parts.append(_checks_table(data) if data.get("kind") == "checks" else _bench_table(data, f.name))
             except (ValueError, KeyError, TypeError, AttributeError) as err:
                 log.warning("losskit: cannot read benchmark file %s: %s", f, err)
         return "\n\n".join(parts)
@@ -402,6 +402,24 @@ def _render(obj: Any, ctx: _Page, depth: int) -> str:
         if body.strip():
             out.append(f"**{_fmt(k)}**\n\n{body}")
     return "\n\n".join(out)
+
+
+def _checks_table(data: dict[str, Any]) -> str:
+    """benchmarks/bench_checks.py: fwd+bwd per ``losskit.set_checks`` mode and the overhead against "off"."""
+    env_line = ", ".join(f"{k} {v}" for k, v in data.get("env", {}).items())
+    rows = [
+        f"| `{case}` | {r['off_ms']:.2f} | {r['default_ms']:.2f} | {r['full_ms']:.2f} | "
+        f"{r['default_overhead_pct']:+.1f} % ({r['default_overhead_min_pct']:+.1f} %) | "
+        f"{r['full_overhead_pct']:+.1f} % ({r['full_overhead_min_pct']:+.1f} %) |"
+        for case, r in data["cases"].items()
+    ]
+    return "\n".join([
+        f"### {data.get('title', 'value checks')}", "", f"*{env_line}*", "",
+        "| case | off ms | default ms | full ms | default overhead (fastest) | full overhead (fastest) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |", *rows, "",
+        "Overhead: median over rounds of (mode time / off time of the same round) − 1; in brackets the "
+        "fastest time of the mode over the fastest off time − 1.", "",
+    ])
 
 
 def _bench_table(data: dict[str, Any], fname: str) -> str:

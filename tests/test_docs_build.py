@@ -324,6 +324,20 @@ def test_benchmark_tables_show_the_bytes_sent_by_bench_distributed(tmp_path: Pat
     assert "|  | process_group | 2.000 | 6.000 | 1.00 | 12,288 | 1.00 / 1.50 / 1.00 |" in out
 
 
+def test_benchmark_page_renders_the_value_checks_file_of_bench_checks(tmp_path: Path) -> None:
+    from benchmarks.bench_checks import MODES
+
+    bench = tmp_path / "docs" / "assets" / "bench"
+    bench.mkdir(parents=True)
+    row: dict[str, float] = {f"{m}_ms": 10.0 for m in MODES} | {f"{m}_min_ms": 9.0 for m in MODES}
+    for m in ("default", "full"):  # the keys bench_checks.measure writes per mode
+        row |= {f"{m}_overhead_pct": 2.5, f"{m}_overhead_min_pct": 1.0, f"{m}_ratio_min": 0.9, f"{m}_ratio_max": 1.1}
+    data = {"title": "value checks", "kind": "checks", "env": {"threads": 2}, "cases": {"giou_loss (8, 4)": row}}
+    (bench / "checks.json").write_text(json.dumps(data), encoding="utf-8")
+    out = _render(tmp_path, "# B\n\n<!-- losskit:bench -->\n", "benchmarks.md")
+    assert "| `giou_loss (8, 4)` | 10.00 | 10.00 | 10.00 | +2.5 % (+1.0 %) | +2.5 % (+1.0 %) |" in out
+
+
 def test_lab_field_marker_shows_one_table_of_an_experiment(tmp_path: Path) -> None:
     lab = tmp_path / "docs" / "assets" / "lab"
     lab.mkdir(parents=True)
