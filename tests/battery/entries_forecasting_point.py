@@ -81,6 +81,7 @@ ENTRIES = [
               extremes=lambda: [Sample((t64([[1e4, -1e4]]), t64([[-1e4, 0.0]])), {"history": t64([[1.0, 1.0, 1.0]])},
                                        "constant-history")],
               random=_mase_random, batch_equivariant=False,  # history= is a keyword, not permuted
+              nograd_kwargs=("history",),  # the scale computed from history is detached (mase_loss's docstring)
               empty=lambda: Sample((torch.zeros(0, 3, dtype=torch.float64), torch.zeros(0, 3, dtype=torch.float64)),
                                    {"history": torch.zeros(0, 5, dtype=torch.float64)})),
 ]

@@ -380,5 +380,7 @@ ENTRIES = [
         empty=lambda: Sample((torch.zeros(0, dtype=torch.float64), torch.zeros(0, dtype=torch.float64),
                               torch.zeros(0, dtype=torch.bool)), {}),
         grad_args=(0, 1),
+        # the KL reference point z_0 is detached, as in the paper and TRL (see kto_loss's docstring)
+        nograd_kwargs=("policy_kl_logps", "reference_kl_logps"),
     ),
 ]

@@ -248,6 +248,9 @@ def _seesaw_samples() -> list[Sample]:
     for s in out:
         if s.kwargs.get("q", 2.0) != 0.0:
             s.grad = False
+        # counts are clamped to >= 1 (an empty class counts as one): a kink at the sample's zero count
+        if bool((s.kwargs["class_counts"] < 1).any()):
+            s.kwarg_grad = False
     rng = rng_for("seesaw", 1)
     z, y = _logits(rng, N, C), _labels(rng, N)
     z[torch.arange(N), y] = z.max(1).values + 1.0
@@ -291,6 +294,9 @@ ENTRIES = [
                      ValueError, r"^balanced_softmax_loss: class_counts must be > 0 for every class", "zero-count")],
         extremes=lambda: _multiclass_extremes(BS) + _multiclass_extremes({"class_counts": t64([1e9, 1.0, 1.0, 1e-9])}),
         random=_multiclass_random(lambda rng, c: {"class_counts": c}, True), empty=_empty(BS), index_args=(1,),
+        # with class-index targets the class weight goes to torch's nll_loss, which (like torch's own
+        # cross_entropy) is not differentiable in it and rejects a weight that requires grad
+        nograd_kwargs=("weight",),
     ),
     LossEntry(
         "logit_adjusted_cross_entropy", LF.logit_adjusted_cross_entropy, losskit.LogitAdjustedCrossEntropyLoss,
@@ -305,6 +311,9 @@ ENTRIES = [
         random=_multiclass_random(lambda rng, c: {"class_priors": c.double(), "tau": float(rng.choice([0.0, 1.0, 2.5]))},
                                   True),
         empty=_empty(LA), index_args=(1,),
+        # with class-index targets the class weight goes to torch's nll_loss, which (like torch's own
+        # cross_entropy) is not differentiable in it and rejects a weight that requires grad
+        nograd_kwargs=("weight",),
     ),
     LossEntry(
         "ldam_loss", LF.ldam_loss, losskit.LDAMLoss, R.ldam_loss,
@@ -319,6 +328,9 @@ ENTRIES = [
         extremes=lambda: _multiclass_extremes(LD) + _multiclass_extremes({"class_counts": COUNTS}),
         random=_multiclass_random(lambda rng, c: {"class_counts": c, "scale": float(rng.choice([1.0, 30.0]))}, False),
         empty=_empty(LD), index_args=(1,),
+        # with class-index targets the class weight goes to torch's nll_loss, which (like torch's own
+        # cross_entropy) is not differentiable in it and rejects a weight that requires grad
+        nograd_kwargs=("weight",),
     ),
     LossEntry(
         "seesaw_loss", LF.seesaw_loss, losskit.SeesawLoss, R.seesaw_loss, _seesaw_samples,

@@ -34,6 +34,7 @@ from torch import Tensor
 
 from losskit._core import checks
 from losskit._core.checks import fmt_shape
+from losskit._core.dtypes import compute_dtype
 from losskit.functional._common import finish, prepare
 
 if TYPE_CHECKING:
@@ -111,7 +112,8 @@ def _spread(
         v = float(chosen)
         if not is_log and not v >= 0.0:
             raise ValueError(f"{fn}: {label} must be non-negative, got {chosen!r}")
-        return torch.full((), v, dtype=input.dtype, device=input.device), is_log
+        # in the dtype the loss computes in: a half-precision input must not round (or overflow) the number
+        return torch.full((), v, dtype=compute_dtype(input), device=input.device), is_log
     checks.check_float(fn, label, chosen)
     _check_into(fn, label, chosen, tuple(input.shape), "(e.g. (D,) per feature, or var[:, None] per sample)")
     checks.check_finite(fn, label, chosen)
