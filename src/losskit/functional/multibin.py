@@ -224,7 +224,7 @@ class MultiBinCodec:
         checks.check_float(fn, "target", target)
         checks.check_finite(fn, "target", target)  # argmin over NaN distances would pick bin 0 silently
         if self.range is not None and target.numel() and checks.values_checked(target):
-            lo, hi = float(target.min()), float(target.max())
+            lo, hi = (float(v) for v in torch.aminmax(target))  # one pass for both ends
             if not (lo >= self.range[0] and hi <= self.range[1]):
                 raise ValueError(
                     f"{fn}: target must lie in the codec's range [{self.range[0]:g}, {self.range[1]:g}], "

@@ -517,7 +517,7 @@ def distribution_focal_loss(
     checks.check_weight(fn, weight, tuple(target.shape))
     checks.check_finite(fn, "target", target)  # floor() of a NaN target is an out-of-range bin index
     if target.numel() and checks.values_checked(target):
-        lo, hi = float(target.min()), float(target.max())
+        lo, hi = (float(v) for v in torch.aminmax(target))  # one pass for both ends
         if lo < 0 or hi > n:
             raise ValueError(f"{fn}: target must lie in [0, {n}] (the bin range), got [{lo:.4g}, {hi:.4g}]")
     _, (x, y, w) = prepare(fn, input, target, weight)
