@@ -41,8 +41,11 @@ demo: $(LAB_STAMP)
 	$(BIN)/python -m losskit.lab.worked_examples
 	$(BIN)/losskit demo $(if $(FULL),,--quick) --out $(DEMO_OUT)
 
+# ruff format --check fails on any file the formatter would change: run `.venv/bin/ruff format` to fix.
+LINT_PATHS := src tests benchmarks scripts docs
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/ruff check $(LINT_PATHS)
 
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy src/losskit

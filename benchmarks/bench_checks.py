@@ -38,11 +38,15 @@ def build(quick: bool) -> list[tuple[str, Callable[[], Inputs], Callable[[torch.
 
     def det() -> Inputs:
         g = torch.Generator().manual_seed(0)
-        return torch.randn(65536 // s**2, 80, generator=g), (torch.rand(65536 // s**2, 80, generator=g) < 0.01).float()
+        return torch.randn(65536 // s**2, 80, generator=g), (
+            torch.rand(65536 // s**2, 80, generator=g) < 0.01
+        ).float()
 
     def cls() -> Inputs:
         g = torch.Generator().manual_seed(1)
-        return torch.randn(16384 // s**2, 1000, generator=g), torch.randint(0, 1000, (16384 // s**2,), generator=g)
+        return torch.randn(16384 // s**2, 1000, generator=g), torch.randint(
+            0, 1000, (16384 // s**2,), generator=g
+        )
 
     def seg2() -> Inputs:
         g = torch.Generator().manual_seed(2)
@@ -69,7 +73,9 @@ def build(quick: bool) -> list[tuple[str, Callable[[], Inputs], Callable[[torch.
     ]
 
 
-def _once(fn: Callable[[torch.Tensor, torch.Tensor], Any], x: torch.Tensor, y: torch.Tensor, mode: str) -> float:
+def _once(
+    fn: Callable[[torch.Tensor, torch.Tensor], Any], x: torch.Tensor, y: torch.Tensor, mode: str
+) -> float:
     losskit.set_checks(mode)
     try:
         xg = x.detach().requires_grad_(True)
@@ -107,11 +113,17 @@ def measure(quick: bool, repeats: int, warmup: int) -> dict[str, dict[str, float
 
 
 def report(rows: dict[str, dict[str, float]], repeats: int) -> str:
-    lines = ["## value checks (losskit.set_checks), CPU fwd+bwd", "",
-             "environment: " + json.dumps({**environment(torch.device("cpu")), "losskit": losskit.__version__}),
-             machine_line(machine()), ""]
-    header = (f"{'case':34s} {'off ms':>9s} {'default ms':>11s} {'full ms':>9s} {'default':>9s} {'full':>9s}"
-              f" {'dflt(min)':>9s} {'full(min)':>9s}  default / off per round, min-max")
+    lines = [
+        "## value checks (losskit.set_checks), CPU fwd+bwd",
+        "",
+        "environment: " + json.dumps({**environment(torch.device("cpu")), "losskit": losskit.__version__}),
+        machine_line(machine()),
+        "",
+    ]
+    header = (
+        f"{'case':34s} {'off ms':>9s} {'default ms':>11s} {'full ms':>9s} {'default':>9s} {'full':>9s}"
+        f" {'dflt(min)':>9s} {'full(min)':>9s}  default / off per round, min-max"
+    )
     lines += [header, "-" * len(header)]
     for name, r in rows.items():
         lines.append(
@@ -120,10 +132,13 @@ def report(rows: dict[str, dict[str, float]], repeats: int) -> str:
             f" {r['default_overhead_min_pct']:+8.1f}% {r['full_overhead_min_pct']:+8.1f}%"
             f"  {r['default_ratio_min']:.3f}-{r['default_ratio_max']:.3f}"
         )
-    lines += ["", f"default / full = median over {repeats} rounds of (mode time / off time of the same round) - 1;",
-              "dflt(min) / full(min) = fastest time of the mode / fastest off time - 1 (the least disturbed runs,",
-              "the steadier estimate on a loaded machine). On the CPU default and full run the same checks, so",
-              "their difference is noise."]
+    lines += [
+        "",
+        f"default / full = median over {repeats} rounds of (mode time / off time of the same round) - 1;",
+        "dflt(min) / full(min) = fastest time of the mode / fastest off time - 1 (the least disturbed runs,",
+        "the steadier estimate on a loaded machine). On the CPU default and full run the same checks, so",
+        "their difference is noise.",
+    ]
     return "\n".join(lines)
 
 
@@ -135,5 +150,13 @@ if __name__ == "__main__":
     print(report(rows, max(opts.repeats, 5)), flush=True)
     if opts.json:
         with open(opts.json, "w") as fh:
-            json.dump({"title": "value checks", "kind": "checks", "env": environment(torch.device("cpu")), "cases": rows}, fh,
-                      indent=2)
+            json.dump(
+                {
+                    "title": "value checks",
+                    "kind": "checks",
+                    "env": environment(torch.device("cpu")),
+                    "cases": rows,
+                },
+                fh,
+                indent=2,
+            )

@@ -39,24 +39,42 @@ def build(quick: bool) -> list[Case]:
         return monai_softmax(x, y[:, None]) * x.shape[1]
 
     return [
-        Case("cross_entropy (N, C)", ce_inputs, {
-            "losskit": lambda x, y: losskit.cross_entropy(x, y),
-            "torch": lambda x, y: F.cross_entropy(x, y),
-        }),
-        Case("cross_entropy, smoothing 0.1", ce_inputs, {
-            "losskit": lambda x, y: losskit.cross_entropy(x, y, label_smoothing=0.1),
-            "torch": lambda x, y: F.cross_entropy(x, y, label_smoothing=0.1),
-        }),
-        Case("sigmoid_focal_loss (anchors, 80)", det_inputs, {
-            "losskit": lambda x, y: losskit.sigmoid_focal_loss(x, y),
-            "torchvision": lambda x, y: tv_sigmoid_focal(x, y, reduction="mean"),
-            "monai": lambda x, y: monai.losses.FocalLoss(gamma=2.0, alpha=0.25, reduction="mean")(x, y),
-        }),
-        Case("softmax_focal_loss (N, C)", ce_inputs, {
-            "losskit": lambda x, y: losskit.softmax_focal_loss(x, y, gamma=2.0),
-            "kornia": lambda x, y: kornia.losses.focal_loss(x, y, alpha=None, gamma=2.0, reduction="mean"),
-            "monai": monai_softmax_focal,
-        }),
+        Case(
+            "cross_entropy (N, C)",
+            ce_inputs,
+            {
+                "losskit": lambda x, y: losskit.cross_entropy(x, y),
+                "torch": lambda x, y: F.cross_entropy(x, y),
+            },
+        ),
+        Case(
+            "cross_entropy, smoothing 0.1",
+            ce_inputs,
+            {
+                "losskit": lambda x, y: losskit.cross_entropy(x, y, label_smoothing=0.1),
+                "torch": lambda x, y: F.cross_entropy(x, y, label_smoothing=0.1),
+            },
+        ),
+        Case(
+            "sigmoid_focal_loss (anchors, 80)",
+            det_inputs,
+            {
+                "losskit": lambda x, y: losskit.sigmoid_focal_loss(x, y),
+                "torchvision": lambda x, y: tv_sigmoid_focal(x, y, reduction="mean"),
+                "monai": lambda x, y: monai.losses.FocalLoss(gamma=2.0, alpha=0.25, reduction="mean")(x, y),
+            },
+        ),
+        Case(
+            "softmax_focal_loss (N, C)",
+            ce_inputs,
+            {
+                "losskit": lambda x, y: losskit.softmax_focal_loss(x, y, gamma=2.0),
+                "kornia": lambda x, y: kornia.losses.focal_loss(
+                    x, y, alpha=None, gamma=2.0, reduction="mean"
+                ),
+                "monai": monai_softmax_focal,
+            },
+        ),
     ]
 
 
@@ -90,20 +108,34 @@ def rss_table(quick: bool) -> tuple[str, dict[str, dict[str, float]]]:
     n, c = (16384, 80) if quick else (262144, 80)
     size = n * c * 4
     rows: dict[str, dict[str, float]] = {}
-    lines = [f"### sigmoid_focal_loss fwd+bwd, peak RSS growth over the inputs ({n} x {c} float32, "
-             f"input {size / 2**20:.1f} MiB; fresh process each, /proc/self/status VmHWM after clear_refs)", ""]
+    lines = [
+        f"### sigmoid_focal_loss fwd+bwd, peak RSS growth over the inputs ({n} x {c} float32, "
+        f"input {size / 2**20:.1f} MiB; fresh process each, /proc/self/status VmHWM after clear_refs)",
+        "",
+    ]
     for name, (fast, call) in RSS_IMPLS.items():
         grow = peak_rss_bytes(RSS_SETUP.format(fast=fast, n=n, c=c, call=call))
         rows[name] = {"rss_mb": grow / 2**20, "x_input": grow / size}
         lines.append(f"{name:28s} {grow / 2**20:9.1f} MiB  {grow / size:5.2f} x input")
-    lines += ["", "input + target + gradient = 3 x input is the floor of any fwd+bwd; the growth above counts",
-              "the gradient (1 x) and every temporary on top of the inputs."]
+    lines += [
+        "",
+        "input + target + gradient = 3 x input is the floor of any fwd+bwd; the growth above counts",
+        "the gradient (1 x) and every temporary on top of the inputs.",
+    ]
     return "\n".join(lines), rows
 
 
 if __name__ == "__main__":
-    main("classification", build, {"torchvision": torchvision.__version__, "kornia": kornia.__version__,
-                                   "monai": monai.__version__, "losskit": losskit.__version__})
+    main(
+        "classification",
+        build,
+        {
+            "torchvision": torchvision.__version__,
+            "kornia": kornia.__version__,
+            "monai": monai.__version__,
+            "losskit": losskit.__version__,
+        },
+    )
     opts = parse_args()
     if opts.device == "cpu":
         text, rows = rss_table(opts.quick)

@@ -76,21 +76,39 @@ def build(quick: bool, group: Any, rank: int) -> list[Case]:
     def both(fn: Callable[..., torch.Tensor], **kw: Any) -> dict[str, Callable[..., torch.Tensor]]:
         return {
             "losskit": lambda *a: fn(*a[:2], **kw, **({"weight": a[2]} if len(a) > 2 else {})),
-            "process_group": lambda *a: fn(*a[:2], **kw, **({"weight": a[2]} if len(a) > 2 else {}),
-                                           process_group=group),
+            "process_group": lambda *a: fn(
+                *a[:2], **kw, **({"weight": a[2]} if len(a) > 2 else {}), process_group=group
+            ),
         }
 
     note = "here the ratio is process_group / local: the overhead factor of the global loss"
     return [
         Case(f"cross_entropy ignore_index {tokens}x{classes}", ce_inputs, both(losskit.cross_entropy), note),
-        Case(f"dice_loss per_image=False {imgs}x{seg_c}x{side}x{side}", dice_inputs,
-             both(losskit.dice_loss, per_image=False), note),
+        Case(
+            f"dice_loss per_image=False {imgs}x{seg_c}x{side}x{side}",
+            dice_inputs,
+            both(losskit.dice_loss, per_image=False),
+            note,
+        ),
         Case(f"giou_loss weighted {boxes} boxes", box_inputs, both(losskit.giou_loss), note),
-        Case(f"clip_loss {pairs}x{width} per rank", pair_inputs, both(losskit.clip_loss, logit_scale=10.0), note),
-        Case(f"clip_loss local_loss {pairs}x{width}", pair_inputs,
-             both(losskit.clip_loss, logit_scale=10.0, local_loss=True), note),
-        Case(f"siglip_loss {pairs}x{width} per rank", pair_inputs,
-             both(losskit.siglip_loss, logit_scale=10.0, logit_bias=-10.0), note),
+        Case(
+            f"clip_loss {pairs}x{width} per rank",
+            pair_inputs,
+            both(losskit.clip_loss, logit_scale=10.0),
+            note,
+        ),
+        Case(
+            f"clip_loss local_loss {pairs}x{width}",
+            pair_inputs,
+            both(losskit.clip_loss, logit_scale=10.0, local_loss=True),
+            note,
+        ),
+        Case(
+            f"siglip_loss {pairs}x{width} per rank",
+            pair_inputs,
+            both(losskit.siglip_loss, logit_scale=10.0, logit_bias=-10.0),
+            note,
+        ),
     ]
 
 
@@ -137,8 +155,13 @@ def _worker(rank: int, init_file: str, argv: list[str], out_file: str) -> None:
     import torch.distributed as dist
 
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD,
-                            timeout=datetime.timedelta(seconds=600))
+    dist.init_process_group(
+        "gloo",
+        init_method=f"file://{init_file}",
+        rank=rank,
+        world_size=WORLD,
+        timeout=datetime.timedelta(seconds=600),
+    )
     try:
         args = parse_args(argv)
         device = torch.device("cpu")
@@ -155,7 +178,9 @@ def _worker(rank: int, init_file: str, argv: list[str], out_file: str) -> None:
             print("\n".join(lines), flush=True)
             env = {**environment(device), "losskit": losskit.__version__, "ranks": WORLD}
             with open(out_file, "w") as fh:
-                json.dump({"title": TITLE, "env": env, "cases": {c.name: c.results for c in cases}}, fh, indent=2)
+                json.dump(
+                    {"title": TITLE, "env": env, "cases": {c.name: c.results for c in cases}}, fh, indent=2
+                )
     finally:
         dist.barrier()
         dist.destroy_process_group()

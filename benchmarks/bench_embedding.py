@@ -69,6 +69,7 @@ def build(quick: bool) -> list[Case]:
     small_all = 128 if quick else 256  # where all three NT-Xent implementations fit
     mid_monai = 256 if quick else 1024  # where MONAI still fits in a few GB
     pml_supcon = pml_losses.SupConLoss(temperature=TAU_SUPCON)
+
     def monai_gb(n: int) -> float:
         return 4 * (2 * n) ** 2 * d / 1e9
 
@@ -77,19 +78,38 @@ def build(quick: bool) -> list[Case]:
 
     return [
         Case(f"nt_xent N={small_all} D={d}", _views(small_all, d, 0), _nt_xent_impls(True, True)),
-        Case(f"nt_xent N={mid_monai} D={d}", _views(mid_monai, d, 1), _nt_xent_impls(False, True),
-             note=f"pml NTXentLoss omitted: its (2N) x 2N(2N-2) matrix is {pml_gb(mid_monai):.1f} GB"),
-        Case(f"nt_xent N={big} D={d}", _views(big, d, 2), _nt_xent_impls(False, False),
-             note=f"peers omitted (see the smaller cases): MONAI needs (2N)^2*D floats = {monai_gb(big):.1f} GB, "
-                  f"pml NTXentLoss {pml_gb(big):.0f} GB"),
-        Case(f"supcon N={big} D={d} 256 classes", _labelled(big, d, 256, 3), {
-            "losskit": lambda f, y: losskit.supervised_contrastive_loss(f, y, temperature=TAU_SUPCON),
-            "pml SupConLoss": lambda f, y: pml_supcon(f, y),
-        }, note="pml's default AvgNonZeroReducer = losskit's mean over anchors with a positive"),
+        Case(
+            f"nt_xent N={mid_monai} D={d}",
+            _views(mid_monai, d, 1),
+            _nt_xent_impls(False, True),
+            note=f"pml NTXentLoss omitted: its (2N) x 2N(2N-2) matrix is {pml_gb(mid_monai):.1f} GB",
+        ),
+        Case(
+            f"nt_xent N={big} D={d}",
+            _views(big, d, 2),
+            _nt_xent_impls(False, False),
+            note=f"peers omitted (see the smaller cases): MONAI needs (2N)^2*D floats = {monai_gb(big):.1f} GB, "
+            f"pml NTXentLoss {pml_gb(big):.0f} GB",
+        ),
+        Case(
+            f"supcon N={big} D={d} 256 classes",
+            _labelled(big, d, 256, 3),
+            {
+                "losskit": lambda f, y: losskit.supervised_contrastive_loss(f, y, temperature=TAU_SUPCON),
+                "pml SupConLoss": lambda f, y: pml_supcon(f, y),
+            },
+            note="pml's default AvgNonZeroReducer = losskit's mean over anchors with a positive",
+        ),
     ]
 
 
 if __name__ == "__main__":
-    main("embedding", build, {"monai": monai.__version__,
-                              "pytorch-metric-learning": pytorch_metric_learning.__version__,
-                              "losskit": losskit.__version__})
+    main(
+        "embedding",
+        build,
+        {
+            "monai": monai.__version__,
+            "pytorch-metric-learning": pytorch_metric_learning.__version__,
+            "losskit": losskit.__version__,
+        },
+    )

@@ -25,8 +25,9 @@ from benchmarks.harness import Case, main, peak_bytes_allocator
 HAS_TORCH_LCE = hasattr(F, "linear_cross_entropy") and hasattr(torch.nn, "LinearCrossEntropyOptions")
 
 
-def naive(h: torch.Tensor, w: torch.Tensor, y: torch.Tensor, z_loss: float = 0.0,
-          softcap: float | None = None) -> torch.Tensor:
+def naive(
+    h: torch.Tensor, w: torch.Tensor, y: torch.Tensor, z_loss: float = 0.0, softcap: float | None = None
+) -> torch.Tensor:
     """The materialised path: (N, V) logits, then cross-entropy (plus z-loss / soft-capping by hand)."""
     logits = h @ w.t()
     if softcap is not None:
@@ -58,22 +59,38 @@ def build_for(n: int, d: int, v: int) -> list[Case]:
         y = torch.randint(0, v, (n,), generator=g).to(device)
         return (h, w, y), (0, 1)
 
-    base = {"losskit": lambda h, w, y: losskit.linear_cross_entropy(h, w, y),
-            "naive": lambda h, w, y: naive(h, w, y)}
+    base = {
+        "losskit": lambda h, w, y: losskit.linear_cross_entropy(h, w, y),
+        "naive": lambda h, w, y: naive(h, w, y),
+    }
     if HAS_TORCH_LCE:
         base["torch chunked"] = torch_chunked
     tag = f"N={n} D={d} V={v}"
     return [
-        Case(f"lce {tag}", inputs, base,
-             note="" if HAS_TORCH_LCE else "this torch has no F.linear_cross_entropy"),
-        Case("lce + z-loss 1e-4", inputs, {
-            "losskit": lambda h, w, y: losskit.linear_cross_entropy(h, w, y, z_loss=1e-4),
-            "naive": lambda h, w, y: naive(h, w, y, z_loss=1e-4),
-        }, note="torch's chunked path has no z-loss"),
-        Case("lce + softcap 30", inputs, {
-            "losskit": lambda h, w, y: losskit.linear_cross_entropy(h, w, y, softcap=30.0),
-            "naive": lambda h, w, y: naive(h, w, y, softcap=30.0),
-        }, note="torch's chunked path has no soft-capping"),
+        Case(
+            f"lce {tag}",
+            inputs,
+            base,
+            note="" if HAS_TORCH_LCE else "this torch has no F.linear_cross_entropy",
+        ),
+        Case(
+            "lce + z-loss 1e-4",
+            inputs,
+            {
+                "losskit": lambda h, w, y: losskit.linear_cross_entropy(h, w, y, z_loss=1e-4),
+                "naive": lambda h, w, y: naive(h, w, y, z_loss=1e-4),
+            },
+            note="torch's chunked path has no z-loss",
+        ),
+        Case(
+            "lce + softcap 30",
+            inputs,
+            {
+                "losskit": lambda h, w, y: losskit.linear_cross_entropy(h, w, y, softcap=30.0),
+                "naive": lambda h, w, y: naive(h, w, y, softcap=30.0),
+            },
+            note="torch's chunked path has no soft-capping",
+        ),
     ]
 
 
@@ -87,19 +104,25 @@ def agreement(n: int, d: int, v: int) -> str:
         loss.backward()
         out.append((loss.detach(), a.grad, b.grad))
     diffs = [float((x - r).abs().max()) for x, r in zip(*out)]
-    return f"losskit vs naive (float32): |Δloss| {diffs[0]:.2e}, |Δgrad_hidden| {diffs[1]:.2e}, " \
-           f"|Δgrad_weight| {diffs[2]:.2e}"
+    return (
+        f"losskit vs naive (float32): |Δloss| {diffs[0]:.2e}, |Δgrad_hidden| {diffs[1]:.2e}, "
+        f"|Δgrad_weight| {diffs[2]:.2e}"
+    )
 
 
 def targets(cases: list[Case]) -> str:
     r = cases[0].results
     lk = r["losskit"]
-    lines = [f"peak memory losskit / naive: {lk['peak_mb'] / r['naive']['peak_mb']:.3f} (target <= 0.2)",
-             f"fwd+bwd losskit / naive: {lk['fwdbwd_ms'] / r['naive']['fwdbwd_ms']:.3f} (target <= 1.3)"]
+    lines = [
+        f"peak memory losskit / naive: {lk['peak_mb'] / r['naive']['peak_mb']:.3f} (target <= 0.2)",
+        f"fwd+bwd losskit / naive: {lk['fwdbwd_ms'] / r['naive']['fwdbwd_ms']:.3f} (target <= 1.3)",
+    ]
     if "torch chunked" in r:
         t = r["torch chunked"]
-        lines += [f"peak memory losskit / torch chunked: {lk['peak_mb'] / t['peak_mb']:.3f} (target <= 1.0)",
-                  f"fwd+bwd losskit / torch chunked: {lk['fwdbwd_ms'] / t['fwdbwd_ms']:.3f} (target <= 1.0)"]
+        lines += [
+            f"peak memory losskit / torch chunked: {lk['peak_mb'] / t['peak_mb']:.3f} (target <= 1.0)",
+            f"fwd+bwd losskit / torch chunked: {lk['fwdbwd_ms'] / t['fwdbwd_ms']:.3f} (target <= 1.0)",
+        ]
     return "\n".join(lines)
 
 
@@ -112,8 +135,13 @@ def run(argv: Sequence[str] | None = None) -> list[Case]:
     d = ns.dim or (256 if quick else 1024)
     v = ns.vocab or (16384 if quick else 131072)
     versions = {"losskit": losskit.__version__, "sizes": f"N={n} D={d} V={v}"}
-    cases = main("language-model head: linear_cross_entropy", lambda _q: build_for(n, d, v), versions, rest,
-                 memory=peak_bytes_allocator)
+    cases = main(
+        "language-model head: linear_cross_entropy",
+        lambda _q: build_for(n, d, v),
+        versions,
+        rest,
+        memory=peak_bytes_allocator,
+    )
     print(targets(cases))
     print(agreement(n, d, v), flush=True)
     return cases

@@ -46,42 +46,79 @@ def build(quick: bool) -> list[Case]:
         return torch.maximum(t * u, (t - 1) * u).mean()
 
     return [
-        Case("l1_loss", pair, {
-            "losskit": lambda x, y: losskit.l1_loss(x, y),
-            "torch": lambda x, y: F.l1_loss(x, y),
-        }),
-        Case("mse_loss", pair, {
-            "losskit": lambda x, y: losskit.mse_loss(x, y),
-            "torch": lambda x, y: F.mse_loss(x, y),
-        }),
-        Case("smooth_l1_loss (beta 1/9)", pair, {
-            "losskit": lambda x, y: losskit.smooth_l1_loss(x, y, beta=1 / 9),
-            "torch": lambda x, y: F.smooth_l1_loss(x, y, beta=1 / 9),
-        }),
-        Case("huber_loss (delta 1)", pair, {
-            "losskit": lambda x, y: losskit.huber_loss(x, y),
-            "torch": lambda x, y: F.huber_loss(x, y),
-        }),
-        Case("gaussian_nll_loss (var)", with_var, {
-            "losskit": lambda x, y, v: losskit.gaussian_nll_loss(x, y, var=v),
-            "torch": lambda x, y, v: F.gaussian_nll_loss(x, y, v),
-        }),
-        Case("gaussian_nll_loss (log_var)", with_var, {
-            "losskit": lambda x, y, s: losskit.gaussian_nll_loss(x, y, log_var=s),
-            "torch (var=exp)": lambda x, y, s: F.gaussian_nll_loss(x, y, s.exp()),
-        }),
-        Case("quantile_loss (3 levels)", quantiles, {
-            "losskit": lambda x, y: losskit.quantile_loss(x, y, quantiles=levels),
-            "torch expression": pinball_expr,
-        }),
-        Case("log_cosh_loss", pair, {
-            "losskit": lambda x, y: losskit.log_cosh_loss(x, y),
-            "torch log(cosh)": lambda x, y: torch.log(torch.cosh(x - y)).mean(),
-        }, note="the naive form overflows to inf for |x - y| > 89 in float32; losskit's is exact"),
-        Case("laplace_nll_loss (scale)", with_var, {
-            "losskit": lambda x, y, b: losskit.laplace_nll_loss(x, y, scale=b),
-            "torch expression": lambda x, y, b: ((x - y).abs() / b + torch.log(2 * b)).mean(),
-        }),
+        Case(
+            "l1_loss",
+            pair,
+            {
+                "losskit": lambda x, y: losskit.l1_loss(x, y),
+                "torch": lambda x, y: F.l1_loss(x, y),
+            },
+        ),
+        Case(
+            "mse_loss",
+            pair,
+            {
+                "losskit": lambda x, y: losskit.mse_loss(x, y),
+                "torch": lambda x, y: F.mse_loss(x, y),
+            },
+        ),
+        Case(
+            "smooth_l1_loss (beta 1/9)",
+            pair,
+            {
+                "losskit": lambda x, y: losskit.smooth_l1_loss(x, y, beta=1 / 9),
+                "torch": lambda x, y: F.smooth_l1_loss(x, y, beta=1 / 9),
+            },
+        ),
+        Case(
+            "huber_loss (delta 1)",
+            pair,
+            {
+                "losskit": lambda x, y: losskit.huber_loss(x, y),
+                "torch": lambda x, y: F.huber_loss(x, y),
+            },
+        ),
+        Case(
+            "gaussian_nll_loss (var)",
+            with_var,
+            {
+                "losskit": lambda x, y, v: losskit.gaussian_nll_loss(x, y, var=v),
+                "torch": lambda x, y, v: F.gaussian_nll_loss(x, y, v),
+            },
+        ),
+        Case(
+            "gaussian_nll_loss (log_var)",
+            with_var,
+            {
+                "losskit": lambda x, y, s: losskit.gaussian_nll_loss(x, y, log_var=s),
+                "torch (var=exp)": lambda x, y, s: F.gaussian_nll_loss(x, y, s.exp()),
+            },
+        ),
+        Case(
+            "quantile_loss (3 levels)",
+            quantiles,
+            {
+                "losskit": lambda x, y: losskit.quantile_loss(x, y, quantiles=levels),
+                "torch expression": pinball_expr,
+            },
+        ),
+        Case(
+            "log_cosh_loss",
+            pair,
+            {
+                "losskit": lambda x, y: losskit.log_cosh_loss(x, y),
+                "torch log(cosh)": lambda x, y: torch.log(torch.cosh(x - y)).mean(),
+            },
+            note="the naive form overflows to inf for |x - y| > 89 in float32; losskit's is exact",
+        ),
+        Case(
+            "laplace_nll_loss (scale)",
+            with_var,
+            {
+                "losskit": lambda x, y, b: losskit.laplace_nll_loss(x, y, scale=b),
+                "torch expression": lambda x, y, b: ((x - y).abs() / b + torch.log(2 * b)).mean(),
+            },
+        ),
     ]
 
 

@@ -49,29 +49,54 @@ def build(quick: bool) -> list[Case]:
     for dims, shape, seed in (("2-D", shape_2d, 0), ("3-D", shape_3d, 1)):
         tag = "x".join(str(s) for s in shape)
         cases += [
-            Case(f"dice {dims} {tag}", inputs(shape, seed), {
-                "losskit": lambda x, y: losskit.dice_loss(x, y),
-                "monai": lambda x, y: monai_dice(x, y[:, None]),
-                "smp": lambda x, y: smp_dice(x, y),
-            }, note=note),
-            Case(f"tversky {dims} {tag}", inputs(shape, seed), {
-                "losskit": lambda x, y: losskit.tversky_loss(x, y, alpha=0.3, beta=0.7),
-                "monai": lambda x, y: monai_tversky(x, y[:, None]),
-                "smp": lambda x, y: smp_tversky(x, y),
-            }, note=note),
-            Case(f"lovasz softmax {dims} {tag}", inputs(shape, seed), {
-                "losskit": lambda x, y: losskit.lovasz_loss(x, y, per_image=False),
-                "smp": lambda x, y: smp_lovasz(x, y),
-            }, note="ranked per class over the batch on both sides"),
+            Case(
+                f"dice {dims} {tag}",
+                inputs(shape, seed),
+                {
+                    "losskit": lambda x, y: losskit.dice_loss(x, y),
+                    "monai": lambda x, y: monai_dice(x, y[:, None]),
+                    "smp": lambda x, y: smp_dice(x, y),
+                },
+                note=note,
+            ),
+            Case(
+                f"tversky {dims} {tag}",
+                inputs(shape, seed),
+                {
+                    "losskit": lambda x, y: losskit.tversky_loss(x, y, alpha=0.3, beta=0.7),
+                    "monai": lambda x, y: monai_tversky(x, y[:, None]),
+                    "smp": lambda x, y: smp_tversky(x, y),
+                },
+                note=note,
+            ),
+            Case(
+                f"lovasz softmax {dims} {tag}",
+                inputs(shape, seed),
+                {
+                    "losskit": lambda x, y: losskit.lovasz_loss(x, y, per_image=False),
+                    "smp": lambda x, y: smp_lovasz(x, y),
+                },
+                note="ranked per class over the batch on both sides",
+            ),
         ]
     binary = (2, 1, 64, 64) if quick else (8, 1, 256, 256)
-    cases.append(Case(f"lovasz hinge 2-D {'x'.join(str(s) for s in binary)}", inputs(binary, 2), {
-        "losskit": lambda x, y: losskit.lovasz_loss(x, y),
-        "smp": lambda x, y: smp_lovasz_hinge(x[:, 0], y),
-    }, note="binary, ranked per image on both sides"))
+    cases.append(
+        Case(
+            f"lovasz hinge 2-D {'x'.join(str(s) for s in binary)}",
+            inputs(binary, 2),
+            {
+                "losskit": lambda x, y: losskit.lovasz_loss(x, y),
+                "smp": lambda x, y: smp_lovasz_hinge(x[:, 0], y),
+            },
+            note="binary, ranked per image on both sides",
+        )
+    )
     return cases
 
 
 if __name__ == "__main__":
-    main("segmentation", build, {"monai": monai.__version__, "smp": smp.__version__,
-                                 "losskit": losskit.__version__})
+    main(
+        "segmentation",
+        build,
+        {"monai": monai.__version__, "smp": smp.__version__, "losskit": losskit.__version__},
+    )

@@ -42,7 +42,9 @@ class Case:
     """One benchmark: a workload and the implementations that compute the same quantity."""
 
     name: str
-    make_inputs: Callable[[torch.device], tuple[tuple[Any, ...], Sequence[int]]]  # (args, indices needing grad)
+    make_inputs: Callable[
+        [torch.device], tuple[tuple[Any, ...], Sequence[int]]
+    ]  # (args, indices needing grad)
     impls: dict[str, Impl]  # "losskit" first, then peers
     note: str = ""
     results: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -57,8 +59,11 @@ class _LiveBytes(TorchDispatchMode):
         self.live = 0
         self.peak = 0
         # storages of the inputs: views of them (detach, reshape, slices) made inside are not new memory
-        self._inputs = {t.untyped_storage().data_ptr() for t in tree_flatten(list(exclude))[0]
-                        if isinstance(t, torch.Tensor)}
+        self._inputs = {
+            t.untyped_storage().data_ptr()
+            for t in tree_flatten(list(exclude))[0]
+            if isinstance(t, torch.Tensor)
+        }
         self._seen: set[int] = set()
 
     def _track(self, t: torch.Tensor) -> None:
@@ -120,17 +125,21 @@ def machine(nbytes: int = 64 * 2**20, repeats: int = 9) -> dict[str, Any]:
     if not _MACHINE:
         warm = _copy_seconds(False, nbytes, repeats)
         fresh = _copy_seconds(True, nbytes, repeats)
-        _MACHINE.update({
-            "threads": torch.get_num_threads(),
-            "copy_warm_gbs": round(2 * nbytes / warm / 1e9, 2),
-            "copy_fresh_gbs": round(2 * nbytes / fresh / 1e9, 2),
-        })
+        _MACHINE.update(
+            {
+                "threads": torch.get_num_threads(),
+                "copy_warm_gbs": round(2 * nbytes / warm / 1e9, 2),
+                "copy_fresh_gbs": round(2 * nbytes / fresh / 1e9, 2),
+            }
+        )
     return dict(_MACHINE)
 
 
 def machine_line(m: dict[str, Any]) -> str:
-    return (f"machine: {m['threads']} threads, copy bandwidth {m['copy_warm_gbs']:.1f} GB/s warm, "
-            f"{m['copy_fresh_gbs']:.1f} GB/s into fresh memory")
+    return (
+        f"machine: {m['threads']} threads, copy bandwidth {m['copy_warm_gbs']:.1f} GB/s warm, "
+        f"{m['copy_fresh_gbs']:.1f} GB/s into fresh memory"
+    )
 
 
 def _tensor_bytes(x: Any) -> int:
@@ -171,8 +180,15 @@ def _run(impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[int], backward: b
             impl(*args)
 
 
-def time_impl(impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[int], backward: bool, device: torch.device,
-              warmup: int, repeats: int) -> float:
+def time_impl(
+    impl: Impl,
+    args: tuple[Any, ...],
+    grad_idx: Sequence[int],
+    backward: bool,
+    device: torch.device,
+    warmup: int,
+    repeats: int,
+) -> float:
     for _ in range(warmup):
         _run(impl, args, grad_idx, backward)
     _sync(device)
@@ -203,7 +219,9 @@ def peak_bytes(impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[int], devic
     return float(mode.peak)
 
 
-def peak_bytes_allocator(impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[int], device: torch.device) -> float:
+def peak_bytes_allocator(
+    impl: Impl, args: tuple[Any, ...], grad_idx: Sequence[int], device: torch.device
+) -> float:
     """Peak extra memory of one forward + backward seen by the CPU allocator (inputs excluded).
 
     ``torch.profiler`` with ``profile_memory=True`` records every allocation and free of c10's CPU
@@ -262,8 +280,13 @@ def peak_rss_bytes(setup: str, threads: int | None = None) -> float:
     return float(r["peak"] - r["base"])
 
 
-def run_cases(cases: Sequence[Case], device: torch.device, warmup: int, repeats: int,
-              memory: Callable[..., float] = peak_bytes) -> list[Case]:
+def run_cases(
+    cases: Sequence[Case],
+    device: torch.device,
+    warmup: int,
+    repeats: int,
+    memory: Callable[..., float] = peak_bytes,
+) -> list[Case]:
     """Time every implementation of every case; repeats are interleaved round-robin across implementations
     so that a change in machine load during the run affects all of them alike. A progress line per case
     goes to stderr; each result keeps the median and the min / max of the repeats. ``memory`` measures the
@@ -338,8 +361,10 @@ def report(title: str, cases: Sequence[Case], device: torch.device, versions: di
     if _MACHINE and device.type == "cpu":  # measured by run_cases
         lines.append(machine_line(_MACHINE))
     lines.append("")
-    header = f"{'case':38s} {'impl':22s} {'fwd ms':>9s} {'fwd+bwd ms':>11s} {'peak MB':>9s} " \
-             f"{'fwd x':>7s} {'f+b x':>7s} {'mem x':>7s} {'floor x':>8s}  fwd min-max / f+b min-max ms"
+    header = (
+        f"{'case':38s} {'impl':22s} {'fwd ms':>9s} {'fwd+bwd ms':>11s} {'peak MB':>9s} "
+        f"{'fwd x':>7s} {'f+b x':>7s} {'mem x':>7s} {'floor x':>8s}  fwd min-max / f+b min-max ms"
+    )
     lines += [header, "-" * len(header)]
     flagged = 0
     for case in cases:
@@ -348,30 +373,44 @@ def report(title: str, cases: Sequence[Case], device: torch.device, versions: di
         for name, r in case.results.items():
             if unreliable and name != "losskit":
                 ratios = "      —       —" + (
-                    f" {r['peak_mb'] / ref['peak_mb']:7.2f}" if ref["peak_mb"] > 0 else "     nan")
+                    f" {r['peak_mb'] / ref['peak_mb']:7.2f}" if ref["peak_mb"] > 0 else "     nan"
+                )
             else:
-                ratio = [r[k] / ref[k] if ref[k] > 0 else float("nan") for k in ("fwd_ms", "fwdbwd_ms", "peak_mb")]
+                ratio = [
+                    r[k] / ref[k] if ref[k] > 0 else float("nan") for k in ("fwd_ms", "fwdbwd_ms", "peak_mb")
+                ]
                 ratios = " ".join(f"{x:7.2f}" for x in ratio)
             spread = ""
             if "fwd_min_ms" in r:
-                spread = (f"  {r['fwd_min_ms']:.3f}-{r['fwd_max_ms']:.3f} / "
-                          f"{r['fwdbwd_min_ms']:.3f}-{r['fwdbwd_max_ms']:.3f}")
+                spread = (
+                    f"  {r['fwd_min_ms']:.3f}-{r['fwd_max_ms']:.3f} / "
+                    f"{r['fwdbwd_min_ms']:.3f}-{r['fwdbwd_max_ms']:.3f}"
+                )
             floor = f" {r['floor_x']:8.1f}" if "floor_x" in r else f" {'':8s}"
             lines.append(
                 f"{case.name:38s} {name:22s} {r['fwd_ms']:9.3f} {r['fwdbwd_ms']:11.3f} {r['peak_mb']:9.2f} "
-                + ratios + floor + spread
+                + ratios
+                + floor
+                + spread
             )
             for flag in r.get("flags") or []:
                 lines.append(f"    ! {name}: {flag}")
         if unreliable:
             flagged += 1
-            lines.append("    ! timings unreliable (busy machine?): speed ratios withheld; rerun with more --repeats")
+            lines.append(
+                "    ! timings unreliable (busy machine?): speed ratios withheld; rerun with more --repeats"
+            )
         if case.floor_ms > 0:
-            lines.append(f"    floor: {case.floor_ms:.3f} ms (read the inputs + write the gradient once, warm)")
+            lines.append(
+                f"    floor: {case.floor_ms:.3f} ms (read the inputs + write the gradient once, warm)"
+            )
         if case.note:
             lines.append(f"    note: {case.note}")
-    lines += ["", "ratios are peer / losskit: above 1.00 losskit is faster or lighter; times are medians of the "
-              "repeats, with their min-max; floor x is fwd+bwd time / floor time."]
+    lines += [
+        "",
+        "ratios are peer / losskit: above 1.00 losskit is faster or lighter; times are medians of the "
+        "repeats, with their min-max; floor x is fwd+bwd time / floor time.",
+    ]
     if flagged:
         lines.append(f"{flagged} case(s) flagged: repeats disagree by > {SPREAD_LIMIT:g}x or fwd+bwd < fwd.")
     return "\n".join(lines)
@@ -387,15 +426,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(title: str, build: Callable[[bool], list[Case]], versions: dict[str, str],
-         argv: Sequence[str] | None = None, memory: Callable[..., float] = peak_bytes) -> list[Case]:
+def main(
+    title: str,
+    build: Callable[[bool], list[Case]],
+    versions: dict[str, str],
+    argv: Sequence[str] | None = None,
+    memory: Callable[..., float] = peak_bytes,
+) -> list[Case]:
     args = parse_args(argv)
     device = torch.device(args.device)
     cases = run_cases(build(args.quick), device, args.warmup, args.repeats, memory)
     print(report(title, cases, device, versions), flush=True)
     if args.json:
-        data: dict[str, Any] = {"title": title, "env": {**environment(device), **versions},
-                                "cases": {c.name: c.results for c in cases}}
+        data: dict[str, Any] = {
+            "title": title,
+            "env": {**environment(device), **versions},
+            "cases": {c.name: c.results for c in cases},
+        }
         if device.type == "cpu":
             data["machine"] = machine()
             data["floor_ms"] = {c.name: c.floor_ms for c in cases}

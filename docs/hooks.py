@@ -249,29 +249,39 @@ class _Page:
 
         rows = [[f"`{_fmt(k)}`", cell(v)] for k, v in value.items()]
         body = _table(["quantity", "value"], rows)
-        return (f'!!! example "Loss lab: {_fmt(key)}, {_fmt(field)}"\n'
-                + _indent(body + "\n\n*Computed by `losskit demo` (results.json), not typed by hand.*", 4))
+        return f'!!! example "Loss lab: {_fmt(key)}, {_fmt(field)}"\n' + _indent(
+            body + "\n\n*Computed by `losskit demo` (results.json), not typed by hand.*", 4
+        )
 
     def _lab_box(self, key: str, exp: dict[str, Any]) -> str:
-        """One experiment of ``losskit demo``'s results.json: verdict, criterion, the evidence against,
-        the numbers as tables, the figures with their captions, and the recommendation."""
+        """One experiment of ``losskit demo``'s results.json.
+
+        Verdict, criterion, the evidence against, the numbers as tables, the figures with their captions,
+        and the recommendation.
+        """
         holds = bool(exp.get("holds"))
         verdict = "**Claim holds:**" if holds else '<span class="lab-fail">**Claim does not hold:**</span>'
         parts = [f"{verdict} {_fmt(exp['claim'])}"]
         if exp.get("criterion"):
             parts.append(f"*Criterion:* {_fmt(exp['criterion'])}")
         if exp.get("against"):
-            parts.append("*Evidence against, or limits:*\n\n" + "\n".join(f"- {_fmt(x)}" for x in exp["against"]))
+            parts.append(
+                "*Evidence against, or limits:*\n\n" + "\n".join(f"- {_fmt(x)}" for x in exp["against"])
+            )
         numbers = _render(exp["result"], self, depth=0).strip()
         if numbers:
             parts.append(numbers)
         runs = exp.get("seed_runs") or []
         if len(runs) > 1:  # the claim per seed (a failed one in red), then the numbers' spread over seeds
             fail = '<span class="lab-fail">does not hold</span>'
-            rows = [[str(r.get("seed", "")), "holds" if r.get("holds") else fail, _fmt(r.get("claim", ""))]
-                    for r in runs]
-            parts.append(f"*The claim for each of {len(runs)} seeds (the tables above: seed "
-                         f"{runs[0].get('seed', '')}):*\n\n" + _table(["seed", "verdict", "claim"], rows))
+            rows = [
+                [str(r.get("seed", "")), "holds" if r.get("holds") else fail, _fmt(r.get("claim", ""))]
+                for r in runs
+            ]
+            parts.append(
+                f"*The claim for each of {len(runs)} seeds (the tables above: seed "
+                f"{runs[0].get('seed', '')}):*\n\n" + _table(["seed", "verdict", "claim"], rows)
+            )
         for t in exp.get("spread") or []:
             body = [[_fmt(c) for c in row] for row in t["rows"]]
             parts.append(f"*{_fmt(t['caption'])}:*\n\n" + _table([_fmt(h) for h in t["header"]], body))
@@ -281,8 +291,10 @@ class _Page:
             if not self.exists(rel):
                 continue
             caption = captions.get(fig, "")
-            parts.append(f"![{_fmt(caption or Path(fig).stem)}]({_rel(self.page, rel)}){{ loading=lazy }}"
-                         + (f"\n\n*{_fmt(caption)}*" if caption else ""))
+            parts.append(
+                f"![{_fmt(caption or Path(fig).stem)}]({_rel(self.page, rel)}){{ loading=lazy }}"
+                + (f"\n\n*{_fmt(caption)}*" if caption else "")
+            )
         if exp.get("recommendation"):
             parts.append(f"**Recommendation:** {_fmt(exp['recommendation'])}")
         kind = "example" if holds else "failure"
@@ -325,7 +337,9 @@ class _Page:
         for f in files:
             try:
                 data = json.loads(f.read_text())
-                parts.append(_checks_table(data) if data.get("kind") == "checks" else _bench_table(data, f.name))
+                parts.append(
+                    _checks_table(data) if data.get("kind") == "checks" else _bench_table(data, f.name)
+                )
             except (ValueError, KeyError, TypeError, AttributeError) as err:
                 log.warning("losskit: cannot read benchmark file %s: %s", f, err)
         return "\n\n".join(parts)
@@ -413,13 +427,21 @@ def _checks_table(data: dict[str, Any]) -> str:
         f"{r['full_overhead_pct']:+.1f} % ({r['full_overhead_min_pct']:+.1f} %) |"
         for case, r in data["cases"].items()
     ]
-    return "\n".join([
-        f"### {data.get('title', 'value checks')}", "", f"*{env_line}*", "",
-        "| case | off ms | default ms | full ms | default overhead (fastest) | full overhead (fastest) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |", *rows, "",
-        "Overhead: median over rounds of (mode time / off time of the same round) − 1; in brackets the "
-        "fastest time of the mode over the fastest off time − 1.", "",
-    ])
+    return "\n".join(
+        [
+            f"### {data.get('title', 'value checks')}",
+            "",
+            f"*{env_line}*",
+            "",
+            "| case | off ms | default ms | full ms | default overhead (fastest) | full overhead (fastest) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            *rows,
+            "",
+            "Overhead: median over rounds of (mode time / off time of the same round) − 1; in brackets the "
+            "fastest time of the mode over the fastest off time − 1.",
+            "",
+        ]
+    )
 
 
 def _bench_table(data: dict[str, Any], fname: str) -> str:
@@ -441,8 +463,10 @@ def _bench_table(data: dict[str, Any], fname: str) -> str:
             cells += [f"{r['fwd_ms']:.3f}", f"{r['fwdbwd_ms']:.3f}", f"{r['peak_mb']:.2f}"]
             if spread:
                 cells.append(
-                    f"{r['fwd_min_ms']:.3f}–{r['fwd_max_ms']:.3f} / {r['fwdbwd_min_ms']:.3f}–{r['fwdbwd_max_ms']:.3f}"
-                    if "fwd_min_ms" in r else ""
+                    f"{r['fwd_min_ms']:.3f}–{r['fwd_max_ms']:.3f} / "
+                    f"{r['fwdbwd_min_ms']:.3f}–{r['fwdbwd_max_ms']:.3f}"
+                    if "fwd_min_ms" in r
+                    else ""
                 )
             if floors:
                 cells.append(f"{r['floor_x']:.1f}" if "floor_x" in r else "")
@@ -469,21 +493,31 @@ def _bench_table(data: dict[str, Any], fname: str) -> str:
     header.append("peer / losskit (fwd / f+b / mem)")
     table = _table(header, rows)
     if flagged:
-        table += (f"\n\n{flagged} case(s) flagged: their repeats disagree by more than 2x or their forward + "
-                  "backward was faster than the forward alone (a busy machine); their speed ratios are withheld.")
+        table += (
+            f"\n\n{flagged} case(s) flagged: their repeats disagree by more than 2x or their forward + "
+            "backward was faster than the forward alone (a busy machine); their speed ratios are withheld."
+        )
     if sent:
-        table += ("\n\n*bytes sent / step*: what this rank hands to `torch.distributed` in one forward + "
-                  "backward (counted by wrapping its collectives; an all-gather receives world-size times that).")
+        table += (
+            "\n\n*bytes sent / step*: what this rank hands to `torch.distributed` in one forward + "
+            "backward (counted by wrapping its collectives; an all-gather receives world-size times that)."
+        )
     if floors:
-        table += ("\n\n*floor x*: forward + backward time over the time to read the inputs once and "
-                  "write the gradient once at the machine's warm copy bandwidth.")
+        table += (
+            "\n\n*floor x*: forward + backward time over the time to read the inputs once and "
+            "write the gradient once at the machine's warm copy bandwidth."
+        )
     m = data.get("machine")
     machine = ""
     if isinstance(m, dict):
-        machine = html.escape(f"machine: {m.get('threads')} threads, copy bandwidth {m.get('copy_warm_gbs')} "
-                              f"GB/s warm, {m.get('copy_fresh_gbs')} GB/s into fresh memory")
-    return (f"### {html.escape(str(title))}\n\n<small>{html.escape(env_line)} — `{fname}`"
-            f"{'<br>' + machine if machine else ''}</small>\n\n{table}")
+        machine = html.escape(
+            f"machine: {m.get('threads')} threads, copy bandwidth {m.get('copy_warm_gbs')} "
+            f"GB/s warm, {m.get('copy_fresh_gbs')} GB/s into fresh memory"
+        )
+    return (
+        f"### {html.escape(str(title))}\n\n<small>{html.escape(env_line)} — `{fname}`"
+        f"{'<br>' + machine if machine else ''}</small>\n\n{table}"
+    )
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any, **kwargs: Any) -> str:

@@ -17,10 +17,20 @@ import re
 import subprocess
 import sys
 
-DEFAULT = ["tests/test_segmentation_parity.py", "tests/test_classification_parity.py",
-           "tests/test_embedding_parity.py", "tests/test_torch_pairwise_peers.py"]
-MODULE_PEER = {"monai": "MONAI", "segmentation_models_pytorch": "smp", "kornia": "kornia",
-               "torchvision": "torchvision", "timm": "timm", "pytorch_metric_learning": "pml"}
+DEFAULT = [
+    "tests/test_segmentation_parity.py",
+    "tests/test_classification_parity.py",
+    "tests/test_embedding_parity.py",
+    "tests/test_torch_pairwise_peers.py",
+]
+MODULE_PEER = {
+    "monai": "MONAI",
+    "segmentation_models_pytorch": "smp",
+    "kornia": "kornia",
+    "torchvision": "torchvision",
+    "timm": "timm",
+    "pytorch_metric_learning": "pml",
+}
 TORCH_LOSS = re.compile(r"loss|cross_entropy", re.IGNORECASE)
 
 
@@ -79,8 +89,13 @@ def main(argv: list[str]) -> None:
     """Collect, map and print the per-peer counts."""
     verbose = "-v" in argv
     files = [a for a in argv if a != "-v"] or DEFAULT
-    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", *files],
-                         capture_output=True, text=True, env=dict(os.environ), check=False).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", *files],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        check=False,
+    ).stdout
     table = {f: peers_by_test(f) for f in files}
     per_peer: collections.Counter[str] = collections.Counter()
     detail: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
@@ -95,8 +110,10 @@ def main(argv: list[str]) -> None:
         for p in peers:
             per_peer[p] += 1
             detail[p][f"{f}::{rest.split('[')[0]}"] += 1
-    print(f"{total} cases collected; {with_peer} call a peer, {total - with_peer} are reference / hand-value "
-          "only")
+    print(
+        f"{total} cases collected; {with_peer} call a peer, {total - with_peer} are reference / hand-value "
+        "only"
+    )
     for p, k in sorted(per_peer.items(), key=lambda t: (-t[1], t[0])):
         print(f"  {p:12s} {k:4d}")
     if verbose:

@@ -1,6 +1,7 @@
 """Independent audit of a matplotlib figure: every data axes has axis labels, no legend covers data.
 
 Used by the demo and plot tests; it reads the drawn figure (display coordinates), not the lab code."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -60,5 +61,7 @@ def problems(fig, name):
             box = leg.get_window_extent()
             hit = (pts[:, 0] > box.x0) & (pts[:, 0] < box.x1) & (pts[:, 1] > box.y0) & (pts[:, 1] < box.y1)
             if hit.any():
-                out.append(f"{name}: axes {i} ({ax.get_title()!r}): legend covers {int(hit.sum())} data points")
+                out.append(
+                    f"{name}: axes {i} ({ax.get_title()!r}): legend covers {int(hit.sum())} data points"
+                )
     return out

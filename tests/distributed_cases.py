@@ -73,7 +73,11 @@ N, C = TOTAL, 4
 def _ce_index(g):
     t = _ints(g, C, N, 3)
     t[0, 1] = t[3, 0] = t[4, 2] = -100
-    return [_randn(g, N, C, 3, scale=2.0), t], {}, {"weight": _unif(g, C, lo=0.2, hi=2.0), "label_smoothing": 0.1}
+    return (
+        [_randn(g, N, C, 3, scale=2.0), t],
+        {},
+        {"weight": _unif(g, C, lo=0.2, hi=2.0), "label_smoothing": 0.1},
+    )
 
 
 def _ce_prob(g):
@@ -89,6 +93,7 @@ def _binary(quality: bool = False):
         if quality:
             y = torch.where(_unif(g, N, 3) < 0.4, torch.zeros_like(y), y)
         return [x, y], {"weight": _unif(g, N, 3, lo=0.1, hi=2.0)}, {}
+
     return make
 
 
@@ -121,6 +126,7 @@ def _seg(*, ignore: bool = True, dense: bool = False):
             t[4, 3, 3] = IGNORE
         kw = {"ignore_index": IGNORE} if ignore else {}
         return [x, t], {}, {**kw, "weight": _unif(g, 3, lo=0.3, hi=2.0)}
+
     return make
 
 
@@ -154,20 +160,29 @@ def _seg_cases() -> list[Case]:
     ]
     for tag, fn, opts in losses:
         for per_image in (False, True):
+
             def make(g, opts=opts, per_image=per_image, fn=fn):
                 args, bk, kw = _seg()(g)
                 if fn is LF.generalized_dice_loss:
                     kw.pop("weight")
                 return args, bk, {**kw, **opts, "per_image": per_image}
+
             out.append(Case(f"{tag}-per_image{per_image}", fn, make, global_none=not per_image))
     for tag, fn in (("dice", LF.dice_loss), ("generalized_dice", LF.generalized_dice_loss)):
+
         def make_dense(g):
             args, bk, kw = _seg(dense=True)(g)
             return args, bk, {**kw, "per_image": False}
+
         out.append(Case(f"{tag}-dense-mask-batch", fn, make_dense, global_none=True))
-    out.append(Case("dice-sigmoid-batch", LF.dice_loss,
-                    lambda g: ([_randn(g, N, 1, 5), (_unif(g, N, 5) > 0.7).long()], {}, {"per_image": False}),
-                    global_none=True))
+    out.append(
+        Case(
+            "dice-sigmoid-batch",
+            LF.dice_loss,
+            lambda g: ([_randn(g, N, 1, 5), (_unif(g, N, 5) > 0.7).long()], {}, {"per_image": False}),
+            global_none=True,
+        )
+    )
     return out
 
 
@@ -176,57 +191,102 @@ def cases() -> list[Case]:
     cs = [
         Case("cross_entropy-index", LF.cross_entropy, _ce_index),
         Case("cross_entropy-prob-mask", LF.cross_entropy, _ce_prob),
-        Case("softmax_focal-index", LF.softmax_focal_loss,
-             lambda g: (lambda a, b, k: (a, b, {**k, "gamma": 2.0}))(*_ce_index(g))),
-        Case("binary_cross_entropy", LF.binary_cross_entropy,
-             lambda g: (lambda a, b, k: (a, b, {"pos_weight": torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64)}))(
-                 *_binary()(g))),
+        Case(
+            "softmax_focal-index",
+            LF.softmax_focal_loss,
+            lambda g: (lambda a, b, k: (a, b, {**k, "gamma": 2.0}))(*_ce_index(g)),
+        ),
+        Case(
+            "binary_cross_entropy",
+            LF.binary_cross_entropy,
+            lambda g: (
+                lambda a, b, k: (a, b, {"pos_weight": torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64)})
+            )(*_binary()(g)),
+        ),
         Case("balanced_cross_entropy", LF.balanced_cross_entropy, _binary()),
         Case("sigmoid_focal", LF.sigmoid_focal_loss, _binary()),
         Case("quality_focal", LF.quality_focal_loss, _binary(quality=True)),
         Case("varifocal", LF.varifocal_loss, _binary(quality=True)),
-        Case("distribution_focal", LF.distribution_focal_loss,
-             lambda g: ([_randn(g, N, 8), _unif(g, N, hi=7.0)], {"weight": _unif(g, N, lo=0.1, hi=2.0)}, {})),
-        Case("kl_divergence", LF.kl_divergence,
-             lambda g: ([_randn(g, N, C), torch.softmax(_randn(g, N, C), 1)], {"weight": _unif(g, N, lo=0.1)}, {})),
-        Case("entropy", LF.entropy, lambda g: ([_randn(g, N, C)], {"weight": _unif(g, N, lo=0.1, hi=2.0)}, {})),
-        Case("brier_score", LF.brier_score,
-             lambda g: ([_randn(g, N, C), _ints(g, C, N)], {"weight": _unif(g, N, lo=0.1, hi=2.0)}, {})),
+        Case(
+            "distribution_focal",
+            LF.distribution_focal_loss,
+            lambda g: ([_randn(g, N, 8), _unif(g, N, hi=7.0)], {"weight": _unif(g, N, lo=0.1, hi=2.0)}, {}),
+        ),
+        Case(
+            "kl_divergence",
+            LF.kl_divergence,
+            lambda g: (
+                [_randn(g, N, C), torch.softmax(_randn(g, N, C), 1)],
+                {"weight": _unif(g, N, lo=0.1)},
+                {},
+            ),
+        ),
+        Case(
+            "entropy", LF.entropy, lambda g: ([_randn(g, N, C)], {"weight": _unif(g, N, lo=0.1, hi=2.0)}, {})
+        ),
+        Case(
+            "brier_score",
+            LF.brier_score,
+            lambda g: ([_randn(g, N, C), _ints(g, C, N)], {"weight": _unif(g, N, lo=0.1, hi=2.0)}, {}),
+        ),
         Case("hinge", LF.hinge_loss, _margin),
         Case("perceptron", LF.perceptron_loss, _margin),
         Case("exponential", LF.exponential_loss, _margin),
         Case("zero_one", LF.zero_one_loss, _margin, grad=()),
-        Case("multiclass_hinge", LF.multiclass_hinge_loss,
-             lambda g: ([_randn(g, N, C), _ints(g, C, N)], {"weight": _unif(g, N, lo=0.1, hi=2.0)}, {})),
+        Case(
+            "multiclass_hinge",
+            LF.multiclass_hinge_loss,
+            lambda g: ([_randn(g, N, C), _ints(g, C, N)], {"weight": _unif(g, N, lo=0.1, hi=2.0)}, {}),
+        ),
         Case("ctc", LF.ctc_loss, _ctc, bdim=(1, 0, 0, 0)),
         Case("l1", LF.l1_loss, _pair),
         Case("mse", LF.mse_loss, _pair),
         Case("smooth_l1", LF.smooth_l1_loss, lambda g: (lambda a, b, k: (a, b, {"beta": 0.5}))(*_pair(g))),
         Case("huber", LF.huber_loss, lambda g: (lambda a, b, k: (a, b, {"delta": 0.7}))(*_pair(g))),
         Case("log_cosh", LF.log_cosh_loss, _pair),
-        Case("quantile", LF.quantile_loss,
-             lambda g: ([_randn(g, N, 3), _randn(g, N)], {"weight": _unif(g, N, 1, lo=0.1, hi=2.0)},
-                        {"quantiles": [0.1, 0.5, 0.9]})),
-        Case("gaussian_nll", LF.gaussian_nll_loss,
-             lambda g: (lambda a, b, k: (a, {**b, "var": _unif(g, N, 3, lo=0.2, hi=3.0)}, k))(*_pair(g))),
-        Case("laplace_nll", LF.laplace_nll_loss,
-             lambda g: (lambda a, b, k: (a, {**b, "log_scale": _randn(g, N, 3, scale=0.5)}, k))(*_pair(g))),
+        Case(
+            "quantile",
+            LF.quantile_loss,
+            lambda g: (
+                [_randn(g, N, 3), _randn(g, N)],
+                {"weight": _unif(g, N, 1, lo=0.1, hi=2.0)},
+                {"quantiles": [0.1, 0.5, 0.9]},
+            ),
+        ),
+        Case(
+            "gaussian_nll",
+            LF.gaussian_nll_loss,
+            lambda g: (lambda a, b, k: (a, {**b, "var": _unif(g, N, 3, lo=0.2, hi=3.0)}, k))(*_pair(g)),
+        ),
+        Case(
+            "laplace_nll",
+            LF.laplace_nll_loss,
+            lambda g: (lambda a, b, k: (a, {**b, "log_scale": _randn(g, N, 3, scale=0.5)}, k))(*_pair(g)),
+        ),
         Case("multibin", LF.multibin_loss, _multibin),
     ]
     for name in ("iou", "giou", "diou", "ciou", "eiou", "focal_eiou", "cdiou", "siou", "alpha_iou"):
         cs.append(Case(f"{name}_loss", getattr(LF, f"{name}_loss"), _boxes_case))
+
     def all_ignored(g):
         args, bk, kw = _ce_index(g)
         return [args[0], torch.full_like(args[1], -100)], bk, kw
+
     cs.append(Case("cross_entropy-all-ignored", LF.cross_entropy, all_ignored))  # 0, with a backward
 
     def seg_all_ignored(g):
         args, bk, kw = _seg()(g)
         return [args[0], torch.full_like(args[1], IGNORE)], bk, {**kw, "per_image": False}
+
     cs.append(Case("dice-all-ignored-batch", LF.dice_loss, seg_all_ignored, global_none=True))
-    cs.append(Case("focal_eiou_loss-attached", LF.focal_eiou_loss,
-                   lambda g: (lambda a, b, k: (a, b, {"detach_weight": False, "gamma": 1.0}))(*_boxes_case(g)),
-                   reductions=("mean", "sum", "mean_norm")))  # "none" rows then depend on every rank
+    cs.append(
+        Case(
+            "focal_eiou_loss-attached",
+            LF.focal_eiou_loss,
+            lambda g: (lambda a, b, k: (a, b, {"detach_weight": False, "gamma": 1.0}))(*_boxes_case(g)),
+            reductions=("mean", "sum", "mean_norm"),
+        )
+    )  # "none" rows then depend on every rank
     return cs + _seg_cases() + _later_cases()
 
 
@@ -238,7 +298,7 @@ def _later_cases() -> list[Case]:
     """The families added after the first distributed pass: every mean over a batch (and its statistics)."""
     counts = lambda g, *shape: torch.poisson(_unif(g, *shape, lo=0.5, hi=4.0), generator=g)  # noqa: E731
     wt = lambda g, *shape: _unif(g, *shape, lo=0.1, hi=2.0)  # noqa: E731
-    with_kw = lambda make, **kw: (lambda g: (lambda a, b, k: (a, b, {**k, **kw}))(*make(g)))  # noqa: E731
+    with_kw = lambda make, **kw: lambda g: (lambda a, b, k: (a, b, {**k, **kw}))(*make(g))  # noqa: E731
 
     def tokens(g):  # (N, 3) tokens with padding
         t = _ints(g, C, N, 3)
@@ -247,8 +307,11 @@ def _later_cases() -> list[Case]:
 
     def lce(g):
         t = tokens(g)
-        return ([_randn(g, N, 3, 2), _randn(g, C, 2), t], {},
-                {"class_weight": _unif(g, C, lo=0.3, hi=2.0), "label_smoothing": 0.1})
+        return (
+            [_randn(g, N, 3, 2), _randn(g, C, 2), t],
+            {},
+            {"class_weight": _unif(g, C, lo=0.3, hi=2.0), "label_smoothing": 0.1},
+        )
 
     def ldist(g):
         return [_randn(g, N, 3, 2), _randn(g, C, 2), _randn(g, N, 3, C)], {"target": tokens(g)}, {}
@@ -262,6 +325,7 @@ def _later_cases() -> list[Case]:
     def pref(k: int):
         def make(g):
             return [_seq(g) for _ in range(k)], {"weight": wt(g, N)}, {}
+
         return make
 
     def orpo(g):
@@ -269,13 +333,22 @@ def _later_cases() -> list[Case]:
         return [lp, lp - _unif(g, N, hi=1.0)], {"weight": wt(g, N), "chosen_nll": _unif(g, N, hi=2.0)}, {}
 
     def kto(g):
-        return ([_seq(g), _seq(g), _unif(g, N) > 0.4],
-                {"weight": wt(g, N), "policy_kl_logps": _seq(g), "reference_kl_logps": _seq(g)}, {"beta": 0.5})
+        return (
+            [_seq(g), _seq(g), _unif(g, N) > 0.4],
+            {"weight": wt(g, N), "policy_kl_logps": _seq(g), "reference_kl_logps": _seq(g)},
+            {"beta": 0.5},
+        )
 
     def oks(g):
-        return ([_unif(g, N, 3, 2, hi=5.0), _unif(g, N, 3, 2, hi=5.0)],
-                {"area": _unif(g, N, lo=2.0, hi=9.0), "visibility": (_unif(g, N, 3) > 0.2).double(),
-                 "weight": wt(g, N)}, {"sigmas": [0.3, 0.5, 0.8]})
+        return (
+            [_unif(g, N, 3, 2, hi=5.0), _unif(g, N, 3, 2, hi=5.0)],
+            {
+                "area": _unif(g, N, lo=2.0, hi=9.0),
+                "visibility": (_unif(g, N, 3) > 0.2).double(),
+                "weight": wt(g, N),
+            },
+            {"sigmas": [0.3, 0.5, 0.8]},
+        )
 
     def heat(g):
         y = _unif(g, N, 2, 4)
@@ -291,49 +364,106 @@ def _later_cases() -> list[Case]:
         return [_randn(g, N, 3, scale=2.0), (_unif(g, N, 3) > 0.6).double()], {"weight": wt(g, N, 3)}, {}
 
     def seg_probs_free(g):  # index targets without ignore_index (the boundary losses take none)
-        return [_randn(g, N, 3, 5, 5, scale=2.0), _ints(g, 3, N, 5, 5)], {}, {"weight": _unif(g, 3, lo=0.3, hi=2.0)}
+        return (
+            [_randn(g, N, 3, 5, 5, scale=2.0), _ints(g, 3, N, 5, 5)],
+            {},
+            {"weight": _unif(g, 3, lo=0.3, hi=2.0)},
+        )
 
     cs = [
-        Case("poisson_nll", LF.poisson_nll_loss,
-             lambda g: ([_randn(g, N, 3), counts(g, N, 3)], {"weight": wt(g, N, 3)}, {"full": True})),
-        Case("multilabel_soft_margin", LF.multilabel_soft_margin_loss,
-             lambda g: ([_randn(g, N, C), (_unif(g, N, C) > 0.5).double()], {"weight": wt(g, N)},
-                        {"class_weight": _unif(g, C, lo=0.3, hi=2.0)})),
-        Case("cosine_embedding", LF.cosine_embedding_loss,
-             lambda g: ([_randn(g, N, 3), _randn(g, N, 3), torch.where(_unif(g, N) > 0.5, 1, -1)],
-                        {"weight": wt(g, N)}, {"margin": 0.1}), grad=(0, 1)),
-        Case("hinge_embedding", LF.hinge_embedding_loss,
-             lambda g: ([_unif(g, N, 3, hi=2.0), torch.where(_unif(g, N, 3) > 0.5, 1, -1)],
-                        {"weight": wt(g, N, 3)}, {"margin": 1.3})),
-        Case("margin_ranking", LF.margin_ranking_loss,
-             lambda g: ([_randn(g, N), _randn(g, N), torch.where(_unif(g, N) > 0.5, 1, -1)],
-                        {"weight": wt(g, N)}, {"margin": 0.2}), grad=(0, 1)),
-        Case("center", LF.center_loss,
-             lambda g: ([_randn(g, N, 3), _ints(g, C, N)], {"weight": wt(g, N)}, {"centers": _randn(g, C, 3)})),
+        Case(
+            "poisson_nll",
+            LF.poisson_nll_loss,
+            lambda g: ([_randn(g, N, 3), counts(g, N, 3)], {"weight": wt(g, N, 3)}, {"full": True}),
+        ),
+        Case(
+            "multilabel_soft_margin",
+            LF.multilabel_soft_margin_loss,
+            lambda g: (
+                [_randn(g, N, C), (_unif(g, N, C) > 0.5).double()],
+                {"weight": wt(g, N)},
+                {"class_weight": _unif(g, C, lo=0.3, hi=2.0)},
+            ),
+        ),
+        Case(
+            "cosine_embedding",
+            LF.cosine_embedding_loss,
+            lambda g: (
+                [_randn(g, N, 3), _randn(g, N, 3), torch.where(_unif(g, N) > 0.5, 1, -1)],
+                {"weight": wt(g, N)},
+                {"margin": 0.1},
+            ),
+            grad=(0, 1),
+        ),
+        Case(
+            "hinge_embedding",
+            LF.hinge_embedding_loss,
+            lambda g: (
+                [_unif(g, N, 3, hi=2.0), torch.where(_unif(g, N, 3) > 0.5, 1, -1)],
+                {"weight": wt(g, N, 3)},
+                {"margin": 1.3},
+            ),
+        ),
+        Case(
+            "margin_ranking",
+            LF.margin_ranking_loss,
+            lambda g: (
+                [_randn(g, N), _randn(g, N), torch.where(_unif(g, N) > 0.5, 1, -1)],
+                {"weight": wt(g, N)},
+                {"margin": 0.2},
+            ),
+            grad=(0, 1),
+        ),
+        Case(
+            "center",
+            LF.center_loss,
+            lambda g: ([_randn(g, N, 3), _ints(g, C, N)], {"weight": wt(g, N)}, {"centers": _randn(g, C, 3)}),
+        ),
         Case("charbonnier", LF.charbonnier_loss, with_kw(_pair, eps=0.3)),
         Case("cauchy", LF.cauchy_loss, with_kw(_pair, scale=0.7)),
         Case("welsch", LF.welsch_loss, with_kw(_pair, scale=0.7)),
         Case("barron", LF.barron_loss, with_kw(_pair, alpha=0.5, scale=0.8)),
-        Case("tweedie", LF.tweedie_loss,
-             lambda g: ([_randn(g, N, 3), counts(g, N, 3)], {"weight": wt(g, N, 3)}, {"power": 1.4})),
-        Case("negative_binomial_nll", LF.negative_binomial_nll_loss,
-             lambda g: ([_randn(g, N, 3), counts(g, N, 3)], {"weight": wt(g, N, 3)}, {"total_count": 2.5})),
+        Case(
+            "tweedie",
+            LF.tweedie_loss,
+            lambda g: ([_randn(g, N, 3), counts(g, N, 3)], {"weight": wt(g, N, 3)}, {"power": 1.4}),
+        ),
+        Case(
+            "negative_binomial_nll",
+            LF.negative_binomial_nll_loss,
+            lambda g: ([_randn(g, N, 3), counts(g, N, 3)], {"weight": wt(g, N, 3)}, {"total_count": 2.5}),
+        ),
         Case("student_t_nll", LF.student_t_nll_loss, with_kw(_pair, df=4.0, scale=0.8)),
-        Case("crps_gaussian", LF.crps_gaussian_loss,
-             lambda g: (lambda a, b, k: (a, {**b, "scale": _unif(g, N, 3, lo=0.3, hi=2.0)}, k))(*_pair(g))),
-        Case("crps_ensemble", LF.crps_ensemble_loss,
-             lambda g: ([_randn(g, N, 3, 4), _randn(g, N, 3)], {"weight": wt(g, N, 3)}, {"fair": True})),
+        Case(
+            "crps_gaussian",
+            LF.crps_gaussian_loss,
+            lambda g: (lambda a, b, k: (a, {**b, "scale": _unif(g, N, 3, lo=0.3, hi=2.0)}, k))(*_pair(g)),
+        ),
+        Case(
+            "crps_ensemble",
+            LF.crps_ensemble_loss,
+            lambda g: ([_randn(g, N, 3, 4), _randn(g, N, 3)], {"weight": wt(g, N, 3)}, {"fair": True}),
+        ),
         Case("gaussian_focal", LF.gaussian_focal_loss, heat, reductions=("none", "mean", "sum")),
         Case("gaussian_focal-objects", LF.gaussian_focal_loss, heat_norm, reductions=("mean",)),
         Case("balanced_l1", LF.balanced_l1_loss, with_kw(_pair, beta=0.8)),
         Case("wing", LF.wing_loss, with_kw(_pair, omega=2.0, epsilon=0.5)),
-        Case("adaptive_wing", LF.adaptive_wing_loss,
-             lambda g: ([_unif(g, N, 3), _unif(g, N, 3)], {"weight": wt(g, N, 3)}, {})),
+        Case(
+            "adaptive_wing",
+            LF.adaptive_wing_loss,
+            lambda g: ([_unif(g, N, 3), _unif(g, N, 3)], {"weight": wt(g, N, 3)}, {}),
+        ),
         Case("ghm_c", LF.ghm_c_loss, with_kw(ghm, bins=4)),
         Case("oks", LF.oks_loss, oks),
-        Case("boundary", LF.boundary_loss,
-             lambda g: ([_randn(g, N, 3, 4, 4), _randn(g, N, 3, 4, 4, scale=2.0)], {},
-                        {"weight": _unif(g, 3, lo=0.3, hi=2.0)})),
+        Case(
+            "boundary",
+            LF.boundary_loss,
+            lambda g: (
+                [_randn(g, N, 3, 4, 4), _randn(g, N, 3, 4, 4, scale=2.0)],
+                {},
+                {"weight": _unif(g, 3, lo=0.3, hi=2.0)},
+            ),
+        ),
         Case("distillation_kl", LF.distillation_kl_loss, distil, grad=(0, 1)),
         Case("jsd", LF.jsd_loss, jsd, grad=(0, 1)),
         Case("dpo", LF.dpo_loss, with_kw(pref(4), beta=0.5, label_smoothing=0.1), grad=(0, 1)),
@@ -346,12 +476,14 @@ def _later_cases() -> list[Case]:
     ]
     for tag, fn in (("mcc", LF.mcc_loss), ("hausdorff_dt", LF.hausdorff_dt_loss), ("cldice", LF.cldice_loss)):
         for per_image in (False, True):
+
             def make(g, fn=fn, per_image=per_image):
                 if fn is LF.mcc_loss:
                     args, bk, kw = _seg()(g)
                 else:
                     args, bk, kw = seg_probs_free(g)
                 return args, bk, {**kw, "per_image": per_image}
+
             cs.append(Case(f"{tag}-per_image{per_image}", fn, make, global_none=not per_image))
     return cs + _merged_after_audit_cases() + _ohem_cases()
 
@@ -359,7 +491,7 @@ def _later_cases() -> list[Case]:
 def _merged_after_audit_cases() -> list[Case]:
     """Long-tail, margin heads / pair / proxy losses and the point forecast errors (process_group added late)."""
     wt = lambda g, *shape: _unif(g, *shape, lo=0.1, hi=2.0)  # noqa: E731
-    with_kw = lambda make, **kw: (lambda g: (lambda a, b, k: (a, b, {**k, **kw}))(*make(g)))  # noqa: E731
+    with_kw = lambda make, **kw: lambda g: (lambda a, b, k: (a, b, {**k, **kw}))(*make(g))  # noqa: E731
     counts = lambda g: _ints(g, 50, C) + 1  # noqa: E731
 
     def index_only(g, **extra):  # (N, C, 3) logits, class indices with padding, class weights
@@ -372,8 +504,11 @@ def _merged_after_audit_cases() -> list[Case]:
         return [_randn(g, N, C, scale=2.0), q], {}, {"weight": _unif(g, C, lo=0.2, hi=2.0), **extra}
 
     def head(g, k: int = 1, **extra):  # embeddings (N, 3), centres (C·k, 3) held by every rank, labels
-        return ([_randn(g, N, 3), _randn(g, C * k, 3), torch.tensor([2, 0, 2, 1, 3])],
-                {"sample_weight": wt(g, N)}, extra)
+        return (
+            [_randn(g, N, 3), _randn(g, C * k, 3), torch.tensor([2, 0, 2, 1, 3])],
+            {"sample_weight": wt(g, N)},
+            extra,
+        )
 
     # labels: class 1 spans the 2-rank split, class 2 has a single member (no positive: circle drops it)
     pair_labels = torch.tensor([0, 1, 0, 2, 1])
@@ -382,8 +517,11 @@ def _merged_after_audit_cases() -> list[Case]:
         return [_randn(g, N, 3), pair_labels], {"weight": wt(g, N)}, extra
 
     def proxies(g, **extra):  # class 3 has no embedding: P+ = {0, 1, 2}; per-proxy weight, shared
-        return ([_randn(g, N, 3), _randn(g, C, 3), torch.tensor([0, 1, 0, 2, 1])], {},
-                {"weight": _unif(g, C, lo=0.3, hi=2.0), **extra})
+        return (
+            [_randn(g, N, 3), _randn(g, C, 3), torch.tensor([0, 1, 0, 2, 1])],
+            {},
+            {"weight": _unif(g, C, lo=0.3, hi=2.0), **extra},
+        )
 
     def point(g, positive: bool = False):
         y = _randn(g, N, 4, scale=3.0)
@@ -404,29 +542,58 @@ def _merged_after_audit_cases() -> list[Case]:
     heads = (0, None, 0)
     return [
         Case("asymmetric", LF.asymmetric_loss, with_kw(_binary(), gamma_pos=1.0, gamma_neg=3.0)),
-        Case("asymmetric-ignore", LF.asymmetric_loss,
-             lambda g: (lambda a, b, k: ([a[0], torch.where(_unif(g, N, 3) < 0.2, -1.0, a[1])], b,
-                                          {"ignore_index": -1, "label_smoothing": 0.1}))(*_binary()(g))),
+        Case(
+            "asymmetric-ignore",
+            LF.asymmetric_loss,
+            lambda g: (
+                lambda a, b, k: (
+                    [a[0], torch.where(_unif(g, N, 3) < 0.2, -1.0, a[1])],
+                    b,
+                    {"ignore_index": -1, "label_smoothing": 0.1},
+                )
+            )(*_binary()(g)),
+        ),
         Case("poly-index", LF.poly_loss, lambda g: index_only(g, epsilon=1.5, label_smoothing=0.1)),
         Case("poly-focal-prob", LF.poly_loss, lambda g: prob_targets(g, epsilon=-0.5, gamma=2.0)),
-        Case("balanced_softmax", LF.balanced_softmax_loss,
-             lambda g: index_only(g, class_counts=counts(g), label_smoothing=0.1)),
-        Case("balanced_softmax-prob", LF.balanced_softmax_loss, lambda g: prob_targets(g, class_counts=counts(g))),
-        Case("logit_adjusted", LF.logit_adjusted_cross_entropy,
-             lambda g: index_only(g, class_priors=counts(g).double() / 100, tau=0.7)),
+        Case(
+            "balanced_softmax",
+            LF.balanced_softmax_loss,
+            lambda g: index_only(g, class_counts=counts(g), label_smoothing=0.1),
+        ),
+        Case(
+            "balanced_softmax-prob",
+            LF.balanced_softmax_loss,
+            lambda g: prob_targets(g, class_counts=counts(g)),
+        ),
+        Case(
+            "logit_adjusted",
+            LF.logit_adjusted_cross_entropy,
+            lambda g: index_only(g, class_priors=counts(g).double() / 100, tau=0.7),
+        ),
         Case("ldam", LF.ldam_loss, lambda g: index_only(g, class_counts=counts(g), scale=4.0)),
         Case("seesaw", LF.seesaw_loss, lambda g: index_only(g, class_counts=counts(g) - 1)),
         Case("arcface", LF.arcface_loss, lambda g: head(g, scale=8.0), bdim=heads, grad=(0, 1)),
-        Case("arcface-subcenters", LF.arcface_loss, lambda g: head(g, 2, scale=8.0, sub_centers=2),
-             bdim=heads, grad=(0, 1)),
+        Case(
+            "arcface-subcenters",
+            LF.arcface_loss,
+            lambda g: head(g, 2, scale=8.0, sub_centers=2),
+            bdim=heads,
+            grad=(0, 1),
+        ),
         Case("cosface", LF.cosface_loss, lambda g: head(g, scale=8.0), bdim=heads, grad=(0, 1)),
         Case("sphereface", LF.sphereface_loss, lambda g: head(g, blend=1.0), bdim=heads, grad=(0, 1)),
         Case("multi_similarity", LF.multi_similarity_loss, lambda g: pairs(g, epsilon=None, beta=10.0)),
         Case("multi_similarity-mined", LF.multi_similarity_loss, lambda g: pairs(g, epsilon=0.3, beta=10.0)),
         Case("circle", LF.circle_loss, lambda g: pairs(g, gamma=8.0)),
         Case("circle-attached", LF.circle_loss, lambda g: pairs(g, gamma=8.0, detach_weights=False)),
-        Case("proxy_anchor", LF.proxy_anchor_loss, lambda g: proxies(g, alpha=4.0), bdim=heads, grad=(0, 1),
-             global_none=True),
+        Case(
+            "proxy_anchor",
+            LF.proxy_anchor_loss,
+            lambda g: proxies(g, alpha=4.0),
+            bdim=heads,
+            grad=(0, 1),
+            global_none=True,
+        ),
         Case("mape", LF.mape_loss, lambda g: point(g, positive=True)),
         Case("smape", LF.smape_loss, point),
         Case("mase-history", LF.mase_loss, mase_history),
@@ -442,8 +609,9 @@ def _ohem_seg(g, *, ties: bool = False, ignored_rows: int = 0):
     t[4, 3, 3] = IGNORE
     t[:ignored_rows] = IGNORE
     if ties:
-        table = torch.log_softmax(torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.0, 0.3], [-1.0, 1.0, 0.0]],
-                                               dtype=torch.float64), dim=1)
+        table = torch.log_softmax(
+            torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.0, 0.3], [-1.0, 1.0, 0.0]], dtype=torch.float64), dim=1
+        )
         x = table[_ints(g, 3, N, 4, 4)].permute(0, 3, 1, 2).contiguous()
         return [x, t], {}, {"ignore_index": IGNORE, "input_type": "log_probs"}
     x = _randn(g, N, 3, 4, 4, scale=2.0)
@@ -453,7 +621,7 @@ def _ohem_seg(g, *, ties: bool = False, ignored_rows: int = 0):
 def _ohem_cases() -> list[Case]:
     """``ohem_cross_entropy``: the pixel selection itself is global (tests/test_distributed.py checks the
     regime each case claims: ``min_kept`` binding or not, ties at the top-k boundary)."""
-    with_kw = lambda **kw: (lambda g: (lambda a, b, k: (a, b, {**k, **kw}))(*_ohem_seg(g)))  # noqa: E731
+    with_kw = lambda **kw: lambda g: (lambda a, b, k: (a, b, {**k, **kw}))(*_ohem_seg(g))  # noqa: E731
 
     def tied(**kw):
         return lambda g: (lambda a, b, k: (a, b, {**k, **kw}))(*_ohem_seg(g, ties=True))
@@ -564,8 +732,9 @@ def ddp_data() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def ddp_objective(logits: torch.Tensor, t: torch.Tensor, group: Any) -> torch.Tensor:
-    dice = LF.dice_loss(logits, t, ignore_index=IGNORE, per_image=False, include_background=False,
-                        process_group=group)
+    dice = LF.dice_loss(
+        logits, t, ignore_index=IGNORE, per_image=False, include_background=False, process_group=group
+    )
     ce = LF.cross_entropy(logits, t, ignore_index=IGNORE, process_group=group)
     return dice + ce
 
@@ -634,29 +803,52 @@ def _errors(rank: int, world: int, group: Any) -> dict[str, str]:
         run("classes-per-image", lambda: LF.dice_loss(x, t, process_group=group))
         z = _randn(_gen("err2"), 3, 4)
         y = torch.tensor([0, 1, 2])
-        run("reduction", lambda: LF.cross_entropy(z, y, reduction="sum" if rank == 1 else "mean",
-                                                  process_group=group))
+        run(
+            "reduction",
+            lambda: LF.cross_entropy(z, y, reduction="sum" if rank == 1 else "mean", process_group=group),
+        )
         run("ce-classes", lambda: LF.cross_entropy(_randn(_gen("e3"), 3, 4 + rank), y, process_group=group))
-        run("weighting", lambda: LF.generalized_dice_loss(
-            x[:, :3], t, per_image=False, weighting="simple" if rank == 1 else "square", process_group=group))
-        run("normalizer-given", lambda: LF.l1_loss(z, z + 1, normalizer=2.0 if rank == 1 else None,
-                                                   process_group=group))
+        run(
+            "weighting",
+            lambda: LF.generalized_dice_loss(
+                x[:, :3],
+                t,
+                per_image=False,
+                weighting="simple" if rank == 1 else "square",
+                process_group=group,
+            ),
+        )
+        run(
+            "normalizer-given",
+            lambda: LF.l1_loss(z, z + 1, normalizer=2.0 if rank == 1 else None, process_group=group),
+        )
         # the later families: a linear head's vocabulary, MCC's / clDice's classes, GHM-C's bins
         h = _randn(_gen("e4"), 3, 2)
-        run("lce-vocabulary", lambda: LF.linear_cross_entropy(h, _randn(_gen("e5"), 4 + rank, 2), y,
-                                                              process_group=group))
+        run(
+            "lce-vocabulary",
+            lambda: LF.linear_cross_entropy(h, _randn(_gen("e5"), 4 + rank, 2), y, process_group=group),
+        )
         run("mcc-classes", lambda: LF.mcc_loss(x, t, per_image=False, process_group=group))
         run("cldice-classes", lambda: LF.cldice_loss(x, t, per_image=False, process_group=group))
         run("ghm-bins", lambda: LF.ghm_c_loss(z, (z > 0).double(), bins=4 + rank, process_group=group))
         # the pair losses gather embeddings, Proxy-Anchor per-proxy sums: checked before the gather
         e = _randn(_gen("e6"), 3, 2 + rank)
         run("ms-width", lambda: LF.multi_similarity_loss(e, y, process_group=group))
-        run("proxy-classes", lambda: LF.proxy_anchor_loss(e, _randn(_gen("e7"), 3 + rank, 2 + rank), y,
-                                                          process_group=group))
+        run(
+            "proxy-classes",
+            lambda: LF.proxy_anchor_loss(e, _randn(_gen("e7"), 3 + rank, 2 + rank), y, process_group=group),
+        )
         # OHEM's selection is global: a rank in another mode or with another min_kept is caught first
-        run("ohem-mode", lambda: LF.ohem_cross_entropy(x[:, :3], t, top_k=10.0 if rank == 1 else None,
-                                                       process_group=group))
-        run("ohem-min_kept", lambda: LF.ohem_cross_entropy(x[:, :3], t, min_kept=5 + rank, process_group=group))
+        run(
+            "ohem-mode",
+            lambda: LF.ohem_cross_entropy(
+                x[:, :3], t, top_k=10.0 if rank == 1 else None, process_group=group
+            ),
+        )
+        run(
+            "ohem-min_kept",
+            lambda: LF.ohem_cross_entropy(x[:, :3], t, min_kept=5 + rank, process_group=group),
+        )
     finally:
         losskit.set_checks("default")
     run("wrong-type", lambda: LF.l1_loss(z, z, process_group="WORLD"))
@@ -667,8 +859,9 @@ def _errors(rank: int, world: int, group: Any) -> dict[str, str]:
     m3 = pickle.loads(pickle.dumps(m))
     xs = x[:, :3]
     same = all(bool(torch.equal(mm(xs, t), m(xs, t))) for mm in (m2, m3))
-    out["module-copies-agree"] = str(same and m2.options["process_group"] is group
-                                     and m3.options["process_group"] is group)
+    out["module-copies-agree"] = str(
+        same and m2.options["process_group"] is group and m3.options["process_group"] is group
+    )
     sub = torch.distributed.new_group(list(range(world)))
     run("pickle-subgroup", lambda: pickle.dumps(losskit.DiceLoss(process_group=sub)))
     return out
@@ -679,8 +872,13 @@ def worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
     import torch.distributed as dist
 
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world,
-                            timeout=datetime.timedelta(seconds=120))  # a hang fails instead of blocking CI
+    dist.init_process_group(
+        "gloo",
+        init_method=f"file://{init_file}",
+        rank=rank,
+        world_size=world,
+        timeout=datetime.timedelta(seconds=120),
+    )  # a hang fails instead of blocking CI
     try:
         group = dist.group.WORLD
         sizes = SIZES[world]

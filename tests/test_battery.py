@@ -49,6 +49,7 @@ def sample_kind(sample: Sample) -> tuple:
     """What decides the code path a sample takes through a trace: each positional argument's kind
     (floating, integer -- class indices or labels -- or bool) and ``input_type``. Index and probability
     targets, logits and probabilities, masks and labels are each a kind of their own."""
+
     def arg(a: object) -> str:
         if not isinstance(a, torch.Tensor):
             return type(a).__name__
@@ -99,10 +100,12 @@ def _grad_inputs(entry: LossEntry, sample: Sample) -> Sample:
 def test_reference(entry: LossEntry, sample: Sample, reduction: str) -> None:
     got = call(entry, sample, reduction)
     want = entry.reference(  # REFERENCE_SAMPLES: entries with one
-        *to_numpy(sample.args), **to_numpy(sample.kwargs), reduction=reduction)
+        *to_numpy(sample.args), **to_numpy(sample.kwargs), reduction=reduction
+    )
     assert got.dtype == torch.float64
-    np.testing.assert_allclose(got.detach().numpy(), np.asarray(want, dtype=np.float64),
-                               rtol=entry.rtol, atol=entry.atol)
+    np.testing.assert_allclose(
+        got.detach().numpy(), np.asarray(want, dtype=np.float64), rtol=entry.rtol, atol=entry.atol
+    )
 
 
 # reductions agree ------------------------------------------------------------------------------------
@@ -125,7 +128,8 @@ def test_gradcheck(entry: LossEntry, sample: Sample) -> None:
     ``var``, ``logit_scale``, ...) except ``entry.nograd_kwargs`` (options detached by design)."""
     keys = grad_kwargs(entry, sample)
     inputs = tuple(sample.args[i].detach().clone().requires_grad_(True) for i in entry.grad_args) + tuple(
-        sample.kwargs[k].detach().clone().requires_grad_(True) for k in keys)
+        sample.kwargs[k].detach().clone().requires_grad_(True) for k in keys
+    )
     n = len(entry.grad_args)
 
     def f(*xs: torch.Tensor) -> torch.Tensor:
@@ -163,8 +167,9 @@ def test_module_parity(entry: LossEntry, sample: Sample) -> None:
         if entry.differentiable:
             grads = torch.autograd.grad(got.sum(), [s.args[i] for i in entry.grad_args], allow_unused=True)
             ref = _grad_inputs(entry, sample)
-            want_grads = torch.autograd.grad(call(entry, ref, reduction).sum(),
-                                             [ref.args[i] for i in entry.grad_args], allow_unused=True)
+            want_grads = torch.autograd.grad(
+                call(entry, ref, reduction).sum(), [ref.args[i] for i in entry.grad_args], allow_unused=True
+            )
             for g, w in zip(grads, want_grads):
                 torch.testing.assert_close(g, w)
         assert vars(mod).keys() == before_attrs.keys()
@@ -266,7 +271,8 @@ RANDOM = [pytest.param(e, id=e.name) for e in ENTRIES if e.random is not None]
 @given(seed=st.integers(0, 2**32 - 1), log_scale=st.floats(-3.0, 4.0))
 def test_properties(entry: LossEntry, seed: int, log_scale: float) -> None:
     sample = entry.random(  # RANDOM: entries with one
-        np.random.default_rng(seed), 10.0**log_scale)
+        np.random.default_rng(seed), 10.0**log_scale
+    )
     s = _grad_inputs(entry, sample) if entry.differentiable else sample
     none = call(entry, s, "none")
     assert bool(torch.isfinite(none).all()), "finite input gave a non-finite loss"
@@ -279,7 +285,9 @@ def test_properties(entry: LossEntry, seed: int, log_scale: float) -> None:
     if entry.batch_equivariant and none.dim() >= 1 and none.shape[0] > 1:
         n = none.shape[0]
         perm = torch.as_tensor(np.random.default_rng(seed + 1).permutation(n))
-        args = tuple(a[perm] if isinstance(a, torch.Tensor) and a.dim() >= 1 and a.shape[0] == n else a
-                     for a in sample.args)
+        args = tuple(
+            a[perm] if isinstance(a, torch.Tensor) and a.dim() >= 1 and a.shape[0] == n else a
+            for a in sample.args
+        )
         permuted = entry.fn(*args, **{**sample.kwargs, "reduction": "none"})
         torch.testing.assert_close(permuted, none.detach()[perm])

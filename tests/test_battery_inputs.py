@@ -110,19 +110,27 @@ def test_uint8_mask_and_int32_labels() -> None:
     """The issue's two scripts: a uint8 segmentation mask (PIL / NumPy) and int32 labels."""
     torch.manual_seed(0)
     x, y = torch.randn(2, 3, 4, 4), torch.randint(0, 3, (2, 4, 4))
-    for fn in (losskit.dice_loss, losskit.generalized_dice_loss, losskit.tversky_loss,
-               losskit.focal_tversky_loss, losskit.jaccard_loss, losskit.lovasz_loss):
+    for fn in (
+        losskit.dice_loss,
+        losskit.generalized_dice_loss,
+        losskit.tversky_loss,
+        losskit.focal_tversky_loss,
+        losskit.jaccard_loss,
+        losskit.lovasz_loss,
+    ):
         torch.testing.assert_close(fn(x, y.to(torch.uint8)), fn(x, y))
     y8 = y.to(torch.uint8)
     y8[0, 0] = 255  # the usual "unlabelled" value of a uint8 mask
-    torch.testing.assert_close(losskit.dice_loss(x, y8, ignore_index=255),
-                               losskit.dice_loss(x, y8.long(), ignore_index=255))
+    torch.testing.assert_close(
+        losskit.dice_loss(x, y8, ignore_index=255), losskit.dice_loss(x, y8.long(), ignore_index=255)
+    )
     z, c = torch.randn(5, 4), torch.tensor([0, 3, 1, 2, 3])
     torch.testing.assert_close(losskit.cross_entropy(z, c.int()), losskit.cross_entropy(z, c))
     # a uint8 index must not be read as a boolean mask of the class weight
     w = torch.tensor([1.0, 2.0, 3.0, 4.0])
-    torch.testing.assert_close(losskit.softmax_focal_loss(z, c.to(torch.uint8), weight=w),
-                               losskit.softmax_focal_loss(z, c, weight=w))
+    torch.testing.assert_close(
+        losskit.softmax_focal_loss(z, c.to(torch.uint8), weight=w), losskit.softmax_focal_loss(z, c, weight=w)
+    )
 
 
 # non-tensors ---------------------------------------------------------------------------------------------
@@ -244,8 +252,13 @@ def test_every_registered_module_is_in_the_battery_and_copies() -> None:
     missing = [n for n in available() if canonical_class(n) not in covered and n not in OWN_TESTS]
     assert not missing, f"registered Modules without a battery entry (so without the copy suite): {missing}"
     sized = {"num_classes": 3, "embedding_size": 2}
-    needs = {"center": {"num_classes": 3, "feat_dim": 2}, "arcface": sized, "cosface": sized,  # Modules that
-             "sphereface": sized, "proxy_anchor": sized}  # own size-dependent parameters
+    needs = {
+        "center": {"num_classes": 3, "feat_dim": 2},
+        "arcface": sized,
+        "cosface": sized,  # Modules that
+        "sphereface": sized,
+        "proxy_anchor": sized,
+    }  # own size-dependent parameters
     for name in available():
         mod = canonical_class(name)(**needs.get(name, {}))
         for how, copier in COPIES.items():

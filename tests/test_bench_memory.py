@@ -16,7 +16,7 @@ MIB = 2**20
 @torch.library.custom_op("losskit_test::scratch_then_keep", mutates_args=())
 def _scratch_then_keep(x: torch.Tensor) -> torch.Tensor:
     scratch = torch.ones(2 * MIB)  # 8 MiB, freed before returning
-    return x * 0.0 + scratch[: MIB].sum()  # output: x's size
+    return x * 0.0 + scratch[:MIB].sum()  # output: x's size
 
 
 @_scratch_then_keep.register_fake

@@ -36,8 +36,10 @@ def test_distance_transform_and_signed_map_equal_scipy(spatial):
     for i in range(2):
         for k in range(3):
             inside = y[i].numpy() == k
-            want_k = (ndimage.distance_transform_edt(~inside, sampling=spacing) * ~inside
-                      - ndimage.distance_transform_edt(inside, sampling=spacing) * inside)
+            want_k = (
+                ndimage.distance_transform_edt(~inside, sampling=spacing) * ~inside
+                - ndimage.distance_transform_edt(inside, sampling=spacing) * inside
+            )
             np.testing.assert_allclose(phi[i, k].numpy(), want_k, rtol=1e-6, atol=1e-6)
 
 
@@ -48,10 +50,18 @@ def test_hausdorff_dt_equals_monai(spatial, include_background, alpha, per_image
     x, y, onehot = _case(spatial)
     p = torch.softmax(x, 1).detach().requires_grad_(True)
     q = p.detach().clone().requires_grad_(True)
-    monai = HausdorffDTLoss(alpha=alpha, include_background=include_background, batch=not per_image,
-                            reduction="none")(q, onehot)
-    ours = losskit.hausdorff_dt_loss(p, y, alpha=alpha, input_type="probs", include_background=include_background,
-                                     per_image=per_image, reduction="none")
+    monai = HausdorffDTLoss(
+        alpha=alpha, include_background=include_background, batch=not per_image, reduction="none"
+    )(q, onehot)
+    ours = losskit.hausdorff_dt_loss(
+        p,
+        y,
+        alpha=alpha,
+        input_type="probs",
+        include_background=include_background,
+        per_image=per_image,
+        reduction="none",
+    )
     # MONAI keeps (N, C, 1, ...) ((1, C, 1, ...) with batch=True) and its distance fields in float32
     torch.testing.assert_close(ours, monai.reshape(ours.shape), rtol=1e-6, atol=1e-6)
     ours.sum().backward()
@@ -68,10 +78,17 @@ def test_cldice_equals_monai_one_foreground_channel(spatial):
     p = torch.softmax(x, 1).detach().requires_grad_(True)
     q = p.detach().clone().requires_grad_(True)
     for iters in (0, 3, 5):
-        monai = SoftclDiceLoss(iter_=iters, smooth_nr=1.0, smooth_dr=1.0, smooth=1e-300, include_background=False,
-                               reduction="none")(q, onehot)
-        ours = losskit.cldice_loss(p, y, iterations=iters, smooth=1.0, input_type="probs", include_background=False,
-                                   reduction="none")
+        monai = SoftclDiceLoss(
+            iter_=iters,
+            smooth_nr=1.0,
+            smooth_dr=1.0,
+            smooth=1e-300,
+            include_background=False,
+            reduction="none",
+        )(q, onehot)
+        ours = losskit.cldice_loss(
+            p, y, iterations=iters, smooth=1.0, input_type="probs", include_background=False, reduction="none"
+        )
         torch.testing.assert_close(ours.reshape(-1), monai.reshape(-1), rtol=1e-12, atol=1e-12)
         ours.sum().backward()
         monai.sum().backward()
@@ -84,7 +101,8 @@ def test_deep_supervision_equals_monai_times_weight_sum():
     y = torch.randint(0, 3, (2, 16, 12), generator=g)
     outs = [torch.randn(2, 3, 16 // 2**k, 12 // 2**k, generator=g, dtype=torch.float64) for k in range(3)]
     w = [1.0, 0.5, 0.25]
-    monai = DeepSupervisionLoss(DiceLoss(to_onehot_y=True, softmax=True, smooth_nr=1e-5, smooth_dr=1e-5),
-                                weights=w)([o.float() for o in outs], y[:, None].float())
+    monai = DeepSupervisionLoss(
+        DiceLoss(to_onehot_y=True, softmax=True, smooth_nr=1e-5, smooth_dr=1e-5), weights=w
+    )([o.float() for o in outs], y[:, None].float())
     ours = losskit.DeepSupervision(losskit.DiceLoss(), weights=w)(outs, y)
     torch.testing.assert_close(ours * sum(w), monai.double(), rtol=1e-5, atol=1e-6)

@@ -78,7 +78,11 @@ def test_soft_skeleton_of_a_bar_and_cldice_of_a_broken_vessel():
 def test_deep_supervision_weights_and_targets():
     torch.manual_seed(0)
     y = torch.randint(0, 3, (2, 8, 8), dtype=torch.uint8)
-    outs = [torch.randn(2, 3, 8, 8, dtype=D), torch.randn(2, 3, 4, 4, dtype=D), torch.randn(2, 3, 2, 2, dtype=D)]
+    outs = [
+        torch.randn(2, 3, 8, 8, dtype=D),
+        torch.randn(2, 3, 4, 4, dtype=D),
+        torch.randn(2, 3, 2, 2, dtype=D),
+    ]
     dice = losskit.DiceLoss()
     # nearest-exact from 8 to 4 keeps the pixels at odd indices 1, 3, 5, 7 (centres 2k + 1)
     small = y[:, 1::2, 1::2]
@@ -94,16 +98,25 @@ def test_deep_supervision_weights_and_targets():
     torch.testing.assert_close(losskit.DeepSupervision(dice)(outs[0], y), dice(outs[0], y))
     # composition: DeepSupervision of a combined loss, and combined with another loss
     ds = losskit.DeepSupervision(dice + losskit.CrossEntropyLoss())
-    torch.testing.assert_close(ds(outs, y.long()), want + (4 * losskit.cross_entropy(outs[0], y.long())
-                               + 2 * losskit.cross_entropy(outs[1], small.long())
-                               + losskit.cross_entropy(outs[2], y[:, 2::4, 2::4].long())) / 7)
+    torch.testing.assert_close(
+        ds(outs, y.long()),
+        want
+        + (
+            4 * losskit.cross_entropy(outs[0], y.long())
+            + 2 * losskit.cross_entropy(outs[1], small.long())
+            + losskit.cross_entropy(outs[2], y[:, 2::4, 2::4].long())
+        )
+        / 7,
+    )
 
 
 def test_deep_supervision_errors():
     dice = losskit.DiceLoss()
     outs = [torch.randn(2, 3, 8, 8), torch.randn(2, 3, 4, 4)]
     y = torch.randint(0, 3, (2, 8, 8))
-    with pytest.raises(ValueError, match=r"^DeepSupervision: weights has 3 entries, one per output is needed, got 2"):
+    with pytest.raises(
+        ValueError, match=r"^DeepSupervision: weights has 3 entries, one per output is needed, got 2"
+    ):
         losskit.DeepSupervision(dice, weights=[1.0, 0.5, 0.25])(outs, y)
     with pytest.raises(ValueError, match=r"^DeepSupervision: weights must hold at least one positive number"):
         losskit.DeepSupervision(dice, weights=[0.0, 0.0])
@@ -113,7 +126,9 @@ def test_deep_supervision_errors():
         losskit.DeepSupervision("dice")
     with pytest.raises(ValueError, match=r"^DeepSupervision: outputs must hold at least one tensor"):
         losskit.DeepSupervision(dice)([], y)
-    with pytest.raises(ValueError, match=r"^DeepSupervision: target must be one tensor or one per output \(2\), got 1"):
+    with pytest.raises(
+        ValueError, match=r"^DeepSupervision: target must be one tensor or one per output \(2\), got 1"
+    ):
         losskit.DeepSupervision(dice)(outs, [y])
     with pytest.raises(ValueError, match=r"^DeepSupervision: target must have the outputs' batch size 2"):
         losskit.DeepSupervision(dice)(outs, y[:1])
@@ -122,13 +137,17 @@ def test_deep_supervision_errors():
 
 
 def test_signed_distance_map_and_transform_errors():
-    with pytest.raises(ValueError, match=r"^signed_distance_map: target must be a 0 / 1 mask without num_classes"):
+    with pytest.raises(
+        ValueError, match=r"^signed_distance_map: target must be a 0 / 1 mask without num_classes"
+    ):
         signed_distance_map(torch.randint(0, 3, (2, 1, 4, 4)))
     with pytest.raises(ValueError, match=r"^signed_distance_map: target holds class index 3"):
         signed_distance_map(torch.full((2, 4, 4), 3), num_classes=3)
     with pytest.raises(TypeError, match=r"^signed_distance_map: target must be an integer tensor"):
         signed_distance_map(torch.rand(2, 4, 4), num_classes=3)
-    with pytest.raises(ValueError, match=r"^signed_distance_map: spacing must have one entry per spatial dimension"):
+    with pytest.raises(
+        ValueError, match=r"^signed_distance_map: spacing must have one entry per spatial dimension"
+    ):
         signed_distance_map(torch.ones(1, 1, 4, 4, dtype=torch.bool), spacing=(1.0, 1.0, 1.0))
     with pytest.raises(ValueError, match=r"^distance_transform: spacing must be in \(0, inf\)"):
         losskit.distance_transform(torch.ones(4, 4), spacing=0.0)
@@ -143,7 +162,9 @@ def test_modules_registered_and_compose():
     assert isinstance(losskit.get("cldice"), losskit.ClDiceLoss)
     x, y = torch.randn(2, 3, 6, 6), torch.randint(0, 3, (2, 6, 6))
     crit = losskit.DiceLoss() + 0.5 * losskit.ClDiceLoss(include_background=False)
-    torch.testing.assert_close(crit(x, y), losskit.dice_loss(x, y) + 0.5 * cldice_loss(x, y, include_background=False))
+    torch.testing.assert_close(
+        crit(x, y), losskit.dice_loss(x, y) + 0.5 * cldice_loss(x, y, include_background=False)
+    )
     compiled = torch.compile(losskit.distance_transform, fullgraph=True, backend="aot_eager")
     m = torch.rand(2, 5, 7) > 0.5
     torch.testing.assert_close(compiled(m, spatial_dims=2), losskit.distance_transform(m, spatial_dims=2))

@@ -28,10 +28,14 @@ def test_iou_and_giou_equal_monai_box_utils():
     giou = 1 - losskit.giou_loss(p, g, box_format="xyzxyz", eps=F32_EPS, reduction="none")
     torch.testing.assert_close(giou, box_pair_giou(p, g).double(), rtol=1e-5, atol=1e-6)
     # MONAI's centre-size mode "cccwhd" is losskit's "cxcyczwhd"
-    pc, gc = convert_box_mode(p, src_mode="xyzxyz", dst_mode="cccwhd"), convert_box_mode(g, src_mode="xyzxyz",
-                                                                                          dst_mode="cccwhd")
-    torch.testing.assert_close(losskit.giou_loss(pc, gc, box_format="cxcyczwhd", reduction="none"),
-                               losskit.giou_loss(p, g, box_format="xyzxyz", reduction="none"))
+    pc, gc = (
+        convert_box_mode(p, src_mode="xyzxyz", dst_mode="cccwhd"),
+        convert_box_mode(g, src_mode="xyzxyz", dst_mode="cccwhd"),
+    )
+    torch.testing.assert_close(
+        losskit.giou_loss(pc, gc, box_format="cxcyczwhd", reduction="none"),
+        losskit.giou_loss(p, g, box_format="xyzxyz", reduction="none"),
+    )
 
 
 def test_hand_derived_3d_values():
@@ -42,7 +46,9 @@ def test_hand_derived_3d_values():
     g = torch.tensor([[1.0, 0.0, 0.0, 3.0, 2.0, 2.0]], dtype=torch.float64)
     kw = {"box_format": "xyzxyz", "eps": 0.0}
     assert losskit.iou_loss(p, g, **kw).item() == pytest.approx(2 / 3, rel=1e-15)
-    assert losskit.iou_loss(p, g, mode="log", **kw).item() == pytest.approx(-torch.log(torch.tensor(1 / 3)).item())
+    assert losskit.iou_loss(p, g, mode="log", **kw).item() == pytest.approx(
+        -torch.log(torch.tensor(1 / 3)).item()
+    )
     assert losskit.giou_loss(p, g, **kw).item() == pytest.approx(2 / 3, rel=1e-15)
     assert losskit.diou_loss(p, g, **kw).item() == pytest.approx(2 / 3 + 1 / 17, rel=1e-15)
     # disjoint along z: IoU 0, enclosing 2 x 2 x 5 = 20, GIoU loss = 1 + (20 - 16) / 20
@@ -62,11 +68,15 @@ def test_modules_take_3d_boxes_and_gradients_flow():
     assert torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0
 
 
-@pytest.mark.parametrize("name", ["ciou_loss", "eiou_loss", "focal_eiou_loss", "cdiou_loss", "siou_loss",
-                                  "alpha_iou_loss"])
+@pytest.mark.parametrize(
+    "name", ["ciou_loss", "eiou_loss", "focal_eiou_loss", "cdiou_loss", "siou_loss", "alpha_iou_loss"]
+)
 @pytest.mark.parametrize("fmt", ["xyzxyz", "cxcyczwhd"])
 def test_losses_without_a_3d_form_name_box_format(name, fmt):
     p, g = _boxes(3)
-    with pytest.raises(ValueError, match=rf"^{name}: box_format='{fmt}' \(3-D boxes\) is not supported: .*"
-                                         r"iou_loss, giou_loss and diou_loss take 3-D boxes"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^{name}: box_format='{fmt}' \(3-D boxes\) is not supported: .*"
+        r"iou_loss, giou_loss and diou_loss take 3-D boxes",
+    ):
         getattr(losskit, name)(p, g, box_format=fmt)

@@ -489,8 +489,11 @@ def test_utility_errors() -> None:
     with pytest.raises(ValueError, match=r"^box_area: boxes must have shape \(\.\.\., 4\)"):
         LF.box_area(b[:, :3])
     # (N, 4) vs (M, 4): the message points a torchvision user at pairwise_box_iou
-    with pytest.raises(ValueError, match=r"^box_iou: boxes1 \(5, 4\) and boxes2 \(4, 4\) differ in length.*"
-                                         r"pairwise_box_iou"):
+    with pytest.raises(
+        ValueError,
+        match=r"^box_iou: boxes1 \(5, 4\) and boxes2 \(4, 4\) differ in length.*"
+        r"pairwise_box_iou",
+    ):
         LF.box_iou(b, b[:4])
     with pytest.raises(ValueError, match=r"^box_iou: boxes2 must have shape \(5, 4\)"):
         LF.box_iou(b, b[:, None])
@@ -699,8 +702,13 @@ def test_pairwise_box_iou_blocks_equal_the_autograd_formula_bit_for_bit(kind, bo
     with fast_paths(False):
         plain = LF.pairwise_box_iou(a, b, kind=kind, box_format=box_format)
     assert torch.equal(fast, plain)
-    expected = torch.stack([LF.box_iou(a[:, i:i + 1].expand_as(b), b, kind=kind, box_format=box_format)
-                            for i in range(a.shape[1])], dim=1)
+    expected = torch.stack(
+        [
+            LF.box_iou(a[:, i : i + 1].expand_as(b), b, kind=kind, box_format=box_format)
+            for i in range(a.shape[1])
+        ],
+        dim=1,
+    )
     torch.testing.assert_close(fast, expected, rtol=1e-12, atol=1e-12)
     # with a gradient the differentiable formula runs (and agrees)
     a2 = a.clone().requires_grad_()

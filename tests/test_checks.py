@@ -16,24 +16,42 @@ boxes = torch.tensor([[0.0, 0.0, 2.0, 2.0]])
     ("call", "match"),
     [
         # the examples: each used to be accepted, silently misread or answered by torch
-        (lambda: losskit.hinge_loss(torch.tensor([0.3]), torch.tensor([1]), squared="yes"),
-         r"^hinge_loss: squared must be a bool, got str 'yes'$"),
-        (lambda: losskit.dice_loss(x2[None, :, :, None], torch.tensor([[[0], [1]]]), squared="yes"),
-         r"^dice_loss: squared must be a bool, got str 'yes'$"),
-        (lambda: losskit.ciou_loss(boxes, boxes, detach_alpha="no"),
-         r"^ciou_loss: detach_alpha must be a bool, got str 'no'$"),
-        (lambda: losskit.cross_entropy(x2, torch.tensor([0, 1]), ignore_index=1.5),
-         r"^cross_entropy: ignore_index must be an int, got float 1.5$"),
-        (lambda: losskit.softmax_focal_loss(x2, torch.tensor([0, 1]), ignore_index=True),
-         r"^softmax_focal_loss: ignore_index must be an int, got bool True$"),
-        (lambda: losskit.multiclass_hinge_loss(x2, torch.tensor([0, 1]), squared=1),
-         r"^multiclass_hinge_loss: squared must be a bool, got int 1$"),
-        (lambda: losskit.focal_eiou_loss(boxes, boxes, detach_weight=None),
-         r"^focal_eiou_loss: detach_weight must be a bool, got NoneType None$"),
-        (lambda: losskit.gaussian_nll_loss(x2, x2, var=torch.ones(2, 2), full="no"),
-         r"^gaussian_nll_loss: full must be a bool, got str 'no'$"),
-        (lambda: losskit.jsd_loss(x2, x2, ignore_index=1.5),
-         r"^jsd_loss: ignore_index must be an int, got float 1.5$"),
+        (
+            lambda: losskit.hinge_loss(torch.tensor([0.3]), torch.tensor([1]), squared="yes"),
+            r"^hinge_loss: squared must be a bool, got str 'yes'$",
+        ),
+        (
+            lambda: losskit.dice_loss(x2[None, :, :, None], torch.tensor([[[0], [1]]]), squared="yes"),
+            r"^dice_loss: squared must be a bool, got str 'yes'$",
+        ),
+        (
+            lambda: losskit.ciou_loss(boxes, boxes, detach_alpha="no"),
+            r"^ciou_loss: detach_alpha must be a bool, got str 'no'$",
+        ),
+        (
+            lambda: losskit.cross_entropy(x2, torch.tensor([0, 1]), ignore_index=1.5),
+            r"^cross_entropy: ignore_index must be an int, got float 1.5$",
+        ),
+        (
+            lambda: losskit.softmax_focal_loss(x2, torch.tensor([0, 1]), ignore_index=True),
+            r"^softmax_focal_loss: ignore_index must be an int, got bool True$",
+        ),
+        (
+            lambda: losskit.multiclass_hinge_loss(x2, torch.tensor([0, 1]), squared=1),
+            r"^multiclass_hinge_loss: squared must be a bool, got int 1$",
+        ),
+        (
+            lambda: losskit.focal_eiou_loss(boxes, boxes, detach_weight=None),
+            r"^focal_eiou_loss: detach_weight must be a bool, got NoneType None$",
+        ),
+        (
+            lambda: losskit.gaussian_nll_loss(x2, x2, var=torch.ones(2, 2), full="no"),
+            r"^gaussian_nll_loss: full must be a bool, got str 'no'$",
+        ),
+        (
+            lambda: losskit.jsd_loss(x2, x2, ignore_index=1.5),
+            r"^jsd_loss: ignore_index must be an int, got float 1.5$",
+        ),
         (lambda: losskit.set_fast_paths("no"), r"^set_fast_paths: enabled must be a bool, got str 'no'$"),
     ],
 )
@@ -78,8 +96,11 @@ def test_vocabulary_units():
         checks.check_positive_parameter("f", "s", float("inf"), x, "")
     with pytest.raises(TypeError, match=r"^f: s must be a positive number or a tensor, got str$"):
         checks.check_positive_parameter("f", "s", "1", x, "")
-    with pytest.raises(ValueError, match=r"^f: s must have the input's shape \(4, 3\) or one that broadcasts to "
-                                         r"it \(e.g. \(D,\)\), got \(4,\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^f: s must have the input's shape \(4, 3\) or one that broadcasts to "
+        r"it \(e.g. \(D,\)\), got \(4,\)$",
+    ):
         checks.check_positive_parameter("f", "s", torch.ones(4), x, "(e.g. (D,))")
     with pytest.raises(ValueError, match=r"^f: s must be positive, got a minimum of 0$"):
         checks.check_positive_parameter("f", "s", torch.zeros(3), x, "")
@@ -87,7 +108,9 @@ def test_vocabulary_units():
         checks.check_positive_parameter("f", "s", torch.full((3,), float("nan")), x, "")
     with pytest.raises(TypeError, match=r"^f: s must be a floating-point tensor"):
         checks.check_positive_parameter("f", "s", torch.ones(3, dtype=torch.long), x, "")
-    with pytest.raises(TypeError, match=r"^f: mask must be a bool tensor \(True = keep\), got dtype torch.float32$"):
+    with pytest.raises(
+        TypeError, match=r"^f: mask must be a bool tensor \(True = keep\), got dtype torch.float32$"
+    ):
         checks.check_mask("f", torch.ones(2), (2,))
     with pytest.raises(ValueError, match=r"^f: mask must have shape \(3,\)"):
         checks.check_mask("f", torch.ones(2, dtype=torch.bool), (3,))
@@ -118,12 +141,16 @@ def test_check_labels_one_pass_and_ignore_index(labels, ignore, bad):
     if bad is None:
         checks.check_labels("f", "target", t, 5, ignore)
     else:
-        with pytest.raises(ValueError, match=rf"^f: target holds class index {bad}, expected indices in \[0, 4\]"):
+        with pytest.raises(
+            ValueError, match=rf"^f: target holds class index {bad}, expected indices in \[0, 4\]"
+        ):
             checks.check_labels("f", "target", t, 5, ignore)
 
 
-@pytest.mark.parametrize(("values", "ok"), [([0.0, 1.0, 0.5], True), ([0.0, 1.5], False), ([-0.1, 1.0], False),
-                                            ([0.2, float("nan")], False)])
+@pytest.mark.parametrize(
+    ("values", "ok"),
+    [([0.0, 1.0, 0.5], True), ([0.0, 1.5], False), ([-0.1, 1.0], False), ([0.2, float("nan")], False)],
+)
 def test_check_probabilities_one_pass(values, ok):
     t = torch.tensor(values)
     if ok:

@@ -70,7 +70,9 @@ def test_kornia_binary_focal_pos_weight_and_ignore(alpha) -> None:
     theirs = KL.binary_focal_loss_with_logits(x, y_ign, alpha=alpha, gamma=2.0, reduction="none")
     close(LF.sigmoid_focal_loss(x, y_ign, alpha=alpha, ignore_index=-100, reduction="none"), theirs)
     theirs = KL.binary_focal_loss_with_logits(x, y_ign, alpha=alpha, gamma=2.0, reduction="mean")
-    close(LF.sigmoid_focal_loss(x, y_ign, alpha=alpha, ignore_index=-100, reduction="sum") / y.numel(), theirs)
+    close(
+        LF.sigmoid_focal_loss(x, y_ign, alpha=alpha, ignore_index=-100, reduction="sum") / y.numel(), theirs
+    )
 
 
 @pytest.mark.parametrize("alpha", [0.25, None])
@@ -85,9 +87,13 @@ def test_smp_binary_focal_ignore_index_leaves_elements_out(alpha) -> None:
         theirs = SL.FocalLoss("binary", alpha=alpha, gamma=gamma, ignore_index=-100)(x, y_ign)
         close(LF.sigmoid_focal_loss(x, y_ign, alpha=alpha, gamma=gamma, ignore_index=-100), theirs)
         close(LF.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma, mask=y_ign != -100), theirs)
-        theirs = SL.FocalLoss("binary", alpha=alpha, gamma=gamma, ignore_index=-100, reduction="sum")(x, y_ign)
-        close(LF.sigmoid_focal_loss(x, y_ign, alpha=alpha, gamma=gamma, ignore_index=-100, reduction="sum"),
-              theirs)
+        theirs = SL.FocalLoss("binary", alpha=alpha, gamma=gamma, ignore_index=-100, reduction="sum")(
+            x, y_ign
+        )
+        close(
+            LF.sigmoid_focal_loss(x, y_ign, alpha=alpha, gamma=gamma, ignore_index=-100, reduction="sum"),
+            theirs,
+        )
 
 
 def test_torchvision_focal_with_mask_and_smoothing() -> None:
@@ -97,8 +103,10 @@ def test_torchvision_focal_with_mask_and_smoothing() -> None:
     close(LF.sigmoid_focal_loss(x, y, mask=keep), tv[keep].mean())
     # smoothing is a target transform: torchvision on the smoothed target gives the same numbers
     ys = y * 0.8 + 0.1
-    close(LF.sigmoid_focal_loss(x, y, label_smoothing=0.2, reduction="none"),
-          TVO.sigmoid_focal_loss(x, ys, alpha=0.25, gamma=2.0, reduction="none"))
+    close(
+        LF.sigmoid_focal_loss(x, y, label_smoothing=0.2, reduction="none"),
+        TVO.sigmoid_focal_loss(x, ys, alpha=0.25, gamma=2.0, reduction="none"),
+    )
     # the fused path (no pos_weight) and the plain path (pos_weight of ones) agree, values and gradients
     xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
     a = LF.sigmoid_focal_loss(xa, y, label_smoothing=0.2, mask=keep)
@@ -112,12 +120,17 @@ def test_torchvision_focal_with_mask_and_smoothing() -> None:
 def test_torch_bce_pos_weight_and_smoothing_as_target_transform() -> None:
     x, y = _data(5, (7, 3))
     pw = torch.tensor([0.3, 1.0, 4.0], dtype=F64)
-    close(LF.binary_cross_entropy(x, y, pos_weight=pw, label_smoothing=0.1),
-          torch.nn.BCEWithLogitsLoss(pos_weight=pw)(x, y * 0.9 + 0.05))
+    close(
+        LF.binary_cross_entropy(x, y, pos_weight=pw, label_smoothing=0.1),
+        torch.nn.BCEWithLogitsLoss(pos_weight=pw)(x, y * 0.9 + 0.05),
+    )
 
 
-@pytest.mark.parametrize("fn", [LF.binary_cross_entropy, LF.sigmoid_focal_loss, LF.quality_focal_loss,
-                                LF.varifocal_loss], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "fn",
+    [LF.binary_cross_entropy, LF.sigmoid_focal_loss, LF.quality_focal_loss, LF.varifocal_loss],
+    ids=lambda f: f.__name__,
+)
 def test_ignore_and_mask_leave_elements_out(fn) -> None:
     g = torch.Generator().manual_seed(6)
     x = torch.randn(8, 3, generator=g, dtype=F64, requires_grad=True)
@@ -176,10 +189,14 @@ def test_balanced_cross_entropy_default_alpha_is_torchvision_alpha_075_gamma_0()
     # Lin et al. Table 1a: the α-balanced CE (γ = 0) is best at α = 0.75, losskit's default
     x, y = _data(10, (6, 5))
     for reduction in ("none", "mean", "sum"):
-        close(LF.balanced_cross_entropy(x, y, reduction=reduction),
-              TVO.sigmoid_focal_loss(x, y, alpha=0.75, gamma=0.0, reduction=reduction))
-    close(LF.balanced_cross_entropy(x, y, alpha=0.25),
-          TVO.sigmoid_focal_loss(x, y, alpha=0.25, gamma=0.0, reduction="mean"))
+        close(
+            LF.balanced_cross_entropy(x, y, reduction=reduction),
+            TVO.sigmoid_focal_loss(x, y, alpha=0.75, gamma=0.0, reduction=reduction),
+        )
+    close(
+        LF.balanced_cross_entropy(x, y, alpha=0.25),
+        TVO.sigmoid_focal_loss(x, y, alpha=0.25, gamma=0.0, reduction="mean"),
+    )
     assert inspect.signature(LF.balanced_cross_entropy).parameters["alpha"].default == 0.75
 
 
@@ -188,10 +205,14 @@ def test_bce_mask_equals_torch_on_the_kept_elements() -> None:
     keep = torch.rand(20, 3, generator=torch.Generator().manual_seed(12)) > 0.35
     pw = torch.tensor([0.5, 2.0, 1.5], dtype=F64)
     full_pw = pw.expand(20, 3)[keep]
-    close(LF.binary_cross_entropy(x, y, mask=keep, pos_weight=pw),
-          torch.nn.functional.binary_cross_entropy_with_logits(x[keep], y[keep], pos_weight=full_pw))
-    close(LF.binary_cross_entropy(x, y, mask=keep, reduction="sum"),
-          torch.nn.functional.binary_cross_entropy_with_logits(x[keep], y[keep], reduction="sum"))
+    close(
+        LF.binary_cross_entropy(x, y, mask=keep, pos_weight=pw),
+        torch.nn.functional.binary_cross_entropy_with_logits(x[keep], y[keep], pos_weight=full_pw),
+    )
+    close(
+        LF.binary_cross_entropy(x, y, mask=keep, reduction="sum"),
+        torch.nn.functional.binary_cross_entropy_with_logits(x[keep], y[keep], reduction="sum"),
+    )
 
 
 def test_label_smoothing_hand_value() -> None:
@@ -199,7 +220,10 @@ def test_label_smoothing_hand_value() -> None:
     # target is 0.9: -(0.9 ln 0.8 + 0.1 ln 0.2) = 0.9·0.223143551 + 0.1·1.609437912 = 0.361772987
     x = torch.tensor([math.log(4.0)], dtype=F64)
     expected = -(0.9 * math.log(0.8) + 0.1 * math.log(0.2))
-    assert abs(float(LF.binary_cross_entropy(x, torch.ones(1, dtype=F64), label_smoothing=0.2)) - expected) < 1e-14
+    assert (
+        abs(float(LF.binary_cross_entropy(x, torch.ones(1, dtype=F64), label_smoothing=0.2)) - expected)
+        < 1e-14
+    )
     assert abs(expected - 0.361772987) < 1e-9
 
 
@@ -217,13 +241,20 @@ def test_ohem_threshold_and_min_kept() -> None:
     # p = .9, .6, .3, .8 with threshold .7: the sorted p are .3, .6, .8, .9; min_kept = 1 reads p_(2) = .6 < .7,
     # so t = .7 and the pixels at .6 and .3 are kept: (-ln .6 - ln .3) / 2
     x = _two_class([0.9, 0.6, 0.3, 0.8])
-    assert abs(float(LF.ohem_cross_entropy(x, y, threshold=0.7, min_kept=1))
-               - (-math.log(0.6) - math.log(0.3)) / 2) < 1e-12
+    assert (
+        abs(
+            float(LF.ohem_cross_entropy(x, y, threshold=0.7, min_kept=1))
+            - (-math.log(0.6) - math.log(0.3)) / 2
+        )
+        < 1e-12
+    )
     # every pixel easy (.9, .95, .8 > .7): min_kept = 1 reads p_(2) = .9, t = .9, only the pixel at .8 is kept
     x = _two_class([0.9, 0.95, 0.8])
     out = LF.ohem_cross_entropy(x, torch.ones(1, 3, dtype=torch.long), threshold=0.7, min_kept=1)
     assert abs(float(out) + math.log(0.8)) < 1e-12
-    none = LF.ohem_cross_entropy(x, torch.ones(1, 3, dtype=torch.long), threshold=0.7, min_kept=1, reduction="none")
+    none = LF.ohem_cross_entropy(
+        x, torch.ones(1, 3, dtype=torch.long), threshold=0.7, min_kept=1, reduction="none"
+    )
     close(none, torch.tensor([[0.0, 0.0, -math.log(0.8)]], dtype=F64))
     # ignored pixels leave the ranking; all ignored -> 0 with a working backward
     xg = x.clone().requires_grad_()

@@ -51,8 +51,9 @@ def test_nll_loss_spatial_equals_torch(g):
     z = torch.randn(2, 4, 3, 5, generator=g, dtype=D)
     y = torch.randint(0, 4, (2, 3, 5), generator=g)
     lp = torch.log_softmax(z, 1)
-    torch.testing.assert_close(LF.cross_entropy(lp, y, input_type="log_probs", reduction="none"),
-                               F.nll_loss(lp, y, reduction="none"))
+    torch.testing.assert_close(
+        LF.cross_entropy(lp, y, input_type="log_probs", reduction="none"), F.nll_loss(lp, y, reduction="none")
+    )
 
 
 def test_cross_entropy_soft_targets_with_weights_decision(g):
@@ -64,7 +65,9 @@ def test_cross_entropy_soft_targets_with_weights_decision(g):
     torch.testing.assert_close(ours, theirs * len(z) / (q * w).sum())
     # without weights both divide by N
     torch.testing.assert_close(LF.cross_entropy(z, q), F.cross_entropy(z, q))
-    torch.testing.assert_close(LF.cross_entropy(z, q, reduction="none"), F.cross_entropy(z, q, reduction="none"))
+    torch.testing.assert_close(
+        LF.cross_entropy(z, q, reduction="none"), F.cross_entropy(z, q, reduction="none")
+    )
 
 
 @pytest.mark.parametrize("reduction", ["none", "sum"])
@@ -74,10 +77,14 @@ def test_bce_equals_torch(g, reduction):
     w = torch.rand(6, 3, generator=g, dtype=D)
     pw = torch.tensor([0.5, 1.0, 4.0], dtype=D)
     kw = {"weight": w, "pos_weight": pw, "reduction": reduction}
-    torch.testing.assert_close(LF.binary_cross_entropy(x, y, **kw), F.binary_cross_entropy_with_logits(x, y, **kw))
+    torch.testing.assert_close(
+        LF.binary_cross_entropy(x, y, **kw), F.binary_cross_entropy_with_logits(x, y, **kw)
+    )
     p = torch.sigmoid(x)
-    torch.testing.assert_close(LF.binary_cross_entropy(p, y, weight=w, input_type="probs", reduction=reduction),
-                               F.binary_cross_entropy(p, y, weight=w, reduction=reduction))
+    torch.testing.assert_close(
+        LF.binary_cross_entropy(p, y, weight=w, input_type="probs", reduction=reduction),
+        F.binary_cross_entropy(p, y, weight=w, reduction=reduction),
+    )
 
 
 def test_bce_weighted_mean_decision(g):
@@ -102,13 +109,17 @@ def test_kl_divergence_equals_torch_batchmean(g):
     p[0, 2] = 0.0
     logq = torch.log_softmax(z, 1)
     torch.testing.assert_close(LF.kl_divergence(z, p), F.kl_div(logq, p, reduction="batchmean"))
-    torch.testing.assert_close(LF.kl_divergence(z, p, reduction="none"), F.kl_div(logq, p, reduction="none").sum(1))
+    torch.testing.assert_close(
+        LF.kl_divergence(z, p, reduction="none"), F.kl_div(logq, p, reduction="none").sum(1)
+    )
     # torch's elementwise "mean" divides by N·C: the trap losskit does not offer
     torch.testing.assert_close(F.kl_div(logq, p, reduction="mean") * 4, LF.kl_divergence(z, p))
     # teacher logits
     t = torch.randn(5, 4, generator=g, dtype=D)
-    torch.testing.assert_close(LF.kl_divergence(z, t, target_type="logits"),
-                               F.kl_div(logq, torch.log_softmax(t, 1), reduction="batchmean", log_target=True))
+    torch.testing.assert_close(
+        LF.kl_divergence(z, t, target_type="logits"),
+        F.kl_div(logq, torch.log_softmax(t, 1), reduction="batchmean", log_target=True),
+    )
 
 
 def test_kl_and_entropy_equal_scipy(g):
@@ -116,10 +127,16 @@ def test_kl_and_entropy_equal_scipy(g):
 
     p = torch.softmax(torch.randn(4, 6, generator=g, dtype=D), 1)
     q = torch.softmax(torch.randn(4, 6, generator=g, dtype=D), 1)
-    np.testing.assert_allclose(LF.kl_divergence(q, p, input_type="probs", reduction="none").numpy(),
-                               sp_entropy(p.numpy(), q.numpy(), axis=1), rtol=1e-12)
-    np.testing.assert_allclose(LF.entropy(p, input_type="probs", base=2, reduction="none").numpy(),
-                               sp_entropy(p.numpy(), axis=1, base=2), rtol=1e-12)
+    np.testing.assert_allclose(
+        LF.kl_divergence(q, p, input_type="probs", reduction="none").numpy(),
+        sp_entropy(p.numpy(), q.numpy(), axis=1),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        LF.entropy(p, input_type="probs", base=2, reduction="none").numpy(),
+        sp_entropy(p.numpy(), axis=1, base=2),
+        rtol=1e-12,
+    )
 
 
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
@@ -128,8 +145,9 @@ def test_ctc_equals_torch(g, reduction):
     lp = torch.log_softmax(torch.randn(T, N, C, generator=g, dtype=D), 2)
     tgt = torch.randint(1, C, (N, 5), generator=g)
     il, tl = torch.tensor([15, 14, 15, 10]), torch.tensor([5, 3, 0, 4])
-    torch.testing.assert_close(LF.ctc_loss(lp, tgt, il, tl, reduction=reduction),
-                               F.ctc_loss(lp, tgt, il, tl, reduction=reduction))
+    torch.testing.assert_close(
+        LF.ctc_loss(lp, tgt, il, tl, reduction=reduction), F.ctc_loss(lp, tgt, il, tl, reduction=reduction)
+    )
 
 
 @pytest.mark.parametrize("p", [1, 2])
@@ -148,8 +166,10 @@ def test_sigmoid_focal_equals_torchvision(g, alpha, gamma):
     ours = LF.sigmoid_focal_loss(x, y, alpha=None if alpha < 0 else alpha, gamma=gamma, reduction="none")
     theirs = torchvision.ops.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma, reduction="none")
     torch.testing.assert_close(ours, theirs)
-    torch.testing.assert_close(LF.sigmoid_focal_loss(x, y, gamma=gamma, alpha=None if alpha < 0 else alpha),
-                               torchvision.ops.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma, reduction="mean"))
+    torch.testing.assert_close(
+        LF.sigmoid_focal_loss(x, y, gamma=gamma, alpha=None if alpha < 0 else alpha),
+        torchvision.ops.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma, reduction="mean"),
+    )
 
 
 def test_sigmoid_focal_saturated_gradient_decision():
@@ -179,12 +199,15 @@ def test_softmax_focal_equals_kornia_with_alpha_mapped(g, a):
     z, y, _ = _ce_data(g)
     C = z.shape[1]
     theirs = kornia.losses.focal_loss(z, y, alpha=a, gamma=2.0, reduction="none").sum(1)
-    ours = LF.softmax_focal_loss(z, y, alpha=torch.tensor([1 - a] + [a] * (C - 1), dtype=D), gamma=2.0,
-                                 reduction="none")
+    ours = LF.softmax_focal_loss(
+        z, y, alpha=torch.tensor([1 - a] + [a] * (C - 1), dtype=D), gamma=2.0, reduction="none"
+    )
     torch.testing.assert_close(ours, theirs)
     # Decision: a scalar alpha in losskit is a uniform multiplier (no hidden background class)
-    torch.testing.assert_close(LF.softmax_focal_loss(z, y, alpha=a, reduction="none"),
-                               a * LF.softmax_focal_loss(z, y, reduction="none"))
+    torch.testing.assert_close(
+        LF.softmax_focal_loss(z, y, alpha=a, reduction="none"),
+        a * LF.softmax_focal_loss(z, y, reduction="none"),
+    )
 
 
 @pytest.mark.parametrize("a", [None, 0.25])
@@ -194,8 +217,9 @@ def test_softmax_focal_equals_monai(g, a):
     loss = monai.losses.FocalLoss(gamma=2.0, alpha=a, use_softmax=True, to_onehot_y=True, reduction="none")
     theirs = loss(z, y[:, None]).sum(1).to(D)
     alpha = None if a is None else torch.tensor([1 - a] + [a] * (C - 1), dtype=D)
-    torch.testing.assert_close(LF.softmax_focal_loss(z, y, alpha=alpha, reduction="none"), theirs,
-                               rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(
+        LF.softmax_focal_loss(z, y, alpha=alpha, reduction="none"), theirs, rtol=1e-6, atol=1e-7
+    )
 
 
 def test_sigmoid_focal_equals_monai(g):
@@ -232,7 +256,13 @@ def test_brier_equals_sklearn(g):
     pb = p[:, 0]
     yb = (y == 0).long()
     two = torch.stack([1 - pb, pb], 1)
-    assert abs(float(LF.brier_score(two, yb, input_type="probs")) / 2 - skm.brier_score_loss(yb.numpy(), pb.numpy())) < 1e-12
+    assert (
+        abs(
+            float(LF.brier_score(two, yb, input_type="probs")) / 2
+            - skm.brier_score_loss(yb.numpy(), pb.numpy())
+        )
+        < 1e-12
+    )
 
 
 def test_zero_one_equals_sklearn(g):

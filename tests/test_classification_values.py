@@ -63,7 +63,7 @@ def test_weather_example_bits():
     p = t(0.35, 0.35, 0.1, 0.1, 0.04, 0.04, 0.01, 0.01)
     lengths = t(2, 2, 3, 3, 4, 4, 5, 5)
     # the codes for the reversed distribution (rare states get short codes) give the 4.58 / 2.35 bits
-    q = 2.0 ** -lengths
+    q = 2.0**-lengths
     q = q / q.sum()
     ce = LF.cross_entropy(q.log()[None], p[None], input_type="log_probs", base=2)
     kl = LF.kl_divergence(q.log()[None], p[None], input_type="log_probs", base=2)
@@ -107,17 +107,20 @@ def test_gradient_is_softmax_minus_target():
 X8 = t(math.log(4.0))  # sigmoid = 0.8
 
 
-@pytest.mark.parametrize(("fn", "kw", "pos", "neg"), [
-    # -ln 0.8 = 0.223143551, -ln 0.2 = 1.60943791
-    (LF.binary_cross_entropy, {}, 0.223143551, 1.60943791),
-    # ·α_t with the default α = 0.75 (Lin et al. Table 1a): 0.75·0.223143551 = 0.167357663,
-    # 0.25·1.60943791 = 0.402359478 (printed by tests/reference/classification.balanced_cross_entropy)
-    (LF.balanced_cross_entropy, {}, 0.167357663, 0.402359478),
-    # SPEC §1.4's example, α = 0.25 passed explicitly: 0.25·0.22314 = 0.0557858878, 0.75·1.60944 = 1.20707843
-    (LF.balanced_cross_entropy, {"alpha": 0.25}, 0.0557858878, 1.20707843),
-    # ·(1-p_t)^2: 0.25·0.04·0.22314 = 0.00223143551, 0.75·0.64·1.60944 = 0.772530198
-    (LF.sigmoid_focal_loss, {}, 0.00223143551, 0.772530198),
-])
+@pytest.mark.parametrize(
+    ("fn", "kw", "pos", "neg"),
+    [
+        # -ln 0.8 = 0.223143551, -ln 0.2 = 1.60943791
+        (LF.binary_cross_entropy, {}, 0.223143551, 1.60943791),
+        # ·α_t with the default α = 0.75 (Lin et al. Table 1a): 0.75·0.223143551 = 0.167357663,
+        # 0.25·1.60943791 = 0.402359478 (printed by tests/reference/classification.balanced_cross_entropy)
+        (LF.balanced_cross_entropy, {}, 0.167357663, 0.402359478),
+        # SPEC §1.4's example, α = 0.25 passed explicitly: 0.25·0.22314 = 0.0557858878, 0.75·1.60944 = 1.20707843
+        (LF.balanced_cross_entropy, {"alpha": 0.25}, 0.0557858878, 1.20707843),
+        # ·(1-p_t)^2: 0.25·0.04·0.22314 = 0.00223143551, 0.75·0.64·1.60944 = 0.772530198
+        (LF.sigmoid_focal_loss, {}, 0.00223143551, 0.772530198),
+    ],
+)
 def test_binary_spec_examples(fn, kw, pos, neg):
     for input_type, x in (("logits", X8), ("probs", t(0.8)), ("log_probs", t(math.log(0.8)))):
         out = fn(x.expand(2), t(1.0, 0.0), reduction="none", input_type=input_type, **kw)
@@ -132,8 +135,8 @@ def test_focal_gamma0_equals_bce_and_ce_including_gradients():
     a = LF.sigmoid_focal_loss(x, y, gamma=0.0, alpha=None)
     b = LF.binary_cross_entropy(x, y)
     torch.testing.assert_close(a, b)
-    ga, = torch.autograd.grad(a, x)
-    gb, = torch.autograd.grad(b, x)
+    (ga,) = torch.autograd.grad(a, x)
+    (gb,) = torch.autograd.grad(b, x)
     torch.testing.assert_close(ga, gb)
     z = torch.randn(5, 4, generator=g, dtype=D, requires_grad=True)
     yi = torch.randint(0, 4, (5,), generator=g)
@@ -259,7 +262,9 @@ def test_zero_one_has_no_gradient_and_exponential_continues_logarithmically():
     out32.backward()
     assert bool(torch.isfinite(x32.grad).all()) and float(x32.grad) < 0
     # max_exponent=None is the plain exponential (inf in float32 past a margin of -88.7)
-    assert math.isinf(float(LF.exponential_loss(torch.tensor([-100.0]), torch.tensor([1]), max_exponent=None)))
+    assert math.isinf(
+        float(LF.exponential_loss(torch.tensor([-100.0]), torch.tensor([1]), max_exponent=None))
+    )
     close(LF.exponential_loss(t(-60.0), torch.tensor([1]), max_exponent=None), math.exp(60), 1e-12)
     # NaN and inf scores are errors, not a silent count or a NaN gradient
     for bad in (float("nan"), float("inf")):
@@ -275,19 +280,23 @@ def test_zero_one_has_no_gradient_and_exponential_continues_logarithmically():
 Y = t(0.5, 0.4, 0.1, 0.6, 0.3, 0.1, 0.2, 0.7, 0.1).reshape(3, 1, 3)
 
 
-@pytest.mark.parametrize(("labels", "want"), [
-    # "a": paths aaa, aa-, a--, -aa, --a, -a-... : -ln 0.501 = 0.691149178
-    ([1], 0.691149178),
-    # "aa" needs a-a: 0.4·0.6·0.7 = 0.168 → 1.78379130
-    ([1, 1], 1.78379130),
-    # "ab": a a b, a - b, a b b, - a b: 0.0630 → 2.76462055
-    ([1, 2], 2.76462055),
-])
+@pytest.mark.parametrize(
+    ("labels", "want"),
+    [
+        # "a": paths aaa, aa-, a--, -aa, --a, -a-... : -ln 0.501 = 0.691149178
+        ([1], 0.691149178),
+        # "aa" needs a-a: 0.4·0.6·0.7 = 0.168 → 1.78379130
+        ([1, 1], 1.78379130),
+        # "ab": a a b, a - b, a b b, - a b: 0.0630 → 2.76462055
+        ([1, 2], 2.76462055),
+    ],
+)
 def test_ctc_spec_examples(labels, want):
     out = LF.ctc_loss(Y.log(), torch.tensor([labels]), [3], [len(labels)], reduction="sum")
     close(out, want, 1e-8)
-    out_logits = LF.ctc_loss(Y.log() + 3.0, torch.tensor(labels), [3], [len(labels)], input_type="logits",
-                             reduction="sum")
+    out_logits = LF.ctc_loss(
+        Y.log() + 3.0, torch.tensor(labels), [3], [len(labels)], input_type="logits", reduction="sum"
+    )
     close(out_logits, want, 1e-8)
 
 
@@ -304,15 +313,20 @@ def test_get_builds_modules_by_any_name():
     assert isinstance(losskit.get("CrossEntropyLoss"), losskit.CrossEntropyLoss)
     assert isinstance(losskit.get("softmax-focal-loss"), losskit.SoftmaxFocalLoss)
     assert "cross_entropy" in losskit.available()
-    with pytest.raises(ValueError, match=r"get: unknown loss 'nope'; known losses \(aliases in parentheses\): "):
+    with pytest.raises(
+        ValueError, match=r"get: unknown loss 'nope'; known losses \(aliases in parentheses\): "
+    ):
         losskit.get("nope")
     with pytest.raises(TypeError, match=r"SigmoidFocalLoss: unknown option\(s\) \['gama'\]"):
         losskit.get("focal", gama=2)
 
 
 def test_composition_and_components():
-    crit = losskit.CrossEntropyLoss() + 0.5 * losskit.SoftmaxFocalLoss(gamma=2.0) + 0.25 * losskit.CrossEntropyLoss(
-        label_smoothing=0.1)
+    crit = (
+        losskit.CrossEntropyLoss()
+        + 0.5 * losskit.SoftmaxFocalLoss(gamma=2.0)
+        + 0.25 * losskit.CrossEntropyLoss(label_smoothing=0.1)
+    )
     parts = crit.components(Z, torch.tensor([0]))
     assert list(parts) == ["cross_entropy", "softmax_focal", "cross_entropy_2", "total"]
     close(parts["total"], 0.417030016 + 0.5 * 0.0484923434 + 0.25 * 0.513696683)

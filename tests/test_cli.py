@@ -45,8 +45,10 @@ def test_plot_writes_png_and_svg(tmp_path):
     assert b"<svg" in svg.read_bytes()[:400]
 
 
-@pytest.mark.parametrize("names", [["sigmoid_focal"], ["huber"], ["giou"], ["dice"], ["quantile"],
-                                   ["contrastive"], ["dice", "tversky"]])
+@pytest.mark.parametrize(
+    "names",
+    [["sigmoid_focal"], ["huber"], ["giou"], ["dice"], ["quantile"], ["contrastive"], ["dice", "tversky"]],
+)
 def test_plot_figures_have_axis_labels_and_legends_clear_of_the_curves(names, tmp_path, monkeypatch):
     drawn: list[list[str]] = []
     save = Figure.savefig
@@ -56,8 +58,10 @@ def test_plot_figures_have_axis_labels_and_legends_clear_of_the_curves(names, tm
         return save(fig, fname, *args, **kwargs)
 
     monkeypatch.setattr(Figure, "savefig", audited_save)
-    assert main(["plot", *names, *(["--compare"] if len(names) > 1 else []), "--out",
-                 str(tmp_path / "f.png")]) == 0
+    assert (
+        main(["plot", *names, *(["--compare"] if len(names) > 1 else []), "--out", str(tmp_path / "f.png")])
+        == 0
+    )
     assert drawn == [[]]
 
 
@@ -75,7 +79,9 @@ def test_bad_arguments_give_one_line_errors(tmp_path, capsys):
 
 
 def test_python_dash_m_entry_point():
-    proc = subprocess.run([sys.executable, "-m", "losskit", "list"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "losskit", "list"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0 and "cross_entropy" in proc.stdout
 
 
@@ -123,12 +129,16 @@ def test_list_shows_aliases_and_json():
 
     by_name = {r.name: r for r in rows()}
     assert by_name["cross_entropy"].aliases == ("ce", "nll")
-    proc = subprocess.run([sys.executable, "-m", "losskit", "list", "--json"], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "losskit", "list", "--json"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     data = {d["name"]: d for d in json.loads(proc.stdout)}
     assert set(data) == set(losskit.available())
-    assert data["sigmoid_focal"]["aliases"] == ["focal"] and data["sigmoid_focal"]["module"] == "SigmoidFocalLoss"
+    assert (
+        data["sigmoid_focal"]["aliases"] == ["focal"]
+        and data["sigmoid_focal"]["module"] == "SigmoidFocalLoss"
+    )
     assert main(["list"]) == 0
 
 
@@ -149,7 +159,9 @@ def test_list_and_info_have_no_raw_latex(capsys):
     # hand-written conversions: scripts keep one-token groups bare, fractions drop needless parentheses
     assert plain(r"D_{KL}(p \,\|\, q)") == "D_KL(p ‖ q)"
     assert plain(r"e^{-y f}") == "e^(-y f)" and plain(r"L^{sup}_{out}") == "L^sup_out"
-    assert plain(r"\frac{1}{N} \sum_{i} x_i") == "1/N Σ_i x_i" and plain(r"\frac{a + b}{|C|}") == "(a + b)/|C|"
+    assert (
+        plain(r"\frac{1}{N} \sum_{i} x_i") == "1/N Σ_i x_i" and plain(r"\frac{a + b}{|C|}") == "(a + b)/|C|"
+    )
     assert plain(r"\lambda\, \mathrm{diou}") == "λ diou" and plain(r"a \rightarrow b") == "a → b"
 
 
@@ -182,9 +194,11 @@ def test_plot_compare_draws_one_curve_per_loss(tmp_path, capsys):
 
 def test_plot_without_matplotlib_names_the_extra(tmp_path):
     # sys.modules[name] = None makes the import (and find_spec) fail as if the package were not installed
-    code = ("import sys; sys.modules['matplotlib'] = None\n"
-            "from losskit.cli import main\n"
-            f"raise SystemExit(main(['plot', 'focal', '--out', {str(tmp_path / 'x.png')!r}]))")
+    code = (
+        "import sys; sys.modules['matplotlib'] = None\n"
+        "from losskit.cli import main\n"
+        f"raise SystemExit(main(['plot', 'focal', '--out', {str(tmp_path / 'x.png')!r}]))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     _no_traceback(proc.stderr)
@@ -194,9 +208,11 @@ def test_plot_without_matplotlib_names_the_extra(tmp_path):
 
 def test_demo_without_the_lab_extra_names_it(tmp_path):
     # (numpy stays importable: torch warns when it is hidden; the wheel test covers a venv without it)
-    code = ("import sys; sys.modules['sklearn'] = None\n"
-            "from losskit.cli import main\n"
-            f"raise SystemExit(main(['demo', '--quick', '--out', {str(tmp_path)!r}]))")
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "from losskit.cli import main\n"
+        f"raise SystemExit(main(['demo', '--quick', '--out', {str(tmp_path)!r}]))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     _no_traceback(proc.stderr)
@@ -210,8 +226,15 @@ def test_demo_without_the_lab_extra_names_it(tmp_path):
 def test_bench_flags_disagreeing_repeats_and_impossible_ratios():
     from benchmarks.harness import Case, flags, report
 
-    steady = {"fwd_ms": 1.0, "fwdbwd_ms": 2.0, "fwd_min_ms": 0.9, "fwd_max_ms": 1.1,
-              "fwdbwd_min_ms": 1.9, "fwdbwd_max_ms": 2.2, "peak_mb": 1.0}
+    steady = {
+        "fwd_ms": 1.0,
+        "fwdbwd_ms": 2.0,
+        "fwd_min_ms": 0.9,
+        "fwd_max_ms": 1.1,
+        "fwdbwd_min_ms": 1.9,
+        "fwdbwd_max_ms": 2.2,
+        "peak_mb": 1.0,
+    }
     assert flags(steady) == []
     noisy = {**steady, "fwd_max_ms": 2.5}  # 2.5 / 0.9 > 2
     assert flags(noisy) == ["fwd repeats disagree 2.8x"]
@@ -254,7 +277,8 @@ def test_info_describes_every_option_and_follows_as_in_pointers():
     ft = info("focal_tversky")["options"]
     # "as in :func:`tversky_loss`" is followed to tversky's own text, then on to dice_loss's
     assert ft["alpha"]["doc"].startswith("weight of false positives") and ft["alpha"]["doc"].endswith(
-        "(as in tversky_loss)")
+        "(as in tversky_loss)"
+    )
     assert ft["input_type"]["doc"].startswith('"logits" (default)')
     assert ft["input_type"]["doc"].endswith("(as in tversky_loss → dice_loss)")
     w = info("focal")["options"]["weight"]["doc"]
@@ -307,7 +331,9 @@ def test_bench_json_merges_each_family_on_stdout(monkeypatch, capsys):
     monkeypatch.setattr(cli.subprocess, "call", fake_call)
     assert main(["bench", "--quick", "--only", "boxes", "regression", "--json"]) == 0
     out, err = capsys.readouterr()
-    assert json.loads(out) == {"boxes": {"title": "benchmarks.bench_boxes", "cases": {}},
-                               "regression": {"title": "benchmarks.bench_regression", "cases": {}}}
+    assert json.loads(out) == {
+        "boxes": {"title": "benchmarks.bench_boxes", "cases": {}},
+        "regression": {"title": "benchmarks.bench_regression", "cases": {}},
+    }
     assert "[1/2] bench boxes ..." in err and "[2/2] bench regression ..." in err  # progress on stderr
     assert all("--quick" in c for c in calls)

@@ -84,7 +84,7 @@ def _api_blocks(text: str) -> list[tuple[str, list[str] | None]]:
             continue
         members: list[str] | None = None
         in_members = False
-        for body in lines[i + 1:]:
+        for body in lines[i + 1 :]:
             if body.strip() and not body.startswith(" "):
                 break
             if re.match(r"\s+members:\s*$", body):
@@ -123,21 +123,27 @@ def missing(name: str) -> list[str]:
     if name in NO_BATTERY:
         pass
     elif not entries:
-        out.append(f"no battery entry: add a LossEntry with fn=losskit.functional.{fn.__name__} to "
-                   f"tests/battery/entries_{stem}.py")
+        out.append(
+            f"no battery entry: add a LossEntry with fn=losskit.functional.{fn.__name__} to "
+            f"tests/battery/entries_{stem}.py"
+        )
     elif all(e.reference is None for e in entries):
         out.append(f"battery entry {entries[0].name!r} has reference=None: pass the float64 reference")
 
     refs = _reference_functions()
     if fn.__name__ not in refs:
-        out.append(f"no float64 reference: define {fn.__name__}(...) (NumPy, from the formula) in "
-                   f"tests/reference/{stem}.py")
+        out.append(
+            f"no float64 reference: define {fn.__name__}(...) (NumPy, from the formula) in "
+            f"tests/reference/{stem}.py"
+        )
 
     pages = _pages()
     page = PAGE.get(name) or _family_pages(pages).get(fam)
     if page is None:
-        out.append(f"family {fam!r} has no docs page: put '<!-- losskit:modules {fam} -->' under '## Modules' "
-                   f"on its page in docs/ (and the page in mkdocs.yml's nav); that page then needs:")
+        out.append(
+            f"family {fam!r} has no docs page: put '<!-- losskit:modules {fam} -->' under '## Modules' "
+            f"on its page in docs/ (and the page in mkdocs.yml's nav); that page then needs:"
+        )
     text = "" if page is None else pages[page]
     page = page or "<family page>.md"
     if not re.search(rf"^#{{2,4}} .*`{re.escape(fn.__name__)}`", text, re.M):
@@ -145,8 +151,10 @@ def missing(name: str) -> list[str]:
     if not re.search(rf"<!--\s*losskit:plot\s+{re.escape(name)}\s*-->", text):
         out.append(f"no plot on docs/{page}: add '<!-- losskit:plot {name} -->' to its section")
     if not _documents(_api_blocks(text), fn):
-        out.append(f"no API-reference line on docs/{page}: add '- {fn.__name__}' to the members of "
-                   f"'::: {fn.__module__}' under '## API reference' (or a '::: {fn.__module__}' block)")
+        out.append(
+            f"no API-reference line on docs/{page}: add '- {fn.__name__}' to the members of "
+            f"'::: {fn.__module__}' under '## API reference' (or a '::: {fn.__module__}' block)"
+        )
     return out
 
 
@@ -154,8 +162,10 @@ def missing(name: str) -> list[str]:
 def test_registered_loss_is_complete(name: str) -> None:
     fn = registry.canonical_class(name).function  # type: ignore[attr-defined]
     gaps = missing(name)
-    assert not gaps, (f"registered loss {name!r} ({fn.__module__}.{fn.__name__}, family "
-                      f"{registry.family(name)!r}) is missing:\n  - " + "\n  - ".join(gaps))
+    assert not gaps, (
+        f"registered loss {name!r} ({fn.__module__}.{fn.__name__}, family "
+        f"{registry.family(name)!r}) is missing:\n  - " + "\n  - ".join(gaps)
+    )
 
 
 def test_exemptions_are_still_needed() -> None:
@@ -175,11 +185,15 @@ def test_missing_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(me, "ENTRIES", [e for e in ENTRIES if e.name != "varifocal_loss"])
     pages = _pages()
-    stripped = re.sub(r"`varifocal_loss`|losskit:plot varifocal|- varifocal_loss", "", pages["classification.md"])
+    stripped = re.sub(
+        r"`varifocal_loss`|losskit:plot varifocal|- varifocal_loss", "", pages["classification.md"]
+    )
     monkeypatch.setattr(me, "_pages", lambda: {**pages, "classification.md": stripped})
     gaps = me.missing("varifocal")
     assert [g.split(":")[0] for g in gaps] == [
-        "no battery entry", "no docs section on docs/classification.md", "no plot on docs/classification.md",
+        "no battery entry",
+        "no docs section on docs/classification.md",
+        "no plot on docs/classification.md",
         "no API-reference line on docs/classification.md",
     ], gaps
     assert "tests/battery/entries_classification.py" in gaps[0]

@@ -43,8 +43,16 @@ def test_demo_writes_an_offline_report(report):
     out, _, results = report
     html = (out / "index.html").read_text()
     assert set(results["experiments"]) == {
-        "imbalanced", "bimodal", "boxes", "segmentation", "distributed_dice", "quantile", "embeddings",
-        "distributed_contrastive", "language_model", "long_tail",
+        "imbalanced",
+        "bimodal",
+        "boxes",
+        "segmentation",
+        "distributed_dice",
+        "quantile",
+        "embeddings",
+        "distributed_contrastive",
+        "language_model",
+        "long_tail",
     }
     for key, exp in results["experiments"].items():
         assert exp["figures"], f"{key} drew no figure"
@@ -58,8 +66,16 @@ def test_demo_writes_an_offline_report(report):
 @pytest.mark.parametrize(
     "key",
     [
-        "imbalanced", "bimodal", "boxes", "segmentation", "distributed_dice", "quantile", "embeddings",
-        "distributed_contrastive", "language_model", "long_tail",
+        "imbalanced",
+        "bimodal",
+        "boxes",
+        "segmentation",
+        "distributed_dice",
+        "quantile",
+        "embeddings",
+        "distributed_contrastive",
+        "language_model",
+        "long_tail",
     ],
 )
 def test_headline_claim_holds(report, key):
@@ -77,8 +93,10 @@ def test_specific_numbers(report):
     _, _, results = report
     e = results["experiments"]
     imb = e["imbalanced"]["result"]["losses"]
-    assert max(imb["focal γ=1"]["minority_recall"], imb["focal γ=2"]["minority_recall"]) > \
-        imb["cross-entropy"]["minority_recall"]
+    assert (
+        max(imb["focal γ=1"]["minority_recall"], imb["focal γ=2"]["minority_recall"])
+        > imb["cross-entropy"]["minority_recall"]
+    )
     q = e["quantile"]["result"]["interval_80"]["quantile"]
     assert all(abs(v - 0.8) < 0.06 for v in q.values())
 
@@ -99,18 +117,39 @@ def test_every_experiment_concludes(report):
 def test_report_tables_are_tables_and_failed_claims_are_red(tmp_path):
     from losskit.cli.demo import render_html, summary, tables
 
-    result = {"n": 3, "losses": {"a": {"x": 0.5, "curve": [1.0, 2.0]}, "b": {"x": 0.25, "curve": [3.0]}},
-              "rows": [{"loss": "a", "dim": 2, "acc": 0.9}]}
+    result = {
+        "n": 3,
+        "losses": {"a": {"x": 0.5, "curve": [1.0, 2.0]}, "b": {"x": 0.25, "curve": [3.0]}},
+        "rows": [{"loss": "a", "dim": 2, "acc": 0.9}],
+    }
     got = {caption: (head, rows) for caption, head, rows in tables(result)}
     assert got["losses"] == (["", "x"], [["a", "0.5"], ["b", "0.25"]])  # the curve column is left out
     assert got["rows"] == (["loss", "dim", "acc"], [["a", "2", "0.9"]])
     assert got["settings and totals"] == (["", "value"], [["n", "3"]])
-    results = {"quick": True, "seed": 0, "env": {"torch": "x", "threads": 1},
-               "experiments": {"e": {"title": "E", "question": "q?", "claim": "c", "holds": False,
-                                     "criterion": "holds when c", "against": ["not c"], "recommendation": "do r",
-                                     "captions": {}, "seconds": 1.0, "figures": [], "result": result}}}
+    results = {
+        "quick": True,
+        "seed": 0,
+        "env": {"torch": "x", "threads": 1},
+        "experiments": {
+            "e": {
+                "title": "E",
+                "question": "q?",
+                "claim": "c",
+                "holds": False,
+                "criterion": "holds when c",
+                "against": ["not c"],
+                "recommendation": "do r",
+                "captions": {},
+                "seconds": 1.0,
+                "figures": [],
+                "result": result,
+            }
+        },
+    }
     page = render_html(results, tmp_path)
-    assert "<td class='no'>does not hold</td>" in page and "<span class='no'>Claim does not hold:</span>" in page
+    assert (
+        "<td class='no'>does not hold</td>" in page and "<span class='no'>Claim does not hold:</span>" in page
+    )
     assert "<li>not c</li>" in page
     assert "claim does NOT hold" in summary(results) and "→ do r" in summary(results)
 
@@ -123,9 +162,23 @@ def test_seed_spread_table_shows_median_min_max_and_renders(tmp_path):
     assert t["caption"] == "losses: median (min–max) over seeds 0, 1, 2"
     assert t["header"] == ["", "x", "y"] and t["rows"] == [["a", "0.5 (0.25–0.75)", "1"]]
     assert spread(seeds[:1], [0]) == []
-    results = {"quick": False, "seed": 0, "env": {"torch": "x", "threads": 1},
-               "experiments": {"e": {"title": "E", "question": "q?", "claim": "c", "holds": True,
-                                     "seconds": 1.0, "figures": [], "result": seeds[0], "spread": [t]}}}
+    results = {
+        "quick": False,
+        "seed": 0,
+        "env": {"torch": "x", "threads": 1},
+        "experiments": {
+            "e": {
+                "title": "E",
+                "question": "q?",
+                "claim": "c",
+                "holds": True,
+                "seconds": 1.0,
+                "figures": [],
+                "result": seeds[0],
+                "spread": [t],
+            }
+        },
+    }
     assert "<caption>losses: median (min–max) over seeds 0, 1, 2</caption>" in render_html(results, tmp_path)
     assert "<td>0.5 (0.25–0.75)</td>" in render_html(results, tmp_path)
 
@@ -133,12 +186,29 @@ def test_seed_spread_table_shows_median_min_max_and_renders(tmp_path):
 def test_report_links_to_choosing_a_loss_inside_the_docs_site(tmp_path):
     from losskit.cli.demo import render_html
 
-    results = {"quick": True, "seed": 0, "env": {"torch": "x", "threads": 1},
-               "experiments": {"e": {"title": "E", "question": "q?", "claim": "c", "holds": True,
-                                     "seconds": 1.0, "figures": [], "result": {"n": 1}}}}
+    results = {
+        "quick": True,
+        "seed": 0,
+        "env": {"torch": "x", "threads": 1},
+        "experiments": {
+            "e": {
+                "title": "E",
+                "question": "q?",
+                "claim": "c",
+                "holds": True,
+                "seconds": 1.0,
+                "figures": [],
+                "result": {"n": 1},
+            }
+        },
+    }
     lab = tmp_path / "docs" / "assets" / "lab"
     lab.mkdir(parents=True)
     # `make docs` writes the report to docs/assets/lab/: the site serves it two folders below choosing.html
     assert "<a href='../../choosing.html'>Choosing a loss</a>" in render_html(results, lab)
     standalone = render_html(results, tmp_path)  # `losskit demo --out anywhere`: no site around it
-    assert "choosing.html" not in standalone and "Choosing a loss" in standalone and "docs/choosing.md" in standalone
+    assert (
+        "choosing.html" not in standalone
+        and "Choosing a loss" in standalone
+        and "docs/choosing.md" in standalone
+    )

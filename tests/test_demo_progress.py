@@ -63,8 +63,9 @@ def test_piped_demo_prints_a_line_as_each_experiment_starts_and_ends(tmp_path):
     assert still_running
     assert proc.returncode == 0, err
     done = rest.splitlines()[0]
-    assert re.fullmatch(r"\[1/1\] Slow fake experiment: done in \d+\.\d s, claim holds: score 0\.75 above 0\.5",
-                        done), done
+    assert re.fullmatch(
+        r"\[1/1\] Slow fake experiment: done in \d+\.\d s, claim holds: score 0\.75 above 0\.5", done
+    ), done
     assert float(done.split("done in ")[1].split(" s")[0]) >= 3.0  # the elapsed time is the run's
     assert "\x1b[" not in first + rest  # no terminal control codes in a log
     assert "report:" in rest
@@ -78,7 +79,7 @@ def test_unknown_experiment_is_a_one_line_error(tmp_path, capsys):
     assert "unknown experiment(s) ['imbalance']" in err and "imbalanced" in err
 
 
-FAKE = '''
+FAKE = """
 def run(seed, quick):
     return {"score": 0.5 + 0.1 * seed, "per_loss": {"a": {"x": 1.0}, "b": {"x": 2.0}}}
 
@@ -90,7 +91,7 @@ def plot(result, out_dir):
     path = Path(out_dir) / "fake.png"
     path.write_bytes(b"not really a png")
     return [path]
-'''
+"""
 
 
 def test_an_experiment_registers_with_one_entry_and_several_seeds_show_the_spread(tmp_path, monkeypatch):
@@ -113,7 +114,9 @@ def test_an_experiment_registers_with_one_entry_and_several_seeds_show_the_sprea
     exp = demo.run_lab(out, quick=False, seed=0, log=lines.append)["experiments"]["fake"]
     assert [r["holds"] for r in exp["seed_runs"]] == [False, True, True]
     assert not exp["holds"] and exp["result"]["score"] == 0.5  # tables and figures: the first seed's
-    assert lines[-2].startswith("[1/1] Fake: done in") and "claim does NOT hold (in 2 of 3 seeds)" in lines[-2]
+    assert (
+        lines[-2].startswith("[1/1] Fake: done in") and "claim does NOT hold (in 2 of 3 seeds)" in lines[-2]
+    )
     page = (out / "index.html").read_text()
     assert "the claim for each of 3 seeds" in page and "score 0.70 &gt; 0.55" in page
     assert "<td class='no'>does not hold</td>" in page

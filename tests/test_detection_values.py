@@ -35,8 +35,10 @@ def test_gaussian_focal_hand_values():
     # per-object normalisation: one positive, so "mean" with normalizer = (y == 1) is the sum
     torch.testing.assert_close(LF.gaussian_focal_loss(p, y, input_type="probs", normalizer=y == 1), got.sum())
     # no positives: divided by 1, not 0
-    torch.testing.assert_close(LF.gaussian_focal_loss(p, y * 0.5, input_type="probs", normalizer=y * 0.5 == 1),
-                               LF.gaussian_focal_loss(p, y * 0.5, input_type="probs", reduction="sum"))
+    torch.testing.assert_close(
+        LF.gaussian_focal_loss(p, y * 0.5, input_type="probs", normalizer=y * 0.5 == 1),
+        LF.gaussian_focal_loss(p, y * 0.5, input_type="probs", reduction="sum"),
+    )
 
 
 def test_gaussian_focal_without_focusing_is_torch_bce_on_the_peaks():
@@ -70,7 +72,9 @@ def test_balanced_l1_hand_values_and_continuity():
         v = LF.balanced_l1_loss(x, torch.zeros_like(x), beta=beta, reduction="none")
         v.sum().backward()
         assert v[0].item() == pytest.approx(v[1].item(), abs=1e-6)
-        assert x.grad[0].item() == pytest.approx(1.5, abs=1e-5) and x.grad[1].item() == pytest.approx(1.5, abs=1e-12)
+        assert x.grad[0].item() == pytest.approx(1.5, abs=1e-5) and x.grad[1].item() == pytest.approx(
+            1.5, abs=1e-12
+        )
 
 
 def test_balanced_l1_decision_beta_scales_the_loss():
@@ -99,7 +103,9 @@ def test_wing_hand_values():
 
 def test_adaptive_wing_hand_values_and_continuity():
     # y = 0, α = 3, |d| = 1/4 < θ: ω ln(1 + (1/4)^3) = 14 ln(65/64)
-    assert LF.adaptive_wing_loss(t(0.25), t(0.0), alpha=3.0).item() == pytest.approx(14 * math.log(65 / 64), abs=1e-14)
+    assert LF.adaptive_wing_loss(t(0.25), t(0.0), alpha=3.0).item() == pytest.approx(
+        14 * math.log(65 / 64), abs=1e-14
+    )
     # y = 1, exponent α - y = 1.1, |d| = 0.2: 14 ln(1 + 0.2^1.1)
     assert LF.adaptive_wing_loss(t(0.8), t(1.0)).item() == pytest.approx(14 * math.log1p(0.2**1.1), abs=1e-13)
     # value and gradient continuous at |d| = θ = 0.5 for a few targets
@@ -129,8 +135,10 @@ def test_ghm_c_hand_values():
     # running counts R = (2, ..., 6, ...) replace the batch's: β = 4 / (2 R)
     counts = torch.ones(10, dtype=F64)
     counts[0], counts[5] = 2.0, 6.0
-    torch.testing.assert_close(LF.ghm_c_loss(x, y, bin_counts=counts, reduction="none"),
-                               t(4 / 12 * math.log(2), 4 / 12 * math.log(2), 4 / 12 * math.log(2), 4 / 4 * softplus4))
+    torch.testing.assert_close(
+        LF.ghm_c_loss(x, y, bin_counts=counts, reduction="none"),
+        t(4 / 12 * math.log(2), 4 / 12 * math.log(2), 4 / 12 * math.log(2), 4 / 4 * softplus4),
+    )
 
 
 def test_ghm_c_one_bin_is_torch_bce_and_label_weight_excludes():
@@ -186,8 +194,9 @@ def test_oks_hand_value():
     assert got.item() == pytest.approx(1 - (math.exp(-1) + 1) / 2, abs=1e-15)
     # keypoint 1 invisible: only keypoint 0 counts -> 1 - e^{-1}
     vis = torch.tensor([[2, 0]])
-    assert LF.oks_loss(pred, gt, area=t(1.0), sigmas=[1.0, 1.0], visibility=vis, eps=0.0).item() == pytest.approx(
-        1 - math.exp(-1), abs=1e-15)
+    assert LF.oks_loss(
+        pred, gt, area=t(1.0), sigmas=[1.0, 1.0], visibility=vis, eps=0.0
+    ).item() == pytest.approx(1 - math.exp(-1), abs=1e-15)
     # nothing visible: 0
     assert LF.oks_loss(pred, gt, area=t(1.0), sigmas=[1.0, 1.0], visibility=vis * 0).item() == 0.0
 
@@ -200,13 +209,26 @@ def test_oks_coco_sigmas_scale_invariance_and_batch_permutation():
     vis = torch.randint(0, 3, (5, 17), generator=g)
     base = LF.oks_loss(pred, gt, area=area, visibility=vis, eps=0.0, reduction="none")
     # the COCO constants are the default for 17 keypoints
-    torch.testing.assert_close(base, LF.oks_loss(pred, gt, area=area, visibility=vis, eps=0.0, reduction="none",
-                                                 sigmas=LF.detection.COCO_KEYPOINT_SIGMAS))
+    torch.testing.assert_close(
+        base,
+        LF.oks_loss(
+            pred,
+            gt,
+            area=area,
+            visibility=vis,
+            eps=0.0,
+            reduction="none",
+            sigmas=LF.detection.COCO_KEYPOINT_SIGMAS,
+        ),
+    )
     # scaling the image by k scales distances by k and the area by k²: OKS unchanged
-    torch.testing.assert_close(LF.oks_loss(3 * pred, 3 * gt, area=9 * area, visibility=vis, eps=0.0,
-                                           reduction="none"), base)
+    torch.testing.assert_close(
+        LF.oks_loss(3 * pred, 3 * gt, area=9 * area, visibility=vis, eps=0.0, reduction="none"), base
+    )
     perm = torch.tensor([3, 0, 4, 1, 2])
-    torch.testing.assert_close(LF.oks_loss(pred[perm], gt[perm], area=area[perm], visibility=vis[perm], eps=0.0,
-                                           reduction="none"), base[perm])
+    torch.testing.assert_close(
+        LF.oks_loss(pred[perm], gt[perm], area=area[perm], visibility=vis[perm], eps=0.0, reduction="none"),
+        base[perm],
+    )
     crit = losskit.OKSLoss(visibility=vis)
     torch.testing.assert_close(crit(pred, gt, area=area), LF.oks_loss(pred, gt, area=area, visibility=vis))

@@ -31,8 +31,16 @@ TOL = 1e-10
 
 def _spawn_worlds(out):
     """Both worlds at once (5 processes): most of the time is starting interpreters, which overlaps."""
-    contexts = [mp.start_processes(DC.worker, args=(world, str(out / f"init{world}"), str(out)), nprocs=world,
-                                   join=False, start_method="spawn") for world in (2, 3)]
+    contexts = [
+        mp.start_processes(
+            DC.worker,
+            args=(world, str(out / f"init{world}"), str(out)),
+            nprocs=world,
+            join=False,
+            start_method="spawn",
+        )
+        for world in (2, 3)
+    ]
     for ctx in contexts:
         while not ctx.join():
             pass
@@ -48,7 +56,9 @@ def runs(tmp_path_factory):
 def full():
     """Single-process float64 results on the whole batch, per case and reduction."""
     return {
-        (c.name, red): DC.evaluate(c, red, 0, DC.TOTAL, None) for c in DC.CASES.values() for red in c.reductions
+        (c.name, red): DC.evaluate(c, red, 0, DC.TOTAL, None)
+        for c in DC.CASES.values()
+        for red in c.reductions
     }
 
 
@@ -106,7 +116,9 @@ def test_the_comparison_can_fail(full):
     # OHEM / top-k: each rank's own selection keeps other pixels than the global one
     for name in ("ohem-min_kept-binds", "ohem-topk", "ohem-topk-ties"):
         whole = full[(name, "none")]["value"]
-        parts = torch.cat([DC.evaluate(DC.CASES[name], "none", s, n, None)["value"] for s, n in ((0, 3), (3, 2))])
+        parts = torch.cat(
+            [DC.evaluate(DC.CASES[name], "none", s, n, None)["value"] for s, n in ((0, 3), (3, 2))]
+        )
         assert not torch.equal(parts != 0, whole != 0), name
 
 
@@ -120,8 +132,15 @@ def _ohem_regime(name):
     return kw, valid, own
 
 
-@pytest.mark.parametrize("name, binds", [("ohem-threshold", False), ("ohem-min_kept-binds", True),
-                                         ("ohem-min_kept-binds-ties", True), ("ohem-rank-all-ignored", True)])
+@pytest.mark.parametrize(
+    "name, binds",
+    [
+        ("ohem-threshold", False),
+        ("ohem-min_kept-binds", True),
+        ("ohem-min_kept-binds-ties", True),
+        ("ohem-rank-all-ignored", True),
+    ],
+)
 def test_ohem_cases_exercise_their_regime(full, name, binds):
     kw, valid, own = _ohem_regime(name)
     p = own.exp()[valid]
@@ -168,23 +187,36 @@ def test_errors_across_ranks(runs):
             assert e["classes-per-image"].startswith("ValueError: dice_loss: classes must be the same"), e
             assert e["reduction"].startswith("ValueError: cross_entropy: reduction must be the same"), e
             assert e["ce-classes"].startswith("ValueError: cross_entropy: classes must be the same"), e
-            assert e["weighting"].startswith("ValueError: generalized_dice_loss: weighting must be the same"), e
-            assert e["normalizer-given"].startswith("ValueError: l1_loss: normalizer_given must be the same"), e
+            assert e["weighting"].startswith(
+                "ValueError: generalized_dice_loss: weighting must be the same"
+            ), e
+            assert e["normalizer-given"].startswith(
+                "ValueError: l1_loss: normalizer_given must be the same"
+            ), e
             assert e["wrong-type"].startswith("TypeError: l1_loss: process_group must be None or a"), e
-            assert e["normalizer-sum"].startswith("ValueError: l1_loss: normalizer replaces the denominator"), e
+            assert e["normalizer-sum"].startswith(
+                "ValueError: l1_loss: normalizer replaces the denominator"
+            ), e
             assert e["lce-vocabulary"].startswith(
-                "ValueError: linear_cross_entropy: vocabulary must be the same on every rank"), e
-            assert e["mcc-classes"].startswith("ValueError: mcc_loss: classes must be the same on every rank"), e
+                "ValueError: linear_cross_entropy: vocabulary must be the same on every rank"
+            ), e
+            assert e["mcc-classes"].startswith(
+                "ValueError: mcc_loss: classes must be the same on every rank"
+            ), e
             assert e["cldice-classes"].startswith("ValueError: cldice_loss: classes must be the same"), e
             assert e["ghm-bins"].startswith("ValueError: ghm_c_loss: bins must be the same on every rank"), e
             assert e["ms-width"].startswith(
-                "ValueError: multi_similarity_loss: width must be the same on every rank"), e
+                "ValueError: multi_similarity_loss: width must be the same on every rank"
+            ), e
             assert e["proxy-classes"].startswith(
-                "ValueError: proxy_anchor_loss: classes must be the same on every rank"), e
+                "ValueError: proxy_anchor_loss: classes must be the same on every rank"
+            ), e
             assert e["ohem-mode"].startswith(
-                "ValueError: ohem_cross_entropy: top_k_mode must be the same on every rank"), e
+                "ValueError: ohem_cross_entropy: top_k_mode must be the same on every rank"
+            ), e
             assert e["ohem-min_kept"].startswith(
-                "ValueError: ohem_cross_entropy: min_kept must be the same on every rank"), e
+                "ValueError: ohem_cross_entropy: min_kept must be the same on every rank"
+            ), e
             assert e["module-copies-agree"] == "True", e
             assert e["pickle-subgroup"].startswith("TypeError: losskit Module: a process_group other than"), e
 
@@ -224,8 +256,14 @@ def test_stateful_modules_across_ranks(runs):
         assert _close(mean, one["barron_grads"]), (mean, one["barron_grads"])
 
 
-@pytest.mark.parametrize("name", [c.name for c in DC.CASES.values()
-                                  if "mean_norm" in c.reductions and not c.name.startswith("gaussian_focal")])
+@pytest.mark.parametrize(
+    "name",
+    [
+        c.name
+        for c in DC.CASES.values()
+        if "mean_norm" in c.reductions and not c.name.startswith("gaussian_focal")
+    ],
+)
 def test_normalizer_divides_the_sum(name):
     """Locally, ``reduction="mean", normalizer=k`` is the ``"sum"`` over ``k``: value and gradients.
 
@@ -247,7 +285,9 @@ def test_normalizer_divides_the_sum(name):
 
 def test_group_without_init_is_an_error():
     assert not torch.distributed.is_initialized()
-    with pytest.raises(RuntimeError, match=r"^dice_loss: process_group was given but torch.distributed is not"):
+    with pytest.raises(
+        RuntimeError, match=r"^dice_loss: process_group was given but torch.distributed is not"
+    ):
         LF.dice_loss(torch.zeros(1, 2, 3), torch.zeros(1, 3, dtype=torch.long), process_group=object())
     assert D.world_size() == 1 and D.rank() == 0
     x = torch.randn(3, 2)
@@ -321,13 +361,21 @@ def test_normalizer_tensor_and_weighted_means():
 @pytest.mark.parametrize(
     "kw, err, match",
     [
-        ({"reduction": "sum", "normalizer": 3.0}, ValueError, r"^l1_loss: normalizer replaces the denominator"),
+        (
+            {"reduction": "sum", "normalizer": 3.0},
+            ValueError,
+            r"^l1_loss: normalizer replaces the denominator",
+        ),
         ({"reduction": "none", "normalizer": 3.0}, ValueError, r"got reduction='none'"),
         ({"normalizer": 0.0}, ValueError, r"^l1_loss: normalizer must be in \(0, inf\), got 0.0"),
         ({"normalizer": -2}, ValueError, r"^l1_loss: normalizer must be in \(0, inf\)"),
         ({"normalizer": float("nan")}, ValueError, r"^l1_loss: normalizer must be in"),
         ({"normalizer": torch.tensor(0.0)}, ValueError, r"^l1_loss: normalizer must be a finite number > 0"),
-        ({"normalizer": torch.tensor([2.0, 3.0])}, ValueError, r"^l1_loss: normalizer must be a number or a 0-d"),
+        (
+            {"normalizer": torch.tensor([2.0, 3.0])},
+            ValueError,
+            r"^l1_loss: normalizer must be a number or a 0-d",
+        ),
         ({"normalizer": True}, TypeError, r"^l1_loss: normalizer must be None, a number or a 0-d tensor"),
         ({"normalizer": "5"}, TypeError, r"^l1_loss: normalizer must be None, a number"),
     ],

@@ -115,7 +115,11 @@ def _inputs(data: dict[str, Any], rank: int | None) -> dict[str, Tensor]:
 
 def _forward(case: tuple[str, str, bool, bool], t: dict[str, Tensor], group: Any) -> Tensor:
     loss, reduction, weighted, local = case
-    kw: dict[str, Any] = {"reduction": reduction, "process_group": group, "weight": t["w"] if weighted else None}
+    kw: dict[str, Any] = {
+        "reduction": reduction,
+        "process_group": group,
+        "weight": t["w"] if weighted else None,
+    }
     if reduction == "mean_norm":
         kw.update(reduction="mean", normalizer=NORMALIZER)
     soft = {**kw, "local_loss": local}
@@ -132,23 +136,29 @@ def _forward(case: tuple[str, str, bool, bool], t: dict[str, Tensor], group: Any
     if loss == "clip":
         return LF.clip_loss(t["a"], t["b"], logit_scale=t["scale"], **soft)
     if loss in ("siglip", "siglip_ring"):
-        return LF.siglip_loss(t["a"], t["b"], logit_scale=t["scale"], logit_bias=t["bias"],
-                              ring=loss == "siglip_ring", **kw)
+        return LF.siglip_loss(
+            t["a"], t["b"], logit_scale=t["scale"], logit_bias=t["bias"], ring=loss == "siglip_ring", **kw
+        )
     if loss == "contrastive":
         return LF.contrastive_loss(t["a"], t["b"], t["target"], margin=1.5, **kw)
     assert loss == "triplet"
     return LF.triplet_loss(t["a"], t["b"], t["neg3"], margin=1.0, **kw)
 
 
-def _run(case: tuple[str, str, bool, bool], t: dict[str, Tensor], group: Any, cotangent: Tensor) -> dict[str, Any]:
+def _run(
+    case: tuple[str, str, bool, bool], t: dict[str, Tensor], group: Any, cotangent: Tensor
+) -> dict[str, Any]:
     """Value and gradients of one case; ``"none"`` is back-propagated through a fixed cotangent."""
     out = _forward(case, t, group)
     if out.dim():
         (out * cotangent).sum().backward()
     else:
         out.backward()
-    grads = {k: t[k].grad.detach().clone() for k in ("a", "b", "neg3", "own", "shared", "scale", "bias")
-             if t[k].grad is not None}
+    grads = {
+        k: t[k].grad.detach().clone()
+        for k in ("a", "b", "neg3", "own", "shared", "scale", "bias")
+        if t[k].grad is not None
+    }
     return {"value": out.detach().clone(), "grads": grads}
 
 
@@ -212,8 +222,13 @@ def _train(name: str, x_image: Tensor, x_text: Tensor, group: Any) -> dict[str, 
 
 def _worker(rank: int, world: int, init_file: str, outdir: str) -> None:
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world,
-                            timeout=datetime.timedelta(seconds=120))
+    dist.init_process_group(
+        "gloo",
+        init_method=f"file://{init_file}",
+        rank=rank,
+        world_size=world,
+        timeout=datetime.timedelta(seconds=120),
+    )
     group = dist.group.WORLD
     data = _data(world)
     sizes = WORLDS[world]
@@ -252,7 +267,9 @@ def _worker(rank: int, world: int, init_file: str, outdir: str) -> None:
         xi, xt = _ddp_data(n_global)
         for name in DDP_SETUPS:
             trained[name] = _train(name, xi[lo : lo + sizes[rank]], xt[lo : lo + sizes[rank]], group)
-    torch.save({"results": results, "errors": errors, "trained": trained}, os.path.join(outdir, f"rank{rank}.pt"))
+    torch.save(
+        {"results": results, "errors": errors, "trained": trained}, os.path.join(outdir, f"rank{rank}.pt")
+    )
     dist.barrier()
     dist.destroy_process_group()
     # leave at once: interpreter shutdown of a child costs seconds and has nothing left to do
@@ -268,14 +285,17 @@ def runs() -> dict[int, list[dict[str, Any]]]:
             outdir = os.path.join(tmp, f"w{world}")
             os.makedirs(outdir)
             init_file = os.path.join(tmp, f"init{world}")
-            contexts[world] = mp.start_processes(_worker, args=(world, init_file, outdir), nprocs=world,
-                                                 join=False, start_method="spawn")
+            contexts[world] = mp.start_processes(
+                _worker, args=(world, init_file, outdir), nprocs=world, join=False, start_method="spawn"
+            )
         for ctx in contexts.values():
             while not ctx.join():
                 pass
         return {
-            world: [torch.load(os.path.join(tmp, f"w{world}", f"rank{r}.pt"), weights_only=False)
-                    for r in range(world)]
+            world: [
+                torch.load(os.path.join(tmp, f"w{world}", f"rank{r}.pt"), weights_only=False)
+                for r in range(world)
+            ]
             for world in WORLDS
         }
 
@@ -305,8 +325,12 @@ def test_value_and_gradients_match_the_full_batch(runs, single, world: int, case
     for rank, saved in enumerate(runs[world]):
         got = saved["results"][_name(case)]
         lo, hi = sum(sizes[:rank]), sum(sizes[: rank + 1])
-        torch.testing.assert_close(got["value"], want["value"][lo:hi] if none else want["value"], **TOL,
-                                   msg=lambda m, rank=rank: f"rank {rank} value: {m}")
+        torch.testing.assert_close(
+            got["value"],
+            want["value"][lo:hi] if none else want["value"],
+            **TOL,
+            msg=lambda m, rank=rank: f"rank {rank} value: {m}",
+        )
         for k, g in want["grads"].items():
             if k in ("scale", "bias"):
                 continue
@@ -315,8 +339,12 @@ def test_value_and_gradients_match_the_full_batch(runs, single, world: int, case
                 rows = slice(m_lo, m_lo + SHARED_NEG[world][rank])
             else:
                 rows = slice(lo, hi)
-            torch.testing.assert_close(got["grads"][k], factor * g[rows], **TOL,
-                                       msg=lambda m, k=k, rank=rank: f"rank {rank} grad of {k}: {m}")
+            torch.testing.assert_close(
+                got["grads"][k],
+                factor * g[rows],
+                **TOL,
+                msg=lambda m, k=k, rank=rank: f"rank {rank} grad of {k}: {m}",
+            )
     # a parameter every rank holds: DDP averages its per-rank gradients (for "none", whose per-rank shares
     # add up to the whole, their sum is the full-batch gradient)
     for k in ("scale", "bias"):
@@ -333,8 +361,12 @@ def test_local_loss_never_forms_the_global_square_matrix(runs, world: int, loss:
             for weighted in (False, True):
                 local = saved["results"][_name((loss, reduction, weighted, True))]
                 full = saved["results"][_name((loss, reduction, weighted, False))]
-                assert not local["big_matrix"], f"rank {rank}: local_loss=True formed a global x global matrix"
-                assert full["big_matrix"], f"rank {rank}: the spy did not see the global matrix of local_loss=False"
+                assert not local["big_matrix"], (
+                    f"rank {rank}: local_loss=True formed a global x global matrix"
+                )
+                assert full["big_matrix"], (
+                    f"rank {rank}: the spy did not see the global matrix of local_loss=False"
+                )
 
 
 @pytest.mark.parametrize("world", list(WORLDS))
@@ -360,8 +392,12 @@ def test_ddp_training_matches_single_process(runs) -> None:
             got = saved["trained"][name]
             assert got.keys() == want.keys()
             for k in want:
-                torch.testing.assert_close(got[k], want[k], **TOL,
-                                           msg=lambda m, k=k, rank=rank, name=name: f"{name} rank {rank} {k}: {m}")
+                torch.testing.assert_close(
+                    got[k],
+                    want[k],
+                    **TOL,
+                    msg=lambda m, k=k, rank=rank, name=name: f"{name} rank {rank} {k}: {m}",
+                )
 
 
 @pytest.mark.parametrize("world", list(WORLDS))
@@ -379,7 +415,9 @@ def test_process_group_without_init_is_a_clear_error() -> None:
     # (torch.distributed.group.WORLD is None before init_process_group, so it cannot stand in here)
     assert not dist.is_initialized()
     x = torch.randn(4, D)
-    with pytest.raises(RuntimeError, match=r"^siglip_loss: process_group was given but torch.distributed is not"):
+    with pytest.raises(
+        RuntimeError, match=r"^siglip_loss: process_group was given but torch.distributed is not"
+    ):
         LF.siglip_loss(x, x, logit_scale=1.0, logit_bias=0.0, process_group=object())
     with pytest.raises(RuntimeError, match=r"^triplet_loss: process_group was given"):
         LF.triplet_loss(x, x, x, process_group=object())

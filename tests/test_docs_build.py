@@ -230,9 +230,13 @@ def test_lab_box_of_a_demo_run_renders_verdict_tables_figures_and_recommendation
         "captions": {"segmentation_examples.png": "each loss's predicted mask"},
         "figures": ["segmentation_examples.png"],
         "seconds": 12.5,
-        "result": {"foreground_fraction": 0.031,
-                   "losses": {"cross-entropy": {"dice": 0.699, "recall": 0.61},
-                              "dice": {"dice": 0.694, "recall": 0.66}}},
+        "result": {
+            "foreground_fraction": 0.031,
+            "losses": {
+                "cross-entropy": {"dice": 0.699, "recall": 0.61},
+                "dice": {"dice": 0.694, "recall": 0.66},
+            },
+        },
     }
     (lab / "results.json").write_text(json.dumps({"experiments": {"segmentation": exp}}), encoding="utf-8")
     (lab / "segmentation_examples.png").write_bytes(b"\x89PNG\r\n\x1a\n")
@@ -240,15 +244,22 @@ def test_lab_box_of_a_demo_run_renders_verdict_tables_figures_and_recommendation
     assert '!!! failure "Loss lab: Small-foreground segmentation"' in out  # a failed claim is red
     assert '<span class="lab-fail">**Claim does not hold:**</span> an overlap loss beats CE' in out
     # (text is HTML-escaped inside the Markdown: &lt; renders as <)
-    assert "*Criterion:* holds when" in out and "- dice alone: Dice score 0.694 &lt; cross-entropy 0.699" in out
+    assert (
+        "*Criterion:* holds when" in out and "- dice alone: Dice score 0.694 &lt; cross-entropy 0.699" in out
+    )
     assert re.search(r"\| \*\*dice\*\* \| 0\.694 \| 0\.66 \|", out), out  # a table, not key: value text
     assert "![each loss&#x27;s predicted mask](assets/lab/segmentation_examples.png)" in out
     assert "*each loss&#x27;s predicted mask*" in out and "**Recommendation:** start with dice + CE" in out
     assert "seconds" not in out and "figures" not in out  # no dump of the bookkeeping fields
     # several seeds: each seed's verdict (a failure in red) and the spread table from `losskit demo`
     exp["seed_runs"] = [{"seed": 0, "holds": False, "claim": "c0"}, {"seed": 1, "holds": True, "claim": "c1"}]
-    exp["spread"] = [{"caption": "losses: median (min–max) over seeds 0, 1", "header": ["", "dice"],
-                      "rows": [["dice", "0.7 (0.694–0.706)"]]}]
+    exp["spread"] = [
+        {
+            "caption": "losses: median (min–max) over seeds 0, 1",
+            "header": ["", "dice"],
+            "rows": [["dice", "0.7 (0.694–0.706)"]],
+        }
+    ]
     (lab / "results.json").write_text(json.dumps({"experiments": {"segmentation": exp}}), encoding="utf-8")
     out = _render(tmp_path, "# Choosing\n\n<!-- losskit:lab segment -->\n")
     assert '| 0 | <span class="lab-fail">does not hold</span> | c0 |' in out and "| 1 | holds | c1 |" in out
@@ -272,12 +283,16 @@ def test_wide_tables_scroll_instead_of_squeezing(site: Path) -> None:
     # (max-width 100%, overflow auto); extra.css keeps each column readable (min-width, code not cut inside
     # a name), so a table wider than the page scrolls; every docs table is a plain one the rules reach.
     theme = "".join(p.read_text() for p in (site / "assets" / "stylesheets").glob("main.*.css"))
-    assert re.search(r"\.md-typeset table:not\(\[class\]\)\{display:inline-block;max-width:100%;overflow:auto", theme)
+    assert re.search(
+        r"\.md-typeset table:not\(\[class\]\)\{display:inline-block;max-width:100%;overflow:auto", theme
+    )
     css = (site / "stylesheets" / "extra.css").read_text()
     assert re.search(r"table:not\(\[class\]\) td \{[^}]*min-width: 8rem", css)
     assert re.search(r"table:not\(\[class\]\) code \{[^}]*word-break: normal", css)
     pages = _pages(site)
-    assert re.search(r"<th>losskit</th>\s*<th>torch</th>\s*<th>torchvision</th>", pages["classification.html"])
+    assert re.search(
+        r"<th>losskit</th>\s*<th>torch</th>\s*<th>torchvision</th>", pages["classification.html"]
+    )
     for page, text in pages.items():
         classed = re.findall(r'<table class="(?!highlighttable)[^"]*"', text)
         md = [c for c in classed if "md-" not in c]
@@ -287,8 +302,16 @@ def test_wide_tables_scroll_instead_of_squeezing(site: Path) -> None:
 def test_benchmark_tables_show_spread_and_withhold_flagged_ratios(tmp_path: Path) -> None:
     bench = tmp_path / "docs" / "assets" / "bench"
     bench.mkdir(parents=True)
-    ok = {"fwd_ms": 2.0, "fwdbwd_ms": 4.0, "peak_mb": 10.0, "fwd_min_ms": 1.9, "fwd_max_ms": 2.1,
-          "fwdbwd_min_ms": 3.9, "fwdbwd_max_ms": 4.4, "flags": []}
+    ok = {
+        "fwd_ms": 2.0,
+        "fwdbwd_ms": 4.0,
+        "peak_mb": 10.0,
+        "fwd_min_ms": 1.9,
+        "fwd_max_ms": 2.1,
+        "fwdbwd_min_ms": 3.9,
+        "fwdbwd_max_ms": 4.4,
+        "flags": [],
+    }
     bad = {**ok, "fwdbwd_ms": 1.0, "fwdbwd_min_ms": 0.9, "fwdbwd_max_ms": 1.2, "flags": ["fwd+bwd < fwd"]}
     data = {"title": "t", "env": {}, "cases": {"c": {"losskit": ok, "torch": bad}}}
     (bench / "t.json").write_text(json.dumps(data), encoding="utf-8")
@@ -302,8 +325,12 @@ def test_benchmark_tables_show_machine_line_and_floor_ratio(tmp_path: Path) -> N
     bench = tmp_path / "docs" / "assets" / "bench"
     bench.mkdir(parents=True)
     r = {"fwd_ms": 2.0, "fwdbwd_ms": 4.0, "peak_mb": 10.0, "floor_x": 8.0}
-    data = {"title": "t", "env": {}, "machine": {"threads": 2, "copy_warm_gbs": 20.5, "copy_fresh_gbs": 2.0},
-            "cases": {"c": {"losskit": r, "torch": {**r, "fwdbwd_ms": 8.0, "floor_x": 16.0}}}}
+    data = {
+        "title": "t",
+        "env": {},
+        "machine": {"threads": 2, "copy_warm_gbs": 20.5, "copy_fresh_gbs": 2.0},
+        "cases": {"c": {"losskit": r, "torch": {**r, "fwdbwd_ms": 8.0, "floor_x": 16.0}}},
+    }
     (bench / "t.json").write_text(json.dumps(data), encoding="utf-8")
     out = _render(tmp_path, "# B\n\n<!-- losskit:bench -->\n", "benchmarks.md")
     assert "machine: 2 threads, copy bandwidth 20.5 GB/s warm, 2.0 GB/s into fresh memory" in out
@@ -315,8 +342,16 @@ def test_benchmark_tables_show_the_bytes_sent_by_bench_distributed(tmp_path: Pat
     bench = tmp_path / "docs" / "assets" / "bench"
     bench.mkdir(parents=True)
     r = {"fwd_ms": 2.0, "fwdbwd_ms": 4.0, "peak_mb": 1.0}
-    data = {"title": "t", "env": {}, "cases": {"c": {"losskit": {**r, "comm_bytes": 0},
-                                                     "process_group": {**r, "fwdbwd_ms": 6.0, "comm_bytes": 12288}}}}
+    data = {
+        "title": "t",
+        "env": {},
+        "cases": {
+            "c": {
+                "losskit": {**r, "comm_bytes": 0},
+                "process_group": {**r, "fwdbwd_ms": 6.0, "comm_bytes": 12288},
+            }
+        },
+    }
     (bench / "distributed.json").write_text(json.dumps(data), encoding="utf-8")
     out = _render(tmp_path, "# D\n\n<!-- losskit:bench distributed -->\n", "distributed.md")
     assert "| case | implementation | fwd ms | fwd+bwd ms | peak MB | bytes sent / step |" in out
@@ -331,8 +366,18 @@ def test_benchmark_page_renders_the_value_checks_file_of_bench_checks(tmp_path: 
     bench.mkdir(parents=True)
     row: dict[str, float] = {f"{m}_ms": 10.0 for m in MODES} | {f"{m}_min_ms": 9.0 for m in MODES}
     for m in ("default", "full"):  # the keys bench_checks.measure writes per mode
-        row |= {f"{m}_overhead_pct": 2.5, f"{m}_overhead_min_pct": 1.0, f"{m}_ratio_min": 0.9, f"{m}_ratio_max": 1.1}
-    data = {"title": "value checks", "kind": "checks", "env": {"threads": 2}, "cases": {"giou_loss (8, 4)": row}}
+        row |= {
+            f"{m}_overhead_pct": 2.5,
+            f"{m}_overhead_min_pct": 1.0,
+            f"{m}_ratio_min": 0.9,
+            f"{m}_ratio_max": 1.1,
+        }
+    data = {
+        "title": "value checks",
+        "kind": "checks",
+        "env": {"threads": 2},
+        "cases": {"giou_loss (8, 4)": row},
+    }
     (bench / "checks.json").write_text(json.dumps(data), encoding="utf-8")
     out = _render(tmp_path, "# B\n\n<!-- losskit:bench -->\n", "benchmarks.md")
     assert "| `giou_loss (8, 4)` | 10.00 | 10.00 | 10.00 | +2.5 % (+1.0 %) | +2.5 % (+1.0 %) |" in out
@@ -342,8 +387,11 @@ def test_lab_field_marker_shows_one_table_of_an_experiment(tmp_path: Path) -> No
     lab = tmp_path / "docs" / "assets" / "lab"
     lab.mkdir(parents=True)
     acc = {"valid_tokens": [30, 2], "window_tokens": 32, "naive_accumulated": 3.7258329445812466}
-    results = {"experiments": {"distributed_dice": {"claim": "c", "holds": True,
-                                                    "result": {"accumulation": acc, "rows": []}}}}
+    results = {
+        "experiments": {
+            "distributed_dice": {"claim": "c", "holds": True, "result": {"accumulation": acc, "rows": []}}
+        }
+    }
     (lab / "results.json").write_text(json.dumps(results), encoding="utf-8")
     out = _render(tmp_path, "# D\n\n<!-- losskit:lab distributed_dice#accumulation -->\n", "distributed.md")
     assert '!!! example "Loss lab: distributed_dice, accumulation"' in out
@@ -361,7 +409,7 @@ def test_home_page_says_how_to_install_and_names_the_extras(site: Path) -> None:
     assert 'pip install ".[lab]"' in text and 'pip install ".[cli]"' in text
     for extra in ("<code>cli</code>", "<code>lab</code>", "<code>test</code>", "<code>docs</code>"):
         assert extra in index, extra
-    assert 'losskit[lab]' in index  # what a command without its extra tells you to install
+    assert "losskit[lab]" in index  # what a command without its extra tells you to install
 
 
 def test_every_local_link_and_asset_resolves_to_a_file_from_disk(site: Path) -> None:

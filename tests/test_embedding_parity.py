@@ -28,7 +28,9 @@ def rand(seed: int, *shape: int) -> torch.Tensor:
 
 
 def close(a, b, rtol: float = 1e-10, atol: float = 1e-12) -> None:
-    torch.testing.assert_close(torch.as_tensor(a, dtype=F64), torch.as_tensor(b, dtype=F64), rtol=rtol, atol=atol)
+    torch.testing.assert_close(
+        torch.as_tensor(a, dtype=F64), torch.as_tensor(b, dtype=F64), rtol=rtol, atol=atol
+    )
 
 
 def _pml_triplet(a, p, n, **kw):
@@ -45,18 +47,31 @@ def test_triplet_cosine_mean_nonzero_matches_pml_default(margin) -> None:
     close(ours, _pml_triplet(a, p, n, margin=margin, distance=pml_distances.CosineSimilarity()))
     none = LF.triplet_loss(a, p, n, distance="cosine", margin=margin, reduction="none")
     assert bool((none == 0).any()) and bool((none > 0).any())  # the average really skips zeros
-    close(none, R.triplet_loss(a.numpy(), p.numpy(), n.numpy(), distance="cosine", margin=margin, reduction="none"))
+    close(
+        none,
+        R.triplet_loss(a.numpy(), p.numpy(), n.numpy(), distance="cosine", margin=margin, reduction="none"),
+    )
     # MeanReducer is the plain mean
-    close(LF.triplet_loss(a, p, n, distance="cosine", margin=margin),
-          _pml_triplet(a, p, n, margin=margin, distance=pml_distances.CosineSimilarity(),
-                       reducer=pml_reducers.MeanReducer()))
+    close(
+        LF.triplet_loss(a, p, n, distance="cosine", margin=margin),
+        _pml_triplet(
+            a,
+            p,
+            n,
+            margin=margin,
+            distance=pml_distances.CosineSimilarity(),
+            reducer=pml_reducers.MeanReducer(),
+        ),
+    )
 
 
 def test_triplet_euclidean_mean_nonzero_matches_pml_default() -> None:
     a, p, n = rand(4, 10, 3), rand(5, 10, 3), rand(6, 10, 3)
     dist = pml_distances.LpDistance(normalize_embeddings=False, p=2, power=1)
-    close(LF.triplet_loss(a, p, n, margin=0.5, reduction="mean_nonzero"), _pml_triplet(a, p, n, margin=0.5,
-                                                                                       distance=dist))
+    close(
+        LF.triplet_loss(a, p, n, margin=0.5, reduction="mean_nonzero"),
+        _pml_triplet(a, p, n, margin=0.5, distance=dist),
+    )
 
 
 @pytest.mark.parametrize("distance", ["euclidean", "cosine"])
@@ -67,13 +82,22 @@ def test_triplet_mean_nonzero_with_weight_matches_float64_reference(distance) ->
     m = 0.2 if distance == "cosine" else 0.8
     none = LF.triplet_loss(a, p, n, distance=distance, margin=m, reduction="none")
     assert bool((none == 0).any()) and bool((none > 0).any())
-    want = R.triplet_loss(a.numpy(), p.numpy(), n.numpy(), distance=distance, margin=m, weight=w.numpy(),
-                          reduction="mean_nonzero")
+    want = R.triplet_loss(
+        a.numpy(),
+        p.numpy(),
+        n.numpy(),
+        distance=distance,
+        margin=m,
+        weight=w.numpy(),
+        reduction="mean_nonzero",
+    )
     close(LF.triplet_loss(a, p, n, distance=distance, margin=m, weight=w, reduction="mean_nonzero"), want)
     close(losskit.TripletLoss(distance=distance, margin=m, reduction="mean_nonzero")(a, p, n, weight=w), want)
     # unweighted, the mean over the nonzero terms differs from the plain mean whenever a term is 0
     plain = LF.triplet_loss(a, p, n, distance=distance, margin=m)
-    assert float(LF.triplet_loss(a, p, n, distance=distance, margin=m, reduction="mean_nonzero")) > float(plain)
+    assert float(LF.triplet_loss(a, p, n, distance=distance, margin=m, reduction="mean_nonzero")) > float(
+        plain
+    )
 
 
 def test_contrastive_mean_nonzero_is_pml_avg_nonzero_reducer() -> None:
@@ -84,12 +108,17 @@ def test_contrastive_mean_nonzero_is_pml_avg_nonzero_reducer() -> None:
     loss_dict = {"loss": {"losses": none, "indices": torch.arange(16), "reduction_type": "element"}}
     theirs = pml_reducers.AvgNonZeroReducer()(loss_dict, torch.cat([x1, x2]), torch.cat([y, y]))
     close(LF.contrastive_loss(x1, x2, y, margin=1.5, reduction="mean_nonzero"), theirs)
-    close(LF.contrastive_loss(x1, x2, y, margin=1.5, reduction="mean_nonzero"),
-          R.contrastive_loss(x1.numpy(), x2.numpy(), y.numpy(), margin=1.5, reduction="mean_nonzero"))
+    close(
+        LF.contrastive_loss(x1, x2, y, margin=1.5, reduction="mean_nonzero"),
+        R.contrastive_loss(x1.numpy(), x2.numpy(), y.numpy(), margin=1.5, reduction="mean_nonzero"),
+    )
     w = rand(10, 16).abs()
-    close(losskit.ContrastiveLoss(margin=1.5, reduction="mean_nonzero")(x1, x2, y, weight=w),
-          R.contrastive_loss(x1.numpy(), x2.numpy(), y.numpy(), margin=1.5, weight=w.numpy(),
-                             reduction="mean_nonzero"))
+    close(
+        losskit.ContrastiveLoss(margin=1.5, reduction="mean_nonzero")(x1, x2, y, weight=w),
+        R.contrastive_loss(
+            x1.numpy(), x2.numpy(), y.numpy(), margin=1.5, weight=w.numpy(), reduction="mean_nonzero"
+        ),
+    )
 
 
 def test_mean_nonzero_all_zero_is_zero_with_backward_and_compiles() -> None:
@@ -101,8 +130,10 @@ def test_mean_nonzero_all_zero_is_zero_with_backward_and_compiles() -> None:
     torch._dynamo.reset()
     f = torch.compile(LF.triplet_loss, fullgraph=True, backend="eager")
     p, n = rand(12, 4, 3), rand(13, 4, 3)
-    close(f(a.detach(), p, n, reduction="mean_nonzero", distance="cosine"),
-          LF.triplet_loss(a.detach(), p, n, reduction="mean_nonzero", distance="cosine"))
+    close(
+        f(a.detach(), p, n, reduction="mean_nonzero", distance="cosine"),
+        LF.triplet_loss(a.detach(), p, n, reduction="mean_nonzero", distance="cosine"),
+    )
     with pytest.raises(ValueError, match="triplet_loss: reduction must be one of"):
         LF.triplet_loss(a, p, n, reduction="nonzero")
     with pytest.raises(ValueError, match="triplet_loss: p applies to distance='euclidean'"):
@@ -122,7 +153,10 @@ def test_nt_xent_several_positives_matches_pml(tau) -> None:
     pml_losses.NTXentLoss(temperature=tau)(c, torch.cat([labels, labels])).backward()
     close(torch.cat([a.grad, b.grad]), c.grad, rtol=1e-9, atol=1e-12)
     # distinct labels are SimCLR's pairing
-    close(LF.nt_xent_loss(z1, z2, labels=torch.arange(10), temperature=tau), LF.nt_xent_loss(z1, z2, temperature=tau))
+    close(
+        LF.nt_xent_loss(z1, z2, labels=torch.arange(10), temperature=tau),
+        LF.nt_xent_loss(z1, z2, temperature=tau),
+    )
     with pytest.raises(ValueError, match=r"nt_xent_loss: labels must have shape \(10,\)"):
         LF.nt_xent_loss(z1, z2, labels=labels[:3])
     with pytest.raises(TypeError, match="nt_xent_loss: labels must be an integer tensor"):

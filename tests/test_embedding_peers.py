@@ -74,7 +74,9 @@ def test_nt_xent_gradients_match_pml():
     a1, a2 = z1.clone().requires_grad_(), z2.clone().requires_grad_()
     nt_xent_loss(a1, a2, temperature=0.2).backward()
     b = torch.cat([z1, z2]).requires_grad_()
-    pml_losses.NTXentLoss(temperature=0.2, reducer=pml_reducers.MeanReducer())(b, torch.arange(6).repeat(2)).backward()
+    pml_losses.NTXentLoss(temperature=0.2, reducer=pml_reducers.MeanReducer())(
+        b, torch.arange(6).repeat(2)
+    ).backward()
     torch.testing.assert_close(torch.cat([a1.grad, a2.grad]), b.grad, rtol=1e-10, atol=1e-12)
 
 
@@ -89,12 +91,15 @@ def test_monai_is_nan_at_small_temperature_losskit_is_not():
     assert not torch.isfinite(peer)
     got = nt_xent_loss(x, y, temperature=tau)
     assert torch.isfinite(got)
-    assert got.item() == pytest.approx(R.nt_xent_loss(a.numpy(), b.numpy(), temperature=tau), rel=1e-4, abs=1e-3)
+    assert got.item() == pytest.approx(
+        R.nt_xent_loss(a.numpy(), b.numpy(), temperature=tau), rel=1e-4, abs=1e-3
+    )
     # at τ = 0.01 MONAI is already NaN as well (the observation)
     assert not torch.isfinite(MonaiContrastive(temperature=0.01)(x, y))
     # where MONAI is finite in float32, the two agree
-    torch.testing.assert_close(nt_xent_loss(x, y, temperature=0.1), MonaiContrastive(temperature=0.1)(x, y),
-                               rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        nt_xent_loss(x, y, temperature=0.1), MonaiContrastive(temperature=0.1)(x, y), rtol=1e-5, atol=1e-5
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -119,8 +124,9 @@ def test_supcon_mean_matches_pml_default_reducer(tau):
     f = _rand(10, 10, 4)
     labels = torch.tensor([0, 1, 2, 0, 3, 2, 2, 1, 4, 0])
     want = pml_losses.SupConLoss(temperature=tau)(f, labels)
-    torch.testing.assert_close(supervised_contrastive_loss(f, labels, temperature=tau), want, rtol=1e-12,
-                               atol=1e-12)
+    torch.testing.assert_close(
+        supervised_contrastive_loss(f, labels, temperature=tau), want, rtol=1e-12, atol=1e-12
+    )
 
 
 def test_supcon_spec_example_matches_pml():
@@ -128,7 +134,9 @@ def test_supcon_spec_example_matches_pml():
     labels = torch.tensor([0, 0, 1, 0])
     want = pml_losses.SupConLoss(temperature=0.5)(z, labels)
     assert want.item() == pytest.approx(1.83121268, abs=1e-8)
-    torch.testing.assert_close(supervised_contrastive_loss(z, labels, temperature=0.5), want, rtol=1e-12, atol=0.0)
+    torch.testing.assert_close(
+        supervised_contrastive_loss(z, labels, temperature=0.5), want, rtol=1e-12, atol=0.0
+    )
 
 
 def test_supcon_gradients_match_pml():
@@ -147,8 +155,9 @@ def test_supcon_gradients_match_pml():
 
 def _pml_triplet(a, p, n, *, margin, swap=False, power=1, p_norm=2):
     dist = pml_distances.LpDistance(normalize_embeddings=False, p=p_norm, power=power)
-    peer = pml_losses.TripletMarginLoss(margin=margin, swap=swap, distance=dist,
-                                        reducer=pml_reducers.MeanReducer())
+    peer = pml_losses.TripletMarginLoss(
+        margin=margin, swap=swap, distance=dist, reducer=pml_reducers.MeanReducer()
+    )
     k = a.shape[0]
     idx = torch.arange(k)
     return peer(torch.cat([a, p, n]), indices_tuple=(idx, idx + k, idx + 2 * k))
@@ -210,7 +219,9 @@ def test_contrastive_matches_pml_nonsquared_convention(margin):
     x2 = x1 + direction * torch.linspace(0.05, 2.0 * margin, 14, dtype=F64)[:, None]
     target = torch.tensor([0, 1] * 7)
     peer = pml_losses.ContrastiveLoss(
-        pos_margin=0.0, neg_margin=margin, reducer=pml_reducers.DoNothingReducer(),
+        pos_margin=0.0,
+        neg_margin=margin,
+        reducer=pml_reducers.DoNothingReducer(),
         distance=pml_distances.LpDistance(normalize_embeddings=False, p=2, power=1),
     )
     pml = _pml_pairs(x1, x2, target, peer)
@@ -226,8 +237,12 @@ def test_contrastive_cosine_matches_pml():
     m = 0.8
     # PML's CosineSimilarity is a similarity s: pos term max(0, pos_margin - s), neg term max(0, s - neg_margin).
     # With D = 1 - s: pos_margin = 1 gives D, and neg_margin = 1 - m gives max(0, m - D).
-    peer = pml_losses.ContrastiveLoss(pos_margin=1.0, neg_margin=1.0 - m, reducer=pml_reducers.DoNothingReducer(),
-                                      distance=pml_distances.CosineSimilarity())
+    peer = pml_losses.ContrastiveLoss(
+        pos_margin=1.0,
+        neg_margin=1.0 - m,
+        reducer=pml_reducers.DoNothingReducer(),
+        distance=pml_distances.CosineSimilarity(),
+    )
     pml = _pml_pairs(x1, x2, target, peer)
     got = contrastive_loss(x1, x2, target, margin=m, distance="cosine", reduction="none")
     torch.testing.assert_close(got, 0.5 * pml**2, rtol=1e-9, atol=1e-12)

@@ -48,8 +48,11 @@ def test_contrastive_spec_example():
         torch.testing.assert_close(got, t([0.32, 0.32]), rtol=1e-12, atol=1e-15)
     got = contrastive_loss(x1, x2, torch.tensor([0, 0]), reduction="none")
     torch.testing.assert_close(got, t([0.02, 0.02]), rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(R.contrastive_loss(x1.numpy(), x2.numpy(), np.array([1, 0]), reduction="none"),
-                               [0.32, 0.02], rtol=1e-12)
+    np.testing.assert_allclose(
+        R.contrastive_loss(x1.numpy(), x2.numpy(), np.array([1, 0]), reduction="none"),
+        [0.32, 0.02],
+        rtol=1e-12,
+    )
     # mean of one similar and one dissimilar pair: (0.32 + 0.02) / 2
     assert contrastive_loss(x1, x2, torch.tensor([1, 0])).item() == pytest.approx(0.17, rel=1e-12)
 
@@ -58,7 +61,9 @@ def test_contrastive_label_convention_target_1_is_similar():
     # identical embeddings: a similar pair (target 1) costs nothing, a dissimilar one (target 0) ½·m²
     x = t([[0.3, -1.2, 2.0]])
     assert contrastive_loss(x, x.clone(), torch.tensor([1])).item() == 0.0
-    assert contrastive_loss(x, x.clone(), torch.tensor([0]), margin=2.0).item() == pytest.approx(2.0, rel=1e-15)
+    assert contrastive_loss(x, x.clone(), torch.tensor([0]), margin=2.0).item() == pytest.approx(
+        2.0, rel=1e-15
+    )
     # past the margin a dissimilar pair costs nothing and a similar one ½·D²: D = 5 (3-4-5 triangle)
     a, b = t([[0.0, 0.0]]), t([[3.0, 4.0]])
     assert contrastive_loss(a, b, torch.tensor([0])).item() == 0.0
@@ -75,8 +80,12 @@ def test_contrastive_cosine_distance():
     # second pair orthogonal: D = 1, similar -> ½
     torch.testing.assert_close(got, t([0.5 * (0.5 - d) ** 2, 0.5]), rtol=1e-12, atol=0.0)
     np.testing.assert_allclose(
-        R.contrastive_loss(x1.numpy(), x2.numpy(), np.array([0, 1]), distance="cosine", margin=0.5,
-                           reduction="none"), got.numpy(), rtol=1e-12)
+        R.contrastive_loss(
+            x1.numpy(), x2.numpy(), np.array([0, 1]), distance="cosine", margin=0.5, reduction="none"
+        ),
+        got.numpy(),
+        rtol=1e-12,
+    )
 
 
 def test_contrastive_gradient_at_zero_distance_is_finite():
@@ -162,15 +171,20 @@ def test_triplet_zero_distance_gradient_under_compile():
 def test_info_nce_hand_values():
     q = t([[1.0, 0.0], [0.0, 1.0]])
     # keys = queries, tau = 1: each row's logits are (1, 0) with the positive first -> log(1 + e^-1)
-    assert info_nce_loss(q, q.clone(), temperature=1.0).item() == pytest.approx(math.log1p(math.exp(-1)), rel=1e-14)
+    assert info_nce_loss(q, q.clone(), temperature=1.0).item() == pytest.approx(
+        math.log1p(math.exp(-1)), rel=1e-14
+    )
     # plus one shared negative (-1, 0): row 0 logits (1, 0, -1) -> log(1 + e^-1 + e^-2);
     # row 1 logits (0, 1, 0) -> log(1 + 2e^-1)
     neg = t([[-1.0, 0.0]])
     want = [math.log(1 + math.exp(-1) + math.exp(-2)), math.log(1 + 2 * math.exp(-1))]
     got = info_nce_loss(q, q.clone(), negatives=neg, temperature=1.0, reduction="none")
     torch.testing.assert_close(got, t(want), rtol=1e-14, atol=0.0)
-    np.testing.assert_allclose(R.info_nce_loss(q.numpy(), q.numpy(), negatives=neg.numpy(), temperature=1.0,
-                                               reduction="none"), want, rtol=1e-14)
+    np.testing.assert_allclose(
+        R.info_nce_loss(q.numpy(), q.numpy(), negatives=neg.numpy(), temperature=1.0, reduction="none"),
+        want,
+        rtol=1e-14,
+    )
     # the same negative given per query, (N, M, D) = (2, 1, 2), gives the same values
     got_own = info_nce_loss(q, q.clone(), negatives=neg.expand(2, 1, 2), temperature=1.0, reduction="none")
     torch.testing.assert_close(got_own, got, rtol=1e-14, atol=0.0)
@@ -182,7 +196,9 @@ def test_info_nce_dot_product_and_temperature():
     k = t([[1.0, 0.0], [0.0, 3.0]])
     got = info_nce_loss(q, k, normalize=False, temperature=0.5, reduction="none")
     # row 1: q = (0, 1): logits (0, 6) with the positive second -> log(1 + e^-6)
-    torch.testing.assert_close(got, t([math.log1p(math.exp(-4)), math.log1p(math.exp(-6))]), rtol=1e-11, atol=0.0)
+    torch.testing.assert_close(
+        got, t([math.log1p(math.exp(-4)), math.log1p(math.exp(-6))]), rtol=1e-11, atol=0.0
+    )
     # with normalize=True the same rows are orthonormal: log(1 + e^-2) each at tau = 0.5
     got_cos = info_nce_loss(q, k, temperature=0.5, reduction="none")
     torch.testing.assert_close(got_cos, t([math.log1p(math.exp(-2))] * 2), rtol=1e-12, atol=0.0)
@@ -197,7 +213,8 @@ def test_nt_xent_spec_example():
     got = nt_xent_loss(z[[0, 2]], z[[1, 3]], temperature=0.5)
     assert got.item() == pytest.approx(0.430190277, abs=1e-9)
     assert R.nt_xent_loss(z[[0, 2]].numpy(), z[[1, 3]].numpy(), temperature=0.5) == pytest.approx(
-        0.430190277, abs=1e-9)
+        0.430190277, abs=1e-9
+    )
     # the views are interchangeable
     assert nt_xent_loss(z[[1, 3]], z[[0, 2]], temperature=0.5).item() == pytest.approx(got.item(), rel=1e-14)
     # "none" is per pair: pair (0,1) and pair (2,3) are mirror images, so they are equal
@@ -213,7 +230,9 @@ def test_nt_xent_hand_derived_single_pair_and_two_pairs():
     # two pairs, z1 = (e1, e2), z2 = (e1, e2), tau = 1: anchor e1 sees positive e1 (cos 1), negatives e2, e2
     # (cos 0): -log(e / (e + 2)) = log(1 + 2/e), the same for every anchor
     e = torch.eye(2, dtype=F64)
-    assert nt_xent_loss(e, e.clone(), temperature=1.0).item() == pytest.approx(math.log1p(2 / math.e), rel=1e-14)
+    assert nt_xent_loss(e, e.clone(), temperature=1.0).item() == pytest.approx(
+        math.log1p(2 / math.e), rel=1e-14
+    )
 
 
 def test_nt_xent_equals_supcon_with_pair_labels():
@@ -235,7 +254,8 @@ def test_supcon_spec_example():
     got = supervised_contrastive_loss(z, labels, temperature=0.5)
     assert got.item() == pytest.approx(1.83121268, abs=1e-8)
     assert R.supervised_contrastive_loss(z.numpy(), labels.numpy(), temperature=0.5) == pytest.approx(
-        1.83121268, abs=1e-8)
+        1.83121268, abs=1e-8
+    )
     none = supervised_contrastive_loss(z, labels, temperature=0.5, reduction="none")
     # the anchor labelled 1 has no positive: 0, and the mean is over the other three
     assert none[2].item() == 0.0
@@ -294,11 +314,16 @@ def test_clip_is_symmetric_in_its_two_directions():
     # non-square softmax structure: image->text and text->image differ per pair but the loss is symmetric
     rng = np.random.default_rng(7)
     u, v = t(rng.normal(size=(5, 3)).tolist()), t(rng.normal(size=(5, 3)).tolist())
-    torch.testing.assert_close(clip_loss(u, v, logit_scale=2.0, reduction="none"),
-                               clip_loss(v, u, logit_scale=2.0, reduction="none"), rtol=1e-13, atol=0.0)
+    torch.testing.assert_close(
+        clip_loss(u, v, logit_scale=2.0, reduction="none"),
+        clip_loss(v, u, logit_scale=2.0, reduction="none"),
+        rtol=1e-13,
+        atol=0.0,
+    )
     # and it is scale-invariant in the embeddings (cosine similarities)
-    torch.testing.assert_close(clip_loss(3.0 * u, 0.1 * v, logit_scale=2.0), clip_loss(u, v, logit_scale=2.0),
-                               rtol=1e-13, atol=0.0)
+    torch.testing.assert_close(
+        clip_loss(3.0 * u, 0.1 * v, logit_scale=2.0), clip_loss(u, v, logit_scale=2.0), rtol=1e-13, atol=0.0
+    )
 
 
 def test_clip_logit_scale_gradient():
@@ -359,11 +384,15 @@ def test_float32_temperature_0005_is_finite_and_accurate(name):
     labels = np.arange(16) % 5
     tau = 0.005
     fns = {
-        "info_nce": (lambda x, y: info_nce_loss(x, y, temperature=tau),
-                     R.info_nce_loss(a, b, temperature=tau)),
+        "info_nce": (
+            lambda x, y: info_nce_loss(x, y, temperature=tau),
+            R.info_nce_loss(a, b, temperature=tau),
+        ),
         "nt_xent": (lambda x, y: nt_xent_loss(x, y, temperature=tau), R.nt_xent_loss(a, b, temperature=tau)),
-        "supcon": (lambda x, y: supervised_contrastive_loss(x, torch.as_tensor(labels), temperature=tau),
-                   R.supervised_contrastive_loss(a, labels, temperature=tau)),
+        "supcon": (
+            lambda x, y: supervised_contrastive_loss(x, torch.as_tensor(labels), temperature=tau),
+            R.supervised_contrastive_loss(a, labels, temperature=tau),
+        ),
     }
     f, want = fns[name]
     x = torch.tensor(a, dtype=torch.float32, requires_grad=True)

@@ -45,8 +45,9 @@ def test_tweedie_deviance_equals_sklearn(power):
     assert LF.tweedie_loss(eta, y, power=power, weight=w).item() == pytest.approx(want_w, rel=1e-12)
     # the NLL form is half the deviance minus a target-only term
     const = (y ** (2 - power) / ((1 - power) * (2 - power))).mean().item()
-    assert LF.tweedie_loss(eta, y, power=power, form="nll").item() == pytest.approx(0.5 * want - const, rel=1e-10,
-                                                                                  abs=1e-10)
+    assert LF.tweedie_loss(eta, y, power=power, form="nll").item() == pytest.approx(
+        0.5 * want - const, rel=1e-10, abs=1e-10
+    )
 
 
 @pytest.mark.parametrize("r", [0.3, 1.0, 7.5])
@@ -55,8 +56,9 @@ def test_negative_binomial_equals_torch_distributions(r):
     y = torch.as_tensor(RNG.poisson(3.0, size=(20, 3)).astype(np.float64))
     ea, eb = eta.clone().requires_grad_(True), eta.clone().requires_grad_(True)
     ours = LF.negative_binomial_nll_loss(ea, y, total_count=r, reduction="none")
-    theirs = -torch.distributions.NegativeBinomial(total_count=torch.tensor(r, dtype=F64),
-                                                   logits=eb - math.log(r)).log_prob(y)
+    theirs = -torch.distributions.NegativeBinomial(
+        total_count=torch.tensor(r, dtype=F64), logits=eb - math.log(r)
+    ).log_prob(y)
     torch.testing.assert_close(ours, theirs)
     ours.sum().backward()
     theirs.sum().backward()
@@ -65,7 +67,8 @@ def test_negative_binomial_equals_torch_distributions(r):
     rr = torch.as_tensor(RNG.uniform(0.2, 10.0, size=(20, 3)))
     torch.testing.assert_close(
         LF.negative_binomial_nll_loss(eta, y, dispersion=1.0 / rr, reduction="none"),
-        -torch.distributions.NegativeBinomial(total_count=rr, logits=eta - rr.log()).log_prob(y))
+        -torch.distributions.NegativeBinomial(total_count=rr, logits=eta - rr.log()).log_prob(y),
+    )
 
 
 @pytest.mark.parametrize("df", [0.7, 3.0, 40.0])
@@ -83,8 +86,9 @@ def test_student_t_equals_torch_distributions(df):
     theirs.sum().backward()
     for a, b in ((ma, mb), (sa, sb), (na, nb)):
         torch.testing.assert_close(a.grad, b.grad)
-    torch.testing.assert_close(LF.student_t_nll_loss(mu, y, df=df, log_scale=s.log(), reduction="none"),
-                               theirs.detach())
+    torch.testing.assert_close(
+        LF.student_t_nll_loss(mu, y, df=df, log_scale=s.log(), reduction="none"), theirs.detach()
+    )
 
 
 def test_mape_equals_sklearn():
@@ -94,8 +98,9 @@ def test_mape_equals_sklearn():
     f = torch.as_tensor(RNG.normal(size=300) * 3.0)
     f[0] = 0.0  # 0 / eps = 0 for an exact forecast of a zero
     w = torch.as_tensor(RNG.uniform(0.1, 2.0, size=300))
-    assert LF.mape_loss(f, y).item() == pytest.approx(mean_absolute_percentage_error(y.numpy(), f.numpy()),
-                                                      rel=1e-12)
+    assert LF.mape_loss(f, y).item() == pytest.approx(
+        mean_absolute_percentage_error(y.numpy(), f.numpy()), rel=1e-12
+    )
     want_w = mean_absolute_percentage_error(y.numpy(), f.numpy(), sample_weight=w.numpy())
     assert LF.mape_loss(f, y, weight=w).item() == pytest.approx(want_w, rel=1e-12)
     # another eps: sklearn's formula with that floor written out

@@ -42,8 +42,9 @@ def test_tweedie_deviance_is_zero_at_the_target_and_tends_to_poisson():
     # p -> 1: the Poisson deviance 2 [y log(y/μ) - y + μ]; the error is O(p - 1)
     mu = t(2.0, 0.5, 4.0, 7.0)
     poisson = 2.0 * (y * torch.log(y / mu) - y + mu)
-    torch.testing.assert_close(LF.tweedie_loss(mu.log(), y, power=1.0 + 1e-7, reduction="none"), poisson,
-                               rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        LF.tweedie_loss(mu.log(), y, power=1.0 + 1e-7, reduction="none"), poisson, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_negative_binomial_hand_values():
@@ -52,9 +53,15 @@ def test_negative_binomial_hand_values():
     got = LF.negative_binomial_nll_loss(eta, t(0.0, 2.0), total_count=1.0, reduction="none")
     torch.testing.assert_close(got, t(math.log(2.0), math.log(8.0)))
     # the same through the dispersion α = 1/r, and through the mean itself
-    torch.testing.assert_close(LF.negative_binomial_nll_loss(eta, t(0.0, 2.0), dispersion=1.0, reduction="none"), got)
     torch.testing.assert_close(
-        LF.negative_binomial_nll_loss(eta.exp(), t(0.0, 2.0), total_count=1.0, log_input=False, reduction="none"), got)
+        LF.negative_binomial_nll_loss(eta, t(0.0, 2.0), dispersion=1.0, reduction="none"), got
+    )
+    torch.testing.assert_close(
+        LF.negative_binomial_nll_loss(
+            eta.exp(), t(0.0, 2.0), total_count=1.0, log_input=False, reduction="none"
+        ),
+        got,
+    )
 
 
 def test_negative_binomial_poisson_limit():
@@ -63,8 +70,9 @@ def test_negative_binomial_poisson_limit():
     eta, y = t(-1.0, 0.5, 2.0), t(0.0, 3.0, 12.0)
     mu = eta.exp()
     poisson = mu - y * eta + torch.lgamma(y + 1.0)
-    torch.testing.assert_close(LF.negative_binomial_nll_loss(eta, y, total_count=1e7, reduction="none"), poisson,
-                               rtol=0, atol=1e-5)
+    torch.testing.assert_close(
+        LF.negative_binomial_nll_loss(eta, y, total_count=1e7, reduction="none"), poisson, rtol=0, atol=1e-5
+    )
     # and the gradient in η is μ - y there (the Poisson score), computed without cancellation
     e = eta.clone().requires_grad_(True)
     LF.negative_binomial_nll_loss(e, y, dispersion=1e-12, reduction="sum").backward()
@@ -74,17 +82,20 @@ def test_negative_binomial_poisson_limit():
 def test_negative_binomial_gradient_in_the_total_count():
     eta, y = t(0.3, -0.5, 1.2), t(1.0, 0.0, 6.0)
     r = t(0.7, 2.0, 5.0).requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda r_: LF.negative_binomial_nll_loss(eta, y, total_count=r_,
-                                                                             reduction="none"), (r,))
+    assert torch.autograd.gradcheck(
+        lambda r_: LF.negative_binomial_nll_loss(eta, y, total_count=r_, reduction="none"), (r,)
+    )
 
 
 def test_student_t_hand_values():
     # ν = 1 is the Cauchy density 1 / (π σ (1 + z²)): at z = 1, σ = 1, -log p = log(2π)
-    assert LF.student_t_nll_loss(t(0.0), t(1.0), df=1.0, scale=1.0).item() == pytest.approx(math.log(2 * math.pi),
-                                                                                               abs=1e-14)
+    assert LF.student_t_nll_loss(t(0.0), t(1.0), df=1.0, scale=1.0).item() == pytest.approx(
+        math.log(2 * math.pi), abs=1e-14
+    )
     # ν = 2, z = 0, σ = 2: p(0) = Γ(3/2) / (Γ(1) sqrt(2π) σ) = (√π/2) / (√(2π) · 2) = 1/(4√2) -> log(4√2)
     assert LF.student_t_nll_loss(t(0.0), t(0.0), df=2.0, log_scale=math.log(2.0)).item() == pytest.approx(
-        math.log(4.0 * math.sqrt(2.0)), abs=1e-14)
+        math.log(4.0 * math.sqrt(2.0)), abs=1e-14
+    )
     # ν -> ∞ tends to the Gaussian NLL ½ log(2π σ²) + z²/2 (error O(1/ν))
     gauss = 0.5 * math.log(2 * math.pi * 0.25) + 0.5 * (1.5 / 0.5) ** 2
     assert LF.student_t_nll_loss(t(0.0), t(1.5), df=1e8, scale=0.5).item() == pytest.approx(gauss, rel=1e-6)
@@ -93,12 +104,16 @@ def test_student_t_hand_values():
 def test_crps_gaussian_hand_values_and_limits():
     # z = 0: σ (2 φ(0) - 1/√π) = σ (√2 - 1)/√π
     assert LF.crps_gaussian_loss(t(0.0), t(0.0), scale=3.0).item() == pytest.approx(
-        3.0 * (math.sqrt(2.0) - 1.0) / math.sqrt(math.pi), abs=1e-14)
+        3.0 * (math.sqrt(2.0) - 1.0) / math.sqrt(math.pi), abs=1e-14
+    )
     # σ -> 0 is the absolute error
     # (with the default eps = 1e-6 the clamped σ leaves 2.5 - 1e-6/√π)
-    assert LF.crps_gaussian_loss(t(1.0), t(-1.5), scale=1e-12, eps=1e-14).item() == pytest.approx(2.5, abs=1e-12)
+    assert LF.crps_gaussian_loss(t(1.0), t(-1.5), scale=1e-12, eps=1e-14).item() == pytest.approx(
+        2.5, abs=1e-12
+    )
     assert LF.crps_gaussian_loss(t(1.0), t(-1.5), scale=1e-12).item() == pytest.approx(
-        2.5 - 1e-6 / math.sqrt(math.pi), abs=1e-12)
+        2.5 - 1e-6 / math.sqrt(math.pi), abs=1e-12
+    )
 
 
 @pytest.mark.parametrize(("mu", "sigma", "y"), [(0.0, 1.0, 0.3), (2.0, 0.5, -1.0), (-1.0, 3.0, 4.0)])
@@ -107,8 +122,10 @@ def test_crps_gaussian_equals_the_integral_of_its_definition(mu, sigma, y):
     # reaching 12σ past the mean (the tails left out are below e^-70)
     left = torch.linspace(min(mu, y) - 12 * sigma, y, 200_001, dtype=F64)
     right = torch.linspace(y, max(mu, y) + 12 * sigma, 200_001, dtype=F64)
-    want = (torch.trapezoid(torch.special.ndtr((left - mu) / sigma) ** 2, left)
-            + torch.trapezoid(torch.special.ndtr(-(right - mu) / sigma) ** 2, right)).item()
+    want = (
+        torch.trapezoid(torch.special.ndtr((left - mu) / sigma) ** 2, left)
+        + torch.trapezoid(torch.special.ndtr(-(right - mu) / sigma) ** 2, right)
+    ).item()
     assert LF.crps_gaussian_loss(t(mu), t(y), scale=sigma).item() == pytest.approx(want, abs=1e-6)
 
 
@@ -141,8 +158,10 @@ def test_crps_ensemble_is_invariant_to_member_order():
     x, y = torch.randn(5, 7, generator=g, dtype=F64), torch.randn(5, generator=g, dtype=F64)
     perm = torch.randperm(7, generator=g)
     for fair in (False, True):
-        torch.testing.assert_close(LF.crps_ensemble_loss(x[:, perm], y, fair=fair, reduction="none"),
-                                   LF.crps_ensemble_loss(x, y, fair=fair, reduction="none"))
+        torch.testing.assert_close(
+            LF.crps_ensemble_loss(x[:, perm], y, fair=fair, reduction="none"),
+            LF.crps_ensemble_loss(x, y, fair=fair, reduction="none"),
+        )
 
 
 def test_modules_take_call_time_parameters():
@@ -197,8 +216,9 @@ def test_mase_hand_values():
     f2, y2 = torch.cat([f, t(1.0, 1.0)[None]]), torch.cat([y, t(6.0, -4.0)[None]])
     want = t(0.6, 1.2, 0.5, 0.5)
     torch.testing.assert_close(LF.mase_loss(f2, y2, history=h2, reduction="none").flatten(), want)
-    torch.testing.assert_close(LF.mase_loss(f2, y2, scale=t(5.0 / 3.0, 10.0)[:, None], reduction="none").flatten(),
-                               want)
+    torch.testing.assert_close(
+        LF.mase_loss(f2, y2, scale=t(5.0 / 3.0, 10.0)[:, None], reduction="none").flatten(), want
+    )
     # a constant history: s = 0 is floored at eps, finite
     assert LF.mase_loss(t(1.0)[None], t(0.0)[None], history=t(2.0, 2.0, 2.0)[None], eps=0.25).item() == 4.0
 
@@ -214,8 +234,9 @@ def test_mase_scale_gets_no_gradient_from_the_history():
 
 def test_point_modules_and_registry():
     f, y, h = t(5.0, 2.0)[None], t(4.0, 4.0)[None], t(1.0, 3.0, 2.0, 4.0)[None]
-    torch.testing.assert_close(losskit.get("mase", seasonality=2)(f, y, history=h),
-                               LF.mase_loss(f, y, history=h, seasonality=2))
+    torch.testing.assert_close(
+        losskit.get("mase", seasonality=2)(f, y, history=h), LF.mase_loss(f, y, history=h, seasonality=2)
+    )
     torch.testing.assert_close(losskit.MAPELoss(eps=1e-3)(f, y), LF.mape_loss(f, y, eps=1e-3))
     assert isinstance(losskit.get("smape"), losskit.SMAPELoss)
 
@@ -233,36 +254,49 @@ def test_crossing_penalty_is_zero_for_monotone_predictions():
     y = torch.randn(50, generator=g, dtype=F64)
     plain = LF.quantile_loss(q, y, quantiles=LEVELS, reduction="none")
     for lam in (0.5, 10.0):
-        torch.testing.assert_close(LF.quantile_loss(q, y, quantiles=LEVELS, crossing_penalty=lam, reduction="none"),
-                                   plain, rtol=0, atol=0)
+        torch.testing.assert_close(
+            LF.quantile_loss(q, y, quantiles=LEVELS, crossing_penalty=lam, reduction="none"),
+            plain,
+            rtol=0,
+            atol=0,
+        )
 
 
 def test_crossing_penalty_hand_values():
     # predictions (8, 13, 10) against y = 10: pinball 0.1*2, 0.5*3, 0 = (0.2, 1.5, 0); the pair (0.5, 0.9) is
     # crossed by 13 - 10 = 3, charged to the 0.5 entry: λ = 2 adds 6
     q, y = t(8.0, 13.0, 10.0)[None], t(10.0)
-    torch.testing.assert_close(LF.quantile_loss(q, y, quantiles=LEVELS, crossing_penalty=2.0, reduction="none"),
-                               t(0.2, 7.5, 0.0)[None])
+    torch.testing.assert_close(
+        LF.quantile_loss(q, y, quantiles=LEVELS, crossing_penalty=2.0, reduction="none"),
+        t(0.2, 7.5, 0.0)[None],
+    )
     # fully reversed (12, 10, 8): pinball 0.9*2, 0, 0.9*2; crossings 2 and 2 -> mean (1.8 + 2 + 2 + 1.8) / 3 at λ = 1
-    assert LF.quantile_loss(t(12.0, 10.0, 8.0)[None], y, quantiles=LEVELS, crossing_penalty=1.0).item() == \
-        pytest.approx(7.6 / 3.0)
+    assert LF.quantile_loss(
+        t(12.0, 10.0, 8.0)[None], y, quantiles=LEVELS, crossing_penalty=1.0
+    ).item() == pytest.approx(7.6 / 3.0)
     # the penalty's gradient pushes the lower level down and the upper one up
     x = t(8.0, 13.0, 10.0)[None].requires_grad_(True)
-    extra = LF.quantile_loss(x, y, quantiles=LEVELS, crossing_penalty=1.0, reduction="sum") - LF.quantile_loss(
-        x, y, quantiles=LEVELS, reduction="sum")
+    extra = LF.quantile_loss(
+        x, y, quantiles=LEVELS, crossing_penalty=1.0, reduction="sum"
+    ) - LF.quantile_loss(x, y, quantiles=LEVELS, reduction="sum")
     (g,) = torch.autograd.grad(extra, x)
     torch.testing.assert_close(g, t(0.0, 1.0, -1.0)[None])
 
 
 def test_crossing_penalty_needs_sorted_levels():
     q, y = torch.zeros(4, 3, dtype=F64), torch.zeros(4, dtype=F64)
-    with pytest.raises(ValueError, match=r"^quantile_loss: crossing_penalty needs the quantiles in strictly "
-                                         r"increasing order .*got \[0.5, 0.1, 0.9\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"^quantile_loss: crossing_penalty needs the quantiles in strictly "
+        r"increasing order .*got \[0.5, 0.1, 0.9\]",
+    ):
         LF.quantile_loss(q, y, quantiles=[0.5, 0.1, 0.9], crossing_penalty=1.0)
     # without the penalty any order is fine, and the Module takes the option
     LF.quantile_loss(q, y, quantiles=[0.5, 0.1, 0.9])
     crit = losskit.QuantileLoss(quantiles=LEVELS, crossing_penalty=1.0)
-    torch.testing.assert_close(crit(t(8.0, 13.0, 10.0)[None], t(10.0)), t(4.7 / 3.0)[0])  # (0.2 + 1.5 + 3) / 3
+    torch.testing.assert_close(
+        crit(t(8.0, 13.0, 10.0)[None], t(10.0)), t(4.7 / 3.0)[0]
+    )  # (0.2 + 1.5 + 3) / 3
 
 
 def test_gradient_descent_with_the_crossing_penalty_removes_crossings():
@@ -295,15 +329,25 @@ def test_gradient_descent_with_the_crossing_penalty_removes_crossings():
 
 def _nb_nll_f64(mu: float, y: float, r: float) -> float:
     """-log NB(y; r, p = μ/(r+μ)) in float64 from the pmf Γ(y+r)/(Γ(r) y!) (r/(r+μ))^r (μ/(r+μ))^y."""
-    return (-math.lgamma(y + r) + math.lgamma(r) + math.lgamma(y + 1.0)
-            + r * math.log1p(mu / r) - y * (math.log(mu) - math.log(r + mu)))
+    return (
+        -math.lgamma(y + r)
+        + math.lgamma(r)
+        + math.lgamma(y + 1.0)
+        + r * math.log1p(mu / r)
+        - y * (math.log(mu) - math.log(r + mu))
+    )
 
 
 def _t_nll_f64(x: float, y: float, sigma: float, v: float) -> float:
     """-log Student-t(y; x, σ, ν) in float64 from its density."""
     z = (y - x) / sigma
-    return (-math.lgamma(0.5 * (v + 1.0)) + math.lgamma(0.5 * v) + 0.5 * math.log(v * math.pi) + math.log(sigma)
-            + 0.5 * (v + 1.0) * math.log1p(z * z / v))
+    return (
+        -math.lgamma(0.5 * (v + 1.0))
+        + math.lgamma(0.5 * v)
+        + 0.5 * math.log(v * math.pi)
+        + math.log(sigma)
+        + 0.5 * (v + 1.0) * math.log1p(z * z / v)
+    )
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
@@ -316,9 +360,15 @@ def test_near_poisson_and_gaussian_limits_are_accurate_in_float32(dtype: torch.d
     for r in (1e6, 3e4):
         got = LF.negative_binomial_nll_loss(eta.to(dtype), y.to(dtype), total_count=r, reduction="none")
         want = [_nb_nll_f64(math.exp(float(e)), float(t), r) for e, t in zip(eta.to(dtype).double(), y)]
-        torch.testing.assert_close(got.double(), torch.tensor(want, dtype=torch.float64), rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(
+            got.double(), torch.tensor(want, dtype=torch.float64), rtol=1e-4, atol=1e-4
+        )
     x, t = torch.tensor([0.0, 1.0, -2.0]), torch.tensor([0.5, -1.0, 3.0])
     for v in (1e6, 5e4):
         got = LF.student_t_nll_loss(x.to(dtype), t.to(dtype), scale=0.8, df=v, reduction="none")
-        want = [_t_nll_f64(float(a), float(b), 0.8, v) for a, b in zip(x.to(dtype).double(), t.to(dtype).double())]
-        torch.testing.assert_close(got.double(), torch.tensor(want, dtype=torch.float64), rtol=1e-4, atol=1e-4)
+        want = [
+            _t_nll_f64(float(a), float(b), 0.8, v) for a, b in zip(x.to(dtype).double(), t.to(dtype).double())
+        ]
+        torch.testing.assert_close(
+            got.double(), torch.tensor(want, dtype=torch.float64), rtol=1e-4, atol=1e-4
+        )

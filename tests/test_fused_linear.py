@@ -36,8 +36,20 @@ def make(n=N, d=DIM, v=V, seed=0, dtype=D64, scale=1.0, ignore_every=5):
     return h, w, b, t, cw
 
 
-def plain_lce(h, w, t, *, bias=None, ignore_index=-100, label_smoothing=0.0, z_loss=0.0, softcap=None,
-              class_weight=None, reduction="mean", normalizer=None):
+def plain_lce(
+    h,
+    w,
+    t,
+    *,
+    bias=None,
+    ignore_index=-100,
+    label_smoothing=0.0,
+    z_loss=0.0,
+    softcap=None,
+    class_weight=None,
+    reduction="mean",
+    normalizer=None,
+):
     """The formula on materialised float64 logits, differentiable (gradient reference)."""
     u = F.linear(h.to(D64), w.to(D64), None if bias is None else bias.to(D64))
     z = softcap * torch.tanh(u / softcap) if softcap is not None else u
@@ -49,7 +61,9 @@ def plain_lce(h, w, t, *, bias=None, ignore_index=-100, label_smoothing=0.0, z_l
     wy = cw[safe] * valid
     ce = lse - z.gather(1, safe[:, None])[:, 0]
     smooth = (cw * (lse[:, None] - z)).sum(1)
-    loss = wy * ((1 - label_smoothing) * ce + z_loss * lse**2) + valid.to(D64) * (label_smoothing / v) * smooth
+    loss = (
+        wy * ((1 - label_smoothing) * ce + z_loss * lse**2) + valid.to(D64) * (label_smoothing / v) * smooth
+    )
     if reduction == "none":
         return loss
     if reduction == "sum":
@@ -75,8 +89,11 @@ OPTIONS = {
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("option", list(OPTIONS))
-@pytest.mark.parametrize(("chunk", "with_bias"), [(None, True), (5, False), ((7, 11), True)],
-                         ids=["auto-bias", "rows5-nobias", "tiles7x11-bias"])
+@pytest.mark.parametrize(
+    ("chunk", "with_bias"),
+    [(None, True), (5, False), ((7, 11), True)],
+    ids=["auto-bias", "rows5-nobias", "tiles7x11-bias"],
+)
 def test_reference_value_and_three_gradients(reduction, option, chunk, with_bias):
     h, w, b, t, cw = make()
     kw = dict(OPTIONS[option])
@@ -85,9 +102,14 @@ def test_reference_value_and_three_gradients(reduction, option, chunk, with_bias
     bias = b if with_bias else None
     out = losskit.linear_cross_entropy(h, w, t, bias=bias, reduction=reduction, chunk_size=chunk, **kw)
     np_kw = {k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in kw.items()}
-    expected, _ = ref.linear_cross_entropy(h.detach().numpy(), w.detach().numpy(), t.numpy(),
-                                           bias=None if bias is None else b.detach().numpy(),
-                                           reduction=reduction, **np_kw)
+    expected, _ = ref.linear_cross_entropy(
+        h.detach().numpy(),
+        w.detach().numpy(),
+        t.numpy(),
+        bias=None if bias is None else b.detach().numpy(),
+        reduction=reduction,
+        **np_kw,
+    )
     np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-12, atol=1e-12)
     mine = grads(out, (h, w, bias))
     theirs = grads(plain_lce(h, w, t, bias=bias, reduction=reduction, **kw), (h, w, bias))
@@ -98,10 +120,20 @@ def test_reference_value_and_three_gradients(reduction, option, chunk, with_bias
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_peer_torch_cross_entropy_on_materialised_logits(reduction):
     h, w, b, t, cw = make(seed=3)
-    for kw in ({}, {"label_smoothing": 0.15}, {"class_weight": cw}, {"class_weight": cw, "label_smoothing": 0.3}):
+    for kw in (
+        {},
+        {"label_smoothing": 0.15},
+        {"class_weight": cw},
+        {"class_weight": cw, "label_smoothing": 0.3},
+    ):
         out = losskit.linear_cross_entropy(h, w, t, bias=b, reduction=reduction, chunk_size=(8, 16), **kw)
-        peer = F.cross_entropy(F.linear(h, w, b), t, weight=kw.get("class_weight"),
-                               label_smoothing=kw.get("label_smoothing", 0.0), reduction=reduction)
+        peer = F.cross_entropy(
+            F.linear(h, w, b),
+            t,
+            weight=kw.get("class_weight"),
+            label_smoothing=kw.get("label_smoothing", 0.0),
+            reduction=reduction,
+        )
         torch.testing.assert_close(out, peer, rtol=1e-12, atol=1e-12)
         for a, e in zip(grads(out, (h, w, b)), grads(peer, (h, w, b))):
             torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-12)
@@ -114,8 +146,16 @@ def test_peer_torch_chunked_linear_cross_entropy(reduction):
     # (torch's chunked path falls back to materialised logits with label smoothing, so it is left out here)
     for kw, tkw in (({}, {}), ({"class_weight": cw.float()}, {"weight": cw.float()})):
         out = losskit.linear_cross_entropy(h, w, t, bias=b, reduction=reduction, **kw)
-        peer = F.linear_cross_entropy(h, w, t, linear_bias=b, reduction=reduction, ignore_index=-100,
-                                      options=LinearCrossEntropyOptions(), **tkw)
+        peer = F.linear_cross_entropy(
+            h,
+            w,
+            t,
+            linear_bias=b,
+            reduction=reduction,
+            ignore_index=-100,
+            options=LinearCrossEntropyOptions(),
+            **tkw,
+        )
         torch.testing.assert_close(out, peer, rtol=1e-5, atol=1e-5)
         for a, e in zip(grads(out, (h, w, b)), grads(peer, (h, w, b))):
             torch.testing.assert_close(a, e, rtol=1e-4, atol=1e-5)
@@ -129,24 +169,41 @@ def test_hand_derived_value():
     lse = 2 + np.log1p(np.exp(-2.0))
     assert float(losskit.linear_cross_entropy(h, w, t)) == pytest.approx(np.log1p(np.exp(-2.0)), abs=1e-15)
     assert float(losskit.linear_cross_entropy(h, w, t, z_loss=0.5)) == pytest.approx(
-        np.log1p(np.exp(-2.0)) + 0.5 * lse**2, abs=1e-14)
+        np.log1p(np.exp(-2.0)) + 0.5 * lse**2, abs=1e-14
+    )
     # soft cap c = 1: logits [tanh 2, 0]; CE = log(1 + e^{-tanh 2})
     assert float(losskit.linear_cross_entropy(h, w, t, softcap=1.0)) == pytest.approx(
-        np.log1p(np.exp(-np.tanh(2.0))), abs=1e-15)
+        np.log1p(np.exp(-np.tanh(2.0))), abs=1e-15
+    )
 
 
 def test_gradcheck_and_gradgradcheck_tiny():
     h, w, b, t, cw = make(n=5, d=3, v=7, seed=5, ignore_every=4)
     for reduction in ("mean", "none"):
+
         def f(h_, w_, b_, reduction=reduction):
-            return losskit.linear_cross_entropy(h_, w_, t, bias=b_, label_smoothing=0.1, z_loss=0.05, softcap=2.0,
-                                                class_weight=cw, reduction=reduction, chunk_size=(2, 3))
+            return losskit.linear_cross_entropy(
+                h_,
+                w_,
+                t,
+                bias=b_,
+                label_smoothing=0.1,
+                z_loss=0.05,
+                softcap=2.0,
+                class_weight=cw,
+                reduction=reduction,
+                chunk_size=(2, 3),
+            )
+
         assert torch.autograd.gradcheck(f, (h, w, b))
         assert torch.autograd.gradgradcheck(f, (h, w, b))
     # the fused (forward-computed) gradients: one vocabulary block. gradcheck's reentrancy probe runs backward
     # twice; the second run recomputes (the fused buffers were consumed), equal up to rounding
-    assert torch.autograd.gradcheck(lambda h_, w_, b_: losskit.linear_cross_entropy(h_, w_, t, bias=b_, z_loss=0.1),
-                                    (h, w, b), nondet_tol=1e-13)
+    assert torch.autograd.gradcheck(
+        lambda h_, w_, b_: losskit.linear_cross_entropy(h_, w_, t, bias=b_, z_loss=0.1),
+        (h, w, b),
+        nondet_tol=1e-13,
+    )
 
 
 def test_retain_graph_second_backward_and_frozen_weight():
@@ -226,7 +283,9 @@ def test_extreme_logits_are_finite():
     u = F.linear(h, w, b).detach().abs().max()
     assert u > 5e3
     out = losskit.linear_cross_entropy(h.double(), w.double(), t, bias=b.double())
-    torch.testing.assert_close(out, plain_lce(h.double(), w.double(), t, bias=b.double()), rtol=1e-12, atol=1e-9)
+    torch.testing.assert_close(
+        out, plain_lce(h.double(), w.double(), t, bias=b.double()), rtol=1e-12, atol=1e-9
+    )
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
@@ -234,7 +293,9 @@ def test_half_precision_computes_in_float32(dtype):
     h, w, b, t, cw = make(n=64, d=16, v=100, seed=11, dtype=dtype, scale=0.5)
     for kw in ({}, {"softcap": 5.0, "z_loss": 1e-3, "label_smoothing": 0.1, "class_weight": cw.float()}):
         for reduction in ("mean", "none"):
-            out = losskit.linear_cross_entropy(h, w, t, bias=b, reduction=reduction, chunk_size=(16, 40), **kw)
+            out = losskit.linear_cross_entropy(
+                h, w, t, bias=b, reduction=reduction, chunk_size=(16, 40), **kw
+            )
             assert out.dtype == torch.float32
             gs = grads(out, (h, w, b))
             assert [g.dtype for g in gs] == [dtype] * 3
@@ -250,12 +311,23 @@ def test_compiles_fullgraph_without_a_break_per_chunk():
     h, w, b, t, cw = make(n=30, d=8, v=40, seed=12, dtype=torch.float32)
 
     def f(h_, w_, b_):
-        return losskit.linear_cross_entropy(h_, w_, t, bias=b_, z_loss=1e-3, softcap=4.0, label_smoothing=0.1,
-                                            class_weight=cw.float(), chunk_size=(8, 16))
+        return losskit.linear_cross_entropy(
+            h_,
+            w_,
+            t,
+            bias=b_,
+            z_loss=1e-3,
+            softcap=4.0,
+            label_smoothing=0.1,
+            class_weight=cw.float(),
+            chunk_size=(8, 16),
+        )
 
     explain = torch._dynamo.explain(f)(h, w, b)  # 4 token chunks x 3 vocabulary tiles
     assert explain.graph_count == 1 and explain.graph_break_count == 0, explain.break_reasons
-    compiled = torch.compile(f, fullgraph=True, backend="eager")  # Dynamo only: the graph, not a code generator
+    compiled = torch.compile(
+        f, fullgraph=True, backend="eager"
+    )  # Dynamo only: the graph, not a code generator
     out = compiled(h, w, b)
     torch.testing.assert_close(out, f(h, w, b))
     for a, e in zip(grads(out, (h, w, b)), grads(f(h, w, b), (h, w, b))):
@@ -266,63 +338,133 @@ def test_module_registry_and_nn_linear_head():
     h, w, b, t, cw = make(seed=13)
     head = torch.nn.Linear(DIM, V, dtype=D64)
     crit = losskit.get("lce", z_loss=1e-3, class_weight=cw)
-    assert isinstance(crit, losskit.LinearCrossEntropyLoss) and isinstance(crit, losskit.nn.LinearCrossEntropyLoss)
+    assert isinstance(crit, losskit.LinearCrossEntropyLoss) and isinstance(
+        crit, losskit.nn.LinearCrossEntropyLoss
+    )
     assert "class_weight" in dict(crit.named_buffers())
     out = crit(h, head, t)
-    torch.testing.assert_close(out, plain_lce(h, head.weight, t, bias=head.bias, z_loss=1e-3, class_weight=cw))
+    torch.testing.assert_close(
+        out, plain_lce(h, head.weight, t, bias=head.bias, z_loss=1e-3, class_weight=cw)
+    )
     out.backward()
     assert head.weight.grad is not None and head.bias.grad is not None
-    torch.testing.assert_close(crit(h, w, t, bias=b), plain_lce(h, w, t, bias=b, z_loss=1e-3, class_weight=cw))
+    torch.testing.assert_close(
+        crit(h, w, t, bias=b), plain_lce(h, w, t, bias=b, z_loss=1e-3, class_weight=cw)
+    )
     assert losskit.functional.linear_cross_entropy is losskit.linear_cross_entropy
     dist = losskit.get("linear_distillation", temperature=2.0)
     assert isinstance(dist, losskit.LinearDistillationLoss)
     teacher = torch.randn(N, V, dtype=D64)
-    torch.testing.assert_close(dist(h, head, teacher, t), losskit.linear_distillation_loss(
-        h, head.weight, teacher, bias=head.bias, temperature=2.0, target=t))
+    torch.testing.assert_close(
+        dist(h, head, teacher, t),
+        losskit.linear_distillation_loss(h, head.weight, teacher, bias=head.bias, temperature=2.0, target=t),
+    )
 
 
 BAD = [
-    (lambda h, w, t: losskit.linear_cross_entropy(h, w[:, :3], t), ValueError,
-     r"linear_cross_entropy: weight must have shape \(V, D\) with D = hidden.shape\[-1\] = 8, got \(53, 3\)"),
-    (lambda h, w, t: losskit.linear_cross_entropy(h, w, t[:-1]), ValueError,
-     r"linear_cross_entropy: target must have shape \(37,\) \(hidden's shape without its last dimension\), "
-     r"got \(36,\)"),
-    (lambda h, w, t: losskit.linear_cross_entropy(h, w, t.clamp(min=0) + 53), ValueError,
-     r"linear_cross_entropy: target holds class index \d+, expected indices in \[0, 52\] \(or ignore_index=-100\)"),
-    (lambda h, w, t: losskit.linear_cross_entropy(h, w, t, bias=torch.zeros(52, dtype=D64)), ValueError,
-     r"linear_cross_entropy: bias must have shape \(53,\)"),
-    (lambda h, w, t: losskit.linear_cross_entropy(h, w.float(), t), TypeError,
-     r"linear_cross_entropy: weight must have hidden's dtype torch.float64, got torch.float32"),
-    (lambda h, w, t: losskit.linear_cross_entropy(h, w, t.double()), TypeError,
-     r"linear_cross_entropy: target must be an integer tensor"),
-    (lambda h, w, t: losskit.linear_cross_entropy(h[0], w, t[0]), ValueError,
-     r"linear_cross_entropy: hidden must have shape \(N, D\) or \(B, T, D\), got \(8,\)"),
-    (lambda h, w, t: losskit.linear_cross_entropy(h, w, t, label_smoothing=1.0), ValueError,
-     r"linear_cross_entropy: label_smoothing must be in \[0, 1\), got 1.0"),
-    (lambda h, w, t: losskit.linear_cross_entropy(h, w, t, softcap=0.0), ValueError,
-     r"linear_cross_entropy: softcap must be in \(0, inf\), got 0.0"),
-    (lambda h, w, t: losskit.linear_cross_entropy(h, w, t, z_loss=-1e-4), ValueError,
-     r"linear_cross_entropy: z_loss must be in \[0, inf\)"),
-    (lambda h, w, t: losskit.linear_cross_entropy(h, w, t, class_weight=torch.ones(5, dtype=D64)), ValueError,
-     r"linear_cross_entropy: class_weight must have shape \(53,\)"),
-    (lambda h, w, t: losskit.linear_cross_entropy(h, w, t, reduction="sum", normalizer=10), ValueError,
-     r"linear_cross_entropy: normalizer replaces the mean's denominator and needs reduction='mean'"),
-    (lambda h, w, t: losskit.linear_cross_entropy(h, w, t, normalizer=torch.ones(2)), ValueError,
-     r"linear_cross_entropy: normalizer must be a number or a 0-d tensor, got shape \(2,\)"),
-    (lambda h, w, t: losskit.linear_cross_entropy(h, w, t, chunk_size=0), ValueError,
-     r"linear_cross_entropy: chunk_size must be None, a positive int"),
-    (lambda h, w, t: losskit.linear_cross_entropy(h, w, t, reduction="avg"), ValueError,
-     r"linear_cross_entropy: reduction must be one of \('none', 'mean', 'sum'\), got 'avg'"),
-    (lambda h, w, t: losskit.linear_cross_entropy(h.numpy(), w, t), TypeError,
-     r"linear_cross_entropy: hidden must be a torch.Tensor, got ndarray"),
-    (lambda h, w, t: losskit.linear_distillation_loss(h, w, torch.zeros(N, V + 1, dtype=D64)), ValueError,
-     r"linear_distillation_loss: teacher_logits must have shape \(37, 53\)"),
-    (lambda h, w, t: losskit.linear_distillation_loss(h, w, torch.zeros(N, V, dtype=D64), temperature=0), ValueError,
-     r"linear_distillation_loss: temperature must be in \(0, inf\), got 0"),
-    (lambda h, w, t: losskit.linear_distillation_loss(h, w, torch.zeros(N, V, dtype=D64), direction="both"),
-     ValueError, r"linear_distillation_loss: direction must be one of \('forward', 'reverse'\), got 'both'"),
-    (lambda h, w, t: losskit.linear_distillation_loss(h, w[:, :2], torch.zeros(N, V, dtype=D64)), ValueError,
-     r"linear_distillation_loss: weight must have shape \(V, D\)"),
+    (
+        lambda h, w, t: losskit.linear_cross_entropy(h, w[:, :3], t),
+        ValueError,
+        r"linear_cross_entropy: weight must have shape \(V, D\) with D = hidden.shape\[-1\] = 8, got \(53, 3\)",
+    ),
+    (
+        lambda h, w, t: losskit.linear_cross_entropy(h, w, t[:-1]),
+        ValueError,
+        r"linear_cross_entropy: target must have shape \(37,\) \(hidden's shape without its last dimension\), "
+        r"got \(36,\)",
+    ),
+    (
+        lambda h, w, t: losskit.linear_cross_entropy(h, w, t.clamp(min=0) + 53),
+        ValueError,
+        r"linear_cross_entropy: target holds class index \d+, expected indices in \[0, 52\] \(or ignore_index=-100\)",
+    ),
+    (
+        lambda h, w, t: losskit.linear_cross_entropy(h, w, t, bias=torch.zeros(52, dtype=D64)),
+        ValueError,
+        r"linear_cross_entropy: bias must have shape \(53,\)",
+    ),
+    (
+        lambda h, w, t: losskit.linear_cross_entropy(h, w.float(), t),
+        TypeError,
+        r"linear_cross_entropy: weight must have hidden's dtype torch.float64, got torch.float32",
+    ),
+    (
+        lambda h, w, t: losskit.linear_cross_entropy(h, w, t.double()),
+        TypeError,
+        r"linear_cross_entropy: target must be an integer tensor",
+    ),
+    (
+        lambda h, w, t: losskit.linear_cross_entropy(h[0], w, t[0]),
+        ValueError,
+        r"linear_cross_entropy: hidden must have shape \(N, D\) or \(B, T, D\), got \(8,\)",
+    ),
+    (
+        lambda h, w, t: losskit.linear_cross_entropy(h, w, t, label_smoothing=1.0),
+        ValueError,
+        r"linear_cross_entropy: label_smoothing must be in \[0, 1\), got 1.0",
+    ),
+    (
+        lambda h, w, t: losskit.linear_cross_entropy(h, w, t, softcap=0.0),
+        ValueError,
+        r"linear_cross_entropy: softcap must be in \(0, inf\), got 0.0",
+    ),
+    (
+        lambda h, w, t: losskit.linear_cross_entropy(h, w, t, z_loss=-1e-4),
+        ValueError,
+        r"linear_cross_entropy: z_loss must be in \[0, inf\)",
+    ),
+    (
+        lambda h, w, t: losskit.linear_cross_entropy(h, w, t, class_weight=torch.ones(5, dtype=D64)),
+        ValueError,
+        r"linear_cross_entropy: class_weight must have shape \(53,\)",
+    ),
+    (
+        lambda h, w, t: losskit.linear_cross_entropy(h, w, t, reduction="sum", normalizer=10),
+        ValueError,
+        r"linear_cross_entropy: normalizer replaces the mean's denominator and needs reduction='mean'",
+    ),
+    (
+        lambda h, w, t: losskit.linear_cross_entropy(h, w, t, normalizer=torch.ones(2)),
+        ValueError,
+        r"linear_cross_entropy: normalizer must be a number or a 0-d tensor, got shape \(2,\)",
+    ),
+    (
+        lambda h, w, t: losskit.linear_cross_entropy(h, w, t, chunk_size=0),
+        ValueError,
+        r"linear_cross_entropy: chunk_size must be None, a positive int",
+    ),
+    (
+        lambda h, w, t: losskit.linear_cross_entropy(h, w, t, reduction="avg"),
+        ValueError,
+        r"linear_cross_entropy: reduction must be one of \('none', 'mean', 'sum'\), got 'avg'",
+    ),
+    (
+        lambda h, w, t: losskit.linear_cross_entropy(h.numpy(), w, t),
+        TypeError,
+        r"linear_cross_entropy: hidden must be a torch.Tensor, got ndarray",
+    ),
+    (
+        lambda h, w, t: losskit.linear_distillation_loss(h, w, torch.zeros(N, V + 1, dtype=D64)),
+        ValueError,
+        r"linear_distillation_loss: teacher_logits must have shape \(37, 53\)",
+    ),
+    (
+        lambda h, w, t: losskit.linear_distillation_loss(h, w, torch.zeros(N, V, dtype=D64), temperature=0),
+        ValueError,
+        r"linear_distillation_loss: temperature must be in \(0, inf\), got 0",
+    ),
+    (
+        lambda h, w, t: losskit.linear_distillation_loss(
+            h, w, torch.zeros(N, V, dtype=D64), direction="both"
+        ),
+        ValueError,
+        r"linear_distillation_loss: direction must be one of \('forward', 'reverse'\), got 'both'",
+    ),
+    (
+        lambda h, w, t: losskit.linear_distillation_loss(h, w[:, :2], torch.zeros(N, V, dtype=D64)),
+        ValueError,
+        r"linear_distillation_loss: weight must have shape \(V, D\)",
+    ),
 ]
 
 
@@ -338,8 +480,18 @@ def test_bad_input_messages(case):
 # linear_distillation_loss
 
 
-def plain_distill(h, w, teacher, *, bias=None, temperature=1.0, direction="forward", target=None,
-                  ignore_index=-100, reduction="mean"):
+def plain_distill(
+    h,
+    w,
+    teacher,
+    *,
+    bias=None,
+    temperature=1.0,
+    direction="forward",
+    target=None,
+    ignore_index=-100,
+    reduction="mean",
+):
     s = F.linear(h, w, bias) / temperature
     logq, logp = torch.log_softmax(s, 1), torch.log_softmax(teacher / temperature, 1)
     if direction == "forward":
@@ -363,11 +515,19 @@ def test_distillation_reference_and_gradients(direction, reduction):
         kw = dict(bias=b, temperature=temperature, direction=direction, target=target, reduction=reduction)
         out = losskit.linear_distillation_loss(h, w, teacher, chunk_size=chunk, **kw)
         expected = ref.linear_distillation_loss(
-            h.detach().numpy(), w.detach().numpy(), teacher.detach().numpy(), bias=b.detach().numpy(),
-            temperature=temperature, direction=direction, target=None if target is None else target.numpy(),
-            reduction=reduction)
+            h.detach().numpy(),
+            w.detach().numpy(),
+            teacher.detach().numpy(),
+            bias=b.detach().numpy(),
+            temperature=temperature,
+            direction=direction,
+            target=None if target is None else target.numpy(),
+            reduction=reduction,
+        )
         np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-12, atol=1e-13)
-        for a, e in zip(grads(out, (h, w, b, teacher)), grads(plain_distill(h, w, teacher, **kw), (h, w, b, teacher))):
+        for a, e in zip(
+            grads(out, (h, w, b, teacher)), grads(plain_distill(h, w, teacher, **kw), (h, w, b, teacher))
+        ):
             torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-12)
 
 
@@ -375,23 +535,31 @@ def test_distillation_properties_gradcheck_half_compile():
     h, w, b, t, _ = make(n=6, d=3, v=5, seed=15, ignore_every=4)
     teacher = torch.randn(6, 5, dtype=D64, requires_grad=True)
     for direction in ("forward", "reverse"):
+
         def f(h_, w_, b_, te_, direction=direction):
-            return losskit.linear_distillation_loss(h_, w_, te_, bias=b_, temperature=1.7, direction=direction,
-                                                    target=t, chunk_size=4)
+            return losskit.linear_distillation_loss(
+                h_, w_, te_, bias=b_, temperature=1.7, direction=direction, target=t, chunk_size=4
+            )
+
         assert torch.autograd.gradcheck(f, (h, w, b, teacher))
         if direction == "reverse":  # the double-backward path is shared by both directions
             assert torch.autograd.gradgradcheck(f, (h, w, b, teacher))
     # a student equal to its teacher has zero loss in both directions
     same = F.linear(h, w, b).detach()
     for direction in ("forward", "reverse"):
-        assert float(losskit.linear_distillation_loss(h, w, same, bias=b, direction=direction)) == pytest.approx(
-            0.0, abs=1e-14)
+        assert float(
+            losskit.linear_distillation_loss(h, w, same, bias=b, direction=direction)
+        ) == pytest.approx(0.0, abs=1e-14)
     # bfloat16 student, float32 teacher: computed in float32
     hb, wb = h.detach().bfloat16().requires_grad_(), w.detach().bfloat16().requires_grad_()
     out = losskit.linear_distillation_loss(hb, wb, teacher.detach().float(), temperature=2.0)
     assert out.dtype == torch.float32
-    torch.testing.assert_close(out.double(), plain_distill(hb.double(), wb.double(), teacher.detach(),
-                                                           temperature=2.0), rtol=2e-2, atol=2e-2)
+    torch.testing.assert_close(
+        out.double(),
+        plain_distill(hb.double(), wb.double(), teacher.detach(), temperature=2.0),
+        rtol=2e-2,
+        atol=2e-2,
+    )
     # compiles as one graph
     hf, wf, tf = h.detach().float(), w.detach().float(), teacher.detach().float()
     explain = torch._dynamo.explain(lambda x: losskit.linear_distillation_loss(x, wf, tf, chunk_size=2))(hf)

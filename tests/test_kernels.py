@@ -34,11 +34,17 @@ def plain_softmax_focal(z, t, coef, gamma, dim):
 def test_sigmoid_focal_matches_plain_autograd(gamma, alpha, shape, soft):
     g = torch.Generator().manual_seed(zlib.crc32(repr((gamma, alpha, shape, soft)).encode()))
     x = (torch.randn(shape, generator=g, dtype=torch.float64) * 4).requires_grad_()
-    y = torch.rand(shape, generator=g, dtype=torch.float64) if soft else (torch.rand(shape, generator=g) < 0.5).double()
+    y = (
+        torch.rand(shape, generator=g, dtype=torch.float64)
+        if soft
+        else (torch.rand(shape, generator=g) < 0.5).double()
+    )
     x2 = x.detach().clone().requires_grad_()
     out = SigmoidFocal.apply(x, y, alpha, gamma)
     ref = plain_sigmoid_focal(x2, y, alpha, gamma)
-    torch.testing.assert_close(out, ref, rtol=1e-8, atol=1e-12)  # the plain formula loses digits in log(1 - p)
+    torch.testing.assert_close(
+        out, ref, rtol=1e-8, atol=1e-12
+    )  # the plain formula loses digits in log(1 - p)
     w = torch.rand(shape, generator=g, dtype=torch.float64)
     (out * w).sum().backward()
     (ref * w).sum().backward()
@@ -57,7 +63,9 @@ def test_softmax_focal_matches_plain_autograd(gamma, shape, dim):
     z2 = z.detach().clone().requires_grad_()
     out, _ = SoftmaxFocalIndex.apply(z, t, coef, gamma, dim)
     ref = plain_softmax_focal(z2, t, coef, gamma, dim)
-    torch.testing.assert_close(out, ref, rtol=1e-8, atol=1e-12)  # the plain formula loses digits in log(1 - p)
+    torch.testing.assert_close(
+        out, ref, rtol=1e-8, atol=1e-12
+    )  # the plain formula loses digits in log(1 - p)
     w = torch.rand(t_shape, generator=g, dtype=torch.float64)
     (out * w).sum().backward()
     (ref * w).sum().backward()
@@ -207,7 +215,10 @@ def _index_stats_case(sigmoid, squared, masked, seed=0):
     x = (torch.randn(3, 4, 37, generator=g, dtype=torch.float64) * 3).requires_grad_()
     lab = torch.randint(0, 4, (3, 37), generator=g)
     v = (torch.rand(3, 37, generator=g) < 0.7).double() if masked else None
-    w1, w2 = torch.randn(3, 4, generator=g, dtype=torch.float64), torch.randn(3, 4, generator=g, dtype=torch.float64)
+    w1, w2 = (
+        torch.randn(3, 4, generator=g, dtype=torch.float64),
+        torch.randn(3, 4, generator=g, dtype=torch.float64),
+    )
     tp, sp, *_ = IndexStats.apply(x, lab, v, sigmoid, squared)
     ((tp * w1).sum() + (sp * w2).sum()).backward()
     x2 = x.detach().clone().requires_grad_()
@@ -242,8 +253,8 @@ def test_index_stats_class_volumes_and_retained_graph():
     torch.testing.assert_close(sg, expected, rtol=0, atol=0)
     loss = (tp * torch.randn(2, 3, generator=g, dtype=torch.float64)).sum() + sp.square().sum()
     # the first backward turns the kept probabilities into the gradient; a second one recomputes them
-    g1, = torch.autograd.grad(loss, x, retain_graph=True)
-    g2, = torch.autograd.grad(loss, x)
+    (g1,) = torch.autograd.grad(loss, x, retain_graph=True)
+    (g2,) = torch.autograd.grad(loss, x)
     torch.testing.assert_close(g1, g2, rtol=0, atol=0)
 
 
@@ -291,8 +302,13 @@ def _lovasz_case(c, per_image, masked, hinge_probs=False, seed=0):
     y = torch.randint(0, max(c, 2), (3, 6, 7), generator=g)
     y[0, 0, :4] = 9  # ignored
     mask = torch.rand(3, 6, 7, generator=g) < 0.7 if masked else None
-    kw = dict(per_image=per_image, mask=mask, ignore_index=9, reduction="none",
-              input_type="probs" if hinge_probs else "logits")
+    kw = dict(
+        per_image=per_image,
+        mask=mask,
+        ignore_index=9,
+        reduction="none",
+        input_type="probs" if hinge_probs else "logits",
+    )
     return lambda a: losskit.lovasz_loss(a, y, **kw), x, g
 
 
@@ -348,8 +364,8 @@ def test_lovasz_retained_graph_and_no_grad():
     a = x.clone().requires_grad_()
     loss = f(a).sum()
     # the first backward scales the kept gradient in place; a second one recomputes it
-    g1, = torch.autograd.grad(loss, a, retain_graph=True)
-    g2, = torch.autograd.grad(loss, a)
+    (g1,) = torch.autograd.grad(loss, a, retain_graph=True)
+    (g2,) = torch.autograd.grad(loss, a)
     torch.testing.assert_close(g1, g2, rtol=0, atol=0)
     with torch.no_grad():
         torch.testing.assert_close(f(x), f(a).detach(), rtol=0, atol=0)

@@ -34,13 +34,21 @@ def test_trained_embeddings_beat_random_init(result):
         # in 2-D a random projection scrambles the classes (~0.2-0.3 accuracy): training must add 0.15 or more;
         # in 16-D random ReLU features keep most pixel neighbourhoods (~0.93), so the bar is a clear gain
         need = 0.15 if r["dim"] == 2 else 0.01
-        assert gain >= need, f"{r['loss']} {r['dim']}-D: {r['knn_accuracy']:.3f} vs random {r['random_init_accuracy']:.3f}"
+        assert gain >= need, (
+            f"{r['loss']} {r['dim']}-D: {r['knn_accuracy']:.3f} vs random {r['random_init_accuracy']:.3f}"
+        )
 
 
 def test_trained_embeddings_clear_a_floor(result):
     floors = {
-        ("contrastive", 2): 0.75, ("triplet", 2): 0.75, ("supcon", 2): 0.7, ("nt_xent", 2): 0.3,
-        ("contrastive", 16): 0.95, ("triplet", 16): 0.95, ("supcon", 16): 0.95, ("nt_xent", 16): 0.9,
+        ("contrastive", 2): 0.75,
+        ("triplet", 2): 0.75,
+        ("supcon", 2): 0.7,
+        ("nt_xent", 2): 0.3,
+        ("contrastive", 16): 0.95,
+        ("triplet", 16): 0.95,
+        ("supcon", 16): 0.95,
+        ("nt_xent", 16): 0.9,
     }
     for r in result["rows"]:
         assert r["knn_accuracy"] >= floors[(r["loss"], r["dim"])], r
@@ -68,7 +76,10 @@ def test_knn_accuracy_by_hand():
     # cosine: only directions count; the point (10, 0) is nearest to class 0's direction (1, 0)
     train_c = torch.tensor([[1.0, 0.0], [2.0, 0.1], [0.0, 1.0], [0.1, 3.0]])
     y_c = torch.tensor([0, 0, 1, 1])
-    assert lab.knn_accuracy(train_c, y_c, torch.tensor([[10.0, 0.0]]), torch.tensor([0]), k=1, metric="cosine") == 1.0
+    assert (
+        lab.knn_accuracy(train_c, y_c, torch.tensor([[10.0, 0.0]]), torch.tensor([0]), k=1, metric="cosine")
+        == 1.0
+    )
 
 
 def test_split_is_stratified_and_seeded():

@@ -62,4 +62,6 @@ def test_distillation_equals_the_torch_kl_div_recipe() -> None:
         forward = F.kl_div(log_s, log_t, log_target=True, reduction="batchmean") * temperature**2
         torch.testing.assert_close(distillation_kl_loss(s, t, temperature=temperature), forward)
         reverse = F.kl_div(log_t, log_s, log_target=True, reduction="batchmean") * temperature**2
-        torch.testing.assert_close(distillation_kl_loss(s, t, temperature=temperature, direction="reverse"), reverse)
+        torch.testing.assert_close(
+            distillation_kl_loss(s, t, temperature=temperature, direction="reverse"), reverse
+        )

@@ -42,7 +42,9 @@ def test_kd_two_token_hand_values() -> None:
     forward = 0.75 * math.log(0.75 / 0.5) + 0.25 * math.log(0.25 / 0.5)  # KL(p_T || p_S) = 0.130812...
     reverse = 0.5 * math.log(0.5 / 0.75) + 0.5 * math.log(0.5 / 0.25)  # KL(p_S || p_T) = 0.143841...
     assert distillation_kl_loss(student, teacher).item() == pytest.approx(forward, rel=1e-12)
-    assert distillation_kl_loss(student, teacher, direction="reverse").item() == pytest.approx(reverse, rel=1e-12)
+    assert distillation_kl_loss(student, teacher, direction="reverse").item() == pytest.approx(
+        reverse, rel=1e-12
+    )
     # at T = 2 the teacher logits (2 ln 3, 0) give the same p_T, and the loss is scaled by T^2 = 4
     t2 = t(2.0 * math.log(3.0), 0.0)[None]
     assert distillation_kl_loss(student, t2, temperature=2.0).item() == pytest.approx(4 * forward, rel=1e-12)
@@ -126,8 +128,12 @@ def test_jsd_end_points_are_forward_and_reverse_kl_and_not_a_limit() -> None:
     s, te = torch.randn(3, 5, 8, generator=g, dtype=D), torch.randn(3, 5, 8, generator=g, dtype=D)
     fwd = distillation_kl_loss(s, te, reduction="none")
     rev = distillation_kl_loss(s, te, direction="reverse", reduction="none")
-    torch.testing.assert_close(jsd_loss(s, te, beta=0.0, reduction="none"), fwd)  # TRL: beta == 0 -> KL(T || S)
-    torch.testing.assert_close(jsd_loss(s, te, beta=1.0, reduction="none"), rev)  # TRL: beta == 1 -> KL(S || T)
+    torch.testing.assert_close(
+        jsd_loss(s, te, beta=0.0, reduction="none"), fwd
+    )  # TRL: beta == 0 -> KL(T || S)
+    torch.testing.assert_close(
+        jsd_loss(s, te, beta=1.0, reduction="none"), rev
+    )  # TRL: beta == 1 -> KL(S || T)
     # near the end points the mixture formula is ≈ beta · KL(T || S) -> 0: a definitional switch at 0
     b = 1e-6
     torch.testing.assert_close(jsd_loss(s, te, beta=b, reduction="none"), b * fwd, rtol=1e-4, atol=0)
@@ -138,8 +144,9 @@ def test_jsd_symmetries_and_bound() -> None:
     g = torch.Generator().manual_seed(3)
     s, te = 3 * torch.randn(4, 6, generator=g, dtype=D), 3 * torch.randn(4, 6, generator=g, dtype=D)
     for b in (0.0, 0.2, 0.5, 0.7, 1.0):
-        torch.testing.assert_close(jsd_loss(s, te, beta=b, reduction="none"),
-                                   jsd_loss(te, s, beta=1 - b, reduction="none"))
+        torch.testing.assert_close(
+            jsd_loss(s, te, beta=b, reduction="none"), jsd_loss(te, s, beta=1 - b, reduction="none")
+        )
         if 0 < b < 1:
             bound = -b * math.log(b) - (1 - b) * math.log(1 - b)
             assert jsd_loss(s, te, beta=b, reduction="none").max().item() <= bound + 1e-12
@@ -172,7 +179,8 @@ def test_sequence_log_probs_hand_values_and_no_shift() -> None:
     got = sequence_log_probs(probs.log(), labels)
     assert got.item() == pytest.approx(math.log(0.5) + math.log(0.8), rel=1e-12)
     assert sequence_log_probs(probs.log(), labels, average=True).item() == pytest.approx(
-        (math.log(0.5) + math.log(0.8)) / 2, rel=1e-12)
+        (math.log(0.5) + math.log(0.8)) / 2, rel=1e-12
+    )
     # un-normalised logits give the same answer (log-softmax inside)
     assert sequence_log_probs(probs.log() + 7.0, labels).item() == pytest.approx(got.item(), rel=1e-12)
 
@@ -183,7 +191,9 @@ def test_sequence_log_probs_equals_torch_cross_entropy_and_accepts_int_dtypes() 
     labels = torch.randint(0, 11, (3, 7), generator=g)
     labels[0, :3] = -100
     labels[2, :] = -100
-    ce = F.cross_entropy(logits.transpose(1, 2), labels, reduction="none", ignore_index=-100)  # (3, 7), 0 ignored
+    ce = F.cross_entropy(
+        logits.transpose(1, 2), labels, reduction="none", ignore_index=-100
+    )  # (3, 7), 0 ignored
     torch.testing.assert_close(sequence_log_probs(logits, labels), -ce.sum(1))
     avg = sequence_log_probs(logits, labels, average=True)
     torch.testing.assert_close(avg[:2], -ce.sum(1)[:2] / (labels[:2] != -100).sum(1))
@@ -207,12 +217,16 @@ def test_sequence_log_probs_half_gradients_extremes_and_errors() -> None:
     y = torch.randint(0, 9, (2, 4))
     assert sequence_log_probs(half, y).dtype == torch.float32
     small = torch.randn(2, 3, 4, dtype=D, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda z: sequence_log_probs(z, torch.tensor([[0, 3, -100], [1, 1, 2]]),
-                                                                 average=True), (small,))
+    assert torch.autograd.gradcheck(
+        lambda z: sequence_log_probs(z, torch.tensor([[0, 3, -100], [1, 1, 2]]), average=True), (small,)
+    )
     with pytest.raises(ValueError, match=r"^sequence_log_probs: labels must have shape \(2, 4\)"):
         sequence_log_probs(half, y[:, :3])
-    with pytest.raises(ValueError, match=r"^sequence_log_probs: labels holds class index 9, expected indices in "
-                                         r"\[0, 8\] \(or ignore_index=-100\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"^sequence_log_probs: labels holds class index 9, expected indices in "
+        r"\[0, 8\] \(or ignore_index=-100\)",
+    ):
         sequence_log_probs(half, y.masked_fill(y == y[0, 0], 9))
     with pytest.raises(TypeError, match=r"^sequence_log_probs: labels must be an integer tensor"):
         sequence_log_probs(half, y.float())
@@ -326,7 +340,8 @@ def test_kto_hand_values_and_reference_point() -> None:
     # λ_D = 4/3, λ_U = 1/2 scale the two groups
     torch.testing.assert_close(
         kto_loss(policy, ref, d, beta=0.5, desirable_weight=4 / 3, undesirable_weight=0.5, reduction="none"),
-        t(4 / 3 * (1 - s1), 0.5 * s1, 4 / 3 * 0.5))
+        t(4 / 3 * (1 - s1), 0.5 * s1, 4 / 3 * 0.5),
+    )
     # z0 = max(0, mean(KL log-ratios)) = mean(2, 2) = 2: every r = 2 sits at the reference point
     kl_p, kl_r = t(-20.0, -21.0), t(-22.0, -23.0)
     out = kto_loss(policy, ref, d, policy_kl_logps=kl_p, reference_kl_logps=kl_r, beta=0.5, reduction="none")
@@ -334,9 +349,11 @@ def test_kto_hand_values_and_reference_point() -> None:
     # a negative KL estimate is clamped to 0: the same as no KL inputs
     torch.testing.assert_close(
         kto_loss(policy, ref, d, policy_kl_logps=kl_r, reference_kl_logps=kl_p, reduction="none"),
-        kto_loss(policy, ref, d, reduction="none"))
-    _loss, rewards, z0 = kto_loss(policy, ref, d, policy_kl_logps=kl_p, reference_kl_logps=kl_r, beta=0.5,
-                                 return_rewards=True)
+        kto_loss(policy, ref, d, reduction="none"),
+    )
+    _loss, rewards, z0 = kto_loss(
+        policy, ref, d, policy_kl_logps=kl_p, reference_kl_logps=kl_r, beta=0.5, return_rewards=True
+    )
     torch.testing.assert_close(rewards, t(1.0, 1.0, 0.0))
     assert z0.shape == () and z0.item() == 2.0
 
@@ -344,8 +361,13 @@ def test_kto_hand_values_and_reference_point() -> None:
 def test_kto_reference_point_is_detached() -> None:
     policy = t(-10.0, -11.0).requires_grad_(True)
     kl_p = t(-20.0, -19.0).requires_grad_(True)
-    out = kto_loss(policy, t(-12.0, -10.0), torch.tensor([True, False]), policy_kl_logps=kl_p,
-                   reference_kl_logps=t(-22.0, -23.0))
+    out = kto_loss(
+        policy,
+        t(-12.0, -10.0),
+        torch.tensor([True, False]),
+        policy_kl_logps=kl_p,
+        reference_kl_logps=t(-22.0, -23.0),
+    )
     out.backward()
     assert policy.grad is not None and policy.grad.abs().sum() > 0
     assert kl_p.grad is None  # no gradient flows through z0 (Ethayarajh et al., TRL)
@@ -361,11 +383,17 @@ def test_modules_from_names_pass_positional_tensors_through() -> None:
     s, te = torch.randn(2, 3, 5, dtype=D), torch.randn(2, 3, 5, dtype=D)
     labels = torch.tensor([[-100, 1, 2], [0, 0, -100]])
     kd = losskit.get("kd", temperature=2.0)
-    torch.testing.assert_close(kd(s, te, labels=labels), distillation_kl_loss(s, te, temperature=2.0, labels=labels))
+    torch.testing.assert_close(
+        kd(s, te, labels=labels), distillation_kl_loss(s, te, temperature=2.0, labels=labels)
+    )
     pc, pr, rc, rr = (torch.randn(4, dtype=D) - 5 for _ in range(4))
-    torch.testing.assert_close(losskit.DPOLoss(beta=0.5, loss_type="ipo")(pc, pr, rc, rr),
-                               dpo_loss(pc, pr, rc, rr, beta=0.5, loss_type="ipo"))
+    torch.testing.assert_close(
+        losskit.DPOLoss(beta=0.5, loss_type="ipo")(pc, pr, rc, rr),
+        dpo_loss(pc, pr, rc, rr, beta=0.5, loss_type="ipo"),
+    )
     d = torch.tensor([True, False, False, True])
-    torch.testing.assert_close(losskit.KTOLoss(beta=0.2)(pc, rc, d, policy_kl_logps=pr, reference_kl_logps=rr),
-                               kto_loss(pc, rc, d, beta=0.2, policy_kl_logps=pr, reference_kl_logps=rr))
+    torch.testing.assert_close(
+        losskit.KTOLoss(beta=0.2)(pc, rc, d, policy_kl_logps=pr, reference_kl_logps=rr),
+        kto_loss(pc, rc, d, beta=0.2, policy_kl_logps=pr, reference_kl_logps=rr),
+    )
     assert {"distillation_kl", "jsd", "dpo", "simpo", "orpo", "kto"} <= set(losskit.available())

@@ -37,18 +37,29 @@ def test_asl_matches_timm_values_and_gradients(gp, gn, clip, detach):
     x = (torch.randn(8, 6, generator=g) * 3).clamp(-15, 15)  # timm clamps p at 1e-8: stay inside
     y = (torch.rand(8, 6, generator=g) < 0.3).float()
     w = torch.rand(6, generator=g) + 0.5
-    ref = AsymmetricLossMultiLabel(gamma_neg=gn, gamma_pos=gp, clip=clip, disable_torch_grad_focal_loss=detach,
-                                   reduction="none", weight=w)
+    ref = AsymmetricLossMultiLabel(
+        gamma_neg=gn,
+        gamma_pos=gp,
+        clip=clip,
+        disable_torch_grad_focal_loss=detach,
+        reduction="none",
+        weight=w,
+    )
     xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
     want = ref(xa, y)
-    got = asymmetric_loss(xb, y, gamma_pos=gp, gamma_neg=gn, clip=clip, detach_focal_weight=detach, weight=w,
-                          reduction="none")
+    got = asymmetric_loss(
+        xb, y, gamma_pos=gp, gamma_neg=gn, clip=clip, detach_focal_weight=detach, weight=w, reduction="none"
+    )
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
     want.sum().backward()
     got.sum().backward()
     torch.testing.assert_close(xb.grad, xa.grad, rtol=1e-4, atol=1e-6)
     # timm's reductions: "sum" is ours, "batchmean" is sum / N (normalizer=N), "mean" the element mean
-    for red, kw in (("sum", {"reduction": "sum"}), ("batchmean", {"normalizer": 8}), ("mean", {"reduction": "mean"})):
+    for red, kw in (
+        ("sum", {"reduction": "sum"}),
+        ("batchmean", {"normalizer": 8}),
+        ("mean", {"reduction": "mean"}),
+    ):
         ref.reduction = red
         ours = asymmetric_loss(x, y, gamma_pos=gp, gamma_neg=gn, clip=clip, **kw)
         ref_unw = AsymmetricLossMultiLabel(gamma_neg=gn, gamma_pos=gp, clip=clip, reduction=red)
@@ -62,7 +73,9 @@ def test_asl_soft_targets_depart_from_timm_by_design():
     # p = 1/2: positive term (1/2)^1 ln 2, negative term 0.45^4 * -ln 0.55, each weighted 1/2
     want = 0.5 * (0.5 * math.log(2.0)) + 0.5 * (0.45**4 * -math.log(0.55))
     assert got == pytest.approx(want, rel=1e-12)
-    timm = AsymmetricLossMultiLabel(gamma_neg=4, gamma_pos=1, clip=0.05, reduction="sum")(x.float(), y.float())
+    timm = AsymmetricLossMultiLabel(gamma_neg=4, gamma_pos=1, clip=0.05, reduction="sum")(
+        x.float(), y.float()
+    )
     assert abs(float(timm) - want) > 1e-3
 
 
@@ -70,15 +83,21 @@ def test_asl_zero_focusing_is_bce():
     g = torch.Generator().manual_seed(2)
     x, y = torch.randn(7, 3, generator=g, dtype=D) * 4, torch.rand(7, 3, generator=g, dtype=D)
     got = asymmetric_loss(x, y, gamma_pos=0.0, gamma_neg=0.0, clip=0.0, reduction="none")
-    torch.testing.assert_close(got, torch.nn.functional.binary_cross_entropy_with_logits(x, y, reduction="none"))
+    torch.testing.assert_close(
+        got, torch.nn.functional.binary_cross_entropy_with_logits(x, y, reduction="none")
+    )
 
 
 def test_poly_epsilon_zero_is_ce_and_focal():
     z, y = _data()
     w = torch.rand(5, dtype=D) + 0.2
-    torch.testing.assert_close(poly_loss(z, y, epsilon=0.0, weight=w), torch.nn.functional.cross_entropy(z, y, weight=w))
-    torch.testing.assert_close(poly_loss(z, y, epsilon=0.0, gamma=2.0, label_smoothing=0.1),
-                               softmax_focal_loss(z, y, gamma=2.0, label_smoothing=0.1))
+    torch.testing.assert_close(
+        poly_loss(z, y, epsilon=0.0, weight=w), torch.nn.functional.cross_entropy(z, y, weight=w)
+    )
+    torch.testing.assert_close(
+        poly_loss(z, y, epsilon=0.0, gamma=2.0, label_smoothing=0.1),
+        softmax_focal_loss(z, y, gamma=2.0, label_smoothing=0.1),
+    )
 
 
 def test_poly_one_hand_value():
@@ -90,18 +109,25 @@ def test_poly_one_hand_value():
 
 def test_balanced_softmax_uniform_counts_is_ce_and_equals_logit_adjustment():
     z, y = _data()
-    torch.testing.assert_close(balanced_softmax_loss(z, y, class_counts=torch.full((5,), 7)), cross_entropy(z, y))
+    torch.testing.assert_close(
+        balanced_softmax_loss(z, y, class_counts=torch.full((5,), 7)), cross_entropy(z, y)
+    )
     n = torch.tensor([500, 120, 30, 8, 2])
-    torch.testing.assert_close(balanced_softmax_loss(z, y, class_counts=n),
-                               logit_adjusted_cross_entropy(z, y, class_priors=n / n.sum(), tau=1.0))
-    torch.testing.assert_close(logit_adjusted_cross_entropy(z, y, class_priors=n.double(), tau=0.0),
-                               cross_entropy(z, y))
+    torch.testing.assert_close(
+        balanced_softmax_loss(z, y, class_counts=n),
+        logit_adjusted_cross_entropy(z, y, class_priors=n / n.sum(), tau=1.0),
+    )
+    torch.testing.assert_close(
+        logit_adjusted_cross_entropy(z, y, class_priors=n.double(), tau=0.0), cross_entropy(z, y)
+    )
 
 
 def test_ldam_zero_margin_is_scaled_ce_and_margin_rule():
     z, y = _data()
     n = torch.tensor([500, 120, 30, 8, 2])
-    torch.testing.assert_close(ldam_loss(z, y, class_counts=n, max_margin=0.0, scale=7.0), cross_entropy(7.0 * z, y))
+    torch.testing.assert_close(
+        ldam_loss(z, y, class_counts=n, max_margin=0.0, scale=7.0), cross_entropy(7.0 * z, y)
+    )
     # a one-sample check of Delta_j = 0.5 (n_min / n_j)^(1/4): class 2 (30 examples) vs the tail (2)
     zz, yy = torch.zeros(1, 5, dtype=D), torch.tensor([2])
     delta = 0.5 * (2 / 30) ** 0.25

@@ -118,8 +118,9 @@ def test_arcface_defaults_are_pmls_in_radians():
 @pytest.mark.parametrize(("k", "margin", "scale"), [(3, 0.5, 64.0), (2, 0.3, 10.0), (1, 0.5, 20.0)])
 def test_subcenter_arcface_matches_pml(k, margin, scale):
     x, w, y = _rand(7, N, D, scale=2.0), _rand(8, C * k, D), _labels(9, N, C)
-    peer = pml_losses.SubCenterArcFaceLoss(num_classes=C, embedding_size=D, margin=math.degrees(margin),
-                                           scale=scale, sub_centers=k)
+    peer = pml_losses.SubCenterArcFaceLoss(
+        num_classes=C, embedding_size=D, margin=math.degrees(margin), scale=scale, sub_centers=k
+    )
     _compare_head(arcface_loss, _pml_head(peer, w), x, w, y, margin=margin, scale=scale, sub_centers=k)
 
 
@@ -131,7 +132,9 @@ def test_subcenter_row_layout_is_pmls():
     peer = _pml_head(peer, w)
     cos_pml = peer.get_cosine(x)
     assert int(cos_pml.argmax()) == 2 and cos_pml[0, 2].item() == pytest.approx(1.0)
-    ours = [arcface_loss(x, w, torch.tensor([c]), sub_centers=2, margin=0.0, scale=1.0).item() for c in range(3)]
+    ours = [
+        arcface_loss(x, w, torch.tensor([c]), sub_centers=2, margin=0.0, scale=1.0).item() for c in range(3)
+    ]
     assert int(np.argmin(ours)) == 2
 
 
@@ -188,8 +191,11 @@ def _compare_pair(got_fn, want_fn, x):
 def test_multi_similarity_without_mining_matches_pml(alpha, beta, base):
     x, y = _rand(20, N, D), _two_per_class(21)
     peer = pml_losses.MultiSimilarityLoss(alpha=alpha, beta=beta, base=base)
-    _compare_pair(lambda e: multi_similarity_loss(e, y, alpha=alpha, beta=beta, base=base, epsilon=None),
-                  lambda e: peer(e, y), x)
+    _compare_pair(
+        lambda e: multi_similarity_loss(e, y, alpha=alpha, beta=beta, base=base, epsilon=None),
+        lambda e: peer(e, y),
+        x,
+    )
 
 
 @pytest.mark.parametrize("epsilon", [0.1, 0.0, 0.5])
@@ -241,11 +247,14 @@ def test_circle_mean_skips_anchors_without_pairs_as_pml():
 # Proxy-Anchor
 
 
-@pytest.mark.parametrize(("alpha", "delta", "labels"), [
-    (32.0, 0.1, [0, 1, 2, 0, 1, 3, 3, 2, 0, 1, 2, 3]),  # classes 4..6 absent: P+ is a strict subset
-    (8.0, 0.3, [0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4]),  # every proxy has a positive
-    (64.0, -0.1, [5] * N),                                 # a single class present
-])
+@pytest.mark.parametrize(
+    ("alpha", "delta", "labels"),
+    [
+        (32.0, 0.1, [0, 1, 2, 0, 1, 3, 3, 2, 0, 1, 2, 3]),  # classes 4..6 absent: P+ is a strict subset
+        (8.0, 0.3, [0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4]),  # every proxy has a positive
+        (64.0, -0.1, [5] * N),  # a single class present
+    ],
+)
 def test_proxy_anchor_matches_pml(alpha, delta, labels):
     x, p, y = _rand(27, N, D, scale=2.0), _rand(28, C, D), torch.tensor(labels)
     peer = pml_losses.ProxyAnchorLoss(C, D, margin=delta, alpha=alpha)
@@ -272,8 +281,10 @@ def _as_lists(triples):
     return [t.tolist() for t in triples]
 
 
-@pytest.mark.parametrize(("p", "squared", "distance"), [(2.0, False, "euclidean"), (1.0, False, "euclidean"),
-                                                        (2.0, True, "euclidean"), (2.0, False, "cosine")])
+@pytest.mark.parametrize(
+    ("p", "squared", "distance"),
+    [(2.0, False, "euclidean"), (1.0, False, "euclidean"), (2.0, True, "euclidean"), (2.0, False, "cosine")],
+)
 def test_batch_hard_matches_pml(p, squared, distance):
     x, y = _rand(30, 14, 4), _labels(31, 14, 4)
     dist = pml_distances.CosineSimilarity() if distance == "cosine" else _lp(p, squared)
@@ -282,8 +293,10 @@ def test_batch_hard_matches_pml(p, squared, distance):
     assert len(got[0]) > 0 and _as_lists(got) == _as_lists(want)
 
 
-@pytest.mark.parametrize(("margin", "squared", "distance"), [(1.0, False, "euclidean"), (0.2, False, "euclidean"),
-                                                             (2.0, True, "euclidean"), (0.1, False, "cosine")])
+@pytest.mark.parametrize(
+    ("margin", "squared", "distance"),
+    [(1.0, False, "euclidean"), (0.2, False, "euclidean"), (2.0, True, "euclidean"), (0.1, False, "cosine")],
+)
 def test_semi_hard_matches_pml(margin, squared, distance):
     x, y = _rand(32, 14, 4), _labels(33, 14, 3)
     dist = pml_distances.CosineSimilarity() if distance == "cosine" else _lp(2.0, squared)

@@ -59,14 +59,23 @@ def test_margin_zero_heads_are_normalised_softmax(scale):
     x, w, y = _rand(1, 9, 4, scale=3.0), _rand(2, 5, 4), _labels(3, 9, 5)
     want = TF.cross_entropy(scale * _cosines(x, w), y, reduction="none")
     for fn in (arcface_loss, cosface_loss):
-        torch.testing.assert_close(fn(x, w, y, scale=scale, margin=0.0, reduction="none"), want,
-                                   rtol=1e-12, atol=1e-13)
+        torch.testing.assert_close(
+            fn(x, w, y, scale=scale, margin=0.0, reduction="none"), want, rtol=1e-12, atol=1e-13
+        )
     # easy_margin changes nothing without a margin; K identical sub-centres are one centre
-    torch.testing.assert_close(arcface_loss(x, w, y, scale=scale, margin=0.0, easy_margin=True,
-                                            reduction="none"), want, rtol=1e-12, atol=1e-13)
+    torch.testing.assert_close(
+        arcface_loss(x, w, y, scale=scale, margin=0.0, easy_margin=True, reduction="none"),
+        want,
+        rtol=1e-12,
+        atol=1e-13,
+    )
     w3 = w.repeat_interleave(3, dim=0)
-    torch.testing.assert_close(arcface_loss(x, w3, y, scale=scale, margin=0.0, sub_centers=3,
-                                            reduction="none"), want, rtol=1e-12, atol=1e-13)
+    torch.testing.assert_close(
+        arcface_loss(x, w3, y, scale=scale, margin=0.0, sub_centers=3, reduction="none"),
+        want,
+        rtol=1e-12,
+        atol=1e-13,
+    )
 
 
 def test_sphereface_margin_one_is_the_modified_softmax():
@@ -134,8 +143,9 @@ def test_arcface_target_logit_decreases_over_zero_to_pi():
     # at θ = π - m the fallback steps down, from cos π = -1 to -cos m - m sin m: a drop, never a rise
     before = thetas <= math.pi - m
     assert phi[before][-1].item() == pytest.approx(math.cos(thetas[before][-1].item() + m), rel=1e-12)
-    assert phi[~before][0].item() == pytest.approx(math.cos(thetas[~before][0].item()) - m * math.sin(m),
-                                                   rel=1e-12)
+    assert phi[~before][0].item() == pytest.approx(
+        math.cos(thetas[~before][0].item()) - m * math.sin(m), rel=1e-12
+    )
 
 
 @pytest.mark.parametrize("deg", [30.0, 80.0, 95.0, 130.0, 175.0])
@@ -164,7 +174,9 @@ def test_arcface_decision_boundary_is_an_angle_m():
     for s in (1.0, 64.0):
         for theta in (0.2, 0.9):
             x, w, y = _two_class_case(theta, theta + 0.4)
-            assert arcface_loss(x, w, y, scale=s, margin=0.4).item() == pytest.approx(math.log(2.0), rel=1e-12)
+            assert arcface_loss(x, w, y, scale=s, margin=0.4).item() == pytest.approx(
+                math.log(2.0), rel=1e-12
+            )
 
 
 def test_cosface_decision_boundary_is_a_cosine_gap_m():
@@ -196,7 +208,7 @@ def test_sub_centres_take_the_nearest_one():
     cos = _cosines(x, w).reshape(8, 4, k)
     for i in range(8):
         best = w.reshape(4, k, 3)[torch.arange(4), cos[i].argmax(1)]  # (C, D): each class's nearest
-        want = arcface_loss(x[i:i + 1], best, y[i:i + 1], scale=10.0)
+        want = arcface_loss(x[i : i + 1], best, y[i : i + 1], scale=10.0)
         assert got[i].item() == pytest.approx(want.item(), rel=1e-12)
     assert (cos.argmax(2) != 0).any()  # not always the first sub-centre
 
@@ -205,7 +217,9 @@ def test_sub_centre_layout_is_class_major():
     # rows c·K .. c·K + K - 1 belong to class c: an embedding on row 5 of (3 classes x 2) is class 2
     w = _rand(13, 6, 4)
     x = 2.0 * w[5:6]
-    losses = [arcface_loss(x, w, torch.tensor([c]), sub_centers=2, margin=0.0, scale=5.0).item() for c in range(3)]
+    losses = [
+        arcface_loss(x, w, torch.tensor([c]), sub_centers=2, margin=0.0, scale=5.0).item() for c in range(3)
+    ]
     assert int(np.argmin(losses)) == 2
 
 
@@ -233,7 +247,9 @@ def test_sphereface_example_of_the_docstring_by_hand():
     # θ = 60°, m = 4: k = 1, ψ = -cos 240° - 2 = -1.5; ‖x‖ = 2; the other class orthogonal
     x = torch.tensor([[2.0, 0.0]], dtype=F64)
     w = torch.tensor([_unit_angle(math.radians(60.0)), [0.0, 1.0]], dtype=F64)
-    assert sphereface_loss(x, w, torch.tensor([0])).item() == pytest.approx(math.log1p(math.exp(3.0)), rel=1e-12)
+    assert sphereface_loss(x, w, torch.tensor([0])).item() == pytest.approx(
+        math.log1p(math.exp(3.0)), rel=1e-12
+    )
     # with λ = 5: f = (5 cos 60° + ψ) / 6 = (2.5 - 1.5) / 6
     f = 1.0 / 6.0
     got = sphereface_loss(x, w, torch.tensor([0]), blend=5.0).item()
@@ -247,7 +263,9 @@ def test_sphereface_example_of_the_docstring_by_hand():
 def test_multi_similarity_one_positive_one_negative_by_hand():
     # anchor (1, 0), positive at 60° (s_p = 0.5), negative at 80° (s_n = 0.17): eq. 12 keeps the
     # negative if s_n + ε > s_p and the positive if s_p - ε < s_n, both when ε > s_p - s_n = 0.33
-    x = torch.tensor([[1.0, 0.0], _unit_angle(math.radians(60.0)), _unit_angle(math.radians(80.0))], dtype=F64)
+    x = torch.tensor(
+        [[1.0, 0.0], _unit_angle(math.radians(60.0)), _unit_angle(math.radians(80.0))], dtype=F64
+    )
     y = torch.tensor([0, 0, 1])
     sp, sn = math.cos(math.radians(60.0)), math.cos(math.radians(80.0))
     a, b, lam = 2.0, 50.0, 0.5
@@ -300,12 +318,18 @@ def test_proxy_anchor_reductions_and_a_class_absent_from_the_batch():
     a, d = 32.0, 0.1
     s = [[1.0, 0.0, -1.0], [math.cos(0.3), math.sin(0.3), -math.cos(0.3)]]
     h_pos = [math.log1p(math.exp(-a * (s[0][0] - d))), math.log1p(math.exp(-a * (s[1][1] - d))), 0.0]
-    h_neg = [math.log1p(math.exp(a * (s[1][0] + d))), math.log1p(math.exp(a * (s[0][1] + d))),
-             math.log1p(math.exp(a * (s[0][2] + d)) + math.exp(a * (s[1][2] + d)))]
+    h_neg = [
+        math.log1p(math.exp(a * (s[1][0] + d))),
+        math.log1p(math.exp(a * (s[0][1] + d))),
+        math.log1p(math.exp(a * (s[0][2] + d)) + math.exp(a * (s[1][2] + d))),
+    ]
     none = proxy_anchor_loss(x, p, y, reduction="none")
-    torch.testing.assert_close(none, torch.tensor([hp + hn for hp, hn in zip(h_pos, h_neg)], dtype=F64),
-                               rtol=1e-12, atol=1e-14)
-    assert proxy_anchor_loss(x, p, y, reduction="sum").item() == pytest.approx(sum(h_pos) + sum(h_neg), rel=1e-12)
+    torch.testing.assert_close(
+        none, torch.tensor([hp + hn for hp, hn in zip(h_pos, h_neg)], dtype=F64), rtol=1e-12, atol=1e-14
+    )
+    assert proxy_anchor_loss(x, p, y, reduction="sum").item() == pytest.approx(
+        sum(h_pos) + sum(h_neg), rel=1e-12
+    )
     # the paper's mean: positives over the 2 proxies present, negatives over all 3
     want = sum(h_pos) / 2 + sum(h_neg) / 3
     assert proxy_anchor_loss(x, p, y).item() == pytest.approx(want, rel=1e-12)
@@ -434,9 +458,13 @@ def test_modules_validate_at_construction():
         losskit.SphereFaceLoss(10, 4, margin=4.0)
     with pytest.raises(ValueError, match=r"^CosFaceLoss: num_classes must be a positive int, got 0"):
         losskit.CosFaceLoss(0, 4)
-    with pytest.raises(TypeError, match=r"^ProxyAnchorLoss: embedding_size must be a positive int, got float"):
+    with pytest.raises(
+        TypeError, match=r"^ProxyAnchorLoss: embedding_size must be a positive int, got float"
+    ):
         losskit.ProxyAnchorLoss(10, 4.0)
-    with pytest.raises(ValueError, match=r"^proxy_anchor_loss: weight must have the loss's unreduced shape \(10,\)"):
+    with pytest.raises(
+        ValueError, match=r"^proxy_anchor_loss: weight must have the loss's unreduced shape \(10,\)"
+    ):
         losskit.ProxyAnchorLoss(10, 4, weight=torch.ones(3))
     with pytest.raises(TypeError):
         losskit.ArcFaceLoss(10, 4, sample_weight=torch.ones(3))  # a per-batch weight: given at call time
@@ -448,7 +476,9 @@ def test_module_call_time_options_and_buffers():
     torch.testing.assert_close(crit(x, y, blend=5.0), sphereface_loss(x, crit.weight, y, blend=5.0))
     sw = torch.rand(5)
     head = losskit.ArcFaceLoss(4, 3)
-    torch.testing.assert_close(head(x, y, sample_weight=sw), arcface_loss(x, head.weight, y, sample_weight=sw))
+    torch.testing.assert_close(
+        head(x, y, sample_weight=sw), arcface_loss(x, head.weight, y, sample_weight=sw)
+    )
     pa = losskit.ProxyAnchorLoss(4, 3, weight=torch.tensor([1.0, 2.0, 0.5, 1.0]))
     assert [n for n, _ in pa.named_buffers()] == ["weight"]
     torch.testing.assert_close(pa(x, y), proxy_anchor_loss(x, pa.proxies, y, weight=pa.weight))
@@ -456,8 +486,13 @@ def test_module_call_time_options_and_buffers():
 
 def test_pair_modules_forward_embeddings_and_labels():
     x, y = _rand(60, 8, 3), torch.tensor([0, 1, 0, 1, 2, 2, 3, 3])
-    torch.testing.assert_close(losskit.MultiSimilarityLoss(epsilon=None)(x, y),
-                               multi_similarity_loss(x, y, epsilon=None), rtol=0, atol=0)
-    torch.testing.assert_close(losskit.CircleLoss(m=0.25, gamma=64.0)(x, y),
-                               circle_loss(x, y, m=0.25, gamma=64.0), rtol=0, atol=0)
+    torch.testing.assert_close(
+        losskit.MultiSimilarityLoss(epsilon=None)(x, y),
+        multi_similarity_loss(x, y, epsilon=None),
+        rtol=0,
+        atol=0,
+    )
+    torch.testing.assert_close(
+        losskit.CircleLoss(m=0.25, gamma=64.0)(x, y), circle_loss(x, y, m=0.25, gamma=64.0), rtol=0, atol=0
+    )
     assert type(losskit.get("ms")) is losskit.MultiSimilarityLoss

@@ -47,8 +47,9 @@ def _required(cls):
     entry = _SAMPLES.get(cls)
     kwargs = {**_SIZES, **(entry.samples()[0].kwargs if entry is not None else {})}
     params = inspect.signature(cls).parameters.values()
-    return {p.name: kwargs[p.name] for p in params
-            if p.default is inspect.Parameter.empty and p.name in kwargs}
+    return {
+        p.name: kwargs[p.name] for p in params if p.default is inspect.Parameter.empty and p.name in kwargs
+    }
 
 
 CASES = _cases()
@@ -84,8 +85,11 @@ def test_defaults_pass_their_own_table():
         fn = getattr(registry.canonical_class(name), "function", None)
         if fn is None:
             continue
-        defaults = {k: p.default for k, p in inspect.signature(fn).parameters.items()
-                    if p.default is not inspect.Parameter.empty and not isinstance(p.default, torch.Tensor)}
+        defaults = {
+            k: p.default
+            for k, p in inspect.signature(fn).parameters.items()
+            if p.default is not inspect.Parameter.empty and not isinstance(p.default, torch.Tensor)
+        }
         for opt, spec in options_of(fn).items():
             if opt in defaults:
                 spec.check(fn.__name__, opt, defaults[opt])

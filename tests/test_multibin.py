@@ -60,14 +60,16 @@ def test_spec_example_geometry():
     assert enc.bin.tolist() == [0]  # |1.5 - 0| = 1.5 < |1.5 - π| = 1.64
     assert enc.mask.tolist() == [[True, True]]  # 1.5 and 1.64 are both <= π/2 + 0.15 = 1.72
     # residual targets: (cos, sin) of θ* - c_i, i.e. of 1.5 and 1.5 - π
-    np.testing.assert_allclose(enc.residual[0].numpy(),
-                               [[math.cos(1.5), math.sin(1.5)], [math.cos(1.5 - PI), math.sin(1.5 - PI)]])
+    np.testing.assert_allclose(
+        enc.residual[0].numpy(), [[math.cos(1.5), math.sin(1.5)], [math.cos(1.5 - PI), math.sin(1.5 - PI)]]
+    )
 
 
 def test_spec_example_values():
     # Δθ = atan2(0.9, 0.1) = 1.46013911 and atan2(-0.9, 0.2) = -1.35212738 (SPEC)
-    np.testing.assert_allclose(torch.atan2(RES[0, :, 1], RES[0, :, 0]).numpy(), [1.46013911, -1.35212738],
-                               rtol=1e-8)
+    np.testing.assert_allclose(
+        torch.atan2(RES[0, :, 1], RES[0, :, 0]).numpy(), [1.46013911, -1.35212738], rtol=1e-8
+    )
     conf = LF.multibin_loss(Z, RES, THETA, codec=SPEC_CODEC, loc_weight=0.0)
     total = LF.multibin_loss(Z, RES, THETA, codec=SPEC_CODEC, loc_weight=1.0)
     # L_conf = CE([0.3, 0.1], 0) = log(1 + e^{-0.2}) = 0.598138869
@@ -76,7 +78,8 @@ def test_spec_example_values():
     assert float(total - conf) == pytest.approx(0.021198848, abs=1e-9)
     # loc_weight scales the second term only
     assert float(LF.multibin_loss(Z, RES, THETA, codec=SPEC_CODEC, loc_weight=2.5)) == pytest.approx(
-        0.598138869 + 2.5 * 0.021198848, abs=1e-8)
+        0.598138869 + 2.5 * 0.021198848, abs=1e-8
+    )
     # decode: bin 0 is the most confident, θ = 0 + 1.46013911
     assert float(SPEC_CODEC.decode(Z, RES)) == pytest.approx(1.46013911, abs=1e-8)
 
@@ -103,8 +106,12 @@ def _special_angles(codec: MultiBinCodec) -> list[float]:
 
 
 @settings(max_examples=25, deadline=None)
-@given(num_bins=st.integers(1, 12), overlap_frac=st.floats(0.0, 0.95), period=st.sampled_from([2 * PI, PI, 1.0, 360.0]),
-       seed=st.integers(0, 2**31 - 1))
+@given(
+    num_bins=st.integers(1, 12),
+    overlap_frac=st.floats(0.0, 0.95),
+    period=st.sampled_from([2 * PI, PI, 1.0, 360.0]),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_periodic_round_trip(num_bins, overlap_frac, period, seed):
     with single_thread():
         _periodic_round_trip(num_bins, overlap_frac, period, seed)
@@ -113,8 +120,13 @@ def test_periodic_round_trip(num_bins, overlap_frac, period, seed):
 def _periodic_round_trip(num_bins, overlap_frac, period, seed):
     codec = MultiBinCodec(num_bins, overlap=overlap_frac * period / num_bins, period=period)
     rng = np.random.default_rng(seed)
-    angles = np.concatenate([rng.uniform(-period / 2, period / 2, 64), _special_angles(codec),
-                             rng.uniform(-20 * period, 20 * period, 16)])  # any angle: taken modulo P
+    angles = np.concatenate(
+        [
+            rng.uniform(-period / 2, period / 2, 64),
+            _special_angles(codec),
+            rng.uniform(-20 * period, 20 * period, 16),
+        ]
+    )  # any angle: taken modulo P
     target = torch.as_tensor(angles)
     decoded = codec.decode(*_perfect(codec, target))
     assert np.all(wrapped_gap(decoded.numpy(), angles, period) < 1e-9 * max(1.0, period))
@@ -136,14 +148,21 @@ def _periodic_round_trip(num_bins, overlap_frac, period, seed):
 
 
 @settings(max_examples=40, deadline=None)
-@given(num_bins=st.integers(1, 12), overlap_frac=st.floats(0.0, 0.95), lo=st.floats(-1e3, 1e3),
-       span=st.floats(1e-2, 1e3), seed=st.integers(0, 2**31 - 1))
+@given(
+    num_bins=st.integers(1, 12),
+    overlap_frac=st.floats(0.0, 0.95),
+    lo=st.floats(-1e3, 1e3),
+    span=st.floats(1e-2, 1e3),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_bounded_round_trip(num_bins, overlap_frac, lo, span, seed):
     hi = lo + span
     codec = MultiBinCodec(num_bins, overlap=overlap_frac * span / num_bins, period=None, range=(lo, hi))
     rng = np.random.default_rng(seed)
     w, h = codec.bin_width, codec.half_width
-    edges = [lo, hi] + [float(c + s) for c in codec.centers(dtype=F64).numpy() for s in (0, w / 2, -w / 2, h, -h)]
+    edges = [lo, hi] + [
+        float(c + s) for c in codec.centers(dtype=F64).numpy() for s in (0, w / 2, -w / 2, h, -h)
+    ]
     ys = np.clip(np.concatenate([rng.uniform(lo, hi, 64), edges]), lo, hi)
     target = torch.as_tensor(ys)
     decoded = codec.decode(*_perfect(codec, target))
@@ -161,8 +180,12 @@ def test_wrap_around_at_pi():
     # predicting +π-ish for a target at -π-ish costs nothing: the loss sees the circle, not the line
     z = torch.tensor([[0.0, 5.0]] * 2, dtype=F64)
     r = torch.tensor([[[1.0, 0.0], [math.cos(0.01), math.sin(0.01)]]] * 2, dtype=F64)
-    a = LF.multibin_loss(z, r, torch.tensor([PI - 0.01, -PI + 0.01], dtype=F64).neg(), codec=codec, reduction="none")
-    b = LF.multibin_loss(z, r, torch.tensor([-PI - 0.01, PI + 0.01], dtype=F64).neg(), codec=codec, reduction="none")
+    a = LF.multibin_loss(
+        z, r, torch.tensor([PI - 0.01, -PI + 0.01], dtype=F64).neg(), codec=codec, reduction="none"
+    )
+    b = LF.multibin_loss(
+        z, r, torch.tensor([-PI - 0.01, PI + 0.01], dtype=F64).neg(), codec=codec, reduction="none"
+    )
     torch.testing.assert_close(a, b)
 
 
@@ -173,7 +196,9 @@ def test_loss_is_periodic_in_the_target():
     theta = torch.as_tensor(rng.uniform(-PI, PI, 20))
     base = LF.multibin_loss(z, r, theta, codec=codec, reduction="none")
     for k in (-3, 1, 7):
-        torch.testing.assert_close(LF.multibin_loss(z, r, theta + 2 * PI * k, codec=codec, reduction="none"), base)
+        torch.testing.assert_close(
+            LF.multibin_loss(z, r, theta + 2 * PI * k, codec=codec, reduction="none"), base
+        )
 
 
 def test_gradient_reaches_only_covering_bins():
@@ -201,10 +226,16 @@ def test_zero_residual_vector_is_finite():
 # agreement with the NumPy reference (encode / decode; the loss is in the battery)
 
 
-@pytest.mark.parametrize("codec", [
-    MultiBinCodec(2, overlap=0.3), MultiBinCodec(5, overlap=0.5), MultiBinCodec(3, overlap=0.1, period=PI),
-    MultiBinCodec(4, overlap=0.25, period=None, range=(-1.0, 3.0)),
-], ids=repr)
+@pytest.mark.parametrize(
+    "codec",
+    [
+        MultiBinCodec(2, overlap=0.3),
+        MultiBinCodec(5, overlap=0.5),
+        MultiBinCodec(3, overlap=0.1, period=PI),
+        MultiBinCodec(4, overlap=0.25, period=None, range=(-1.0, 3.0)),
+    ],
+    ids=repr,
+)
 def test_encode_decode_equal_reference(codec):
     rng = np.random.default_rng(1)
     if codec.periodic:
@@ -218,25 +249,51 @@ def test_encode_decode_equal_reference(codec):
     np.testing.assert_allclose(enc.residual.numpy(), res, atol=1e-12)
     z = rng.normal(size=(50, codec.num_bins))
     r = rng.normal(size=(50, *codec.residual_shape))
-    np.testing.assert_allclose(codec.decode(torch.as_tensor(z), torch.as_tensor(r)).numpy(),
-                               R.multibin_decode(z, r, codec=codec), atol=1e-12)
+    np.testing.assert_allclose(
+        codec.decode(torch.as_tensor(z), torch.as_tensor(r)).numpy(),
+        R.multibin_decode(z, r, codec=codec),
+        atol=1e-12,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
 # codec validation, Module, registry
 
 
-@pytest.mark.parametrize(("args", "kwargs", "error", "match"), [
-    ((0,), {}, ValueError, r"^MultiBinCodec: num_bins must be >= 1, got 0"),
-    ((2.0,), {}, TypeError, r"^MultiBinCodec: num_bins must be an int"),
-    ((2,), {"overlap": -0.1}, ValueError, r"^MultiBinCodec: overlap must be in \[0, inf\)"),
-    ((2,), {"overlap": 3.2}, ValueError, r"^MultiBinCodec: overlap must be in \[0, bin width\) = \[0, 3.14159\)"),
-    ((2,), {"period": 0.0}, ValueError, r"^MultiBinCodec: period must be in \(0, inf\)"),
-    ((2,), {"period": None}, ValueError, r"^MultiBinCodec: give period .* or range=\(lo, hi\) .*, got neither"),
-    ((2,), {"range": (0.0, 1.0)}, ValueError, r"^MultiBinCodec: give period .* not both;.*pass period=None"),
-    ((2,), {"period": None, "range": (1.0, 1.0)}, ValueError, r"^MultiBinCodec: range must be finite with lo < hi"),
-    ((2,), {"period": None, "range": 3.0}, TypeError, r"^MultiBinCodec: range must be a pair"),
-])
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        ((0,), {}, ValueError, r"^MultiBinCodec: num_bins must be >= 1, got 0"),
+        ((2.0,), {}, TypeError, r"^MultiBinCodec: num_bins must be an int"),
+        ((2,), {"overlap": -0.1}, ValueError, r"^MultiBinCodec: overlap must be in \[0, inf\)"),
+        (
+            (2,),
+            {"overlap": 3.2},
+            ValueError,
+            r"^MultiBinCodec: overlap must be in \[0, bin width\) = \[0, 3.14159\)",
+        ),
+        ((2,), {"period": 0.0}, ValueError, r"^MultiBinCodec: period must be in \(0, inf\)"),
+        (
+            (2,),
+            {"period": None},
+            ValueError,
+            r"^MultiBinCodec: give period .* or range=\(lo, hi\) .*, got neither",
+        ),
+        (
+            (2,),
+            {"range": (0.0, 1.0)},
+            ValueError,
+            r"^MultiBinCodec: give period .* not both;.*pass period=None",
+        ),
+        (
+            (2,),
+            {"period": None, "range": (1.0, 1.0)},
+            ValueError,
+            r"^MultiBinCodec: range must be finite with lo < hi",
+        ),
+        ((2,), {"period": None, "range": 3.0}, TypeError, r"^MultiBinCodec: range must be a pair"),
+    ],
+)
 def test_codec_errors(args, kwargs, error, match):
     with pytest.raises(error, match=match):
         MultiBinCodec(*args, **kwargs)
@@ -252,7 +309,9 @@ def test_codec_is_immutable_and_comparable():
 
 def test_encode_decode_errors():
     b = MultiBinCodec(2, period=None, range=(0.0, 1.0))
-    with pytest.raises(ValueError, match=r"^MultiBinCodec.encode: target must lie in the codec's range \[0, 1\]"):
+    with pytest.raises(
+        ValueError, match=r"^MultiBinCodec.encode: target must lie in the codec's range \[0, 1\]"
+    ):
         b.encode(torch.tensor([0.5, 1.5]))
     with pytest.raises(TypeError, match=r"^MultiBinCodec.encode: target must be a floating-point tensor"):
         b.encode(torch.tensor([0, 1]))
@@ -273,8 +332,12 @@ def test_module_and_registry():
         losskit.MultiBinLoss(MultiBinCodec(2), num_bins=3)
     with pytest.raises(TypeError, match="codec must be a MultiBinCodec"):
         losskit.MultiBinLoss(codec="angle")
-    torch.testing.assert_close(losskit.MultiBinLoss(SPEC_CODEC, loc_weight=0.0)(Z, RES, THETA),
-                               torch.tensor(0.598138869, dtype=F64), atol=1e-9, rtol=0)
+    torch.testing.assert_close(
+        losskit.MultiBinLoss(SPEC_CODEC, loc_weight=0.0)(Z, RES, THETA),
+        torch.tensor(0.598138869, dtype=F64),
+        atol=1e-9,
+        rtol=0,
+    )
 
 
 def test_training_reaches_the_target_across_the_seam(one_thread):

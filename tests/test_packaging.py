@@ -27,7 +27,9 @@ TORCH = next(
 )
 
 
-def _run(cmd: list[str], timeout: float, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def _run(
+    cmd: list[str], timeout: float, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
 
 
@@ -53,7 +55,9 @@ def test_wheel_in_a_clean_venv(tmp_path):
     work.mkdir()
     try:
         # 1. build the wheel (hatchling in an isolated build env, as `pip install .` would)
-        proc = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)], 300, work)
+        proc = _run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)], 300, work
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         (wheel,) = dist.glob("losskit-*.whl")
         assert wheel.name.startswith(f"losskit-{losskit.__version__}-py3-none-any")
@@ -95,8 +99,10 @@ def test_wheel_in_a_clean_venv(tmp_path):
         assert (proc.returncode, proc.stdout.strip()) == (0, f"losskit {losskit.__version__}")
 
         # without the extras: one line naming the extra, no traceback, exit status 2
-        for cmd, extra, missing in ((["demo", "--quick"], "lab", "numpy, scikit-learn, matplotlib"),
-                                    (["plot", "focal"], "cli", "matplotlib")):
+        for cmd, extra, missing in (
+            (["demo", "--quick"], "lab", "numpy, scikit-learn, matplotlib"),
+            (["plot", "focal"], "cli", "matplotlib"),
+        ):
             proc = _run([cli, *cmd], 120, work, env)
             assert proc.returncode == 2, proc.stderr
             # (torch itself warns "Failed to initialize NumPy" on import when numpy is absent; losskit's
@@ -104,22 +110,30 @@ def test_wheel_in_a_clean_venv(tmp_path):
             assert "Traceback" not in proc.stderr, proc.stderr
             final = proc.stderr.strip().splitlines()[-1]
             assert final.startswith("losskit: "), proc.stderr
-            assert f"(missing: {missing}); install it with: pip install \"losskit[{extra}]\"" in final
+            assert f'(missing: {missing}); install it with: pip install "losskit[{extra}]"' in final
         step("torch-only checks")
 
         # 3. the lab extra: every lab module imports, the digits data set ships with scikit-learn, and the
         # demo runs an experiment end to end (the full quick lab runs in test_demo.py)
-        proc = _run([py, "-m", "pip", "install", "-q", "-c", str(ROOT / "constraints.txt"), f"{wheel}[lab]"],
-                    400, work, env)
+        proc = _run(
+            [py, "-m", "pip", "install", "-q", "-c", str(ROOT / "constraints.txt"), f"{wheel}[lab]"],
+            400,
+            work,
+            env,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         step("lab extra")
-        import_all = ("import importlib, pkgutil, losskit.lab as L\n"
-                      "[importlib.import_module(f'losskit.lab.{m.name}') for m in pkgutil.iter_modules(L.__path__)]\n"
-                      "import sklearn.metrics, sklearn.model_selection\n"
-                      "from sklearn.datasets import load_digits; assert load_digits().data.shape == (1797, 64)")
+        import_all = (
+            "import importlib, pkgutil, losskit.lab as L\n"
+            "[importlib.import_module(f'losskit.lab.{m.name}') for m in pkgutil.iter_modules(L.__path__)]\n"
+            "import sklearn.metrics, sklearn.model_selection\n"
+            "from sklearn.datasets import load_digits; assert load_digits().data.shape == (1797, 64)"
+        )
         proc = _run([py, "-c", import_all], 120, work, env)
         assert proc.returncode == 0, proc.stderr[-3000:]
-        proc = _run([cli, "demo", "--quick", "--only", "imbalanced", "--out", str(work / "lab")], 400, work, env)
+        proc = _run(
+            [cli, "demo", "--quick", "--only", "imbalanced", "--out", str(work / "lab")], 400, work, env
+        )
         assert proc.returncode in (0, 1), proc.stderr[-3000:]  # 1: a claim did not hold, still a report
         assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
         assert (work / "lab" / "index.html").stat().st_size > 10_000
@@ -144,6 +158,7 @@ def test_long_description_has_no_relative_links():
     meta = re.search(r'^readme = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M)
     assert meta and meta.group(1) == "README.md"  # the file checked here is the one the wheel ships
 
+
 def test_make_installs_in_layers(tmp_path):
     """`make demo` installs the lab extra only; `make test` then adds its extras to the same .venv, once."""
     for name in ("Makefile", "pyproject.toml", "constraints.txt"):
@@ -164,7 +179,9 @@ def test_make_installs_in_layers(tmp_path):
     (tmp_path / ".venv" / "bin").mkdir(parents=True)
     (tmp_path / ".venv" / "bin" / "python").write_text("#!/bin/sh\n")
     (tmp_path / ".venv" / "bin" / "python").chmod(0o755)
-    stamp = next(line.split()[-1] for line in fresh.splitlines() if line.startswith("touch .venv/.installed-lab-"))
+    stamp = next(
+        line.split()[-1] for line in fresh.splitlines() if line.startswith("touch .venv/.installed-lab-")
+    )
     (tmp_path / stamp).touch()
     again = dry("demo")
     assert "pip install" not in again and "venv" not in again.replace(".venv/", "")

@@ -52,15 +52,26 @@ def _both(ours, theirs, x, y, reduction):
 PAIRS = {
     "l1": (lambda x, y, r: LF.l1_loss(x, y, reduction=r), lambda x, y, r: TF.l1_loss(x, y, reduction=r)),
     "mse": (lambda x, y, r: LF.mse_loss(x, y, reduction=r), lambda x, y, r: TF.mse_loss(x, y, reduction=r)),
-    "smooth_l1-1": (lambda x, y, r: LF.smooth_l1_loss(x, y, reduction=r),
-                    lambda x, y, r: TF.smooth_l1_loss(x, y, reduction=r)),
-    "smooth_l1-1/9": (lambda x, y, r: LF.smooth_l1_loss(x, y, beta=1 / 9, reduction=r),
-                      lambda x, y, r: TF.smooth_l1_loss(x, y, beta=1 / 9, reduction=r)),
-    "smooth_l1-0": (lambda x, y, r: LF.smooth_l1_loss(x, y, beta=0.0, reduction=r),
-                    lambda x, y, r: TF.smooth_l1_loss(x, y, beta=0.0, reduction=r)),
-    "huber-1": (lambda x, y, r: LF.huber_loss(x, y, reduction=r), lambda x, y, r: TF.huber_loss(x, y, reduction=r)),
-    "huber-2.5": (lambda x, y, r: LF.huber_loss(x, y, delta=2.5, reduction=r),
-                  lambda x, y, r: TF.huber_loss(x, y, delta=2.5, reduction=r)),
+    "smooth_l1-1": (
+        lambda x, y, r: LF.smooth_l1_loss(x, y, reduction=r),
+        lambda x, y, r: TF.smooth_l1_loss(x, y, reduction=r),
+    ),
+    "smooth_l1-1/9": (
+        lambda x, y, r: LF.smooth_l1_loss(x, y, beta=1 / 9, reduction=r),
+        lambda x, y, r: TF.smooth_l1_loss(x, y, beta=1 / 9, reduction=r),
+    ),
+    "smooth_l1-0": (
+        lambda x, y, r: LF.smooth_l1_loss(x, y, beta=0.0, reduction=r),
+        lambda x, y, r: TF.smooth_l1_loss(x, y, beta=0.0, reduction=r),
+    ),
+    "huber-1": (
+        lambda x, y, r: LF.huber_loss(x, y, reduction=r),
+        lambda x, y, r: TF.huber_loss(x, y, reduction=r),
+    ),
+    "huber-2.5": (
+        lambda x, y, r: LF.huber_loss(x, y, delta=2.5, reduction=r),
+        lambda x, y, r: TF.huber_loss(x, y, delta=2.5, reduction=r),
+    ),
 }
 
 
@@ -107,8 +118,9 @@ def test_gaussian_nll_homoscedastic_var_mapping():
         LF.gaussian_nll_loss(x, y, var=v)
     # a log-variance gives the same as torch on exp(log_var)
     s = torch.as_tensor(RNG.normal(size=(5, 3)))
-    torch.testing.assert_close(LF.gaussian_nll_loss(x, y, log_var=s, full=True),
-                               TF.gaussian_nll_loss(x, y, s.exp(), full=True))
+    torch.testing.assert_close(
+        LF.gaussian_nll_loss(x, y, log_var=s, full=True), TF.gaussian_nll_loss(x, y, s.exp(), full=True)
+    )
 
 
 @pytest.mark.parametrize("fn", [LF.l1_loss, LF.mse_loss, LF.smooth_l1_loss, LF.huber_loss])
@@ -132,7 +144,9 @@ def test_decision_no_silent_broadcast_unlike_torch(fn):
 # scikit-learn
 
 
-@pytest.mark.parametrize(("ours", "theirs"), [(LF.l1_loss, mean_absolute_error), (LF.mse_loss, mean_squared_error)])
+@pytest.mark.parametrize(
+    ("ours", "theirs"), [(LF.l1_loss, mean_absolute_error), (LF.mse_loss, mean_squared_error)]
+)
 def test_equals_sklearn_with_multioutput_and_sample_weight(ours, theirs):
     x, y = _data(40, 3)
     yn, xn = y.numpy(), x.numpy()
@@ -142,8 +156,9 @@ def test_equals_sklearn_with_multioutput_and_sample_weight(ours, theirs):
     # multioutput="uniform_average": the mean over outputs of per-output means = losskit's overall mean
     assert float(ours(x, y)) == pytest.approx(theirs(yn, xn, multioutput="uniform_average"), rel=1e-12)
     # multioutput="raw_values": per-output means = reduction "none" averaged over the samples
-    np.testing.assert_allclose(ours(x, y, reduction="none").mean(0).numpy(),
-                               theirs(yn, xn, multioutput="raw_values"), rtol=1e-12)
+    np.testing.assert_allclose(
+        ours(x, y, reduction="none").mean(0).numpy(), theirs(yn, xn, multioutput="raw_values"), rtol=1e-12
+    )
     # sample_weight (N,) = losskit's weight[:, None] broadcast over outputs (mean divides by sum of weights)
     wt = torch.as_tensor(w)
     assert float(ours(x, y, weight=wt[:, None])) == pytest.approx(theirs(yn, xn, sample_weight=w), rel=1e-12)
@@ -158,16 +173,21 @@ def test_quantile_equals_sklearn_mean_pinball_loss(tau):
     x, y = _data(60)
     w = RNG.uniform(0.1, 3.0, size=60)
     assert float(LF.quantile_loss(x, y, quantiles=tau)) == pytest.approx(
-        mean_pinball_loss(y.numpy(), x.numpy(), alpha=tau), rel=1e-12)
+        mean_pinball_loss(y.numpy(), x.numpy(), alpha=tau), rel=1e-12
+    )
     assert float(LF.quantile_loss(x, y, quantiles=tau, weight=torch.as_tensor(w))) == pytest.approx(
-        mean_pinball_loss(y.numpy(), x.numpy(), alpha=tau, sample_weight=w), rel=1e-12)
+        mean_pinball_loss(y.numpy(), x.numpy(), alpha=tau, sample_weight=w), rel=1e-12
+    )
     # several outputs, one level: uniform_average and raw_values
     x2, y2 = _data(30, 4)
     assert float(LF.quantile_loss(x2, y2, quantiles=tau)) == pytest.approx(
-        mean_pinball_loss(y2.numpy(), x2.numpy(), alpha=tau), rel=1e-12)
-    np.testing.assert_allclose(LF.quantile_loss(x2, y2, quantiles=tau, reduction="none").mean(0).numpy(),
-                               mean_pinball_loss(y2.numpy(), x2.numpy(), alpha=tau, multioutput="raw_values"),
-                               rtol=1e-12)
+        mean_pinball_loss(y2.numpy(), x2.numpy(), alpha=tau), rel=1e-12
+    )
+    np.testing.assert_allclose(
+        LF.quantile_loss(x2, y2, quantiles=tau, reduction="none").mean(0).numpy(),
+        mean_pinball_loss(y2.numpy(), x2.numpy(), alpha=tau, multioutput="raw_values"),
+        rtol=1e-12,
+    )
 
 
 def test_quantile_levels_equal_sklearn_level_by_level():
@@ -176,6 +196,7 @@ def test_quantile_levels_equal_sklearn_level_by_level():
     x, _ = _data(50, 3)
     y = torch.as_tensor(RNG.normal(size=50))
     per_level = [mean_pinball_loss(y.numpy(), x[:, q].numpy(), alpha=tau) for q, tau in enumerate(levels)]
-    np.testing.assert_allclose(LF.quantile_loss(x, y, quantiles=levels, reduction="none").mean(0).numpy(),
-                               per_level, rtol=1e-12)
+    np.testing.assert_allclose(
+        LF.quantile_loss(x, y, quantiles=levels, reduction="none").mean(0).numpy(), per_level, rtol=1e-12
+    )
     assert float(LF.quantile_loss(x, y, quantiles=levels)) == pytest.approx(np.mean(per_level), rel=1e-12)

@@ -75,8 +75,10 @@ def test_huber_spec_example_and_both_branches():
 @pytest.mark.parametrize("delta", [0.1, 0.5, 1.0, 2.0, 7.0])
 def test_huber_is_delta_times_smooth_l1(delta):
     x, y = torch.randn(50, dtype=F64) * 3, torch.randn(50, dtype=F64)
-    torch.testing.assert_close(LF.huber_loss(x, y, delta=delta, reduction="none"),
-                               delta * LF.smooth_l1_loss(x, y, beta=delta, reduction="none"))
+    torch.testing.assert_close(
+        LF.huber_loss(x, y, delta=delta, reduction="none"),
+        delta * LF.smooth_l1_loss(x, y, beta=delta, reduction="none"),
+    )
 
 
 def test_quantile_spec_example():
@@ -100,7 +102,9 @@ def test_quantile_levels_on_a_trailing_dimension():
     out = LF.quantile_loss(x, y, quantiles=levels, reduction="none")
     assert out.shape == (5, 2, 4)
     for q, tau in enumerate(levels):
-        torch.testing.assert_close(out[..., q], LF.quantile_loss(x[..., q], y, quantiles=tau, reduction="none"))
+        torch.testing.assert_close(
+            out[..., q], LF.quantile_loss(x[..., q], y, quantiles=tau, reduction="none")
+        )
     # "mean" averages over samples and levels alike
     torch.testing.assert_close(LF.quantile_loss(x, y, quantiles=levels), out.mean())
 
@@ -139,17 +143,22 @@ def test_laplace_nll_spec_example():
     mu, y, b = t(0.5), t(1.0), t(0.8)
     assert val(LF.laplace_nll_loss(mu, y, scale=b)) == pytest.approx(1.095003629, abs=1e-9)
     assert val(LF.laplace_nll_loss(mu, y, log_scale=b.log())) == pytest.approx(1.095003629, abs=1e-9)
-    assert val(LF.laplace_nll_loss(mu, y, scale=b, full=False)) == pytest.approx(1.095003629 - math.log(2), abs=1e-9)
+    assert val(LF.laplace_nll_loss(mu, y, scale=b, full=False)) == pytest.approx(
+        1.095003629 - math.log(2), abs=1e-9
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
 # the variance / scale parametrisations
 
 
-@pytest.mark.parametrize(("fn", "lin", "log"), [
-    (LF.gaussian_nll_loss, "var", "log_var"),
-    (LF.laplace_nll_loss, "scale", "log_scale"),
-])
+@pytest.mark.parametrize(
+    ("fn", "lin", "log"),
+    [
+        (LF.gaussian_nll_loss, "var", "log_var"),
+        (LF.laplace_nll_loss, "scale", "log_scale"),
+    ],
+)
 def test_linear_and_log_spread_agree_in_value_and_gradient(fn, lin, log):
     rng = np.random.default_rng(0)
     x, y = torch.as_tensor(rng.normal(size=(7, 3))), torch.as_tensor(rng.normal(size=(7, 3)))
@@ -169,20 +178,25 @@ def test_linear_and_log_spread_agree_in_value_and_gradient(fn, lin, log):
     assert bool((v.detach() < eps).any())
 
 
-@pytest.mark.parametrize(("fn", "lin", "log"), [
-    (LF.gaussian_nll_loss, "var", "log_var"),
-    (LF.laplace_nll_loss, "scale", "log_scale"),
-])
+@pytest.mark.parametrize(
+    ("fn", "lin", "log"),
+    [
+        (LF.gaussian_nll_loss, "var", "log_var"),
+        (LF.laplace_nll_loss, "scale", "log_scale"),
+    ],
+)
 def test_gradcheck_with_respect_to_the_spread(fn, lin, log):
     rng = np.random.default_rng(1)
     x, y = torch.as_tensor(rng.normal(size=(4, 2))), torch.as_tensor(rng.normal(size=(4, 2)))
     x = torch.where((x - y).abs() < 0.05, x + 0.3, x)  # away from the kink of |r| (Laplace)
     v = torch.as_tensor(rng.uniform(0.3, 2.0, size=(4, 2))).requires_grad_(True)
     s = torch.as_tensor(rng.normal(size=(2,))).requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda xx, vv: fn(xx, y, **{lin: vv}, reduction="none"),
-                                    (x.clone().requires_grad_(True), v))
-    assert torch.autograd.gradcheck(lambda xx, ss: fn(xx, y, **{log: ss}, reduction="none"),
-                                    (x.clone().requires_grad_(True), s))
+    assert torch.autograd.gradcheck(
+        lambda xx, vv: fn(xx, y, **{lin: vv}, reduction="none"), (x.clone().requires_grad_(True), v)
+    )
+    assert torch.autograd.gradcheck(
+        lambda xx, ss: fn(xx, y, **{log: ss}, reduction="none"), (x.clone().requires_grad_(True), s)
+    )
 
 
 def test_variance_clamp_is_value_only():
@@ -227,29 +241,38 @@ def test_mse_estimates_the_mean_l1_the_median_quantile_the_quantile():
 # SPEC decision: input and target shapes must match exactly
 
 ALL = [
-    (LF.l1_loss, {}), (LF.mse_loss, {}), (LF.smooth_l1_loss, {}), (LF.huber_loss, {}), (LF.quantile_loss, {}),
-    (LF.log_cosh_loss, {}), (LF.gaussian_nll_loss, {"var": 1.0}), (LF.laplace_nll_loss, {"scale": 1.0}),
+    (LF.l1_loss, {}),
+    (LF.mse_loss, {}),
+    (LF.smooth_l1_loss, {}),
+    (LF.huber_loss, {}),
+    (LF.quantile_loss, {}),
+    (LF.log_cosh_loss, {}),
+    (LF.gaussian_nll_loss, {"var": 1.0}),
+    (LF.laplace_nll_loss, {"scale": 1.0}),
 ]
 
 
 @pytest.mark.parametrize(("fn", "kw"), ALL, ids=[f.__name__ for f, _ in ALL])
 def test_n1_against_n_is_an_error_not_a_broadcast(fn, kw):
     x, y = torch.randn(8, 1), torch.randn(8)
-    with pytest.raises(ValueError, match=rf"^{fn.__name__}: target must have shape \(8, 1\) \(the input's shape"):
+    with pytest.raises(
+        ValueError, match=rf"^{fn.__name__}: target must have shape \(8, 1\) \(the input's shape"
+    ):
         fn(x, y, **kw)
     with pytest.raises(ValueError, match=rf"^{fn.__name__}: target must have shape \(8,\)"):
         fn(y, x, **kw)
 
 
 def test_modules_and_registry():
-    assert losskit.get("mae") .__class__ is losskit.L1Loss
+    assert losskit.get("mae").__class__ is losskit.L1Loss
     assert isinstance(losskit.get("pinball", quantiles=[0.1, 0.9]), losskit.QuantileLoss)
     for name in ("l1", "mse", "smooth_l1", "huber", "quantile", "log_cosh", "gaussian_nll", "laplace_nll"):
         assert name in losskit.available()
     # the predicted variance is passed at call time and overrides nothing stored
     mu, y, v = torch.randn(5, dtype=F64), torch.randn(5, dtype=F64), torch.rand(5, dtype=F64) + 0.5
-    torch.testing.assert_close(losskit.GaussianNLLLoss(full=True)(mu, y, var=v),
-                               LF.gaussian_nll_loss(mu, y, var=v, full=True))
+    torch.testing.assert_close(
+        losskit.GaussianNLLLoss(full=True)(mu, y, var=v), LF.gaussian_nll_loss(mu, y, var=v, full=True)
+    )
     with pytest.raises(TypeError, match="unknown option"):
         losskit.HuberLoss(beta=1.0)
 
@@ -274,9 +297,12 @@ def test_reference_reproduces_spec_examples():
     assert R.mse_loss(y_hat, y) == pytest.approx(0.916666667, abs=1e-9)
     assert R.smooth_l1_loss([0.5], [0.0], beta=1 / 9) == pytest.approx(0.444444444, abs=1e-9)
     assert R.huber_loss([3.0], [0.0], delta=2.0) == pytest.approx(4.0)
-    np.testing.assert_allclose(R.quantile_loss([8.0, 12.0], [10.0, 10.0], quantiles=0.9, reduction="none"), [1.8, 0.2])
-    np.testing.assert_allclose(R.log_cosh_loss([2.0, 50.0], [0.0, 0.0], reduction="none"), [1.32500275, 49.3068528],
-                               rtol=1e-8)
+    np.testing.assert_allclose(
+        R.quantile_loss([8.0, 12.0], [10.0, 10.0], quantiles=0.9, reduction="none"), [1.8, 0.2]
+    )
+    np.testing.assert_allclose(
+        R.log_cosh_loss([2.0, 50.0], [0.0, 0.0], reduction="none"), [1.32500275, 49.3068528], rtol=1e-8
+    )
     assert R.gaussian_nll_loss([0.5], [1.0], var=[0.25]) == pytest.approx(-0.193147181, abs=1e-9)
     assert R.gaussian_nll_loss([0.5], [1.0], var=[0.25], full=True) == pytest.approx(0.725791353, abs=1e-9)
     assert R.laplace_nll_loss([0.5], [1.0], scale=[0.8]) == pytest.approx(1.095003629, abs=1e-9)

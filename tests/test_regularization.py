@@ -61,15 +61,25 @@ def test_penalty_dtypes_and_empty():
     assert float(LF.l1_penalty([])) == 0.0 and float(LF.l2_penalty([])) == 0.0
 
 
-@pytest.mark.parametrize(("params", "error", "match"), [
-    (torch.nn.Linear(2, 2), TypeError, r"^l1_penalty: params must be a tensor or an iterable of tensors"),
-    (torch.nn.Sequential(torch.nn.Linear(2, 2)), TypeError, r"^l1_penalty: params must hold tensors, got Linear "
-                                                            r"at position 0; pass model.parameters\(\)"),
-    ([torch.ones(2), torch.ones(2, dtype=torch.long)], TypeError,
-     r"^l1_penalty: params must be floating-point tensors, got dtype torch.int64 at position 1"),
-    (3.0, TypeError, r"^l1_penalty: params must be a tensor or an iterable"),
-    ("w", TypeError, r"^l1_penalty: params must be a tensor or an iterable"),
-])
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        (torch.nn.Linear(2, 2), TypeError, r"^l1_penalty: params must be a tensor or an iterable of tensors"),
+        (
+            torch.nn.Sequential(torch.nn.Linear(2, 2)),
+            TypeError,
+            r"^l1_penalty: params must hold tensors, got Linear "
+            r"at position 0; pass model.parameters\(\)",
+        ),
+        (
+            [torch.ones(2), torch.ones(2, dtype=torch.long)],
+            TypeError,
+            r"^l1_penalty: params must be floating-point tensors, got dtype torch.int64 at position 1",
+        ),
+        (3.0, TypeError, r"^l1_penalty: params must be a tensor or an iterable"),
+        ("w", TypeError, r"^l1_penalty: params must be a tensor or an iterable"),
+    ],
+)
 def test_penalty_errors(params, error, match):
     with pytest.raises(error, match=match):
         LF.l1_penalty(params)
@@ -151,12 +161,19 @@ def test_objective_does_not_register_the_parameters():
     assert "l1=0, l2=0" in repr(plain)
 
 
-@pytest.mark.parametrize(("kwargs", "error", "match"), [
-    ({"criterion": 3}, TypeError, r"^Objective: criterion must be a loss Module or function"),
-    ({"l1": -0.1}, ValueError, r"^Objective: l1 must be in \[0, inf\)"),
-    ({"l2": float("inf")}, ValueError, r"^Objective: l2 must be finite"),
-    ({"params": [torch.ones(2, dtype=torch.long)]}, TypeError, r"^Objective: params must be floating-point"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"criterion": 3}, TypeError, r"^Objective: criterion must be a loss Module or function"),
+        ({"l1": -0.1}, ValueError, r"^Objective: l1 must be in \[0, inf\)"),
+        ({"l2": float("inf")}, ValueError, r"^Objective: l2 must be finite"),
+        (
+            {"params": [torch.ones(2, dtype=torch.long)]},
+            TypeError,
+            r"^Objective: params must be floating-point",
+        ),
+    ],
+)
 def test_objective_errors(kwargs, error, match):
     args = {"criterion": losskit.MSELoss(), "params": [torch.ones(2)], **kwargs}
     with pytest.raises(error, match=match):

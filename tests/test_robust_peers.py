@@ -42,8 +42,12 @@ def _values_and_grads(ours, theirs, x, y):
 @pytest.mark.parametrize("eps", [1.0, 0.05, 4.0])
 def test_charbonnier_equals_kornia(eps):
     x, y = _data(7, 5)
-    _values_and_grads(lambda a, b: LF.charbonnier_loss(a, b, eps=eps, reduction="none"),
-                      lambda a, b: eps * (charbonnier_loss(a / eps, b / eps, reduction="none") + 1.0), x, y)
+    _values_and_grads(
+        lambda a, b: LF.charbonnier_loss(a, b, eps=eps, reduction="none"),
+        lambda a, b: eps * (charbonnier_loss(a / eps, b / eps, reduction="none") + 1.0),
+        x,
+        y,
+    )
 
 
 @pytest.mark.parametrize("scale", [1.0, 0.3, 2.5])
@@ -51,18 +55,30 @@ def test_charbonnier_equals_kornia(eps):
 def test_cauchy_welsch_geman_mcclure_equal_kornia(scale, reduction):
     x, y = _data(6, 4)
     for ours, theirs in (
-        (lambda a, b: LF.cauchy_loss(a, b, scale=scale, reduction=reduction),
-         lambda a, b: cauchy_loss(a / scale, b / scale, reduction=reduction)),
-        (lambda a, b: LF.welsch_loss(a, b, scale=scale, reduction=reduction),
-         lambda a, b: welsch_loss(a / scale, b / scale, reduction=reduction)),
-        (lambda a, b: LF.barron_loss(a, b, alpha=-2.0, scale=scale, reduction=reduction),
-         lambda a, b: geman_mcclure_loss(a / scale, b / scale, reduction=reduction)),
-        (lambda a, b: LF.barron_loss(a, b, alpha=1.0, scale=scale, reduction=reduction),
-         lambda a, b: charbonnier_loss(a / scale, b / scale, reduction=reduction)),
-        (lambda a, b: LF.barron_loss(a, b, alpha=0.0, scale=scale, reduction=reduction),
-         lambda a, b: cauchy_loss(a / scale, b / scale, reduction=reduction)),
-        (lambda a, b: LF.barron_loss(a, b, alpha=-math.inf, scale=scale, reduction=reduction),
-         lambda a, b: welsch_loss(a / scale, b / scale, reduction=reduction)),
+        (
+            lambda a, b: LF.cauchy_loss(a, b, scale=scale, reduction=reduction),
+            lambda a, b: cauchy_loss(a / scale, b / scale, reduction=reduction),
+        ),
+        (
+            lambda a, b: LF.welsch_loss(a, b, scale=scale, reduction=reduction),
+            lambda a, b: welsch_loss(a / scale, b / scale, reduction=reduction),
+        ),
+        (
+            lambda a, b: LF.barron_loss(a, b, alpha=-2.0, scale=scale, reduction=reduction),
+            lambda a, b: geman_mcclure_loss(a / scale, b / scale, reduction=reduction),
+        ),
+        (
+            lambda a, b: LF.barron_loss(a, b, alpha=1.0, scale=scale, reduction=reduction),
+            lambda a, b: charbonnier_loss(a / scale, b / scale, reduction=reduction),
+        ),
+        (
+            lambda a, b: LF.barron_loss(a, b, alpha=0.0, scale=scale, reduction=reduction),
+            lambda a, b: cauchy_loss(a / scale, b / scale, reduction=reduction),
+        ),
+        (
+            lambda a, b: LF.barron_loss(a, b, alpha=-math.inf, scale=scale, reduction=reduction),
+            lambda a, b: welsch_loss(a / scale, b / scale, reduction=reduction),
+        ),
     ):
         _values_and_grads(ours, theirs, x, y)
 
@@ -70,8 +86,12 @@ def test_cauchy_welsch_geman_mcclure_equal_kornia(scale, reduction):
 def test_barron_alpha_2_is_half_torch_mse_in_units_of_c():
     x, y = _data(5, 3)
     c = 0.7
-    _values_and_grads(lambda a, b: LF.barron_loss(a, b, alpha=2.0, scale=c),
-                      lambda a, b: 0.5 * torch.nn.functional.mse_loss(a / c, b / c), x, y)
+    _values_and_grads(
+        lambda a, b: LF.barron_loss(a, b, alpha=2.0, scale=c),
+        lambda a, b: 0.5 * torch.nn.functional.mse_loss(a / c, b / c),
+        x,
+        y,
+    )
 
 
 @pytest.mark.parametrize("c", [0.4, 1.0, 3.0])
@@ -84,4 +104,6 @@ def test_barron_nll_equals_torch_distributions(c):
     # a tensor α and scale (one per element) go through the general form + quadrature: same numbers
     a = torch.zeros(50, dtype=F64)
     torch.testing.assert_close(
-        LF.barron_loss(mu, y, alpha=a, scale=torch.full((50,), c, dtype=F64), nll=True, reduction="none"), cauchy)
+        LF.barron_loss(mu, y, alpha=a, scale=torch.full((50,), c, dtype=F64), nll=True, reduction="none"),
+        cauchy,
+    )

@@ -36,7 +36,9 @@ def test_charbonnier_pythagorean_values():
 
 def test_cauchy_and_welsch_values():
     # cauchy: log(1 + 0.5 (x/c)^2) with x = 2, c = sqrt 2 -> log(1 + 1) = log 2
-    assert LF.cauchy_loss(t(2.0), ZERO, scale=math.sqrt(2.0)).item() == pytest.approx(math.log(2.0), abs=1e-15)
+    assert LF.cauchy_loss(t(2.0), ZERO, scale=math.sqrt(2.0)).item() == pytest.approx(
+        math.log(2.0), abs=1e-15
+    )
     # welsch: 1 - exp(-0.5 (x/c)^2) with (x/c)^2 = 2 log 2 -> 1 - 1/2
     x = t(3.0 * math.sqrt(2.0 * math.log(2.0)))
     assert LF.welsch_loss(x, ZERO, scale=3.0).item() == pytest.approx(0.5, abs=1e-15)
@@ -44,15 +46,18 @@ def test_cauchy_and_welsch_values():
     assert LF.welsch_loss(t(1e-10), ZERO).item() == pytest.approx(5e-21, rel=1e-12)
 
 
-@pytest.mark.parametrize(("alpha", "want"), [
-    (2.0, 4.5),                       # 0.5 * 9
-    (1.0, math.sqrt(10.0) - 1.0),     # sqrt(9 + 1) - 1
-    (0.0, math.log(5.5)),             # log(0.5 * 9 + 1)
-    (-2.0, 18.0 / 13.0),              # b = 4: (4/-2) * ((9/4 + 1)^-1 - 1) = -2 * (4/13 - 1) = 18/13
-    (-math.inf, 1.0 - math.exp(-4.5)),
-    (4.0, 14.625),                    # b = 2: (2/4) * ((9/2 + 1)^2 - 1) = 0.5 * 29.25
-    (math.inf, math.expm1(4.5)),
-])
+@pytest.mark.parametrize(
+    ("alpha", "want"),
+    [
+        (2.0, 4.5),  # 0.5 * 9
+        (1.0, math.sqrt(10.0) - 1.0),  # sqrt(9 + 1) - 1
+        (0.0, math.log(5.5)),  # log(0.5 * 9 + 1)
+        (-2.0, 18.0 / 13.0),  # b = 4: (4/-2) * ((9/4 + 1)^-1 - 1) = -2 * (4/13 - 1) = 18/13
+        (-math.inf, 1.0 - math.exp(-4.5)),
+        (4.0, 14.625),  # b = 2: (2/4) * ((9/2 + 1)^2 - 1) = 0.5 * 29.25
+        (math.inf, math.expm1(4.5)),
+    ],
+)
 def test_barron_special_cases_at_x_3(alpha, want):
     assert LF.barron_loss(X3, ZERO, alpha=alpha).item() == pytest.approx(want, rel=1e-14)
     # a tensor α gives the same (the exact α = 0, 2 branches and the general form elsewhere)
@@ -78,15 +83,22 @@ def test_barron_contains_the_other_losses():
     c = t(0.5, 1.0, 2.0)
     # Charbonnier minus eps is eps * ρ(x, 1, eps): sqrt(x² + ε²) - ε = ε (sqrt((x/ε)² + 1) - 1)
     eps = 0.3
-    torch.testing.assert_close(LF.charbonnier_loss(x, y, eps=eps, reduction="none") - eps,
-                               eps * LF.barron_loss(x, y, alpha=1.0, scale=eps, reduction="none"))
-    torch.testing.assert_close(LF.cauchy_loss(x, y, scale=c, reduction="none"),
-                               LF.barron_loss(x, y, alpha=0.0, scale=c, reduction="none"))
-    torch.testing.assert_close(LF.welsch_loss(x, y, scale=c, reduction="none"),
-                               LF.barron_loss(x, y, alpha=-math.inf, scale=c, reduction="none"))
+    torch.testing.assert_close(
+        LF.charbonnier_loss(x, y, eps=eps, reduction="none") - eps,
+        eps * LF.barron_loss(x, y, alpha=1.0, scale=eps, reduction="none"),
+    )
+    torch.testing.assert_close(
+        LF.cauchy_loss(x, y, scale=c, reduction="none"),
+        LF.barron_loss(x, y, alpha=0.0, scale=c, reduction="none"),
+    )
+    torch.testing.assert_close(
+        LF.welsch_loss(x, y, scale=c, reduction="none"),
+        LF.barron_loss(x, y, alpha=-math.inf, scale=c, reduction="none"),
+    )
     # α = 2 is half the squared error in units of c
-    torch.testing.assert_close(LF.barron_loss(x, y, alpha=2.0, scale=c, reduction="none"),
-                               0.5 * ((x - y) / c) ** 2)
+    torch.testing.assert_close(
+        LF.barron_loss(x, y, alpha=2.0, scale=c, reduction="none"), 0.5 * ((x - y) / c) ** 2
+    )
 
 
 def test_barron_is_nonnegative_and_increasing_in_alpha():
@@ -146,8 +158,9 @@ def test_compiles_with_a_tensor_alpha_and_the_nll():
     torch._dynamo.reset()
     compiled = torch.compile(LF.barron_loss, fullgraph=True, backend="aot_eager")
     for nll in (False, True):
-        torch.testing.assert_close(compiled(x, y, alpha=a, scale=c, nll=nll),
-                                   LF.barron_loss(x, y, alpha=a, scale=c, nll=nll))
+        torch.testing.assert_close(
+            compiled(x, y, alpha=a, scale=c, nll=nll), LF.barron_loss(x, y, alpha=a, scale=c, nll=nll)
+        )
 
 
 # --- the adaptive Module -----------------------------------------------------------------------------------
@@ -155,12 +168,16 @@ def test_compiles_with_a_tensor_alpha_and_the_nll():
 
 def test_module_initial_values_and_bounded_parametrisation():
     crit = losskit.BarronLoss()
-    assert float(crit.alpha.detach()) == pytest.approx(1.0, abs=1e-7) and float(crit.scale.detach()) == pytest.approx(1.0, abs=1e-7)
+    assert float(crit.alpha.detach()) == pytest.approx(1.0, abs=1e-7) and float(
+        crit.scale.detach()
+    ) == pytest.approx(1.0, abs=1e-7)
     assert {n for n, _ in crit.named_parameters()} == {"latent_alpha", "latent_scale"}
     with torch.no_grad():
         crit.latent_alpha.fill_(-60.0)
         crit.latent_scale.fill_(-60.0)
-    assert float(crit.alpha.detach()) == pytest.approx(0.001, rel=1e-5) and float(crit.scale.detach()) == pytest.approx(1e-5, rel=1e-5)
+    assert float(crit.alpha.detach()) == pytest.approx(0.001, rel=1e-5) and float(
+        crit.scale.detach()
+    ) == pytest.approx(1e-5, rel=1e-5)
     with torch.no_grad():
         crit.latent_alpha.fill_(60.0)
     assert float(crit.alpha.detach()) == pytest.approx(1.999, rel=1e-6)
@@ -173,11 +190,16 @@ def test_module_equals_the_function():
     x, y = torch.randn(6, 3, dtype=F64), torch.randn(6, 3, dtype=F64)
     fixed = losskit.BarronLoss(alpha=0.0, scale=0.5, learn_alpha=False, learn_scale=False, reduction="sum")
     assert not list(fixed.parameters())
-    torch.testing.assert_close(fixed(x, y), LF.barron_loss(x, y, alpha=0.0, scale=0.5, reduction="sum").float()
-                               .to(F64), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(
+        fixed(x, y),
+        LF.barron_loss(x, y, alpha=0.0, scale=0.5, reduction="sum").float().to(F64),
+        rtol=1e-6,
+        atol=1e-6,
+    )
     learned = losskit.BarronLoss(num_features=3)
-    torch.testing.assert_close(learned(x, y), LF.barron_loss(x, y, alpha=learned.alpha, scale=learned.scale,
-                                                             nll=True))
+    torch.testing.assert_close(
+        learned(x, y), LF.barron_loss(x, y, alpha=learned.alpha, scale=learned.scale, nll=True)
+    )
     assert isinstance(losskit.get("barron"), losskit.BarronLoss)
     assert isinstance(losskit.get("adaptive_robust", learn_scale=False), losskit.BarronLoss)
 

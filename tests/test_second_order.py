@@ -100,8 +100,10 @@ def _hvp(f: Callable[..., torch.Tensor], inputs: tuple, seed: int) -> tuple[torc
 
 GRADGRAD = [
     pytest.param(e, s, id=f"{e.name}-{s!r}")
-    for e in ENTRIES if e.differentiable and e.name not in UNSUPPORTED
-    for s in e.samples() if s.grad
+    for e in ENTRIES
+    if e.differentiable and e.name not in UNSUPPORTED
+    for s in e.samples()
+    if s.grad
 ]
 
 
@@ -165,20 +167,28 @@ def _kernel_cases() -> list:
     y = (torch.rand(7, 3, generator=g) < 0.4).double()
     z = torch.randn(7, 4, generator=g, dtype=torch.float64) * 2
     t = torch.randint(0, 4, (7,), generator=g)
-    b = torch.rand(7, 4, generator=g, dtype=torch.float64) + torch.tensor([0.0, 0.0, 1.0, 1.0], dtype=torch.float64)
+    b = torch.rand(7, 4, generator=g, dtype=torch.float64) + torch.tensor(
+        [0.0, 0.0, 1.0, 1.0], dtype=torch.float64
+    )
     s = torch.randn(2, 3, 4, 4, generator=g, dtype=torch.float64)
     lab = torch.randint(0, 3, (2, 4, 4), generator=g)
     return [
         pytest.param(lambda a: LF.sigmoid_focal_loss(a, y, reduction="none"), x, id="sigmoid_focal"),
-        pytest.param(lambda a: LF.sigmoid_focal_loss(a, y.clamp(0.1, 0.7), gamma=0.5), x, id="sigmoid_focal-soft"),
+        pytest.param(
+            lambda a: LF.sigmoid_focal_loss(a, y.clamp(0.1, 0.7), gamma=0.5), x, id="sigmoid_focal-soft"
+        ),
         pytest.param(lambda a: LF.softmax_focal_loss(a, t, reduction="none"), z, id="softmax_focal"),
         pytest.param(lambda a: LF.giou_loss(a, b.flip(0), reduction="none"), b, id="giou"),
         pytest.param(lambda a: LF.ciou_loss(a, b.flip(0), reduction="none"), b, id="ciou"),
         pytest.param(lambda a: LF.dice_loss(a, lab, reduction="none"), s, id="dice-index"),
-        pytest.param(lambda a: LF.tversky_loss(a, lab, ignore_index=2, reduction="none"), s, id="tversky-ignore"),
+        pytest.param(
+            lambda a: LF.tversky_loss(a, lab, ignore_index=2, reduction="none"), s, id="tversky-ignore"
+        ),
         pytest.param(lambda a: LF.generalized_dice_loss(a, lab, multilabel=True), s, id="gdice-sigmoid"),
         pytest.param(lambda a: LF.lovasz_loss(a, lab, reduction="none"), s, id="lovasz-softmax"),
-        pytest.param(lambda a: LF.lovasz_loss(a, lab, per_image=False, multilabel=True), s, id="lovasz-hinge"),
+        pytest.param(
+            lambda a: LF.lovasz_loss(a, lab, per_image=False, multilabel=True), s, id="lovasz-hinge"
+        ),
     ]
 
 
@@ -229,8 +239,12 @@ def test_torch_func_transforms_take_the_plain_formula(f, x) -> None:
     torch.testing.assert_close(batched[0], g.detach(), rtol=1e-10, atol=1e-13)
     with dual_level():
         tangent = unpack_dual(f(make_dual(x, v))).tangent
-    torch.testing.assert_close(tangent, torch.einsum("...k,k->...", jac.reshape(*jac.shape[: f(x).dim()], -1),
-                                                      v.reshape(-1)), rtol=1e-10, atol=1e-13)
+    torch.testing.assert_close(
+        tangent,
+        torch.einsum("...k,k->...", jac.reshape(*jac.shape[: f(x).dim()], -1), v.reshape(-1)),
+        rtol=1e-10,
+        atol=1e-13,
+    )
 
 
 def test_applies_reports_transforms_and_the_switch() -> None:
@@ -321,7 +335,9 @@ def test_hessian_of_elementwise_losses(entry: LossEntry, sample: Sample) -> None
     n = x0.numel()
     hess = torch.func.hessian(total)(x0).reshape(n, n)
     # elementwise: the Hessian is diagonal, and its diagonal is each element's second derivative
-    torch.testing.assert_close(hess - torch.diag(torch.diagonal(hess)), torch.zeros_like(hess), rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        hess - torch.diag(torch.diagonal(hess)), torch.zeros_like(hess), rtol=0, atol=1e-12
+    )
 
     def ref(x: np.ndarray) -> np.ndarray:
         return np.asarray(entry.reference(x, *to_numpy(rest), **to_numpy(sample.kwargs), reduction="none"))
@@ -345,7 +361,9 @@ def test_hessian_of_elementwise_losses(entry: LossEntry, sample: Sample) -> None
     torch.testing.assert_close(hv, hvp, rtol=1e-9, atol=1e-12)
 
 
-def _hvp_sum(f: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor]:
+def _hvp_sum(
+    f: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, v: torch.Tensor
+) -> tuple[torch.Tensor]:
     x = x0.clone().requires_grad_(True)
     (g,) = torch.autograd.grad(f(x), x, create_graph=True)
     if not g.requires_grad:  # piecewise-linear loss: the gradient does not depend on x

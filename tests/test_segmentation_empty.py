@@ -49,8 +49,9 @@ def _kornia(average: str):
 
 
 PEERS = {
-    "MONAI": lambda x, y, ign: ML.DiceLoss(softmax=True, to_onehot_y=True, include_background=False,
-                                          ignore_index=ign)(x, y[:, None]),
+    "MONAI": lambda x, y, ign: ML.DiceLoss(
+        softmax=True, to_onehot_y=True, include_background=False, ignore_index=ign
+    )(x, y[:, None]),
     "smp": lambda x, y, ign: SL.DiceLoss("multiclass", classes=[1], ignore_index=ign)(x, y),
     "kornia macro": _kornia("macro"),
     "kornia micro": _kornia("micro"),
@@ -74,8 +75,9 @@ def test_doc_table_matches_the_peers_and_losskit() -> None:
         assert list(table[case]) == list(PEERS)
         for peer, run in PEERS.items():
             got = float(run(x, y, ign))
-            assert abs(got - table[case][peer]) <= 5e-5, f"{case} / {peer}: computed {got:.6f}, doc says " \
-                f"{table[case][peer]:.4f}"
+            assert abs(got - table[case][peer]) <= 5e-5, (
+                f"{case} / {peer}: computed {got:.6f}, doc says {table[case][peer]:.4f}"
+            )
 
 
 def test_losskit_values_pinned() -> None:
@@ -117,11 +119,15 @@ def test_gradients_in_the_empty_cases() -> None:
     assert torch.equal(x.grad, torch.zeros_like(x))
 
 
-@pytest.mark.parametrize("f", [LF.jaccard_loss, LF.tversky_loss, LF.focal_tversky_loss, LF.lovasz_loss],
-                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "f", [LF.jaccard_loss, LF.tversky_loss, LF.focal_tversky_loss, LF.lovasz_loss], ids=lambda f: f.__name__
+)
 def test_other_overlap_losses_follow_the_rule(f) -> None:
-    want = {"empty target, empty prediction": 0.0, "empty target, non-empty prediction": 1.0,
-            "all pixels ignored": 0.0}
+    want = {
+        "empty target, empty prediction": 0.0,
+        "empty target, non-empty prediction": 1.0,
+        "all pixels ignored": 0.0,
+    }
     for case, (x, y, ign) in CASES.items():
         got = float(f(x, y, include_background=False, ignore_index=ign))
         assert got == pytest.approx(want[case], abs=1e-4), case

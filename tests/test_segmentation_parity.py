@@ -44,11 +44,21 @@ def close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-9, atol: float = 1e
 @pytest.mark.parametrize("per_image", [True, False])
 @pytest.mark.parametrize("multilabel", [False, True])
 def test_soft_target_loss_is_zero_at_prediction_equal_target(fn, per_image, multilabel) -> None:
-    q = _soft(1) if not multilabel else torch.rand(2, 3, 4, 5, generator=torch.Generator().manual_seed(2),
-                                                   dtype=F64)
+    q = (
+        _soft(1)
+        if not multilabel
+        else torch.rand(2, 3, 4, 5, generator=torch.Generator().manual_seed(2), dtype=F64)
+    )
     for smooth in (0.0, 1e-5, 1.0):
-        out = fn(q, q, input_type="probs", multilabel=multilabel, per_image=per_image, smooth=smooth,
-                 reduction="none")
+        out = fn(
+            q,
+            q,
+            input_type="probs",
+            multilabel=multilabel,
+            per_image=per_image,
+            smooth=smooth,
+            reduction="none",
+        )
         close(out, torch.zeros_like(out), atol=1e-14)
 
 
@@ -68,8 +78,11 @@ def test_product_form_on_soft_targets_was_not_zero() -> None:
     q = _soft(3)
     product = 1 - 2 * (q * q).sum((2, 3)) / (2 * q.sum((2, 3)))
     assert float(product.mean()) > 0.3
-    close(LF.dice_loss(q, q, input_type="probs", smooth=0.0, reduction="none"), torch.zeros(2, 3, dtype=F64),
-          atol=1e-14)
+    close(
+        LF.dice_loss(q, q, input_type="probs", smooth=0.0, reduction="none"),
+        torch.zeros(2, 3, dtype=F64),
+        atol=1e-14,
+    )
 
 
 @pytest.mark.parametrize("fn", [LF.dice_loss, LF.jaccard_loss, LF.tversky_loss], ids=lambda f: f.__name__)
@@ -116,15 +129,29 @@ def test_binary_targets_soft_form_equals_product_form(fn, per_image) -> None:
 def test_monai_soft_label(per_image) -> None:
     x, q = _logits(6), _soft(7)
     batch = not per_image
-    for opts, ours in [({}, {}), ({"include_background": False}, {"include_background": False}),
-                       ({"squared_pred": True}, {"squared": True})]:
+    for opts, ours in [
+        ({}, {}),
+        ({"include_background": False}, {"include_background": False}),
+        ({"squared_pred": True}, {"squared": True}),
+    ]:
         m = ML.DiceLoss(softmax=True, soft_label=True, batch=batch, reduction="none", **opts)(x, q)
-        close(LF.dice_loss(x, q, per_image=per_image, reduction="none", **ours), m, rtol=1e-6 if ours else 1e-9)
-    m = ML.DiceLoss(softmax=True, soft_label=True, jaccard=True, batch=batch, smooth_nr=0.4, smooth_dr=0.4,
-                    reduction="none")(x, q)
+        close(
+            LF.dice_loss(x, q, per_image=per_image, reduction="none", **ours), m, rtol=1e-6 if ours else 1e-9
+        )
+    m = ML.DiceLoss(
+        softmax=True,
+        soft_label=True,
+        jaccard=True,
+        batch=batch,
+        smooth_nr=0.4,
+        smooth_dr=0.4,
+        reduction="none",
+    )(x, q)
     close(LF.jaccard_loss(x, q, per_image=per_image, smooth=0.2, reduction="none"), m)
     for a, b in ((0.3, 0.7), (0.9, 0.1)):
-        m = ML.TverskyLoss(softmax=True, soft_label=True, alpha=a, beta=b, batch=batch, reduction="none")(x, q)
+        m = ML.TverskyLoss(softmax=True, soft_label=True, alpha=a, beta=b, batch=batch, reduction="none")(
+            x, q
+        )
         close(LF.tversky_loss(x, q, alpha=a, beta=b, per_image=per_image, reduction="none"), m)
     # sigmoid with a soft multi-label target
     t = torch.rand(x.shape, generator=torch.Generator().manual_seed(8), dtype=F64)
@@ -132,8 +159,14 @@ def test_monai_soft_label(per_image) -> None:
     close(LF.dice_loss(x, t, multilabel=True, per_image=per_image, reduction="none"), m)
     # MONAI's default soft_label=False keeps the product form, which differs on soft targets (pinned)
     m_hard = ML.DiceLoss(softmax=True, batch=batch, reduction="none")(x, q)
-    assert float((LF.dice_loss(x, q, per_image=per_image, reduction="none") - m_hard.reshape(-1, 3)
-                  .squeeze()).abs().max()) > 1e-3
+    assert (
+        float(
+            (LF.dice_loss(x, q, per_image=per_image, reduction="none") - m_hard.reshape(-1, 3).squeeze())
+            .abs()
+            .max()
+        )
+        > 1e-3
+    )
 
 
 @pytest.mark.parametrize("per_image", [True, False])
@@ -143,14 +176,30 @@ def test_monai_generalized_dice_soft_label(per_image, w_type) -> None:
     # its class weights come from float32 volumes, hence rtol 1e-6
     x, q = _logits(24), _soft(25)
     for nr, dr in ((1e-5, 1e-5), (0.2, 0.7)):
-        m = ML.GeneralizedDiceLoss(softmax=True, soft_label=True, w_type=w_type, batch=not per_image,
-                                   smooth_nr=nr, smooth_dr=dr, reduction="none")(x, q)
-        close(LF.generalized_dice_loss(x, q, weighting=w_type, per_image=per_image, smooth_nr=nr, smooth_dr=dr,
-                                       reduction="none"), m, rtol=1e-6)
-    m = ML.GeneralizedDiceLoss(softmax=True, soft_label=True, include_background=False, batch=not per_image,
-                               reduction="none")(x, q)
-    close(LF.generalized_dice_loss(x, q, include_background=False, per_image=per_image, reduction="none"), m,
-          rtol=1e-6)
+        m = ML.GeneralizedDiceLoss(
+            softmax=True,
+            soft_label=True,
+            w_type=w_type,
+            batch=not per_image,
+            smooth_nr=nr,
+            smooth_dr=dr,
+            reduction="none",
+        )(x, q)
+        close(
+            LF.generalized_dice_loss(
+                x, q, weighting=w_type, per_image=per_image, smooth_nr=nr, smooth_dr=dr, reduction="none"
+            ),
+            m,
+            rtol=1e-6,
+        )
+    m = ML.GeneralizedDiceLoss(
+        softmax=True, soft_label=True, include_background=False, batch=not per_image, reduction="none"
+    )(x, q)
+    close(
+        LF.generalized_dice_loss(x, q, include_background=False, per_image=per_image, reduction="none"),
+        m,
+        rtol=1e-6,
+    )
     # the soft form is 0 at p = q on MONAI's side too (its default soft_label=False is not)
     assert float(ML.GeneralizedDiceLoss(soft_label=True, smooth_nr=0.0, smooth_dr=0.0)(q, q)) < 1e-6
     assert float(ML.GeneralizedDiceLoss(smooth_nr=0.0, smooth_dr=0.0)(q, q)) > 0.1
@@ -161,10 +210,14 @@ def test_smp_soft_targets() -> None:
     x = _logits(9)
     t = torch.rand(x.shape, generator=torch.Generator().manual_seed(10), dtype=F64)
     close(LF.dice_loss(x, t, multilabel=True, per_image=False, smooth=0.0), SL.DiceLoss("multilabel")(x, t))
-    close(LF.jaccard_loss(x, t, multilabel=True, per_image=False, smooth=0.2),
-          SL.JaccardLoss("multilabel", smooth=0.2)(x, t))
-    close(LF.tversky_loss(x, t, multilabel=True, per_image=False, smooth=0.1, alpha=0.3, beta=0.7),
-          SL.TverskyLoss("multilabel", smooth=0.1, alpha=0.3, beta=0.7)(x, t))
+    close(
+        LF.jaccard_loss(x, t, multilabel=True, per_image=False, smooth=0.2),
+        SL.JaccardLoss("multilabel", smooth=0.2)(x, t),
+    )
+    close(
+        LF.tversky_loss(x, t, multilabel=True, per_image=False, smooth=0.1, alpha=0.3, beta=0.7),
+        SL.TverskyLoss("multilabel", smooth=0.1, alpha=0.3, beta=0.7)(x, t),
+    )
 
 
 # options from the peers ---------------------------------------------------------------------------------------
@@ -183,25 +236,66 @@ def test_monai_smooth_nr_dr(per_image) -> None:
     batch = not per_image
     nr, dr = 0.3, 1.7
     m = ML.DiceLoss(softmax=True, to_onehot_y=True, smooth_nr=nr, smooth_dr=dr, batch=batch, reduction="none")
-    close(LF.dice_loss(x, y, smooth_nr=nr, smooth_dr=dr, per_image=per_image, reduction="none"), m(x, y[:, None]))
-    m = ML.TverskyLoss(softmax=True, to_onehot_y=True, alpha=0.3, beta=0.7, smooth_nr=nr, smooth_dr=dr,
-                       batch=batch, reduction="none")
-    close(LF.tversky_loss(x, y, alpha=0.3, beta=0.7, smooth_nr=nr, smooth_dr=dr, per_image=per_image,
-                          reduction="none"), m(x, y[:, None]))
-    m = ML.GeneralizedDiceLoss(softmax=True, to_onehot_y=True, smooth_nr=nr, smooth_dr=dr, batch=batch,
-                               reduction="none")
-    close(LF.generalized_dice_loss(x, y, smooth_nr=nr, smooth_dr=dr, per_image=per_image, reduction="none"),
-          m(x, y[:, None]), rtol=1e-6)  # MONAI's class weights are float32
+    close(
+        LF.dice_loss(x, y, smooth_nr=nr, smooth_dr=dr, per_image=per_image, reduction="none"),
+        m(x, y[:, None]),
+    )
+    m = ML.TverskyLoss(
+        softmax=True,
+        to_onehot_y=True,
+        alpha=0.3,
+        beta=0.7,
+        smooth_nr=nr,
+        smooth_dr=dr,
+        batch=batch,
+        reduction="none",
+    )
+    close(
+        LF.tversky_loss(
+            x, y, alpha=0.3, beta=0.7, smooth_nr=nr, smooth_dr=dr, per_image=per_image, reduction="none"
+        ),
+        m(x, y[:, None]),
+    )
+    m = ML.GeneralizedDiceLoss(
+        softmax=True, to_onehot_y=True, smooth_nr=nr, smooth_dr=dr, batch=batch, reduction="none"
+    )
+    close(
+        LF.generalized_dice_loss(x, y, smooth_nr=nr, smooth_dr=dr, per_image=per_image, reduction="none"),
+        m(x, y[:, None]),
+        rtol=1e-6,
+    )  # MONAI's class weights are float32
     # MONAI's Jaccard smooths 2·TP and 2·union: its (nr, dr) are losskit's (nr / 2, dr / 2)
-    m = ML.DiceLoss(softmax=True, to_onehot_y=True, jaccard=True, smooth_nr=nr, smooth_dr=dr, batch=batch,
-                    reduction="none")
-    close(LF.jaccard_loss(x, y, smooth_nr=nr / 2, smooth_dr=dr / 2, per_image=per_image, reduction="none"),
-          m(x, y[:, None]))
+    m = ML.DiceLoss(
+        softmax=True,
+        to_onehot_y=True,
+        jaccard=True,
+        smooth_nr=nr,
+        smooth_dr=dr,
+        batch=batch,
+        reduction="none",
+    )
+    close(
+        LF.jaccard_loss(x, y, smooth_nr=nr / 2, smooth_dr=dr / 2, per_image=per_image, reduction="none"),
+        m(x, y[:, None]),
+    )
     # squared Jaccard: MONAI jaccard=True with squared_pred=True (float32 norms of the target on its side)
-    m = ML.DiceLoss(softmax=True, to_onehot_y=True, jaccard=True, squared_pred=True, smooth_nr=nr, smooth_dr=dr,
-                    batch=batch, reduction="none")
-    close(LF.jaccard_loss(x, y, squared=True, smooth_nr=nr / 2, smooth_dr=dr / 2, per_image=per_image,
-                          reduction="none"), m(x, y[:, None]), rtol=1e-6)
+    m = ML.DiceLoss(
+        softmax=True,
+        to_onehot_y=True,
+        jaccard=True,
+        squared_pred=True,
+        smooth_nr=nr,
+        smooth_dr=dr,
+        batch=batch,
+        reduction="none",
+    )
+    close(
+        LF.jaccard_loss(
+            x, y, squared=True, smooth_nr=nr / 2, smooth_dr=dr / 2, per_image=per_image, reduction="none"
+        ),
+        m(x, y[:, None]),
+        rtol=1e-6,
+    )
 
 
 def test_smooth_nr_dr_default_to_smooth_and_hand_value() -> None:
@@ -211,26 +305,43 @@ def test_smooth_nr_dr_default_to_smooth_and_hand_value() -> None:
     assert abs(float(LF.dice_loss(p, g, input_type="probs", smooth_nr=0.5, smooth_dr=2.0)) - 0.35) < 1e-15
     # smooth_nr given, smooth_dr falls back to smooth = 0: 1 - (3.4 + 0.6) / 4 = 0 (the score is 1)
     assert abs(float(LF.dice_loss(p, g, input_type="probs", smooth=0.0, smooth_nr=0.6))) < 1e-15
-    close(LF.dice_loss(p, g, input_type="probs", smooth=0.3),
-          LF.dice_loss(p, g, input_type="probs", smooth_nr=0.3, smooth_dr=0.3))
+    close(
+        LF.dice_loss(p, g, input_type="probs", smooth=0.3),
+        LF.dice_loss(p, g, input_type="probs", smooth_nr=0.3, smooth_dr=0.3),
+    )
 
 
 def test_smp_log_loss_and_tversky_gamma() -> None:
     x, y = _labelled(12)
-    close(LF.dice_loss(x, y, per_image=False, smooth=0.0, log_loss=True),
-          SL.DiceLoss("multiclass", log_loss=True)(x, y))
-    close(LF.jaccard_loss(x, y, per_image=False, smooth=0.3, log_loss=True),
-          SL.JaccardLoss("multiclass", smooth=0.3, log_loss=True)(x, y))
-    close(LF.tversky_loss(x, y, per_image=False, smooth=0.0, log_loss=True, alpha=0.3, beta=0.7),
-          SL.TverskyLoss("multiclass", log_loss=True, alpha=0.3, beta=0.7)(x, y))
+    close(
+        LF.dice_loss(x, y, per_image=False, smooth=0.0, log_loss=True),
+        SL.DiceLoss("multiclass", log_loss=True)(x, y),
+    )
+    close(
+        LF.jaccard_loss(x, y, per_image=False, smooth=0.3, log_loss=True),
+        SL.JaccardLoss("multiclass", smooth=0.3, log_loss=True)(x, y),
+    )
+    close(
+        LF.tversky_loss(x, y, per_image=False, smooth=0.0, log_loss=True, alpha=0.3, beta=0.7),
+        SL.TverskyLoss("multiclass", log_loss=True, alpha=0.3, beta=0.7)(x, y),
+    )
     # smp's TverskyLoss(gamma=γ) raises the class-averaged loss to γ: losskit's tversky_loss(...) ** γ
     for gamma in (0.75, 2.0):
-        close(LF.tversky_loss(x, y, per_image=False, smooth=0.0, alpha=0.3, beta=0.7) ** gamma,
-              SL.TverskyLoss("multiclass", alpha=0.3, beta=0.7, gamma=gamma)(x, y))
+        close(
+            LF.tversky_loss(x, y, per_image=False, smooth=0.0, alpha=0.3, beta=0.7) ** gamma,
+            SL.TverskyLoss("multiclass", alpha=0.3, beta=0.7, gamma=gamma)(x, y),
+        )
     # hand value: TP = 1.7, Σp = Σg = 2 -> -log(3.4 / 4) = 0.162518929497775
     p = torch.tensor([[[0.9, 0.8, 0.2, 0.1]]], dtype=F64)
-    assert abs(float(LF.dice_loss(p, torch.tensor([[1, 1, 0, 0]]), input_type="probs", smooth=0.0, log_loss=True))
-               - 0.162518929497775) < 1e-14
+    assert (
+        abs(
+            float(
+                LF.dice_loss(p, torch.tensor([[1, 1, 0, 0]]), input_type="probs", smooth=0.0, log_loss=True)
+            )
+            - 0.162518929497775
+        )
+        < 1e-14
+    )
 
 
 def test_monai_other_act() -> None:
@@ -242,9 +353,13 @@ def test_monai_other_act() -> None:
     for per_image in (True, False):
         m = ML.DiceLoss(other_act=act, to_onehot_y=True, batch=not per_image, reduction="none")(x, y[:, None])
         close(LF.dice_loss(x, y, activation=act, per_image=per_image, reduction="none"), m)
-        m = ML.TverskyLoss(other_act=act, to_onehot_y=True, alpha=0.3, beta=0.7, batch=not per_image,
-                           reduction="none")(x, y[:, None])
-        close(LF.tversky_loss(x, y, activation=act, alpha=0.3, beta=0.7, per_image=per_image, reduction="none"), m)
+        m = ML.TverskyLoss(
+            other_act=act, to_onehot_y=True, alpha=0.3, beta=0.7, batch=not per_image, reduction="none"
+        )(x, y[:, None])
+        close(
+            LF.tversky_loss(x, y, activation=act, alpha=0.3, beta=0.7, per_image=per_image, reduction="none"),
+            m,
+        )
     # activation=torch.sigmoid on a multi-class input is multilabel=True
     close(LF.dice_loss(x, y, activation=torch.sigmoid), LF.dice_loss(x, y, multilabel=True))
     # gradients flow through the custom activation (index targets skip the fused softmax backward)
@@ -270,14 +385,26 @@ def test_activation_matches_float64_reference(fn, per_image) -> None:
     ref = getattr(R, fn.__name__)
     p_np = _tempered_softmax_np(x.numpy())
     for target in (y, q):
-        ours = fn(x, target, activation=lambda z: torch.softmax(z / 3.0, dim=1), per_image=per_image,
-                  reduction="none", **kw)
+        ours = fn(
+            x,
+            target,
+            activation=lambda z: torch.softmax(z / 3.0, dim=1),
+            per_image=per_image,
+            reduction="none",
+            **kw,
+        )
         theirs = ref(p_np, target.numpy(), input_type="probs", per_image=per_image, reduction="none", **kw)
         close(ours, torch.as_tensor(np.asarray(theirs), dtype=F64), rtol=1e-10)
     # a sigmoid activation on the index target: each class probability independent
     ours = fn(x, y, activation=torch.sigmoid, per_image=per_image, reduction="none", **kw)
-    theirs = ref(1 / (1 + np.exp(-x.numpy())), y.numpy(), input_type="probs", per_image=per_image,
-                 reduction="none", **kw)
+    theirs = ref(
+        1 / (1 + np.exp(-x.numpy())),
+        y.numpy(),
+        input_type="probs",
+        per_image=per_image,
+        reduction="none",
+        **kw,
+    )
     close(ours, torch.as_tensor(np.asarray(theirs), dtype=F64), rtol=1e-10)
 
 
@@ -285,7 +412,9 @@ def test_activation_matches_float64_reference(fn, per_image) -> None:
 def test_bad_activation_and_probabilities_rejected(fn) -> None:
     x, y = _labelled(14)
     name = fn.__name__
-    with pytest.raises(ValueError, match=rf"{name}: input must hold probabilities in \[0, 1\], got values in"):
+    with pytest.raises(
+        ValueError, match=rf"{name}: input must hold probabilities in \[0, 1\], got values in"
+    ):
         fn(x, y, input_type="probs")  # logits passed as probabilities
     with pytest.raises(ValueError, match=rf"{name}: activation\(input\) must hold probabilities in \[0, 1\]"):
         fn(x, y, activation=torch.tanh)
@@ -301,10 +430,14 @@ def test_bad_activation_and_probabilities_rejected(fn) -> None:
 
 def test_modules_take_the_new_options() -> None:
     x, y = _labelled(15)
-    close(losskit.DiceLoss(log_loss=True, smooth_nr=0.1, smooth_dr=0.2)(x, y),
-          LF.dice_loss(x, y, log_loss=True, smooth_nr=0.1, smooth_dr=0.2))
-    close(losskit.JaccardLoss(squared=True, activation=torch.sigmoid)(x, y),
-          LF.jaccard_loss(x, y, squared=True, multilabel=True))
+    close(
+        losskit.DiceLoss(log_loss=True, smooth_nr=0.1, smooth_dr=0.2)(x, y),
+        LF.dice_loss(x, y, log_loss=True, smooth_nr=0.1, smooth_dr=0.2),
+    )
+    close(
+        losskit.JaccardLoss(squared=True, activation=torch.sigmoid)(x, y),
+        LF.jaccard_loss(x, y, squared=True, multilabel=True),
+    )
     with pytest.raises(ValueError, match="dice_loss: smooth_dr must be"):
         losskit.DiceLoss(smooth_dr=-0.5)
     with pytest.raises(TypeError, match="tversky_loss: log_loss must be a bool"):

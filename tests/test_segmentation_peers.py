@@ -62,11 +62,20 @@ def test_monai_dice(spatial, per_image) -> None:
         ({"squared_pred": True}, {"squared": True}),
     ]:
         m = ML.DiceLoss(softmax=True, to_onehot_y=True, batch=batch, reduction="none", **opts)(x, y[:, None])
-        rtol = 1e-6 if opts.get("squared_pred") else 1e-9  # MONAI's squared path takes float32 norms of the target
+        rtol = (
+            1e-6 if opts.get("squared_pred") else 1e-9
+        )  # MONAI's squared path takes float32 norms of the target
         close(LF.dice_loss(x, y, per_image=per_image, reduction="none", **ours), m, rtol=rtol, atol=1e-9)
     # MONAI's jaccard=True smooths 2·TP: its s is losskit's s / 2
-    m = ML.DiceLoss(softmax=True, to_onehot_y=True, batch=batch, jaccard=True, smooth_nr=0.4, smooth_dr=0.4,
-                    reduction="none")(x, y[:, None])
+    m = ML.DiceLoss(
+        softmax=True,
+        to_onehot_y=True,
+        batch=batch,
+        jaccard=True,
+        smooth_nr=0.4,
+        smooth_dr=0.4,
+        reduction="none",
+    )(x, y[:, None])
     close(LF.jaccard_loss(x, y, per_image=per_image, smooth=0.2, reduction="none"), m)
     # sigmoid on one-hot / multi-hot targets
     t = (torch.rand(x.shape, generator=torch.Generator().manual_seed(1)) > 0.5).to(F64)
@@ -79,7 +88,8 @@ def test_monai_dice_weight_and_ignore() -> None:
     w = torch.tensor([0.5, 1.0, 2.0, 3.0], dtype=F64)
     # MONAI's weight has one entry per *kept* class; losskit's one per class id. "none" carries it on both sides.
     m = ML.DiceLoss(softmax=True, to_onehot_y=True, include_background=False, weight=w[1:], reduction="none")(
-        x, y[:, None])
+        x, y[:, None]
+    )
     close(LF.dice_loss(x, y, include_background=False, weight=w, reduction="none"), m)
     # MONAI's "mean" divides by N·C', losskit's by N·Σw
     m_mean = ML.DiceLoss(softmax=True, to_onehot_y=True, weight=w)(x, y[:, None])
@@ -100,9 +110,12 @@ def test_monai_generalized_dice(per_image) -> None:
     y_absent[0][y_absent[0] == 2] = 1  # class 2 absent from image 0: weight = the largest finite weight
     for target in (y, y_absent):
         for w_type in ("square", "simple", "uniform"):
-            m = ML.GeneralizedDiceLoss(softmax=True, to_onehot_y=True, w_type=w_type, batch=not per_image,
-                                       reduction="none")(x, target[:, None])
-            ours = LF.generalized_dice_loss(x, target, weighting=w_type, per_image=per_image, reduction="none")
+            m = ML.GeneralizedDiceLoss(
+                softmax=True, to_onehot_y=True, w_type=w_type, batch=not per_image, reduction="none"
+            )(x, target[:, None])
+            ours = LF.generalized_dice_loss(
+                x, target, weighting=w_type, per_image=per_image, reduction="none"
+            )
             close(ours, m, rtol=1e-6)  # MONAI computes the class weights in float32
     m = ML.GeneralizedDiceLoss(softmax=True, to_onehot_y=True, include_background=False)(x, y[:, None])
     close(LF.generalized_dice_loss(x, y, include_background=False), m, rtol=1e-6)
@@ -112,8 +125,9 @@ def test_monai_generalized_dice(per_image) -> None:
 def test_monai_tversky(per_image) -> None:
     x, y = _data(4, spatial=(3, 4, 3))
     for a, b in ((0.5, 0.5), (0.3, 0.7), (0.9, 0.1)):
-        m = ML.TverskyLoss(softmax=True, to_onehot_y=True, alpha=a, beta=b, batch=not per_image,
-                           reduction="none")(x, y[:, None])
+        m = ML.TverskyLoss(
+            softmax=True, to_onehot_y=True, alpha=a, beta=b, batch=not per_image, reduction="none"
+        )(x, y[:, None])
         close(LF.tversky_loss(x, y, alpha=a, beta=b, per_image=per_image, reduction="none"), m)
     # soft targets: losskit uses Wang et al.'s soft-label TP = (|p| + |g| - |p - g|) / 2, MONAI's soft_label=True
     # (tests/test_segmentation_parity.py pins that MONAI's default soft_label=False differs on soft targets)
@@ -134,8 +148,9 @@ def test_monai_dice_ce_by_composition() -> None:
     # losskit Dice term carries the factor Σw[1:] / C'
     w = torch.tensor([0.5, 1.0, 2.0, 3.0], dtype=F64)
     m = ML.DiceCELoss(softmax=True, to_onehot_y=True, include_background=False, weight=w, batch=True)
-    ours = float(w[1:].sum() / 3) * losskit.DiceLoss(include_background=False, weight=w, per_image=False) \
-        + losskit.CrossEntropyLoss(weight=w)
+    ours = float(w[1:].sum() / 3) * losskit.DiceLoss(
+        include_background=False, weight=w, per_image=False
+    ) + losskit.CrossEntropyLoss(weight=w)
     close(ours(x, y), m(x, y[:, None]))
 
 
@@ -148,7 +163,10 @@ def test_monai_dice_focal_by_composition() -> None:
     ours = losskit.DiceLoss() + 0.5 * losskit.SigmoidFocalLoss(alpha=None, gamma=2.0)
     close(ours(x, t), m(x, t), rtol=1e-6)  # MONAI's FocalLoss computes in float32
     # a softmax focal term: MONAI FocalLoss(use_softmax=True) averages over N·C·H·W, losskit's per pixel (N·H·W)
-    dice, focal = ML.DiceLoss(softmax=True, to_onehot_y=True), ML.FocalLoss(use_softmax=True, to_onehot_y=True)
+    dice, focal = (
+        ML.DiceLoss(softmax=True, to_onehot_y=True),
+        ML.FocalLoss(use_softmax=True, to_onehot_y=True),
+    )
     ours = losskit.DiceLoss() + 0.25 * losskit.SoftmaxFocalLoss(gamma=2.0)  # 0.25 = 1 / C
     close(ours(x, y), dice(x, y[:, None]) + focal(x, y[:, None]), rtol=1e-6)
 
@@ -172,46 +190,73 @@ def test_smp_dice_jaccard_tversky_multiclass() -> None:
     w = [0.5, 1.0, 2.0, 3.0]
     close(LF.dice_loss(x, y, per_image=False, smooth=0.0), SL.DiceLoss("multiclass")(x, y))
     close(LF.dice_loss(x, y, per_image=False, smooth=0.6), SL.DiceLoss("multiclass", smooth=0.3)(x, y))
-    close(LF.dice_loss(x, y, per_image=False, smooth=0.0, weight=torch.tensor(w, dtype=F64)),
-          SL.DiceLoss("multiclass", class_weights=w)(x, y), rtol=1e-7)  # smp keeps its weights in float32
-    close(LF.dice_loss(x, y, per_image=False, smooth=0.0, include_background=False),
-          SL.DiceLoss("multiclass", classes=[1, 2, 3])(x, y))
+    close(
+        LF.dice_loss(x, y, per_image=False, smooth=0.0, weight=torch.tensor(w, dtype=F64)),
+        SL.DiceLoss("multiclass", class_weights=w)(x, y),
+        rtol=1e-7,
+    )  # smp keeps its weights in float32
+    close(
+        LF.dice_loss(x, y, per_image=False, smooth=0.0, include_background=False),
+        SL.DiceLoss("multiclass", classes=[1, 2, 3])(x, y),
+    )
     close(LF.jaccard_loss(x, y, per_image=False, smooth=0.3), SL.JaccardLoss("multiclass", smooth=0.3)(x, y))
-    close(LF.tversky_loss(x, y, per_image=False, smooth=0.2, alpha=0.3, beta=0.7),
-          SL.TverskyLoss("multiclass", smooth=0.2, alpha=0.3, beta=0.7)(x, y))
+    close(
+        LF.tversky_loss(x, y, per_image=False, smooth=0.2, alpha=0.3, beta=0.7),
+        SL.TverskyLoss("multiclass", smooth=0.2, alpha=0.3, beta=0.7)(x, y),
+    )
     y_ign = y.clone()
     y_ign[:, 4:] = 255
-    close(LF.dice_loss(x, y_ign, per_image=False, smooth=0.0, ignore_index=255),
-          SL.DiceLoss("multiclass", ignore_index=255)(x, y_ign))
+    close(
+        LF.dice_loss(x, y_ign, per_image=False, smooth=0.0, ignore_index=255),
+        SL.DiceLoss("multiclass", ignore_index=255)(x, y_ign),
+    )
 
 
 def test_smp_multilabel_and_binary() -> None:
     x, y = _data(11)
     t = (torch.rand(x.shape, generator=torch.Generator().manual_seed(12)) > 0.5).to(F64)
     close(LF.dice_loss(x, t, multilabel=True, per_image=False, smooth=0.0), SL.DiceLoss("multilabel")(x, t))
-    close(LF.jaccard_loss(x, t, multilabel=True, per_image=False, smooth=0.1),
-          SL.JaccardLoss("multilabel", smooth=0.1)(x, t))
+    close(
+        LF.jaccard_loss(x, t, multilabel=True, per_image=False, smooth=0.1),
+        SL.JaccardLoss("multilabel", smooth=0.1)(x, t),
+    )
     xb, yb = x[:, :1], (y > 1).long()
     close(LF.dice_loss(xb, yb, per_image=False, smooth=0.0), SL.DiceLoss("binary")(xb, yb))
     # smp's TverskyLoss raises the class *mean* to gamma; with one class that is losskit's focal Tversky
-    close(LF.focal_tversky_loss(xb, yb, per_image=False, smooth=0.0, alpha=0.3, beta=0.7, gamma=0.75),
-          SL.TverskyLoss("binary", alpha=0.3, beta=0.7, gamma=0.75)(xb, yb))
+    close(
+        LF.focal_tversky_loss(xb, yb, per_image=False, smooth=0.0, alpha=0.3, beta=0.7, gamma=0.75),
+        SL.TverskyLoss("binary", alpha=0.3, beta=0.7, gamma=0.75)(xb, yb),
+    )
 
 
 @pytest.mark.parametrize("per_image", [True, False])
 def test_smp_lovasz(per_image) -> None:
     x, y = _data(13, dtype=torch.float32)  # smp's Lovász mixes float32 into its dot product
     tol = {"rtol": 1e-5, "atol": 1e-6}
-    close(LF.lovasz_loss(x, y, per_image=per_image), SL.LovaszLoss("multiclass", per_image=per_image)(x, y), **tol)
+    close(
+        LF.lovasz_loss(x, y, per_image=per_image),
+        SL.LovaszLoss("multiclass", per_image=per_image)(x, y),
+        **tol,
+    )
     y_ign = y.clone()
     y_ign[:, 4:] = 255
-    close(LF.lovasz_loss(x, y_ign, per_image=per_image, ignore_index=255),
-          SL.LovaszLoss("multiclass", per_image=per_image, ignore_index=255)(x, y_ign), **tol)
+    close(
+        LF.lovasz_loss(x, y_ign, per_image=per_image, ignore_index=255),
+        SL.LovaszLoss("multiclass", per_image=per_image, ignore_index=255)(x, y_ign),
+        **tol,
+    )
     xb, yb = x[:, :1], (y > 1).long()
-    close(LF.lovasz_loss(xb, yb, per_image=per_image), SL.LovaszLoss("binary", per_image=per_image)(xb, yb), **tol)
+    close(
+        LF.lovasz_loss(xb, yb, per_image=per_image),
+        SL.LovaszLoss("binary", per_image=per_image)(xb, yb),
+        **tol,
+    )
     yb_ign = torch.where(y == 0, 255, yb)
-    close(LF.lovasz_loss(xb, yb_ign, per_image=per_image, ignore_index=255),
-          SL.LovaszLoss("binary", per_image=per_image, ignore_index=255)(xb, yb_ign), **tol)
+    close(
+        LF.lovasz_loss(xb, yb_ign, per_image=per_image, ignore_index=255),
+        SL.LovaszLoss("binary", per_image=per_image, ignore_index=255)(xb, yb_ign),
+        **tol,
+    )
 
 
 def test_smp_lovasz_present_classes_mapping() -> None:
@@ -234,24 +279,35 @@ def test_kornia_dice() -> None:
     close(LF.dice_loss(x, y, smooth=0.0), KL.dice_loss(x, y, average="macro", eps=0.0))
     close(LF.dice_loss(x, y, smooth=0.0, weight=w), KL.dice_loss(x, y, average="macro", eps=0.0, weight=w))
     # micro: one Dice per image pooled over classes = generalized Dice with uniform class weights
-    close(LF.generalized_dice_loss(x, y, smooth=0.0, weighting="uniform"),
-          KL.dice_loss(x, y, average="micro", eps=0.0))
-    close(LF.generalized_dice_loss(x, y, smooth=0.0, weighting="uniform", weight=w),
-          KL.dice_loss(x, y, average="micro", eps=0.0, weight=w))
+    close(
+        LF.generalized_dice_loss(x, y, smooth=0.0, weighting="uniform"),
+        KL.dice_loss(x, y, average="micro", eps=0.0),
+    )
+    close(
+        LF.generalized_dice_loss(x, y, smooth=0.0, weighting="uniform", weight=w),
+        KL.dice_loss(x, y, average="micro", eps=0.0, weight=w),
+    )
     y_ign = y.clone()
     y_ign[:, 4:] = 255
-    close(LF.dice_loss(x, y_ign, smooth=0.0, ignore_index=255),
-          KL.dice_loss(x, y_ign, average="macro", eps=0.0, ignore_index=255))
+    close(
+        LF.dice_loss(x, y_ign, smooth=0.0, ignore_index=255),
+        KL.dice_loss(x, y_ign, average="macro", eps=0.0, ignore_index=255),
+    )
 
 
 def test_kornia_tversky_and_lovasz() -> None:
     x, y = _data(21)
     for a, b in ((0.5, 0.5), (0.3, 0.7)):
-        close(LF.tversky_loss(x, y, alpha=a, beta=b, smooth=0.0), KL.tversky_loss(x, y, alpha=a, beta=b, eps=0.0))
+        close(
+            LF.tversky_loss(x, y, alpha=a, beta=b, smooth=0.0),
+            KL.tversky_loss(x, y, alpha=a, beta=b, eps=0.0),
+        )
     y_ign = y.clone()
     y_ign[:, 4:] = 255
-    close(LF.tversky_loss(x, y_ign, alpha=0.3, beta=0.7, smooth=0.0, ignore_index=255),
-          KL.tversky_loss(x, y_ign, alpha=0.3, beta=0.7, eps=0.0, ignore_index=255))
+    close(
+        LF.tversky_loss(x, y_ign, alpha=0.3, beta=0.7, smooth=0.0, ignore_index=255),
+        KL.tversky_loss(x, y_ign, alpha=0.3, beta=0.7, eps=0.0, ignore_index=255),
+    )
     # Lovász-softmax: kornia scores every class per image, like losskit; its class weight divides by C
     w = torch.tensor([0.5, 1.0, 2.0, 3.0], dtype=F64)
     close(LF.lovasz_loss(x, y), KL.lovasz_softmax_loss(x, y))

@@ -41,9 +41,14 @@ def test_spec_tversky_and_focal_tversky() -> None:
     # TP = .9+.5+.3 = 1.7, FP = .2+.1 = .3, FN = .1+.5+.7 = 1.3 ; T = 1.7 / (1.7 + .3*.3 + .7*1.3) = 1.7/2.7
     close(LF.tversky_loss(P5, G5, alpha=0.3, beta=0.7, input_type="probs", smooth=0.0), 0.370370370, 1e-9)
     close(LF.tversky_loss(P5, G5, alpha=0.3, beta=0.7, input_type="probs", smooth=0.0), 1 - 1.7 / 2.7, 1e-15)
-    close(LF.focal_tversky_loss(P5, G5, alpha=0.3, beta=0.7, input_type="probs", smooth=0.0), 0.474763340, 1e-9)
-    close(LF.focal_tversky_loss(P5, G5, alpha=0.3, beta=0.7, gamma=0.75, input_type="probs", smooth=0.0),
-          (1 - 1.7 / 2.7) ** 0.75, 1e-15)
+    close(
+        LF.focal_tversky_loss(P5, G5, alpha=0.3, beta=0.7, input_type="probs", smooth=0.0), 0.474763340, 1e-9
+    )
+    close(
+        LF.focal_tversky_loss(P5, G5, alpha=0.3, beta=0.7, gamma=0.75, input_type="probs", smooth=0.0),
+        (1 - 1.7 / 2.7) ** 0.75,
+        1e-15,
+    )
 
 
 def test_spec_jaccard() -> None:
@@ -72,7 +77,11 @@ def test_generalized_dice_two_classes() -> None:
     g = torch.tensor([[1, 0, 0, 0]])
     close(LF.generalized_dice_loss(p, g, input_type="probs", smooth=0.0), 0.375, 1e-12)
     close(LF.generalized_dice_loss(p, g, input_type="probs", smooth=0.0, weighting="uniform"), 0.3, 1e-12)
-    close(LF.generalized_dice_loss(p, g, input_type="probs", smooth=0.0, weighting="simple"), 1 - 9.2 / 14, 1e-12)
+    close(
+        LF.generalized_dice_loss(p, g, input_type="probs", smooth=0.0, weighting="simple"),
+        1 - 9.2 / 14,
+        1e-12,
+    )
 
 
 def test_generalized_dice_absent_class_takes_max_weight() -> None:
@@ -126,8 +135,13 @@ def test_tversky_alpha_weights_false_positives() -> None:
     close(LF.tversky_loss(p, g, alpha=0.3, beta=0.9, input_type="probs", smooth=0.0), 1 - 1 / 1.3, 1e-15)
     close(LF.tversky_loss(p, g, alpha=0.3, beta=0.1, input_type="probs", smooth=0.0), 1 - 1 / 1.3, 1e-15)
     # only false negatives: p = [1, 0], g = [1, 1]: T = 1/(1 + β)
-    close(LF.tversky_loss(probs([1.0, 0.0]), torch.tensor([[1, 1]]), alpha=0.9, beta=0.7, input_type="probs",
-                          smooth=0.0), 1 - 1 / 1.7, 1e-15)
+    close(
+        LF.tversky_loss(
+            probs([1.0, 0.0]), torch.tensor([[1, 1]]), alpha=0.9, beta=0.7, input_type="probs", smooth=0.0
+        ),
+        1 - 1 / 1.7,
+        1e-15,
+    )
 
 
 def test_smoothing_and_empty_masks() -> None:
@@ -155,13 +169,19 @@ def test_smooth_conventions_relate_the_ratio_losses() -> None:
     y = torch.randint(0, 3, (2, 4, 4), generator=g)
     for per_image in (True, False):
         kw = {"per_image": per_image, "reduction": "none"}
-        torch.testing.assert_close(LF.tversky_loss(x, y, alpha=1.0, beta=1.0, smooth=0.3, **kw),
-                                   LF.jaccard_loss(x, y, smooth=0.3, **kw))
-        torch.testing.assert_close(LF.tversky_loss(x, y, smooth=0.3, **kw), LF.dice_loss(x, y, smooth=0.6, **kw))
+        torch.testing.assert_close(
+            LF.tversky_loss(x, y, alpha=1.0, beta=1.0, smooth=0.3, **kw),
+            LF.jaccard_loss(x, y, smooth=0.3, **kw),
+        )
+        torch.testing.assert_close(
+            LF.tversky_loss(x, y, smooth=0.3, **kw), LF.dice_loss(x, y, smooth=0.6, **kw)
+        )
         torch.testing.assert_close(LF.focal_tversky_loss(x, y, gamma=1.0, **kw), LF.tversky_loss(x, y, **kw))
     # generalized Dice of a single class is that class's Dice (the weight cancels when s = 0)
-    torch.testing.assert_close(LF.generalized_dice_loss(x[:, :1], (y > 0).long(), smooth=0.0, reduction="none"),
-                               LF.dice_loss(x[:, :1], (y > 0).long(), smooth=0.0, reduction="none")[:, 0])
+    torch.testing.assert_close(
+        LF.generalized_dice_loss(x[:, :1], (y > 0).long(), smooth=0.0, reduction="none"),
+        LF.dice_loss(x[:, :1], (y > 0).long(), smooth=0.0, reduction="none")[:, 0],
+    )
 
 
 def test_ignored_pixels_are_removed() -> None:
@@ -177,7 +197,9 @@ def test_ignored_pixels_are_removed() -> None:
     for f in (LF.dice_loss, LF.tversky_loss, LF.generalized_dice_loss, LF.lovasz_loss):
         for per_image in (True, False):
             crop = f(x[..., :4], y[..., :4], per_image=per_image, reduction="none")
-            torch.testing.assert_close(f(x, y_ign, ignore_index=255, per_image=per_image, reduction="none"), crop)
+            torch.testing.assert_close(
+                f(x, y_ign, ignore_index=255, per_image=per_image, reduction="none"), crop
+            )
             torch.testing.assert_close(f(x, onehot, mask=keep, per_image=per_image, reduction="none"), crop)
 
 
@@ -200,8 +222,14 @@ def test_index_and_one_hot_targets_agree() -> None:
     x = torch.randn(2, 3, 3, 4, 2, generator=g, dtype=F64)  # a 3-D volume
     y = torch.randint(0, 3, (2, 3, 4, 2), generator=g)
     onehot = torch.nn.functional.one_hot(y, 3).movedim(-1, 1)
-    for f in (LF.dice_loss, LF.jaccard_loss, LF.tversky_loss, LF.focal_tversky_loss, LF.generalized_dice_loss,
-              LF.lovasz_loss):
+    for f in (
+        LF.dice_loss,
+        LF.jaccard_loss,
+        LF.tversky_loss,
+        LF.focal_tversky_loss,
+        LF.generalized_dice_loss,
+        LF.lovasz_loss,
+    ):
         for multilabel in (False, True):
             for per_image in (True, False):
                 kw = {"multilabel": multilabel, "per_image": per_image, "reduction": "none"}
@@ -216,8 +244,14 @@ def test_saturated_logits() -> None:
     onehot = torch.nn.functional.one_hot(y, 3).movedim(-1, 1).to(F64)
     right = (onehot * 2 - 1) * 1e4
     wrong = right.roll(1, dims=1)
-    for f in (LF.dice_loss, LF.jaccard_loss, LF.tversky_loss, LF.focal_tversky_loss, LF.generalized_dice_loss,
-              LF.lovasz_loss):
+    for f in (
+        LF.dice_loss,
+        LF.jaccard_loss,
+        LF.tversky_loss,
+        LF.focal_tversky_loss,
+        LF.generalized_dice_loss,
+        LF.lovasz_loss,
+    ):
         close(f(right, y), 0.0, 1e-12)
         assert float(f(wrong, y)) > 0.999
 
@@ -265,8 +299,11 @@ def test_registry_names() -> None:
         assert name in losskit.available()
 
 
-@pytest.mark.parametrize("f", [LF.dice_loss, LF.focal_tversky_loss, LF.generalized_dice_loss, LF.lovasz_loss],
-                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "f",
+    [LF.dice_loss, LF.focal_tversky_loss, LF.generalized_dice_loss, LF.lovasz_loss],
+    ids=lambda f: f.__name__,
+)
 def test_traces_whole_with_every_option(f) -> None:
     # fullgraph=True raises on any graph break; the eager backend keeps this to tracing only. Jaccard and
     # Tversky share dice_loss's body; the battery compiles each loss's first sample with aot_eager.
@@ -277,8 +314,10 @@ def test_traces_whole_with_every_option(f) -> None:
     w = torch.tensor([0.5, 1.0, 2.0], dtype=F64)
     torch._dynamo.reset()
     compiled = torch.compile(f, fullgraph=True, backend="eager")
-    for kw in ({"ignore_index": 255, "per_image": False, "include_background": False, "weight": w},
-               {"ignore_index": 255, "multilabel": True}):
+    for kw in (
+        {"ignore_index": 255, "per_image": False, "include_background": False, "weight": w},
+        {"ignore_index": 255, "multilabel": True},
+    ):
         torch.testing.assert_close(compiled(x, y, **kw), f(x, y, **kw))
 
 
@@ -293,12 +332,22 @@ def test_fused_backward_matches_autograd_of_the_plain_formula(spatial) -> None:
     y = torch.randint(0, 3, (2, *spatial), generator=g)
     y[0, :2] = 255
     w = torch.tensor([0.5, 1.0, 2.0], dtype=F64)
-    for f, own in ((LF.dice_loss, {"squared": True}), (LF.dice_loss, {}), (LF.tversky_loss, {"alpha": 0.2}),
-                   (LF.generalized_dice_loss, {})):
+    for f, own in (
+        (LF.dice_loss, {"squared": True}),
+        (LF.dice_loss, {}),
+        (LF.tversky_loss, {"alpha": 0.2}),
+        (LF.generalized_dice_loss, {}),
+    ):
         for multilabel in (False, True):
             for per_image in (True, False):
-                kw = {**own, "multilabel": multilabel, "per_image": per_image, "ignore_index": 255,
-                      "include_background": False, "weight": w}
+                kw = {
+                    **own,
+                    "multilabel": multilabel,
+                    "per_image": per_image,
+                    "ignore_index": 255,
+                    "include_background": False,
+                    "weight": w,
+                }
                 x = x0.clone().requires_grad_(True)
                 fused = f(x, y, **kw)
                 (g_fused,) = torch.autograd.grad(fused, x)

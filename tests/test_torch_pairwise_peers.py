@@ -38,10 +38,14 @@ def pm(n: int, seed: int) -> torch.Tensor:
 def test_cosine_embedding_matches_torch(reduction, margin) -> None:
     x1, x2 = torch.randn(9, 5, generator=gen(1), dtype=F64), torch.randn(9, 5, generator=gen(2), dtype=F64)
     y = pm(9, 3)
-    close(LF.cosine_embedding_loss(x1, x2, y, margin=margin, reduction=reduction),
-          TF.cosine_embedding_loss(x1, x2, y, margin=margin, reduction=reduction))
-    close(losskit.CosineEmbeddingLoss(margin=margin, reduction=reduction)(x1, x2, y),
-          torch.nn.CosineEmbeddingLoss(margin=margin, reduction=reduction)(x1, x2, y))
+    close(
+        LF.cosine_embedding_loss(x1, x2, y, margin=margin, reduction=reduction),
+        TF.cosine_embedding_loss(x1, x2, y, margin=margin, reduction=reduction),
+    )
+    close(
+        losskit.CosineEmbeddingLoss(margin=margin, reduction=reduction)(x1, x2, y),
+        torch.nn.CosineEmbeddingLoss(margin=margin, reduction=reduction)(x1, x2, y),
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -49,10 +53,14 @@ def test_cosine_embedding_matches_torch(reduction, margin) -> None:
 def test_margin_ranking_matches_torch(reduction, margin) -> None:
     x1, x2 = torch.randn(4, 6, generator=gen(4), dtype=F64), torch.randn(4, 6, generator=gen(5), dtype=F64)
     y = pm(24, 6).view(4, 6).to(F64)
-    close(LF.margin_ranking_loss(x1, x2, y, margin=margin, reduction=reduction),
-          TF.margin_ranking_loss(x1, x2, y, margin=margin, reduction=reduction))
-    close(losskit.MarginRankingLoss(margin=margin, reduction=reduction)(x1, x2, y),
-          torch.nn.MarginRankingLoss(margin=margin, reduction=reduction)(x1, x2, y))
+    close(
+        LF.margin_ranking_loss(x1, x2, y, margin=margin, reduction=reduction),
+        TF.margin_ranking_loss(x1, x2, y, margin=margin, reduction=reduction),
+    )
+    close(
+        losskit.MarginRankingLoss(margin=margin, reduction=reduction)(x1, x2, y),
+        torch.nn.MarginRankingLoss(margin=margin, reduction=reduction)(x1, x2, y),
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -60,10 +68,14 @@ def test_margin_ranking_matches_torch(reduction, margin) -> None:
 def test_hinge_embedding_matches_torch(reduction, margin) -> None:
     d = torch.rand(5, 7, generator=gen(7), dtype=F64) * 2
     y = pm(35, 8).view(5, 7)
-    close(LF.hinge_embedding_loss(d, y, margin=margin, reduction=reduction),
-          TF.hinge_embedding_loss(d, y, margin=margin, reduction=reduction))
-    close(losskit.HingeEmbeddingLoss(margin=margin, reduction=reduction)(d, y),
-          torch.nn.HingeEmbeddingLoss(margin=margin, reduction=reduction)(d, y))
+    close(
+        LF.hinge_embedding_loss(d, y, margin=margin, reduction=reduction),
+        TF.hinge_embedding_loss(d, y, margin=margin, reduction=reduction),
+    )
+    close(
+        losskit.HingeEmbeddingLoss(margin=margin, reduction=reduction)(d, y),
+        torch.nn.HingeEmbeddingLoss(margin=margin, reduction=reduction)(d, y),
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -73,12 +85,18 @@ def test_multilabel_soft_margin_matches_torch(reduction) -> None:
     ys = torch.rand(8, 5, generator=gen(11), dtype=F64)
     w = torch.rand(5, generator=gen(12), dtype=F64) + 0.1
     for target in (y, ys):
-        close(LF.multilabel_soft_margin_loss(x, target, reduction=reduction),
-              TF.multilabel_soft_margin_loss(x, target, reduction=reduction))
-        close(LF.multilabel_soft_margin_loss(x, target, class_weight=w, reduction=reduction),
-              TF.multilabel_soft_margin_loss(x, target, weight=w, reduction=reduction))
-    close(losskit.MultilabelSoftMarginLoss(class_weight=w, reduction=reduction)(x, y),
-          torch.nn.MultiLabelSoftMarginLoss(weight=w, reduction=reduction)(x, y))
+        close(
+            LF.multilabel_soft_margin_loss(x, target, reduction=reduction),
+            TF.multilabel_soft_margin_loss(x, target, reduction=reduction),
+        )
+        close(
+            LF.multilabel_soft_margin_loss(x, target, class_weight=w, reduction=reduction),
+            TF.multilabel_soft_margin_loss(x, target, weight=w, reduction=reduction),
+        )
+    close(
+        losskit.MultilabelSoftMarginLoss(class_weight=w, reduction=reduction)(x, y),
+        torch.nn.MultiLabelSoftMarginLoss(weight=w, reduction=reduction)(x, y),
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -90,10 +108,14 @@ def test_poisson_nll_matches_torch(reduction, log_input, full) -> None:
     y = torch.poisson(torch.full((6, 4), 2.5, dtype=F64), generator=gen(14))
     y[0, 0] = 1.0  # the Stirling term is 0 for y <= 1 on both sides
     for eps in (1e-8, 1e-3):
-        close(LF.poisson_nll_loss(x, y, log_input=log_input, full=full, eps=eps, reduction=reduction),
-              TF.poisson_nll_loss(x, y, log_input=log_input, full=full, eps=eps, reduction=reduction))
-    close(losskit.PoissonNLLLoss(log_input=log_input, full=full, reduction=reduction)(x, y),
-          torch.nn.PoissonNLLLoss(log_input=log_input, full=full, reduction=reduction)(x, y))
+        close(
+            LF.poisson_nll_loss(x, y, log_input=log_input, full=full, eps=eps, reduction=reduction),
+            TF.poisson_nll_loss(x, y, log_input=log_input, full=full, eps=eps, reduction=reduction),
+        )
+    close(
+        losskit.PoissonNLLLoss(log_input=log_input, full=full, reduction=reduction)(x, y),
+        torch.nn.PoissonNLLLoss(log_input=log_input, full=full, reduction=reduction)(x, y),
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -103,13 +125,19 @@ def test_multiclass_hinge_class_weight_matches_torch_multi_margin(reduction, p) 
     x = torch.randn(10, 4, generator=gen(15), dtype=F64)
     y = torch.randint(0, 4, (10,), generator=gen(16))
     w = torch.rand(4, generator=gen(17), dtype=F64) + 0.2
-    ours = LF.multiclass_hinge_loss(x, y, variant="weston_watkins", squared=p == 2, margin=0.8, class_weight=w,
-                                    reduction=reduction)
+    ours = LF.multiclass_hinge_loss(
+        x, y, variant="weston_watkins", squared=p == 2, margin=0.8, class_weight=w, reduction=reduction
+    )
     theirs = TF.multi_margin_loss(x, y, p=p, margin=0.8, weight=w, reduction=reduction)
     close(ours / 4, theirs)  # losskit's Weston–Watkins is not divided by C
     m = torch.nn.MultiMarginLoss(p=p, margin=0.8, weight=w, reduction=reduction)(x, y)
-    close(losskit.MulticlassHingeLoss(variant="weston_watkins", squared=p == 2, margin=0.8, class_weight=w,
-                                      reduction=reduction)(x, y) / 4, m)
+    close(
+        losskit.MulticlassHingeLoss(
+            variant="weston_watkins", squared=p == 2, margin=0.8, class_weight=w, reduction=reduction
+        )(x, y)
+        / 4,
+        m,
+    )
 
 
 # hand-derived values -------------------------------------------------------------------------------------------
@@ -134,7 +162,10 @@ def test_poisson_hand_values() -> None:
     x = torch.tensor([math.log(3.0)], dtype=F64)
     y = torch.tensor([2.0], dtype=F64)
     assert abs(float(LF.poisson_nll_loss(x, y)) - (3 - 2 * math.log(3))) < 1e-14
-    assert abs(float(LF.poisson_nll_loss(x.exp(), y, log_input=False, eps=1e-300)) - (3 - 2 * math.log(3))) < 1e-14
+    assert (
+        abs(float(LF.poisson_nll_loss(x.exp(), y, log_input=False, eps=1e-300)) - (3 - 2 * math.log(3)))
+        < 1e-14
+    )
     stirling = 2 * math.log(2) - 2 + 0.5 * math.log(4 * math.pi)
     assert abs(float(LF.poisson_nll_loss(x, y, full=True)) - (3 - 2 * math.log(3) + stirling)) < 1e-14
 

@@ -43,7 +43,18 @@ from losskit.registry import available, get
 
 __version__ = "0.1.0"
 
-__all__ = ["CombinedLoss", "FunctionalLoss", "Loss", "__version__", "available", "functional", "get",
-           "get_checks", "nn", "set_checks", "set_fast_paths"]
+__all__ = [
+    "CombinedLoss",
+    "FunctionalLoss",
+    "Loss",
+    "__version__",
+    "available",
+    "functional",
+    "get",
+    "get_checks",
+    "nn",
+    "set_checks",
+    "set_fast_paths",
+]
 __all__ += functional.__all__
 __all__ += [n for n in nn.__all__ if n not in __all__]

@@ -104,8 +104,11 @@ def grad_kwargs(entry: LossEntry, sample: Sample) -> list[str]:
     """The floating tensor keywords of ``sample`` that test_gradcheck differentiates (all but ``nograd_kwargs``)."""
     if not sample.kwarg_grad:
         return []
-    return [k for k, v in sample.kwargs.items()
-            if isinstance(v, torch.Tensor) and v.is_floating_point() and k not in entry.nograd_kwargs]
+    return [
+        k
+        for k, v in sample.kwargs.items()
+        if isinstance(v, torch.Tensor) and v.is_floating_point() and k not in entry.nograd_kwargs
+    ]
 
 
 def to_numpy(x: Any) -> Any:
@@ -157,12 +160,20 @@ def arg_names(entry: LossEntry) -> list[str]:
 def with_arg(sample: Sample, i: int, value: Any, name: str = "") -> Sample:
     args = list(sample.args)
     args[i] = value
-    return Sample(tuple(args), dict(sample.kwargs), name or sample.name, sample.plain, sample.grad, sample.reference)
+    return Sample(
+        tuple(args), dict(sample.kwargs), name or sample.name, sample.plain, sample.grad, sample.reference
+    )
 
 
 def with_kwarg(sample: Sample, key: str, value: Any, name: str = "") -> Sample:
-    return Sample(tuple(sample.args), {**sample.kwargs, key: value}, name or sample.name, sample.plain,
-                  sample.grad, sample.reference)
+    return Sample(
+        tuple(sample.args),
+        {**sample.kwargs, key: value},
+        name or sample.name,
+        sample.plain,
+        sample.grad,
+        sample.reference,
+    )
 
 
 def index_dtype_cases(entry: LossEntry) -> list[tuple[Sample, Sample]]:
@@ -259,8 +270,17 @@ def nonfinite_cases(entry: LossEntry, value: float) -> list[tuple[Sample, str]]:
 
 def float32_extremes(entry: LossEntry) -> list[Sample]:
     """The entry's extremes in float32, where exp() overflows at 88.7 rather than 709.8."""
-    return [Sample(cast_floats(s.args, torch.float32), cast_floats(s.kwargs, torch.float32), f"{s.name}-f32",
-                   s.plain, s.grad, s.reference) for s in entry.extremes()]
+    return [
+        Sample(
+            cast_floats(s.args, torch.float32),
+            cast_floats(s.kwargs, torch.float32),
+            f"{s.name}-f32",
+            s.plain,
+            s.grad,
+            s.reference,
+        )
+        for s in entry.extremes()
+    ]
 
 
 def to_device(x: Any, device: str) -> Any:

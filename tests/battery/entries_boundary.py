@@ -60,7 +60,9 @@ def _boundary_extremes() -> list[Sample]:
         Sample((right, _sdm(y)), {}, "saturated-right"),
         Sample((right.roll(1, dims=1), _sdm(y)), {}, "saturated-wrong"),
         Sample((_one_hot(y), _sdm(y)), {"input_type": "probs"}, "probs-exact-0-1"),
-        Sample((torch.full((1, 1, 2, 4), 30.0, dtype=torch.float64), _sdm(empty, 2)[:, 1:]), {}, "empty-target"),
+        Sample(
+            (torch.full((1, 1, 2, 4), 30.0, dtype=torch.float64), _sdm(empty, 2)[:, 1:]), {}, "empty-target"
+        ),
     ]
 
 
@@ -69,20 +71,48 @@ def _boundary_errors() -> list[ErrorCase]:
     x, y = torch.randn(N, C, H, W), torch.randint(0, C, (N, H, W))
     phi = torch.randn(N, C, H, W)
     return [
-        ErrorCase((x, y), {}, TypeError, f + r" target must be a floating-point signed distance map.*"
-                  r"signed_distance_map\(labels, num_classes=C\)", "labels-as-target"),
+        ErrorCase(
+            (x, y),
+            {},
+            TypeError,
+            f + r" target must be a floating-point signed distance map.*"
+            r"signed_distance_map\(labels, num_classes=C\)",
+            "labels-as-target",
+        ),
         ErrorCase((x, phi[:, :2]), {}, ValueError, f + r" target must have shape \(2, 3, 5, 6\)", "shape"),
         ErrorCase((x.long(), phi), {}, TypeError, f + r" input must be a floating-point tensor", "int-input"),
-        ErrorCase((x[:, :, 0, 0], phi[:, :, 0, 0]), {}, ValueError, f + r" input must have shape \(N, C, \*spatial\)",
-                  "no-spatial"),
-        ErrorCase((x, phi), {"weight": torch.ones(C + 1)}, ValueError, f + r" weight must have shape \(3,\)",
-                  "weight"),
-        ErrorCase((x, phi), {"input_type": "prob"}, ValueError, f + r" input_type must be one of", "input_type"),
-        ErrorCase((x.abs() + 1, phi), {"input_type": "probs"}, ValueError, f + r" input must hold probabilities",
-                  "probs>1"),
+        ErrorCase(
+            (x[:, :, 0, 0], phi[:, :, 0, 0]),
+            {},
+            ValueError,
+            f + r" input must have shape \(N, C, \*spatial\)",
+            "no-spatial",
+        ),
+        ErrorCase(
+            (x, phi),
+            {"weight": torch.ones(C + 1)},
+            ValueError,
+            f + r" weight must have shape \(3,\)",
+            "weight",
+        ),
+        ErrorCase(
+            (x, phi), {"input_type": "prob"}, ValueError, f + r" input_type must be one of", "input_type"
+        ),
+        ErrorCase(
+            (x.abs() + 1, phi),
+            {"input_type": "probs"},
+            ValueError,
+            f + r" input must hold probabilities",
+            "probs>1",
+        ),
         ErrorCase((x, phi), {"multilabel": 1}, TypeError, f + r" multilabel must be a bool", "multilabel"),
-        ErrorCase((x, phi.masked_fill(phi > 1, float("nan"))), {}, ValueError, f + r" target contains NaN",
-                  "nan-target"),
+        ErrorCase(
+            (x, phi.masked_fill(phi > 1, float("nan"))),
+            {},
+            ValueError,
+            f + r" target contains NaN",
+            "nan-target",
+        ),
     ]
 
 
@@ -91,7 +121,9 @@ def _boundary_random(rng: np.random.Generator, scale: float) -> Sample:
     spatial = tuple(int(s) for s in rng.integers(1, 6, size=int(rng.integers(1, 4))))
     y = torch.as_tensor(rng.integers(0, max(c, 2), size=(n, *spatial)))
     phi = _sdm(y, max(c, 2))[:, -c:]
-    return Sample((t64(rng.normal(size=(n, c, *spatial)) * scale), phi), {"multilabel": bool(rng.uniform() < 0.3)})
+    return Sample(
+        (t64(rng.normal(size=(n, c, *spatial)) * scale), phi), {"multilabel": bool(rng.uniform() < 0.3)}
+    )
 
 
 # Hausdorff DT / clDice: segmentation targets ------------------------------------------------------------
@@ -109,8 +141,13 @@ def _seg_samples(name: str, own: list[tuple[dict[str, Any], str]], three_d: tupl
         Sample((x, y), {"weight": w}, "class-weight", plain=False, grad=False),
         Sample((x, _one_hot(y)), {}, "one-hot", grad=False),
         Sample((x, y), {"per_image": False}, "batch"),
-        Sample((x, y), {"per_image": False, "weight": w, "include_background": False}, "batch-weight",
-               plain=False, grad=False),
+        Sample(
+            (x, y),
+            {"per_image": False, "weight": w, "include_background": False},
+            "batch-weight",
+            plain=False,
+            grad=False,
+        ),
         Sample((x, _one_hot(y)), {"multilabel": True}, "multilabel"),
         Sample((xb, yb), {}, "binary-index"),
         Sample((xb, soft), {}, "binary-soft"),
@@ -144,20 +181,39 @@ def _seg_errors(name: str, extra: list[ErrorCase]) -> list[ErrorCase]:
     f = rf"^{name}:"
     x, y = torch.randn(N, C, H, W), torch.randint(0, C, (N, H, W))
     return [
-        ErrorCase((x, y[:, None]), {}, ValueError, f + r" target must have shape \(2, 5, 6\) for class indices",
-                  "index-with-channel"),
-        ErrorCase((x, torch.rand(N, C, H, W + 1)), {}, ValueError, f + r" target must have shape \(2, 3, 5, 6\)",
-                  "dense-shape"),
+        ErrorCase(
+            (x, y[:, None]),
+            {},
+            ValueError,
+            f + r" target must have shape \(2, 5, 6\) for class indices",
+            "index-with-channel",
+        ),
+        ErrorCase(
+            (x, torch.rand(N, C, H, W + 1)),
+            {},
+            ValueError,
+            f + r" target must have shape \(2, 3, 5, 6\)",
+            "dense-shape",
+        ),
         ErrorCase((x, y.float()), {}, TypeError, f + r" target must be an integer tensor", "float-index"),
-        ErrorCase((x, torch.full((N, H, W), C)), {}, ValueError, f + r" target holds class index 3", "label-hi"),
-        ErrorCase((x, torch.rand(N, C, H, W) * 2), {}, ValueError, f + r" target must hold probabilities",
-                  "dense>1"),
+        ErrorCase(
+            (x, torch.full((N, H, W), C)), {}, ValueError, f + r" target holds class index 3", "label-hi"
+        ),
+        ErrorCase(
+            (x, torch.rand(N, C, H, W) * 2), {}, ValueError, f + r" target must hold probabilities", "dense>1"
+        ),
         ErrorCase((x.long(), y), {}, TypeError, f + r" input must be a floating-point tensor", "int-input"),
         ErrorCase((x, "y"), {}, TypeError, f + r" target must be a torch.Tensor", "str-target"),
-        ErrorCase((x, y), {"input_type": "prob"}, ValueError, f + r" input_type must be one of", "input_type"),
-        ErrorCase((x, y), {"weight": torch.ones(C + 1)}, ValueError, f + r" weight must have shape \(3,\)", "weight"),
+        ErrorCase(
+            (x, y), {"input_type": "prob"}, ValueError, f + r" input_type must be one of", "input_type"
+        ),
+        ErrorCase(
+            (x, y), {"weight": torch.ones(C + 1)}, ValueError, f + r" weight must have shape \(3,\)", "weight"
+        ),
         ErrorCase((x, y), {"per_image": "yes"}, TypeError, f + r" per_image must be a bool", "per_image"),
-        ErrorCase((x.masked_fill(x > 0.5, float("nan")), y), {}, ValueError, f + r" input contains NaN", "nan"),
+        ErrorCase(
+            (x.masked_fill(x > 0.5, float("nan")), y), {}, ValueError, f + r" input contains NaN", "nan"
+        ),
         *extra,
     ]
 
@@ -186,39 +242,106 @@ def _y() -> torch.Tensor:
 
 
 ENTRIES = [
-    LossEntry("boundary_loss", LF.boundary_loss, losskit.BoundaryLoss, R.boundary_loss, _boundary_samples,
-              errors=_boundary_errors, extremes=_boundary_extremes, random=_boundary_random,
-              empty=lambda: Sample((torch.zeros(0, C, H, W, dtype=torch.float64),
-                                    torch.zeros(0, C, H, W, dtype=torch.float64)), {}),
-              nonnegative=False),
     LossEntry(
-        "hausdorff_dt_loss", LF.hausdorff_dt_loss, losskit.HausdorffDTLoss, R.hausdorff_dt_loss,
-        lambda: _seg_samples("hausdorff_dt_loss", [({"alpha": 1.0}, "alpha1"), ({"alpha": 0.0}, "alpha0"),
-                                                   ({"alpha": 3.5}, "alpha3.5")], (3, 4, 3)),
-        errors=lambda: _seg_errors("hausdorff_dt_loss", [
-            ErrorCase((_x(), _y()), {"alpha": -1.0}, ValueError, r"^hausdorff_dt_loss: alpha must be in \[0, inf\)",
-                      "alpha<0"),
-            ErrorCase((_x(), _y()), {"alpha": "2"}, TypeError, r"^hausdorff_dt_loss: alpha must be a number",
-                      "alpha-str"),
-        ]),
-        extremes=_seg_extremes, random=_seg_random((1, 2, 3)), empty=_seg_empty, index_args=(1,),
+        "boundary_loss",
+        LF.boundary_loss,
+        losskit.BoundaryLoss,
+        R.boundary_loss,
+        _boundary_samples,
+        errors=_boundary_errors,
+        extremes=_boundary_extremes,
+        random=_boundary_random,
+        empty=lambda: Sample(
+            (torch.zeros(0, C, H, W, dtype=torch.float64), torch.zeros(0, C, H, W, dtype=torch.float64)), {}
+        ),
+        nonnegative=False,
+    ),
+    LossEntry(
+        "hausdorff_dt_loss",
+        LF.hausdorff_dt_loss,
+        losskit.HausdorffDTLoss,
+        R.hausdorff_dt_loss,
+        lambda: _seg_samples(
+            "hausdorff_dt_loss",
+            [({"alpha": 1.0}, "alpha1"), ({"alpha": 0.0}, "alpha0"), ({"alpha": 3.5}, "alpha3.5")],
+            (3, 4, 3),
+        ),
+        errors=lambda: _seg_errors(
+            "hausdorff_dt_loss",
+            [
+                ErrorCase(
+                    (_x(), _y()),
+                    {"alpha": -1.0},
+                    ValueError,
+                    r"^hausdorff_dt_loss: alpha must be in \[0, inf\)",
+                    "alpha<0",
+                ),
+                ErrorCase(
+                    (_x(), _y()),
+                    {"alpha": "2"},
+                    TypeError,
+                    r"^hausdorff_dt_loss: alpha must be a number",
+                    "alpha-str",
+                ),
+            ],
+        ),
+        extremes=_seg_extremes,
+        random=_seg_random((1, 2, 3)),
+        empty=_seg_empty,
+        index_args=(1,),
         gradcheck_fast=True,  # a distance transform per forward: the full Jacobian took minutes
     ),
     LossEntry(
-        "cldice_loss", LF.cldice_loss, losskit.ClDiceLoss, R.cldice_loss,
-        lambda: _seg_samples("cldice_loss", [({"iterations": 0}, "k0"), ({"iterations": 5, "smooth": 0.1}, "k5"),
-                                             ({"smooth": 0.0}, "smooth0")], (4, 5, 4)),
-        errors=lambda: _seg_errors("cldice_loss", [
-            ErrorCase((_x(), _y()), {"iterations": -1}, ValueError, r"^cldice_loss: iterations must be >= 0",
-                      "iterations<0"),
-            ErrorCase((_x(), _y()), {"iterations": 2.0}, TypeError, r"^cldice_loss: iterations must be an int",
-                      "iterations-float"),
-            ErrorCase((_x(), _y()), {"smooth": -1.0}, ValueError, r"^cldice_loss: smooth must be in \[0, inf\)",
-                      "smooth<0"),
-            ErrorCase((_x()[..., 0], _y()[..., 0]), {}, ValueError,
-                      r"^cldice_loss: input must have shape \(N, C, H, W\) or \(N, C, D, H, W\)", "1d"),
-        ]),
-        extremes=_seg_extremes, random=_seg_random((2, 3)), empty=_seg_empty, index_args=(1,),
+        "cldice_loss",
+        LF.cldice_loss,
+        losskit.ClDiceLoss,
+        R.cldice_loss,
+        lambda: _seg_samples(
+            "cldice_loss",
+            [
+                ({"iterations": 0}, "k0"),
+                ({"iterations": 5, "smooth": 0.1}, "k5"),
+                ({"smooth": 0.0}, "smooth0"),
+            ],
+            (4, 5, 4),
+        ),
+        errors=lambda: _seg_errors(
+            "cldice_loss",
+            [
+                ErrorCase(
+                    (_x(), _y()),
+                    {"iterations": -1},
+                    ValueError,
+                    r"^cldice_loss: iterations must be >= 0",
+                    "iterations<0",
+                ),
+                ErrorCase(
+                    (_x(), _y()),
+                    {"iterations": 2.0},
+                    TypeError,
+                    r"^cldice_loss: iterations must be an int",
+                    "iterations-float",
+                ),
+                ErrorCase(
+                    (_x(), _y()),
+                    {"smooth": -1.0},
+                    ValueError,
+                    r"^cldice_loss: smooth must be in \[0, inf\)",
+                    "smooth<0",
+                ),
+                ErrorCase(
+                    (_x()[..., 0], _y()[..., 0]),
+                    {},
+                    ValueError,
+                    r"^cldice_loss: input must have shape \(N, C, H, W\) or \(N, C, D, H, W\)",
+                    "1d",
+                ),
+            ],
+        ),
+        extremes=_seg_extremes,
+        random=_seg_random((2, 3)),
+        empty=_seg_empty,
+        index_args=(1,),
         gradcheck_fast=True,  # soft skeletons of both masks per forward: the full Jacobian took minutes
     ),
 ]

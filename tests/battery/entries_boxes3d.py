@@ -48,8 +48,12 @@ def _samples(name: str, options: list[dict[str, Any]]) -> list[Sample]:
     out = [
         Sample((p, g), {"box_format": "xyzxyz"}, "xyzxyz"),
         Sample(_pair(rng, "cxcyczwhd"), {"box_format": "cxcyczwhd"}, "cxcyczwhd"),
-        Sample((p, g), {"box_format": "xyzxyz", "weight": t64(rng.uniform(0.1, 2.0, size=N))}, "weight",
-               plain=False),
+        Sample(
+            (p, g),
+            {"box_format": "xyzxyz", "weight": t64(rng.uniform(0.1, 2.0, size=N))},
+            "weight",
+            plain=False,
+        ),
         Sample(_pair(rng, "cxcyczwhd", (2, 3)), {"box_format": "cxcyczwhd"}, "leading-dims"),
         Sample((p[:1], g[:1]), {"box_format": "xyzxyz"}, "batch-of-one"),
         Sample((p, far), {"box_format": "xyzxyz"}, "no-overlap"),
@@ -78,8 +82,13 @@ def _extremes(options: list[dict[str, Any]]) -> list[Sample]:
     ps, gs = zip(*cases.values())
     for kw in [{}, *options]:
         out.append(Sample((t64(ps), t64(gs)), {"box_format": "xyzxyz", **kw}, "all-together" + str(kw)))
-    out.append(Sample((t64([[1.0, 1.0, 1.0, -2.0, 0.0, 1.0]]), t64([[1.0, 1.0, 1.0, 2.0, 2.0, 2.0]])),
-                      {"box_format": "cxcyczwhd"}, "negative-size-pred"))
+    out.append(
+        Sample(
+            (t64([[1.0, 1.0, 1.0, -2.0, 0.0, 1.0]]), t64([[1.0, 1.0, 1.0, 2.0, 2.0, 2.0]])),
+            {"box_format": "cxcyczwhd"},
+            "negative-size-pred",
+        )
+    )
     return out
 
 
@@ -93,17 +102,39 @@ def _errors(fn: str, extra: list[ErrorCase]) -> list[ErrorCase]:
     nan[0, 2] = float("nan")
     kw = {"box_format": "xyzxyz"}
     return [
-        ErrorCase((p[:, :4], g[:, :4]), kw, ValueError, rf"^{fn}: input must have shape \(\.\.\., 6\) with one xyzxyz",
-                  "last-dim"),
-        ErrorCase((p, g), {}, ValueError, rf"^{fn}: input must have shape \(\.\.\., 4\).*box_format='xyzxyz'",
-                  "6-with-2d-format"),
+        ErrorCase(
+            (p[:, :4], g[:, :4]),
+            kw,
+            ValueError,
+            rf"^{fn}: input must have shape \(\.\.\., 6\) with one xyzxyz",
+            "last-dim",
+        ),
+        ErrorCase(
+            (p, g),
+            {},
+            ValueError,
+            rf"^{fn}: input must have shape \(\.\.\., 4\).*box_format='xyzxyz'",
+            "6-with-2d-format",
+        ),
         ErrorCase((p, g[:3]), kw, ValueError, rf"^{fn}: target must have shape \(6, 6\)", "target-short"),
-        ErrorCase((p.long(), g), kw, TypeError, rf"^{fn}: input must be a floating-point tensor", "int-input"),
+        ErrorCase(
+            (p.long(), g), kw, TypeError, rf"^{fn}: input must be a floating-point tensor", "int-input"
+        ),
         ErrorCase((p, g.bool()), kw, TypeError, rf"^{fn}: target must be a real", "bool-target"),
-        ErrorCase((p, bad), kw, ValueError, rf"^{fn}: target must hold xyzxyz boxes with non-negative sizes",
-                  "inverted-target"),
-        ErrorCase((p, g), {**kw, "weight": torch.ones(N + 1)}, ValueError, rf"^{fn}: weight must have the loss's",
-                  "weight"),
+        ErrorCase(
+            (p, bad),
+            kw,
+            ValueError,
+            rf"^{fn}: target must hold xyzxyz boxes with non-negative sizes",
+            "inverted-target",
+        ),
+        ErrorCase(
+            (p, g),
+            {**kw, "weight": torch.ones(N + 1)},
+            ValueError,
+            rf"^{fn}: weight must have the loss's",
+            "weight",
+        ),
         ErrorCase((nan, g), kw, ValueError, rf"^{fn}: input contains NaN", "nan"),
         ErrorCase((p, g), {**kw, "eps": -1.0}, ValueError, rf"^{fn}: eps must be in \[0, inf\)", "eps"),
         *extra,
@@ -125,11 +156,18 @@ def _random(options: Callable[[np.random.Generator], dict[str, Any]]):
 
 def _entry(name, fn, module, reference, options, errors=(), random_options=lambda rng: {}):
     return LossEntry(
-        f"{name}_3d", fn, module, reference, lambda: _samples(name, options),
-        errors=lambda: _errors(name, list(errors)), extremes=lambda: _extremes(options),
+        f"{name}_3d",
+        fn,
+        module,
+        reference,
+        lambda: _samples(name, options),
+        errors=lambda: _errors(name, list(errors)),
+        extremes=lambda: _extremes(options),
         random=_random(random_options),
-        empty=lambda: Sample((torch.zeros(0, 6, dtype=torch.float64), torch.zeros(0, 6, dtype=torch.float64)),
-                             {"box_format": "xyzxyz"}),
+        empty=lambda: Sample(
+            (torch.zeros(0, 6, dtype=torch.float64), torch.zeros(0, 6, dtype=torch.float64)),
+            {"box_format": "xyzxyz"},
+        ),
     )
 
 
@@ -138,11 +176,23 @@ def _box() -> torch.Tensor:
 
 
 ENTRIES = [
-    _entry("iou_loss", LF.iou_loss, losskit.IoULoss, R.iou_loss,
-           [{"mode": "log"}, {"mode": "square"}, {"smooth": 1.0}],
-           [ErrorCase((_box(), _box()), {"box_format": "xyzxyz", "mode": "ln"}, ValueError,
-                      r"^iou_loss: mode must be one of", "mode")],
-           lambda rng: {"mode": str(rng.choice(["linear", "log", "square"]))}),
+    _entry(
+        "iou_loss",
+        LF.iou_loss,
+        losskit.IoULoss,
+        R.iou_loss,
+        [{"mode": "log"}, {"mode": "square"}, {"smooth": 1.0}],
+        [
+            ErrorCase(
+                (_box(), _box()),
+                {"box_format": "xyzxyz", "mode": "ln"},
+                ValueError,
+                r"^iou_loss: mode must be one of",
+                "mode",
+            )
+        ],
+        lambda rng: {"mode": str(rng.choice(["linear", "log", "square"]))},
+    ),
     _entry("giou_loss", LF.giou_loss, losskit.GIoULoss, R.giou_loss, []),
     _entry("diou_loss", LF.diou_loss, losskit.DIoULoss, R.diou_loss, []),
 ]

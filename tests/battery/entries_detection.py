@@ -42,8 +42,16 @@ def _prob_errors(fn: str, **kw) -> list[ErrorCase]:
             e.args = (e.args[0], e.args[1].abs().clamp(0, 1))
         e.kwargs = {**kw, **e.kwargs}
     x = _randn(N, seed=51)
-    out.append(ErrorCase((x, x.abs() + 1.5), dict(kw), ValueError, rf"^{fn}: target must hold probabilities in "
-                         r"\[0, 1\]", "target-above-1"))
+    out.append(
+        ErrorCase(
+            (x, x.abs() + 1.5),
+            dict(kw),
+            ValueError,
+            rf"^{fn}: target must hold probabilities in "
+            r"\[0, 1\]",
+            "target-above-1",
+        )
+    )
     return out
 
 
@@ -77,10 +85,19 @@ def _gf_errors() -> list[ErrorCase]:
         *_prob_errors(fn),
         ErrorCase((x, y), {"alpha": -1.0}, ValueError, rf"^{fn}: alpha must be in \[0, inf\)", "alpha"),
         ErrorCase((x, y), {"beta": "4"}, TypeError, rf"^{fn}: beta must be a number", "beta"),
-        ErrorCase((x, y), {"input_type": "prob"}, ValueError, rf"^{fn}: input_type must be one of", "input-type"),
-        ErrorCase((x.sigmoid() + 1.0, y), {"input_type": "probs"}, ValueError,
-                  rf"^{fn}: input must hold probabilities", "probs-out"),
-        ErrorCase((x, y), {"normalizer": [1.0]}, TypeError, rf"^{fn}: normalizer must be a torch.Tensor", "norm"),
+        ErrorCase(
+            (x, y), {"input_type": "prob"}, ValueError, rf"^{fn}: input_type must be one of", "input-type"
+        ),
+        ErrorCase(
+            (x.sigmoid() + 1.0, y),
+            {"input_type": "probs"},
+            ValueError,
+            rf"^{fn}: input must hold probabilities",
+            "probs-out",
+        ),
+        ErrorCase(
+            (x, y), {"normalizer": [1.0]}, TypeError, rf"^{fn}: normalizer must be a torch.Tensor", "norm"
+        ),
     ]
 
 
@@ -88,17 +105,22 @@ def _gf_extremes() -> list[Sample]:
     z = t64([[1e4, -1e4, 1e4, -1e4, 0.0, 1e4]])
     y = t64([[1.0, 1.0, 0.0, 0.0, 0.5, 0.999]])
     p = t64([[1.0, 0.0, 1.0, 0.0, 0.5, 1.0]])
-    return [Sample((z, y), {}, "saturated-logits"), Sample((z, y), {"alpha": 0.5, "beta": 0.5}, "saturated-a0.5"),
-            Sample((p, y), {"input_type": "probs"}, "probs-0-and-1"),
-            Sample((z, y), {"normalizer": y == 1}, "normalized")]
+    return [
+        Sample((z, y), {}, "saturated-logits"),
+        Sample((z, y), {"alpha": 0.5, "beta": 0.5}, "saturated-a0.5"),
+        Sample((p, y), {"input_type": "probs"}, "probs-0-and-1"),
+        Sample((z, y), {"normalizer": y == 1}, "normalized"),
+    ]
 
 
 def _gf_random(rng: np.random.Generator, scale: float) -> Sample:
     shape = (int(rng.integers(1, 6)), int(rng.integers(1, 5)))
     y = rng.uniform(0, 1, size=shape)
     y[rng.uniform(size=shape) < 0.2] = 1.0
-    return Sample((t64(rng.normal(size=shape) * scale), t64(y)),
-                  {"alpha": float(rng.choice([0.0, 0.5, 2.0])), "beta": float(rng.choice([0.0, 1.0, 4.0]))})
+    return Sample(
+        (t64(rng.normal(size=shape) * scale), t64(y)),
+        {"alpha": float(rng.choice([0.0, 0.5, 2.0])), "beta": float(rng.choice([0.0, 1.0, 4.0]))},
+    )
 
 
 # --- adaptive Wing -----------------------------------------------------------------------------------------
@@ -170,10 +192,20 @@ def _ghm_errors() -> list[ErrorCase]:
         *_prob_errors(fn),
         ErrorCase((x, y), {"bins": 0}, ValueError, rf"^{fn}: bins must be >= 1, got 0", "bins0"),
         ErrorCase((x, y), {"bins": 10.0}, TypeError, rf"^{fn}: bins must be an int", "bins-float"),
-        ErrorCase((x, y), {"bin_counts": torch.ones(5, dtype=torch.float64)}, ValueError,
-                  rf"^{fn}: bin_counts must have shape \(10,\)", "counts-shape"),
-        ErrorCase((x, y), {"bin_counts": torch.ones(10, dtype=torch.long)}, TypeError,
-                  rf"^{fn}: bin_counts must be a floating-point tensor", "counts-int"),
+        ErrorCase(
+            (x, y),
+            {"bin_counts": torch.ones(5, dtype=torch.float64)},
+            ValueError,
+            rf"^{fn}: bin_counts must have shape \(10,\)",
+            "counts-shape",
+        ),
+        ErrorCase(
+            (x, y),
+            {"bin_counts": torch.ones(10, dtype=torch.long)},
+            TypeError,
+            rf"^{fn}: bin_counts must be a floating-point tensor",
+            "counts-int",
+        ),
     ]
 
 
@@ -207,8 +239,12 @@ def _oks_samples() -> list[Sample]:
         Sample((pred, gt), {"area": area, "visibility": vis}, "coco-visibility", grad=False),
         Sample((pred, gt), {"area": area, "visibility": vis > 0}, "bool-visibility", grad=False),
         Sample((pred4, gt4), {"area": area * 0.01, "sigmas": sig4}, "k4-list-sigmas"),
-        Sample((pred4, gt4), {"area": area * 0.01, "sigmas": t64(sig4), "weight": t64(rng.uniform(0.1, 2, size=N))},
-               "k4-tensor-sigmas-weight", plain=False),
+        Sample(
+            (pred4, gt4),
+            {"area": area * 0.01, "sigmas": t64(sig4), "weight": t64(rng.uniform(0.1, 2, size=N))},
+            "k4-tensor-sigmas-weight",
+            plain=False,
+        ),
         Sample((pred[:1], gt[:1]), {"area": area[:1]}, "batch-of-one"),
     ]
 
@@ -218,31 +254,92 @@ def _oks_errors() -> list[ErrorCase]:
     gt = torch.rand(N, 17, 2, generator=torch.Generator().manual_seed(58), dtype=torch.float64)
     area = torch.ones(N, dtype=torch.float64)
     return [
-        ErrorCase((gt[..., :1], gt[..., :1]), {"area": area}, ValueError, rf"^{fn}: input must have shape \(N, K, 2\)",
-                  "one-coordinate"),
-        ErrorCase((gt.reshape(N, 34), gt), {"area": area}, ValueError, rf"^{fn}: input must have shape \(N, K, 2\)",
-                  "flat"),
-        ErrorCase((gt, gt[:, :5]), {"area": area}, ValueError, rf"^{fn}: target must have shape \(6, 17, 2\)",
-                  "target"),
-        ErrorCase((gt, gt), {"area": area[:, None]}, ValueError, rf"^{fn}: area must have shape \(6,\)", "area"),
-        ErrorCase((gt, gt), {"area": area, "visibility": torch.ones(N, 5)}, ValueError,
-                  rf"^{fn}: visibility must have shape \(6, 17\)", "visibility"),
-        ErrorCase((gt[:, :4], gt[:, :4]), {"area": area}, ValueError, rf"^{fn}: sigmas defaults to COCO's 17 keypoints",
-                  "sigmas-missing"),
-        ErrorCase((gt, gt), {"area": area, "sigmas": [0.1] * 5}, ValueError,
-                  rf"^{fn}: sigmas must hold one value per keypoint \(17\), got 5", "sigmas-length"),
-        ErrorCase((gt, gt), {"area": area, "sigmas": [0.0] * 17}, ValueError, rf"^{fn}: sigmas\[0\] must be in",
-                  "sigmas-zero"),
-        ErrorCase((gt, gt), {"area": area, "sigmas": "coco"}, TypeError, rf"^{fn}: sigmas must be a sequence",
-                  "sigmas-str"),
-        ErrorCase((gt, gt), {"area": -area}, ValueError, rf"^{fn}: area must be non-negative", "area-negative"),
-        ErrorCase((gt, gt), {"area": area, "weight": torch.ones(N, 17)}, ValueError, rf"^{fn}: weight must have",
-                  "weight"),
-        ErrorCase((gt.masked_fill(gt > 0.5, float("nan")), gt), {"area": area}, ValueError,
-                  rf"^{fn}: input contains NaN", "nan"),
-        ErrorCase((gt.long(), gt), {"area": area}, TypeError, rf"^{fn}: input must be a floating-point", "int"),
-        ErrorCase((gt, gt), {"area": area, "reduction": "batchmean"}, ValueError, rf"^{fn}: reduction must be one of",
-                  "reduction"),
+        ErrorCase(
+            (gt[..., :1], gt[..., :1]),
+            {"area": area},
+            ValueError,
+            rf"^{fn}: input must have shape \(N, K, 2\)",
+            "one-coordinate",
+        ),
+        ErrorCase(
+            (gt.reshape(N, 34), gt),
+            {"area": area},
+            ValueError,
+            rf"^{fn}: input must have shape \(N, K, 2\)",
+            "flat",
+        ),
+        ErrorCase(
+            (gt, gt[:, :5]),
+            {"area": area},
+            ValueError,
+            rf"^{fn}: target must have shape \(6, 17, 2\)",
+            "target",
+        ),
+        ErrorCase(
+            (gt, gt), {"area": area[:, None]}, ValueError, rf"^{fn}: area must have shape \(6,\)", "area"
+        ),
+        ErrorCase(
+            (gt, gt),
+            {"area": area, "visibility": torch.ones(N, 5)},
+            ValueError,
+            rf"^{fn}: visibility must have shape \(6, 17\)",
+            "visibility",
+        ),
+        ErrorCase(
+            (gt[:, :4], gt[:, :4]),
+            {"area": area},
+            ValueError,
+            rf"^{fn}: sigmas defaults to COCO's 17 keypoints",
+            "sigmas-missing",
+        ),
+        ErrorCase(
+            (gt, gt),
+            {"area": area, "sigmas": [0.1] * 5},
+            ValueError,
+            rf"^{fn}: sigmas must hold one value per keypoint \(17\), got 5",
+            "sigmas-length",
+        ),
+        ErrorCase(
+            (gt, gt),
+            {"area": area, "sigmas": [0.0] * 17},
+            ValueError,
+            rf"^{fn}: sigmas\[0\] must be in",
+            "sigmas-zero",
+        ),
+        ErrorCase(
+            (gt, gt),
+            {"area": area, "sigmas": "coco"},
+            TypeError,
+            rf"^{fn}: sigmas must be a sequence",
+            "sigmas-str",
+        ),
+        ErrorCase(
+            (gt, gt), {"area": -area}, ValueError, rf"^{fn}: area must be non-negative", "area-negative"
+        ),
+        ErrorCase(
+            (gt, gt),
+            {"area": area, "weight": torch.ones(N, 17)},
+            ValueError,
+            rf"^{fn}: weight must have",
+            "weight",
+        ),
+        ErrorCase(
+            (gt.masked_fill(gt > 0.5, float("nan")), gt),
+            {"area": area},
+            ValueError,
+            rf"^{fn}: input contains NaN",
+            "nan",
+        ),
+        ErrorCase(
+            (gt.long(), gt), {"area": area}, TypeError, rf"^{fn}: input must be a floating-point", "int"
+        ),
+        ErrorCase(
+            (gt, gt),
+            {"area": area, "reduction": "batchmean"},
+            ValueError,
+            rf"^{fn}: reduction must be one of",
+            "reduction",
+        ),
     ]
 
 
@@ -251,24 +348,39 @@ def _oks_extremes() -> list[Sample]:
     pred = gt.clone()
     pred[0] = 1e4
     pred[2, :, 0] = 1e-300
-    return [Sample((pred, gt), {"area": t64([1.0, 0.0, 0.0])}, "far-and-zero-area"),
-            Sample((pred, gt), {"area": t64([1e30, 1.0, 1e-30]), "visibility": torch.zeros(3, 17)}, "none-visible")]
+    return [
+        Sample((pred, gt), {"area": t64([1.0, 0.0, 0.0])}, "far-and-zero-area"),
+        Sample(
+            (pred, gt), {"area": t64([1e30, 1.0, 1e-30]), "visibility": torch.zeros(3, 17)}, "none-visible"
+        ),
+    ]
 
 
 def _oks_random(rng: np.random.Generator, scale: float) -> Sample:
     n, k = int(rng.integers(1, 6)), int(rng.integers(1, 6))
     gt = rng.uniform(-1, 1, size=(n, k, 2)) * scale
     pred = gt + rng.normal(size=(n, k, 2)) * scale * 0.1
-    return Sample((t64(pred), t64(gt)), {"area": t64(rng.uniform(0.1, 4.0, size=n) * scale * scale),
-                                         "sigmas": [float(v) for v in rng.uniform(0.02, 0.2, size=k)]})
+    return Sample(
+        (t64(pred), t64(gt)),
+        {
+            "area": t64(rng.uniform(0.1, 4.0, size=n) * scale * scale),
+            "sigmas": [float(v) for v in rng.uniform(0.02, 0.2, size=k)],
+        },
+    )
 
 
 def _reg_entry(name, module, reference, variants, option_errors, extremes, random_kw):
     return LossEntry(
-        name, getattr(LF, name), module, reference, lambda: _elementwise_samples(name, variants),
+        name,
+        getattr(LF, name),
+        module,
+        reference,
+        lambda: _elementwise_samples(name, variants),
         errors=lambda: _elementwise_errors(name) + _option_errors(name, option_errors),
-        extremes=lambda: _elementwise_extremes(extremes), random=_elementwise_random(random_kw),
-        empty=_elementwise_empty, grad_args=(0, 1),
+        extremes=lambda: _elementwise_extremes(extremes),
+        random=_elementwise_random(random_kw),
+        empty=_elementwise_empty,
+        grad_args=(0, 1),
     )
 
 
@@ -277,32 +389,82 @@ def _empty2() -> Sample:
 
 
 ENTRIES = [
-    LossEntry("gaussian_focal_loss", LF.gaussian_focal_loss, losskit.GaussianFocalLoss, R.gaussian_focal_loss,
-              _gf_samples, errors=_gf_errors, extremes=_gf_extremes, random=_gf_random, empty=_empty2),
-    _reg_entry("balanced_l1_loss", losskit.BalancedL1Loss, R.balanced_l1_loss,
-               [{"beta": 0.5}, {"alpha": 1.0, "gamma": 2.0}, {"beta": 5.0}],
-               [({"alpha": 0.0}, ValueError, r"alpha must be in \(0, inf\)"),
-                ({"gamma": "1.5"}, TypeError, "gamma must be a number"),
-                ({"beta": -1.0}, ValueError, r"beta must be in \(0, inf\)")],
-               [{"beta": 1e-3}, {"alpha": 0.1, "gamma": 5.0}],
-               lambda rng: {"beta": float(rng.choice([0.1, 1.0, 3.0]))}),
-    _reg_entry("wing_loss", losskit.WingLoss, R.wing_loss,
-               [{"omega": 1.0, "epsilon": 0.5}, {"omega": 15.0, "epsilon": 3.0}, {"omega": 0.3}],
-               [({"omega": 0.0}, ValueError, r"omega must be in \(0, inf\)"),
-                ({"epsilon": -2.0}, ValueError, r"epsilon must be in \(0, inf\)")],
-               [{"omega": 1e-3}, {"epsilon": 1e-6}],
-               lambda rng: {"omega": float(rng.choice([0.5, 10.0])), "epsilon": float(rng.choice([0.1, 2.0]))}),
-    LossEntry("adaptive_wing_loss", LF.adaptive_wing_loss, losskit.AdaptiveWingLoss, R.adaptive_wing_loss,
-              _awing_samples, errors=_awing_errors, extremes=_awing_extremes, random=_awing_random, empty=_empty2),
+    LossEntry(
+        "gaussian_focal_loss",
+        LF.gaussian_focal_loss,
+        losskit.GaussianFocalLoss,
+        R.gaussian_focal_loss,
+        _gf_samples,
+        errors=_gf_errors,
+        extremes=_gf_extremes,
+        random=_gf_random,
+        empty=_empty2,
+    ),
+    _reg_entry(
+        "balanced_l1_loss",
+        losskit.BalancedL1Loss,
+        R.balanced_l1_loss,
+        [{"beta": 0.5}, {"alpha": 1.0, "gamma": 2.0}, {"beta": 5.0}],
+        [
+            ({"alpha": 0.0}, ValueError, r"alpha must be in \(0, inf\)"),
+            ({"gamma": "1.5"}, TypeError, "gamma must be a number"),
+            ({"beta": -1.0}, ValueError, r"beta must be in \(0, inf\)"),
+        ],
+        [{"beta": 1e-3}, {"alpha": 0.1, "gamma": 5.0}],
+        lambda rng: {"beta": float(rng.choice([0.1, 1.0, 3.0]))},
+    ),
+    _reg_entry(
+        "wing_loss",
+        losskit.WingLoss,
+        R.wing_loss,
+        [{"omega": 1.0, "epsilon": 0.5}, {"omega": 15.0, "epsilon": 3.0}, {"omega": 0.3}],
+        [
+            ({"omega": 0.0}, ValueError, r"omega must be in \(0, inf\)"),
+            ({"epsilon": -2.0}, ValueError, r"epsilon must be in \(0, inf\)"),
+        ],
+        [{"omega": 1e-3}, {"epsilon": 1e-6}],
+        lambda rng: {"omega": float(rng.choice([0.5, 10.0])), "epsilon": float(rng.choice([0.1, 2.0]))},
+    ),
+    LossEntry(
+        "adaptive_wing_loss",
+        LF.adaptive_wing_loss,
+        losskit.AdaptiveWingLoss,
+        R.adaptive_wing_loss,
+        _awing_samples,
+        errors=_awing_errors,
+        extremes=_awing_extremes,
+        random=_awing_random,
+        empty=_empty2,
+    ),
     # the Module keeps a momentum state, so its parity with the function is tested in test_detection_values
-    LossEntry("ghm_c_loss", LF.ghm_c_loss, None, R.ghm_c_loss, _ghm_samples, errors=_ghm_errors,
-              extremes=_ghm_extremes, random=_ghm_random, empty=_empty2,
-              nograd_kwargs=("bin_counts",)),  # running gradient-density statistics: state, not a parameter
+    LossEntry(
+        "ghm_c_loss",
+        LF.ghm_c_loss,
+        None,
+        R.ghm_c_loss,
+        _ghm_samples,
+        errors=_ghm_errors,
+        extremes=_ghm_extremes,
+        random=_ghm_random,
+        empty=_empty2,
+        nograd_kwargs=("bin_counts",),
+    ),  # running gradient-density statistics: state, not a parameter
     # area / visibility are keyword options indexed by the batch, so the generic permutation check (which
     # permutes positional tensors only) does not apply; test_detection_values checks it
-    LossEntry("oks_loss", LF.oks_loss, losskit.OKSLoss, R.oks_loss, _oks_samples, errors=_oks_errors,
-              extremes=_oks_extremes, random=_oks_random,
-              empty=lambda: Sample((torch.zeros(0, 17, 2, dtype=torch.float64), torch.zeros(0, 17, 2,
-                                    dtype=torch.float64)), {"area": torch.zeros(0, dtype=torch.float64)}),
-              batch_equivariant=False, sequence_kwargs=("sigmas",)),
+    LossEntry(
+        "oks_loss",
+        LF.oks_loss,
+        losskit.OKSLoss,
+        R.oks_loss,
+        _oks_samples,
+        errors=_oks_errors,
+        extremes=_oks_extremes,
+        random=_oks_random,
+        empty=lambda: Sample(
+            (torch.zeros(0, 17, 2, dtype=torch.float64), torch.zeros(0, 17, 2, dtype=torch.float64)),
+            {"area": torch.zeros(0, dtype=torch.float64)},
+        ),
+        batch_equivariant=False,
+        sequence_kwargs=("sigmas",),
+    ),
 ]

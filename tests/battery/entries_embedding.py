@@ -57,7 +57,11 @@ def _contrastive_extremes() -> list[Sample]:
     for dist in ("euclidean", "cosine"):
         for label in (0, 1):
             # x2 == x1: zero distance, where sqrt has an infinite derivative
-            out.append(Sample((x, x.clone(), torch.full((4,), label)), {"distance": dist}, f"zero-dist-{dist}-{label}"))
+            out.append(
+                Sample(
+                    (x, x.clone(), torch.full((4,), label)), {"distance": dist}, f"zero-dist-{dist}-{label}"
+                )
+            )
         out.append(Sample((x, -x, torch.tensor([0, 1, 0, 1])), {"distance": dist}, f"far-{dist}"))
     return out
 
@@ -67,16 +71,29 @@ def _contrastive_errors() -> list[ErrorCase]:
     x1, x2, y = torch.randn(N, D), torch.randn(N, D), torch.randint(0, 2, (N,))
     return [
         ErrorCase((x1, x2[:, :2], y), {}, ValueError, rf"^{fn}: x2 must have shape \(6, 3\)", "x2-shape"),
-        ErrorCase((x1, x2, y[:, None]), {}, ValueError, rf"^{fn}: target must have shape \(6,\)", "target-N1"),
+        ErrorCase(
+            (x1, x2, y[:, None]), {}, ValueError, rf"^{fn}: target must have shape \(6,\)", "target-N1"
+        ),
         ErrorCase((x1, x2, y * 2), {}, ValueError, rf"^{fn}: target must hold 0/1 labels", "target-2"),
-        ErrorCase((x1, x2, y.float() * 3), {}, ValueError, rf"^{fn}: target must hold probabilities", "target-3.0"),
+        ErrorCase(
+            (x1, x2, y.float() * 3), {}, ValueError, rf"^{fn}: target must hold probabilities", "target-3.0"
+        ),
         ErrorCase((x1[0], x2[0], y[:1]), {}, ValueError, rf"^{fn}: x1 must have shape \(N, D\)", "1d"),
         ErrorCase((x1.long(), x2, y), {}, TypeError, rf"^{fn}: x1 must be a floating-point tensor", "int-x1"),
         ErrorCase((x1, x2, "1"), {}, TypeError, rf"^{fn}: target must be a torch.Tensor", "str-target"),
-        ErrorCase((x1, x2, y), {"distance": "manhattan"}, ValueError, rf"^{fn}: distance must be one of", "dist"),
-        ErrorCase((x1, x2, y), {"margin": -1.0}, ValueError, rf"^{fn}: margin must be in \[0, inf\)", "margin"),
-        ErrorCase((x1, x2, y), {"weight": torch.ones(N, 1)}, ValueError, rf"^{fn}: weight must have the loss's",
-                  "weight"),
+        ErrorCase(
+            (x1, x2, y), {"distance": "manhattan"}, ValueError, rf"^{fn}: distance must be one of", "dist"
+        ),
+        ErrorCase(
+            (x1, x2, y), {"margin": -1.0}, ValueError, rf"^{fn}: margin must be in \[0, inf\)", "margin"
+        ),
+        ErrorCase(
+            (x1, x2, y),
+            {"weight": torch.ones(N, 1)},
+            ValueError,
+            rf"^{fn}: weight must have the loss's",
+            "weight",
+        ),
         ErrorCase((_nan_like(x1), x2, y), {}, ValueError, rf"^{fn}: x1 contains NaN", "nan"),
     ]
 
@@ -84,7 +101,9 @@ def _contrastive_errors() -> list[ErrorCase]:
 def _contrastive_random(rng: np.random.Generator, scale: float) -> Sample:
     n, d = int(rng.integers(1, 9)), int(rng.integers(1, 5))
     kw = {"distance": str(rng.choice(["euclidean", "cosine"])), "margin": float(rng.choice([0.5, 1.0, 3.0]))}
-    return Sample((t64(rng.normal(size=(n, d)) * scale), t64(rng.normal(size=(n, d)) * scale), _binary(rng, n)), kw)
+    return Sample(
+        (t64(rng.normal(size=(n, d)) * scale), t64(rng.normal(size=(n, d)) * scale), _binary(rng, n)), kw
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -125,15 +144,22 @@ def _triplet_errors() -> list[ErrorCase]:
     a, p, n = torch.randn(N, D), torch.randn(N, D), torch.randn(N, D)
     return [
         ErrorCase((a, p[:4], n), {}, ValueError, rf"^{fn}: positive must have shape \(6, 3\)", "p-shape"),
-        ErrorCase((a, p, n[:, None]), {}, ValueError, rf"^{fn}: negative must have shape \(6, 3\)", "n-shape"),
+        ErrorCase(
+            (a, p, n[:, None]), {}, ValueError, rf"^{fn}: negative must have shape \(6, 3\)", "n-shape"
+        ),
         ErrorCase((a[0], p[0], n[0]), {}, ValueError, rf"^{fn}: anchor must have shape \(N, D\)", "1d"),
         ErrorCase((a, p.int(), n), {}, TypeError, rf"^{fn}: positive must be a floating-point tensor", "int"),
         ErrorCase((a, p, n), {"p": 0.5}, ValueError, rf"^{fn}: p must be in \[1, inf\)", "p<1"),
         ErrorCase((a, p, n), {"margin": -0.1}, ValueError, rf"^{fn}: margin must be in", "margin"),
         ErrorCase((a, p, n), {"swap": 1}, TypeError, rf"^{fn}: swap must be a bool", "swap"),
         ErrorCase((a, p, n), {"squared": "yes"}, TypeError, rf"^{fn}: squared must be a bool", "squared"),
-        ErrorCase((a, p, n), {"weight": torch.ones(N + 1)}, ValueError, rf"^{fn}: weight must have the loss's",
-                  "weight"),
+        ErrorCase(
+            (a, p, n),
+            {"weight": torch.ones(N + 1)},
+            ValueError,
+            rf"^{fn}: weight must have the loss's",
+            "weight",
+        ),
         ErrorCase((a, p, _nan_like(n)), {}, ValueError, rf"^{fn}: negative contains NaN", "nan"),
     ]
 
@@ -141,8 +167,12 @@ def _triplet_errors() -> list[ErrorCase]:
 def _triplet_random(rng: np.random.Generator, scale: float) -> Sample:
     n, d = int(rng.integers(1, 9)), int(rng.integers(1, 5))
     a, p, ng = (t64(rng.normal(size=(n, d)) * scale) for _ in range(3))
-    kw = {"swap": bool(rng.integers(0, 2)), "squared": bool(rng.integers(0, 2)),
-          "p": float(rng.choice([1.0, 2.0, 3.0])), "margin": float(rng.choice([0.0, 1.0, 10.0]))}
+    kw = {
+        "swap": bool(rng.integers(0, 2)),
+        "squared": bool(rng.integers(0, 2)),
+        "p": float(rng.choice([1.0, 2.0, 3.0])),
+        "margin": float(rng.choice([0.0, 1.0, 10.0])),
+    }
     return Sample((a, p, ng), kw)
 
 
@@ -172,7 +202,7 @@ def _similarity_extremes(two_views: bool) -> list[Sample]:
     """Temperature 0.005 in float32, collapsed and zero embeddings, huge unnormalised embeddings."""
     rng = rng_for("similarity-extremes")
     x32 = torch.as_tensor(rng.normal(size=(N, 8)), dtype=F32)
-    y32 = (x32 + 0.05 * torch.as_tensor(rng.normal(size=(N, 8)), dtype=F32))
+    y32 = x32 + 0.05 * torch.as_tensor(rng.normal(size=(N, 8)), dtype=F32)
     same = torch.ones(N, 8, dtype=torch.float64)
     zero = torch.zeros(N, 8, dtype=torch.float64)
     big = t64(rng.normal(size=(N, 8)) * 1e4)
@@ -192,16 +222,37 @@ def _info_nce_errors() -> list[ErrorCase]:
     return [
         ErrorCase((q, k[:5]), {}, ValueError, rf"^{fn}: key must have shape \(6, 3\)", "key-shape"),
         ErrorCase((q[0], k[0]), {}, ValueError, rf"^{fn}: query must have shape \(N, D\)", "1d"),
-        ErrorCase((q, k), {"negatives": torch.randn(4, D + 1)}, ValueError,
-                  rf"^{fn}: negatives must have shape \(M, 3\) \(shared\) or \(6, M, 3\)", "neg-D"),
-        ErrorCase((q, k), {"negatives": torch.randn(5, 4, D)}, ValueError, rf"^{fn}: negatives must have shape",
-                  "neg-N"),
-        ErrorCase((q, k), {"negatives": torch.randn(4, D).long()}, TypeError,
-                  rf"^{fn}: negatives must be a floating-point tensor", "neg-int"),
-        ErrorCase((q, k), {"temperature": 0.0}, ValueError, rf"^{fn}: temperature must be in \(0, inf\)", "tau0"),
-        ErrorCase((q, k), {"temperature": "0.1"}, TypeError, rf"^{fn}: temperature must be a number", "tau-str"),
+        ErrorCase(
+            (q, k),
+            {"negatives": torch.randn(4, D + 1)},
+            ValueError,
+            rf"^{fn}: negatives must have shape \(M, 3\) \(shared\) or \(6, M, 3\)",
+            "neg-D",
+        ),
+        ErrorCase(
+            (q, k),
+            {"negatives": torch.randn(5, 4, D)},
+            ValueError,
+            rf"^{fn}: negatives must have shape",
+            "neg-N",
+        ),
+        ErrorCase(
+            (q, k),
+            {"negatives": torch.randn(4, D).long()},
+            TypeError,
+            rf"^{fn}: negatives must be a floating-point tensor",
+            "neg-int",
+        ),
+        ErrorCase(
+            (q, k), {"temperature": 0.0}, ValueError, rf"^{fn}: temperature must be in \(0, inf\)", "tau0"
+        ),
+        ErrorCase(
+            (q, k), {"temperature": "0.1"}, TypeError, rf"^{fn}: temperature must be a number", "tau-str"
+        ),
         ErrorCase((q, k), {"normalize": None}, TypeError, rf"^{fn}: normalize must be a bool", "normalize"),
-        ErrorCase((q, k), {"weight": torch.ones(N, 1)}, ValueError, rf"^{fn}: weight must have the loss's", "weight"),
+        ErrorCase(
+            (q, k), {"weight": torch.ones(N, 1)}, ValueError, rf"^{fn}: weight must have the loss's", "weight"
+        ),
         ErrorCase((q, _nan_like(k)), {}, ValueError, rf"^{fn}: key contains NaN", "nan"),
     ]
 
@@ -239,9 +290,16 @@ def _nt_xent_errors() -> list[ErrorCase]:
         ErrorCase((z1, z2[:5]), {}, ValueError, rf"^{fn}: z2 must have shape \(6, 3\)", "z2-shape"),
         ErrorCase((z1[:, :, None], z2), {}, ValueError, rf"^{fn}: z1 must have shape \(N, D\)", "3d"),
         ErrorCase((z1, z2.long()), {}, TypeError, rf"^{fn}: z2 must be a floating-point tensor", "int"),
-        ErrorCase((z1, z2), {"temperature": -0.5}, ValueError, rf"^{fn}: temperature must be in \(0, inf\)", "tau"),
-        ErrorCase((z1, z2), {"weight": torch.ones(2 * N)}, ValueError, rf"^{fn}: weight must have the loss's",
-                  "weight-2N"),
+        ErrorCase(
+            (z1, z2), {"temperature": -0.5}, ValueError, rf"^{fn}: temperature must be in \(0, inf\)", "tau"
+        ),
+        ErrorCase(
+            (z1, z2),
+            {"weight": torch.ones(2 * N)},
+            ValueError,
+            rf"^{fn}: weight must have the loss's",
+            "weight-2N",
+        ),
         ErrorCase((_nan_like(z1), z2), {}, ValueError, rf"^{fn}: z1 contains NaN", "nan"),
     ]
 
@@ -269,8 +327,10 @@ def _supcon_samples() -> list[Sample]:
 
 
 def _supcon_extremes() -> list[Sample]:
-    return [Sample((s.args[0], torch.tensor([0, 1, 0, 1, 2, 2])), s.kwargs, s.name)
-            for s in _similarity_extremes(True)] + [
+    return [
+        Sample((s.args[0], torch.tensor([0, 1, 0, 1, 2, 2])), s.kwargs, s.name)
+        for s in _similarity_extremes(True)
+    ] + [
         Sample((t64(np.ones((4, 3))), torch.arange(4)), {}, "no-positive-at-all"),
     ]
 
@@ -283,8 +343,12 @@ def _supcon_errors() -> list[ErrorCase]:
         ErrorCase((f, y[:, None]), {}, ValueError, rf"^{fn}: labels must have shape \(6,\)", "labels-N1"),
         ErrorCase((f, y.float()), {}, TypeError, rf"^{fn}: labels must be an integer tensor", "float-labels"),
         ErrorCase((f[0], y[:1]), {}, ValueError, rf"^{fn}: features must have shape \(N, D\)", "1d"),
-        ErrorCase((f, y), {"temperature": 0}, ValueError, rf"^{fn}: temperature must be in \(0, inf\)", "tau"),
-        ErrorCase((f, y), {"weight": torch.ones(3)}, ValueError, rf"^{fn}: weight must have the loss's", "weight"),
+        ErrorCase(
+            (f, y), {"temperature": 0}, ValueError, rf"^{fn}: temperature must be in \(0, inf\)", "tau"
+        ),
+        ErrorCase(
+            (f, y), {"weight": torch.ones(3)}, ValueError, rf"^{fn}: weight must have the loss's", "weight"
+        ),
         ErrorCase((_nan_like(f), y), {}, ValueError, rf"^{fn}: features contains NaN", "nan"),
     ]
 
@@ -327,19 +391,47 @@ def _clip_errors() -> list[ErrorCase]:
     fn = "clip_loss"
     u, v = torch.randn(N, D), torch.randn(N, D)
     return [
-        ErrorCase((u, v[:, :2]), {"logit_scale": 1.0}, ValueError, rf"^{fn}: text_embeds must have shape \(6, 3\)",
-                  "shape"),
-        ErrorCase((u[0], v[0]), {"logit_scale": 1.0}, ValueError, rf"^{fn}: image_embeds must have shape \(N, D\)",
-                  "1d"),
-        ErrorCase((u, v), {"logit_scale": torch.ones(2)}, ValueError, rf"^{fn}: logit_scale must be a number or a one",
-                  "scale-vector"),
-        ErrorCase((u, v), {"logit_scale": torch.tensor(1)}, TypeError,
-                  rf"^{fn}: logit_scale must be a floating-point tensor", "scale-int-tensor"),
-        ErrorCase((u, v), {"logit_scale": "2.6"}, TypeError, rf"^{fn}: logit_scale must be a number", "scale-str"),
-        ErrorCase((u, v), {"logit_scale": float("inf")}, ValueError, rf"^{fn}: logit_scale must be finite", "inf"),
-        ErrorCase((u, v), {"logit_scale": float("nan")}, ValueError, rf"^{fn}: logit_scale must be in", "nan-scale"),
+        ErrorCase(
+            (u, v[:, :2]),
+            {"logit_scale": 1.0},
+            ValueError,
+            rf"^{fn}: text_embeds must have shape \(6, 3\)",
+            "shape",
+        ),
+        ErrorCase(
+            (u[0], v[0]),
+            {"logit_scale": 1.0},
+            ValueError,
+            rf"^{fn}: image_embeds must have shape \(N, D\)",
+            "1d",
+        ),
+        ErrorCase(
+            (u, v),
+            {"logit_scale": torch.ones(2)},
+            ValueError,
+            rf"^{fn}: logit_scale must be a number or a one",
+            "scale-vector",
+        ),
+        ErrorCase(
+            (u, v),
+            {"logit_scale": torch.tensor(1)},
+            TypeError,
+            rf"^{fn}: logit_scale must be a floating-point tensor",
+            "scale-int-tensor",
+        ),
+        ErrorCase(
+            (u, v), {"logit_scale": "2.6"}, TypeError, rf"^{fn}: logit_scale must be a number", "scale-str"
+        ),
+        ErrorCase(
+            (u, v), {"logit_scale": float("inf")}, ValueError, rf"^{fn}: logit_scale must be finite", "inf"
+        ),
+        ErrorCase(
+            (u, v), {"logit_scale": float("nan")}, ValueError, rf"^{fn}: logit_scale must be in", "nan-scale"
+        ),
         ErrorCase((u, v), {}, TypeError, r"logit_scale", "missing-scale"),
-        ErrorCase((u, _nan_like(v)), {"logit_scale": 1.0}, ValueError, rf"^{fn}: text_embeds contains NaN", "nan"),
+        ErrorCase(
+            (u, _nan_like(v)), {"logit_scale": 1.0}, ValueError, rf"^{fn}: text_embeds contains NaN", "nan"
+        ),
     ]
 
 
@@ -389,27 +481,61 @@ def _siglip_errors() -> list[ErrorCase]:
     return [
         ErrorCase((u, v[:5]), ok, ValueError, rf"^{fn}: text_embeds must have shape \(6, 3\)", "shape"),
         ErrorCase((u[0], v[0]), ok, ValueError, rf"^{fn}: image_embeds must have shape \(N, D\)", "1d"),
-        ErrorCase((u, v.long()), ok, TypeError, rf"^{fn}: text_embeds must be a floating-point tensor", "int"),
-        ErrorCase((u, v), {**ok, "logit_bias": torch.ones(2)}, ValueError,
-                  rf"^{fn}: logit_bias must be a number or a one-element tensor", "bias-vector"),
-        ErrorCase((u, v), {**ok, "logit_scale": torch.tensor(2)}, TypeError,
-                  rf"^{fn}: logit_scale must be a floating-point tensor", "scale-int-tensor"),
-        ErrorCase((u, v), {**ok, "logit_bias": "-10"}, TypeError, rf"^{fn}: logit_bias must be a number", "bias-str"),
-        ErrorCase((u, v), {**ok, "logit_scale": float("inf")}, ValueError, rf"^{fn}: logit_scale must be finite",
-                  "inf"),
-        ErrorCase((u, v), {**ok, "logit_bias": float("nan")}, ValueError, rf"^{fn}: logit_bias must be in",
-                  "nan-bias"),
+        ErrorCase(
+            (u, v.long()), ok, TypeError, rf"^{fn}: text_embeds must be a floating-point tensor", "int"
+        ),
+        ErrorCase(
+            (u, v),
+            {**ok, "logit_bias": torch.ones(2)},
+            ValueError,
+            rf"^{fn}: logit_bias must be a number or a one-element tensor",
+            "bias-vector",
+        ),
+        ErrorCase(
+            (u, v),
+            {**ok, "logit_scale": torch.tensor(2)},
+            TypeError,
+            rf"^{fn}: logit_scale must be a floating-point tensor",
+            "scale-int-tensor",
+        ),
+        ErrorCase(
+            (u, v), {**ok, "logit_bias": "-10"}, TypeError, rf"^{fn}: logit_bias must be a number", "bias-str"
+        ),
+        ErrorCase(
+            (u, v),
+            {**ok, "logit_scale": float("inf")},
+            ValueError,
+            rf"^{fn}: logit_scale must be finite",
+            "inf",
+        ),
+        ErrorCase(
+            (u, v),
+            {**ok, "logit_bias": float("nan")},
+            ValueError,
+            rf"^{fn}: logit_bias must be in",
+            "nan-bias",
+        ),
         ErrorCase((u, v), {"logit_scale": 1.0}, TypeError, r"logit_bias", "missing-bias"),
-        ErrorCase((u, v), {**ok, "weight": torch.ones(N, 1)}, ValueError, rf"^{fn}: weight must have the loss's",
-                  "weight"),
+        ErrorCase(
+            (u, v),
+            {**ok, "weight": torch.ones(N, 1)},
+            ValueError,
+            rf"^{fn}: weight must have the loss's",
+            "weight",
+        ),
         ErrorCase((_nan_like(u), v), ok, ValueError, rf"^{fn}: image_embeds contains NaN", "nan"),
     ]
 
 
 def _siglip_random(rng: np.random.Generator, scale: float) -> Sample:
     s = _two_view_random(rng, scale)
-    return Sample(s.args, {"logit_scale": float(rng.choice([-2.0, 0.0, 2.3, 4.6])),
-                           "logit_bias": float(rng.choice([-10.0, -1.0, 0.0, 3.0]))})
+    return Sample(
+        s.args,
+        {
+            "logit_scale": float(rng.choice([-2.0, 0.0, 2.3, 4.6])),
+            "logit_bias": float(rng.choice([-10.0, -1.0, 0.0, 3.0])),
+        },
+    )
 
 
 def _empty_pair(**kw) -> Sample:
@@ -418,41 +544,88 @@ def _empty_pair(**kw) -> Sample:
 
 ENTRIES = [
     LossEntry(
-        "contrastive_loss", LF.contrastive_loss, losskit.ContrastiveLoss, R.contrastive_loss, _contrastive_samples,
-        errors=_contrastive_errors, extremes=_contrastive_extremes, random=_contrastive_random,
-        empty=lambda: Sample((*_empty_pair().args, torch.zeros(0, dtype=torch.long)), {}), grad_args=(0, 1),
+        "contrastive_loss",
+        LF.contrastive_loss,
+        losskit.ContrastiveLoss,
+        R.contrastive_loss,
+        _contrastive_samples,
+        errors=_contrastive_errors,
+        extremes=_contrastive_extremes,
+        random=_contrastive_random,
+        empty=lambda: Sample((*_empty_pair().args, torch.zeros(0, dtype=torch.long)), {}),
+        grad_args=(0, 1),
     ),
     LossEntry(
-        "triplet_loss", LF.triplet_loss, losskit.TripletLoss, R.triplet_loss, _triplet_samples,
-        errors=_triplet_errors, extremes=_triplet_extremes, random=_triplet_random,
+        "triplet_loss",
+        LF.triplet_loss,
+        losskit.TripletLoss,
+        R.triplet_loss,
+        _triplet_samples,
+        errors=_triplet_errors,
+        extremes=_triplet_extremes,
+        random=_triplet_random,
         empty=lambda: Sample((*_empty_pair().args, torch.zeros(0, D, dtype=torch.float64)), {}),
         grad_args=(0, 1, 2),
     ),
     LossEntry(
-        "info_nce_loss", LF.info_nce_loss, losskit.InfoNCELoss, R.info_nce_loss, _info_nce_samples,
-        errors=_info_nce_errors, extremes=lambda: _similarity_extremes(True), random=_two_view_random,
-        empty=_empty_pair, grad_args=(0, 1),
-    ),
-    LossEntry(
-        "nt_xent_loss", LF.nt_xent_loss, losskit.NTXentLoss, R.nt_xent_loss, _nt_xent_samples,
-        errors=_nt_xent_errors, extremes=lambda: _similarity_extremes(True), random=_two_view_random,
-        empty=_empty_pair, grad_args=(0, 1),
-    ),
-    LossEntry(
-        "supervised_contrastive_loss", LF.supervised_contrastive_loss, losskit.SupervisedContrastiveLoss,
-        R.supervised_contrastive_loss, _supcon_samples, errors=_supcon_errors, extremes=_supcon_extremes,
-        random=_supcon_random,
-        empty=lambda: Sample((torch.zeros(0, D, dtype=torch.float64), torch.zeros(0, dtype=torch.long)), {}),
-        grad_args=(0,), index_args=(1,),
-    ),
-    LossEntry(
-        "clip_loss", LF.clip_loss, losskit.ClipLoss, R.clip_loss, _clip_samples, errors=_clip_errors,
-        extremes=_clip_extremes, random=_clip_random, empty=lambda: _empty_pair(logit_scale=2.659),
+        "info_nce_loss",
+        LF.info_nce_loss,
+        losskit.InfoNCELoss,
+        R.info_nce_loss,
+        _info_nce_samples,
+        errors=_info_nce_errors,
+        extremes=lambda: _similarity_extremes(True),
+        random=_two_view_random,
+        empty=_empty_pair,
         grad_args=(0, 1),
     ),
     LossEntry(
-        "siglip_loss", LF.siglip_loss, losskit.SigLIPLoss, R.siglip_loss, _siglip_samples, errors=_siglip_errors,
-        extremes=_siglip_extremes, random=_siglip_random, empty=lambda: _empty_pair(**SIGLIP_INIT),
+        "nt_xent_loss",
+        LF.nt_xent_loss,
+        losskit.NTXentLoss,
+        R.nt_xent_loss,
+        _nt_xent_samples,
+        errors=_nt_xent_errors,
+        extremes=lambda: _similarity_extremes(True),
+        random=_two_view_random,
+        empty=_empty_pair,
+        grad_args=(0, 1),
+    ),
+    LossEntry(
+        "supervised_contrastive_loss",
+        LF.supervised_contrastive_loss,
+        losskit.SupervisedContrastiveLoss,
+        R.supervised_contrastive_loss,
+        _supcon_samples,
+        errors=_supcon_errors,
+        extremes=_supcon_extremes,
+        random=_supcon_random,
+        empty=lambda: Sample((torch.zeros(0, D, dtype=torch.float64), torch.zeros(0, dtype=torch.long)), {}),
+        grad_args=(0,),
+        index_args=(1,),
+    ),
+    LossEntry(
+        "clip_loss",
+        LF.clip_loss,
+        losskit.ClipLoss,
+        R.clip_loss,
+        _clip_samples,
+        errors=_clip_errors,
+        extremes=_clip_extremes,
+        random=_clip_random,
+        empty=lambda: _empty_pair(logit_scale=2.659),
+        grad_args=(0, 1),
+    ),
+    LossEntry(
+        "siglip_loss",
+        LF.siglip_loss,
+        losskit.SigLIPLoss,
+        R.siglip_loss,
+        _siglip_samples,
+        errors=_siglip_errors,
+        extremes=_siglip_extremes,
+        random=_siglip_random,
+        empty=lambda: _empty_pair(**SIGLIP_INIT),
         grad_args=(0, 1),
     ),
 ]
@@ -481,8 +654,10 @@ def _cosine_embedding_samples() -> list[Sample]:
 
 def _cosine_embedding_extremes() -> list[Sample]:
     x = t64([[0.3, -0.2, 1.0], [0.0, 0.0, 0.0], [1e4, -1e4, 5.0], [1e-30, 0.0, 0.0]])
-    return [Sample((x, x.clone(), torch.tensor([1, -1, 1, -1])), {}, "identical"),
-            Sample((x, -x, torch.tensor([-1, 1, -1, 1])), {"margin": 0.2}, "opposite")]
+    return [
+        Sample((x, x.clone(), torch.tensor([1, -1, 1, -1])), {}, "identical"),
+        Sample((x, -x, torch.tensor([-1, 1, -1, 1])), {"margin": 0.2}, "opposite"),
+    ]
 
 
 def _pm_errors(fn: str, pair: bool) -> list[ErrorCase]:
@@ -491,23 +666,44 @@ def _pm_errors(fn: str, pair: bool) -> list[ErrorCase]:
     if not pair:  # cosine: (N, D) embeddings, (N,) labels
         return [
             ErrorCase((x1, x2[:, :2], y), {}, ValueError, rf"^{fn}: x2 must have shape \(6, 3\)", "x2-shape"),
-            ErrorCase((x1, x2, y[:, None]), {}, ValueError, rf"^{fn}: target must have shape \(6,\)", "target-N1"),
-            ErrorCase((x1, x2, y * 0), {}, ValueError, rf"^{fn}: target must hold labels \+1 or -1, got a value 0",
-                      "target-0"),
+            ErrorCase(
+                (x1, x2, y[:, None]), {}, ValueError, rf"^{fn}: target must have shape \(6,\)", "target-N1"
+            ),
+            ErrorCase(
+                (x1, x2, y * 0),
+                {},
+                ValueError,
+                rf"^{fn}: target must hold labels \+1 or -1, got a value 0",
+                "target-0",
+            ),
             ErrorCase((x1[0], x2[0], y[:1]), {}, ValueError, rf"^{fn}: x1 must have shape \(N, D\)", "1d"),
-            ErrorCase((x1.long(), x2, y), {}, TypeError, rf"^{fn}: x1 must be a floating-point tensor", "int"),
-            ErrorCase((x1, x2, y), {"margin": 1.5}, ValueError, rf"^{fn}: margin must be in \[-1, 1\]", "margin"),
+            ErrorCase(
+                (x1.long(), x2, y), {}, TypeError, rf"^{fn}: x1 must be a floating-point tensor", "int"
+            ),
+            ErrorCase(
+                (x1, x2, y), {"margin": 1.5}, ValueError, rf"^{fn}: margin must be in \[-1, 1\]", "margin"
+            ),
             ErrorCase((_nan_like(x1), x2, y), {}, ValueError, rf"^{fn}: x1 contains NaN", "nan"),
-            ErrorCase((x1, x2, y), {"reduction": "avg"}, ValueError, rf"^{fn}: reduction must be one of", "red"),
+            ErrorCase(
+                (x1, x2, y), {"reduction": "avg"}, ValueError, rf"^{fn}: reduction must be one of", "red"
+            ),
         ]
     if fn == "margin_ranking_loss":
         s1, s2 = torch.randn(N), torch.randn(N)
         return [
             ErrorCase((s1, s2[:3], y), {}, ValueError, rf"^{fn}: x2 must have shape \(6,\)", "x2-shape"),
-            ErrorCase((s1, s2, y[:, None]), {}, ValueError, rf"^{fn}: target must have shape \(6,\)", "target"),
-            ErrorCase((s1, s2, y * 2), {}, ValueError, rf"^{fn}: target must hold labels \+1 or -1", "target-2"),
-            ErrorCase((s1.long(), s2, y), {}, TypeError, rf"^{fn}: x1 must be a floating-point tensor", "int"),
-            ErrorCase((s1, s2, y), {"weight": torch.ones(N, 1)}, ValueError, rf"^{fn}: weight must have", "w"),
+            ErrorCase(
+                (s1, s2, y[:, None]), {}, ValueError, rf"^{fn}: target must have shape \(6,\)", "target"
+            ),
+            ErrorCase(
+                (s1, s2, y * 2), {}, ValueError, rf"^{fn}: target must hold labels \+1 or -1", "target-2"
+            ),
+            ErrorCase(
+                (s1.long(), s2, y), {}, TypeError, rf"^{fn}: x1 must be a floating-point tensor", "int"
+            ),
+            ErrorCase(
+                (s1, s2, y), {"weight": torch.ones(N, 1)}, ValueError, rf"^{fn}: weight must have", "w"
+            ),
             ErrorCase((s1, s2, "y"), {}, TypeError, rf"^{fn}: target must be a torch.Tensor", "str"),
         ]
     d = torch.rand(N)
@@ -521,8 +717,10 @@ def _pm_errors(fn: str, pair: bool) -> list[ErrorCase]:
 
 def _cosine_embedding_random(rng: np.random.Generator, scale: float) -> Sample:
     n, d = int(rng.integers(1, 9)), int(rng.integers(1, 5))
-    return Sample((t64(rng.normal(size=(n, d)) * scale), t64(rng.normal(size=(n, d)) * scale),
-                   _pm_labels(rng, n)), {"margin": float(rng.choice([-0.5, 0.0, 0.5]))})
+    return Sample(
+        (t64(rng.normal(size=(n, d)) * scale), t64(rng.normal(size=(n, d)) * scale), _pm_labels(rng, n)),
+        {"margin": float(rng.choice([-0.5, 0.0, 0.5]))},
+    )
 
 
 def _ranking_samples() -> list[Sample]:
@@ -565,25 +763,41 @@ def _elementwise_pm_random(fn_name: str):
 
 ENTRIES += [
     LossEntry(
-        "cosine_embedding_loss", LF.cosine_embedding_loss, losskit.CosineEmbeddingLoss, R.cosine_embedding_loss,
-        _cosine_embedding_samples, errors=lambda: _pm_errors("cosine_embedding_loss", False),
-        extremes=_cosine_embedding_extremes, random=_cosine_embedding_random,
-        empty=lambda: Sample((*_empty_pair().args, torch.zeros(0, dtype=torch.long)), {}), grad_args=(0, 1),
+        "cosine_embedding_loss",
+        LF.cosine_embedding_loss,
+        losskit.CosineEmbeddingLoss,
+        R.cosine_embedding_loss,
+        _cosine_embedding_samples,
+        errors=lambda: _pm_errors("cosine_embedding_loss", False),
+        extremes=_cosine_embedding_extremes,
+        random=_cosine_embedding_random,
+        empty=lambda: Sample((*_empty_pair().args, torch.zeros(0, dtype=torch.long)), {}),
+        grad_args=(0, 1),
     ),
     LossEntry(
-        "margin_ranking_loss", LF.margin_ranking_loss, losskit.MarginRankingLoss, R.margin_ranking_loss,
-        _ranking_samples, errors=lambda: _pm_errors("margin_ranking_loss", True),
-        extremes=lambda: [Sample((t64([1e4, -1e4, 0.0]), t64([-1e4, 1e4, 0.0]), torch.tensor([1, 1, -1])), {},
-                                 "saturated")],
+        "margin_ranking_loss",
+        LF.margin_ranking_loss,
+        losskit.MarginRankingLoss,
+        R.margin_ranking_loss,
+        _ranking_samples,
+        errors=lambda: _pm_errors("margin_ranking_loss", True),
+        extremes=lambda: [
+            Sample((t64([1e4, -1e4, 0.0]), t64([-1e4, 1e4, 0.0]), torch.tensor([1, 1, -1])), {}, "saturated")
+        ],
         random=_elementwise_pm_random("margin_ranking"),
         empty=lambda: Sample((t64(np.zeros(0)), t64(np.zeros(0)), torch.zeros(0, dtype=torch.long)), {}),
         grad_args=(0, 1),
     ),
     LossEntry(
-        "hinge_embedding_loss", LF.hinge_embedding_loss, losskit.HingeEmbeddingLoss, R.hinge_embedding_loss,
-        _hinge_embedding_samples, errors=lambda: _pm_errors("hinge_embedding_loss", True),
+        "hinge_embedding_loss",
+        LF.hinge_embedding_loss,
+        losskit.HingeEmbeddingLoss,
+        R.hinge_embedding_loss,
+        _hinge_embedding_samples,
+        errors=lambda: _pm_errors("hinge_embedding_loss", True),
         extremes=lambda: [Sample((t64([1e4, 0.0, 1e4]), torch.tensor([1, -1, -1])), {}, "large")],
-        random=_elementwise_pm_random("hinge_embedding"), nonnegative=False,
+        random=_elementwise_pm_random("hinge_embedding"),
+        nonnegative=False,
         empty=lambda: Sample((t64(np.zeros(0)), torch.zeros(0, dtype=torch.long)), {}),
     ),
 ]
@@ -594,14 +808,25 @@ def _pml_convention_samples(name: str) -> list[Sample]:
     rng = rng_for(name, 7)
     a, p, n = _emb(rng, N, D), _emb(rng, N, D), _emb(rng, N, D)
     if name == "triplet_loss":
-        return [Sample((a, p, n), {"distance": "cosine", "margin": 0.5}, "cosine"),
-                Sample((a, p, n), {"distance": "cosine", "margin": 0.3, "swap": True, "squared": True},
-                       "cosine-swap-squared")]
+        return [
+            Sample((a, p, n), {"distance": "cosine", "margin": 0.5}, "cosine"),
+            Sample(
+                (a, p, n),
+                {"distance": "cosine", "margin": 0.3, "swap": True, "squared": True},
+                "cosine-swap-squared",
+            ),
+        ]
     labels = torch.tensor([0, 1, 0, 2, 1, 0])
-    return [Sample((a, p), {"labels": labels, "temperature": 0.4}, "labels", plain=False),
-            Sample((a, p), {"labels": labels, "weight": _w(rng), "normalize": False, "temperature": 2.0},
-                   "labels-weight-unnormalized", plain=False),
-            Sample((a, p), {"labels": torch.arange(N)}, "labels-all-distinct")]
+    return [
+        Sample((a, p), {"labels": labels, "temperature": 0.4}, "labels", plain=False),
+        Sample(
+            (a, p),
+            {"labels": labels, "weight": _w(rng), "normalize": False, "temperature": 2.0},
+            "labels-weight-unnormalized",
+            plain=False,
+        ),
+        Sample((a, p), {"labels": torch.arange(N)}, "labels-all-distinct"),
+    ]
 
 
 for _e in ENTRIES:
@@ -618,29 +843,53 @@ def _center_samples() -> list[Sample]:
     x = _emb(rng, N, D)
     y = torch.as_tensor(rng.integers(0, 4, size=N))
     c = _emb(rng, 4, D)
-    return [Sample((x, y), {"centers": c}, "default"),
-            Sample((x, y), {"centers": c, "weight": _w(rng)}, "weight", plain=False),
-            Sample((x[:1], y[:1]), {"centers": c}, "batch-of-one")]
+    return [
+        Sample((x, y), {"centers": c}, "default"),
+        Sample((x, y), {"centers": c, "weight": _w(rng)}, "weight", plain=False),
+        Sample((x[:1], y[:1]), {"centers": c}, "batch-of-one"),
+    ]
 
 
 def _center_errors() -> list[ErrorCase]:
     fn = "center_loss"
     x, y, c = torch.randn(N, D), torch.randint(0, 4, (N,)), torch.randn(4, D)
-    return [ErrorCase((x, y), {"centers": c[:, :2]}, ValueError, rf"^{fn}: centers must have shape \(K, 3\)", "c"),
-            ErrorCase((x, y + 4), {"centers": c}, ValueError, rf"^{fn}: target holds class index \d+, expected indices in \[0, 3\]", "label"),
-            ErrorCase((x, y.float()), {"centers": c}, TypeError, rf"^{fn}: target must be an integer tensor", "t"),
-            ErrorCase((x[0], y), {"centers": c}, ValueError, rf"^{fn}: input must have shape \(N, D\)", "1d")]
+    return [
+        ErrorCase(
+            (x, y), {"centers": c[:, :2]}, ValueError, rf"^{fn}: centers must have shape \(K, 3\)", "c"
+        ),
+        ErrorCase(
+            (x, y + 4),
+            {"centers": c},
+            ValueError,
+            rf"^{fn}: target holds class index \d+, expected indices in \[0, 3\]",
+            "label",
+        ),
+        ErrorCase(
+            (x, y.float()), {"centers": c}, TypeError, rf"^{fn}: target must be an integer tensor", "t"
+        ),
+        ErrorCase((x[0], y), {"centers": c}, ValueError, rf"^{fn}: input must have shape \(N, D\)", "1d"),
+    ]
 
 
 ENTRIES += [
     LossEntry(
-        "center_loss", LF.center_loss, losskit.CenterLoss, R.center_loss, _center_samples, errors=_center_errors,
-        extremes=lambda: [Sample((t64([[1e4, -1e4, 0.0]]), torch.tensor([0])), {"centers": t64([[-1e4, 1e4, 0.0]])},
-                                 "far")],
-        random=lambda rng, scale: Sample((t64(rng.normal(size=(5, 2)) * scale), torch.as_tensor(rng.integers(0, 3, 5))),
-                                         {"centers": t64(rng.normal(size=(3, 2)) * scale)}),
-        empty=lambda: Sample((torch.zeros(0, D, dtype=torch.float64), torch.zeros(0, dtype=torch.long)),
-                             {"centers": torch.zeros(2, D, dtype=torch.float64)}),
+        "center_loss",
+        LF.center_loss,
+        losskit.CenterLoss,
+        R.center_loss,
+        _center_samples,
+        errors=_center_errors,
+        extremes=lambda: [
+            Sample((t64([[1e4, -1e4, 0.0]]), torch.tensor([0])), {"centers": t64([[-1e4, 1e4, 0.0]])}, "far")
+        ],
+        random=lambda rng, scale: Sample(
+            (t64(rng.normal(size=(5, 2)) * scale), torch.as_tensor(rng.integers(0, 3, 5))),
+            {"centers": t64(rng.normal(size=(3, 2)) * scale)},
+        ),
+        empty=lambda: Sample(
+            (torch.zeros(0, D, dtype=torch.float64), torch.zeros(0, dtype=torch.long)),
+            {"centers": torch.zeros(2, D, dtype=torch.float64)},
+        ),
         grad_args=(0,),
     ),
 ]

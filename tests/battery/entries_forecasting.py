@@ -23,22 +23,43 @@ def _count_errors(fn: str, **kw) -> list[ErrorCase]:
     return [
         ErrorCase((x[:, None], y), kw, ValueError, rf"^{fn}: target must have shape \(6, 1\)", "N1-vs-N"),
         ErrorCase((x, y[:3]), kw, ValueError, rf"^{fn}: target must have shape \(6,\)", "length"),
-        ErrorCase((x.long(), y), kw, TypeError, rf"^{fn}: input must be a floating-point tensor", "int-input"),
+        ErrorCase(
+            (x.long(), y), kw, TypeError, rf"^{fn}: input must be a floating-point tensor", "int-input"
+        ),
         ErrorCase((x, [1.0] * N), kw, TypeError, rf"^{fn}: target must be a torch.Tensor", "list-target"),
         ErrorCase((x, y > 0), kw, TypeError, rf"^{fn}: target must be a real", "bool-target"),
         ErrorCase((x, y - 5.0), kw, ValueError, rf"^{fn}: target must be non-negative", "negative-target"),
-        ErrorCase((x, y), {**kw, "weight": torch.ones(2, N)}, ValueError, rf"^{fn}: weight must have the loss's",
-                  "weight-big"),
-        ErrorCase((x, y), {**kw, "weight": -torch.ones(N)}, ValueError, rf"^{fn}: weight must be non-negative",
-                  "weight-neg"),
-        ErrorCase((x.masked_fill(x > 0, float("nan")), y), kw, ValueError, rf"^{fn}: input contains NaN", "nan"),
-        ErrorCase((x, y), {**kw, "reduction": "batchmean"}, ValueError, rf"^{fn}: reduction must be one of",
-                  "reduction"),
+        ErrorCase(
+            (x, y),
+            {**kw, "weight": torch.ones(2, N)},
+            ValueError,
+            rf"^{fn}: weight must have the loss's",
+            "weight-big",
+        ),
+        ErrorCase(
+            (x, y),
+            {**kw, "weight": -torch.ones(N)},
+            ValueError,
+            rf"^{fn}: weight must be non-negative",
+            "weight-neg",
+        ),
+        ErrorCase(
+            (x.masked_fill(x > 0, float("nan")), y), kw, ValueError, rf"^{fn}: input contains NaN", "nan"
+        ),
+        ErrorCase(
+            (x, y),
+            {**kw, "reduction": "batchmean"},
+            ValueError,
+            rf"^{fn}: reduction must be one of",
+            "reduction",
+        ),
     ]
 
 
 def _empty(**kw):
-    return lambda: Sample((torch.zeros(0, D, dtype=torch.float64), torch.zeros(0, D, dtype=torch.float64)), kw)
+    return lambda: Sample(
+        (torch.zeros(0, D, dtype=torch.float64), torch.zeros(0, D, dtype=torch.float64)), kw
+    )
 
 
 # --- Tweedie ------------------------------------------------------------------------------------------
@@ -71,22 +92,33 @@ def _tweedie_errors() -> list[ErrorCase]:
         ErrorCase((x, y), {"power": 1.0}, ValueError, rf"^{fn}: power must be in \(1, 2\), got 1.0", "p1"),
         ErrorCase((x, y), {"power": 2}, ValueError, rf"^{fn}: power must be in \(1, 2\), got 2", "p2"),
         ErrorCase((x, y), {"power": "1.5"}, TypeError, rf"^{fn}: power must be a number", "p-str"),
-        ErrorCase((x, y), {"form": "half_deviance"}, ValueError, rf"^{fn}: form must be one of \('deviance', 'nll'\)",
-                  "form"),
+        ErrorCase(
+            (x, y),
+            {"form": "half_deviance"},
+            ValueError,
+            rf"^{fn}: form must be one of \('deviance', 'nll'\)",
+            "form",
+        ),
     ]
 
 
 def _tweedie_extremes() -> list[Sample]:
     eta = t64([[50.0, -50.0, 0.0, 30.0], [-50.0, 50.0, 1e-300, -30.0]])
     y = t64([[0.0, 0.0, 1e6, 1e6], [1e6, 1e6, 0.0, 3.0]])
-    return [Sample((eta, y), {"power": p, "form": f}, f"p{p}-{f}") for p in (1.01, 1.5, 1.99) for f in ("deviance", "nll")]
+    return [
+        Sample((eta, y), {"power": p, "form": f}, f"p{p}-{f}")
+        for p in (1.01, 1.5, 1.99)
+        for f in ("deviance", "nll")
+    ]
 
 
 def _tweedie_random(rng: np.random.Generator, scale: float) -> Sample:
     shape = (int(rng.integers(1, 9)), int(rng.integers(1, 4)))
     eta = t64(np.clip(rng.normal(size=shape) * scale, -30.0, 30.0))  # μ = e^η must stay representable
     y = t64(rng.poisson(3.0, size=shape) * rng.uniform(0, min(scale, 1e3)))
-    return Sample((eta, y), {"power": float(rng.uniform(1.01, 1.99)), "form": str(rng.choice(["deviance", "nll"]))})
+    return Sample(
+        (eta, y), {"power": float(rng.uniform(1.01, 1.99)), "form": str(rng.choice(["deviance", "nll"]))}
+    )
 
 
 # --- negative binomial ------------------------------------------------------------------------------------
@@ -109,7 +141,12 @@ def _nb_samples() -> list[Sample]:
         Sample((eta.exp(), y), {"total_count": r, "log_input": False}, "mean-input"),
         Sample((mu0, y), {"total_count": 3.0, "log_input": False}, "zero-mean", grad=False),
         Sample((eta, y.long()), {"total_count": r}, "int-target"),
-        Sample((eta, y), {"total_count": r, "weight": t64(rng.uniform(0.1, 2, size=(N, 1)))}, "weight", plain=False),
+        Sample(
+            (eta, y),
+            {"total_count": r, "weight": t64(rng.uniform(0.1, 2, size=(N, 1)))},
+            "weight",
+            plain=False,
+        ),
         Sample((eta[:1, :1], y[:1, :1]), {"total_count": 1.0}, "batch-of-one"),
     ]
 
@@ -119,20 +156,58 @@ def _nb_errors() -> list[ErrorCase]:
     x, y = _randn(N, D, seed=35), _randn(N, D, seed=36).abs().round()
     return [
         *_count_errors(fn, total_count=1.0),
-        ErrorCase((x, y), {}, ValueError, rf"^{fn}: give exactly one of total_count= or dispersion=, got neither",
-                  "neither"),
-        ErrorCase((x, y), {"total_count": 1.0, "dispersion": 1.0}, ValueError, rf"^{fn}: give exactly one.*got both",
-                  "both"),
-        ErrorCase((x, y), {"total_count": 0.0}, ValueError, rf"^{fn}: total_count must be in \(0, inf\)", "r0"),
-        ErrorCase((x, y), {"dispersion": -torch.ones(D)}, ValueError, rf"^{fn}: dispersion must be positive", "a-neg"),
-        ErrorCase((x, y), {"total_count": torch.ones(N)}, ValueError,
-                  rf"^{fn}: total_count must have the input's shape \(6, 3\)", "r-shape"),
-        ErrorCase((x, y), {"total_count": "2"}, TypeError, rf"^{fn}: total_count must be a positive number or a tensor",
-                  "r-str"),
-        ErrorCase((x, y), {"total_count": 1.0, "log_input": 0}, TypeError, rf"^{fn}: log_input must be a bool",
-                  "log-input"),
-        ErrorCase((x, y), {"total_count": 1.0, "log_input": False}, ValueError,
-                  rf"^{fn}: input must hold means >= 0 with log_input=False", "negative-mean"),
+        ErrorCase(
+            (x, y),
+            {},
+            ValueError,
+            rf"^{fn}: give exactly one of total_count= or dispersion=, got neither",
+            "neither",
+        ),
+        ErrorCase(
+            (x, y),
+            {"total_count": 1.0, "dispersion": 1.0},
+            ValueError,
+            rf"^{fn}: give exactly one.*got both",
+            "both",
+        ),
+        ErrorCase(
+            (x, y), {"total_count": 0.0}, ValueError, rf"^{fn}: total_count must be in \(0, inf\)", "r0"
+        ),
+        ErrorCase(
+            (x, y),
+            {"dispersion": -torch.ones(D)},
+            ValueError,
+            rf"^{fn}: dispersion must be positive",
+            "a-neg",
+        ),
+        ErrorCase(
+            (x, y),
+            {"total_count": torch.ones(N)},
+            ValueError,
+            rf"^{fn}: total_count must have the input's shape \(6, 3\)",
+            "r-shape",
+        ),
+        ErrorCase(
+            (x, y),
+            {"total_count": "2"},
+            TypeError,
+            rf"^{fn}: total_count must be a positive number or a tensor",
+            "r-str",
+        ),
+        ErrorCase(
+            (x, y),
+            {"total_count": 1.0, "log_input": 0},
+            TypeError,
+            rf"^{fn}: log_input must be a bool",
+            "log-input",
+        ),
+        ErrorCase(
+            (x, y),
+            {"total_count": 1.0, "log_input": False},
+            ValueError,
+            rf"^{fn}: input must hold means >= 0 with log_input=False",
+            "negative-mean",
+        ),
     ]
 
 
@@ -184,16 +259,40 @@ def _ls_errors(fn: str, extra: dict) -> list[ErrorCase]:
         e.kwargs = {"scale": torch.ones(()), **extra, **e.kwargs}
     return [
         *base,
-        ErrorCase((x, y), dict(extra), ValueError, rf"^{fn}: give exactly one of scale= or log_scale=, got neither",
-                  "neither"),
-        ErrorCase((x, y), {"scale": v, "log_scale": v, **extra}, ValueError, rf"^{fn}: give exactly one.*got both",
-                  "both"),
-        ErrorCase((x, y), {"scale": -v, **extra}, ValueError, rf"^{fn}: scale must be non-negative", "negative"),
-        ErrorCase((x, y), {"scale": torch.ones(N), **extra}, ValueError,
-                  rf"^{fn}: scale must have the input's shape \(6, 3\)", "scale-shape"),
-        ErrorCase((x, y), {"scale": v, "eps": 0.0, **extra}, ValueError, rf"^{fn}: eps must be in \(0, inf\)", "eps"),
-        ErrorCase((x.masked_fill(x > 0, float("nan")), y), {"scale": v, **extra}, ValueError,
-                  rf"^{fn}: input contains NaN", "nan"),
+        ErrorCase(
+            (x, y),
+            dict(extra),
+            ValueError,
+            rf"^{fn}: give exactly one of scale= or log_scale=, got neither",
+            "neither",
+        ),
+        ErrorCase(
+            (x, y),
+            {"scale": v, "log_scale": v, **extra},
+            ValueError,
+            rf"^{fn}: give exactly one.*got both",
+            "both",
+        ),
+        ErrorCase(
+            (x, y), {"scale": -v, **extra}, ValueError, rf"^{fn}: scale must be non-negative", "negative"
+        ),
+        ErrorCase(
+            (x, y),
+            {"scale": torch.ones(N), **extra},
+            ValueError,
+            rf"^{fn}: scale must have the input's shape \(6, 3\)",
+            "scale-shape",
+        ),
+        ErrorCase(
+            (x, y), {"scale": v, "eps": 0.0, **extra}, ValueError, rf"^{fn}: eps must be in \(0, inf\)", "eps"
+        ),
+        ErrorCase(
+            (x.masked_fill(x > 0, float("nan")), y),
+            {"scale": v, **extra},
+            ValueError,
+            rf"^{fn}: input contains NaN",
+            "nan",
+        ),
     ]
 
 
@@ -238,10 +337,19 @@ def _student_errors() -> list[ErrorCase]:
     return [
         *_ls_errors(fn, {"df": 3.0}),
         ErrorCase((x, y), {"scale": 1.0, "df": 0.0}, ValueError, rf"^{fn}: df must be in \(0, inf\)", "df0"),
-        ErrorCase((x, y), {"scale": 1.0, "df": -torch.ones(D)}, ValueError, rf"^{fn}: df must be positive", "df-neg"),
-        ErrorCase((x, y), {"scale": 1.0, "df": torch.ones(N)}, ValueError, rf"^{fn}: df must have the input's shape",
-                  "df-shape"),
-        ErrorCase((x, y), {"scale": 1.0}, TypeError, r"missing 1 required keyword-only argument: 'df'", "df-missing"),
+        ErrorCase(
+            (x, y), {"scale": 1.0, "df": -torch.ones(D)}, ValueError, rf"^{fn}: df must be positive", "df-neg"
+        ),
+        ErrorCase(
+            (x, y),
+            {"scale": 1.0, "df": torch.ones(N)},
+            ValueError,
+            rf"^{fn}: df must have the input's shape",
+            "df-shape",
+        ),
+        ErrorCase(
+            (x, y), {"scale": 1.0}, TypeError, r"missing 1 required keyword-only argument: 'df'", "df-missing"
+        ),
     ]
 
 
@@ -261,8 +369,12 @@ def _ens_samples() -> list[Sample]:
         Sample((x[:, :1], y), {}, "M1"),
         Sample((x[:, :2], y), {"fair": True}, "M2-fair"),
         Sample((x3, y3), {}, "3d"),
-        Sample((x3, y3), {"fair": True, "weight": t64(rng.uniform(0.1, 2.0, size=(3,)))}, "3d-fair-weight",
-               plain=False),
+        Sample(
+            (x3, y3),
+            {"fair": True, "weight": t64(rng.uniform(0.1, 2.0, size=(3,)))},
+            "3d-fair-weight",
+            plain=False,
+        ),
         Sample((x, y), {"weight": w}, "weight", plain=False),
         Sample((x[:1], y[:1]), {}, "batch-of-one"),
         Sample((t64([1.0, -2.0, 0.5]), t64(0.25)), {"fair": True}, "0d-target"),
@@ -273,22 +385,57 @@ def _ens_errors() -> list[ErrorCase]:
     fn = "crps_ensemble_loss"
     x, y = _randn(N, 4, seed=42), _randn(N, seed=43)
     return [
-        ErrorCase((x, y[:3]), {}, ValueError, rf"^{fn}: input must have shape target.shape \+ \(M,\) = \(3, 4\)",
-                  "batch"),
-        ErrorCase((x[:, 0], y), {}, ValueError, rf"^{fn}: input must have shape target.shape \+ \(M,\) = \(6, 6\)",
-                  "no-member-dim"),
+        ErrorCase(
+            (x, y[:3]),
+            {},
+            ValueError,
+            rf"^{fn}: input must have shape target.shape \+ \(M,\) = \(3, 4\)",
+            "batch",
+        ),
+        ErrorCase(
+            (x[:, 0], y),
+            {},
+            ValueError,
+            rf"^{fn}: input must have shape target.shape \+ \(M,\) = \(6, 6\)",
+            "no-member-dim",
+        ),
         ErrorCase((x.T, y), {}, ValueError, rf"^{fn}: input must have shape", "transposed"),
-        ErrorCase((x[:, :0], y), {}, ValueError, rf"^{fn}: needs at least 1 member on the last dimension, got M = 0",
-                  "M0"),
-        ErrorCase((x[:, :1], y), {"fair": True}, ValueError, rf"^{fn}: fair=True needs at least 2 members", "fair-M1"),
+        ErrorCase(
+            (x[:, :0], y),
+            {},
+            ValueError,
+            rf"^{fn}: needs at least 1 member on the last dimension, got M = 0",
+            "M0",
+        ),
+        ErrorCase(
+            (x[:, :1], y),
+            {"fair": True},
+            ValueError,
+            rf"^{fn}: fair=True needs at least 2 members",
+            "fair-M1",
+        ),
         ErrorCase((x, y), {"fair": 1}, TypeError, rf"^{fn}: fair must be a bool", "fair-type"),
         ErrorCase((x.long(), y), {}, TypeError, rf"^{fn}: input must be a floating-point tensor", "int"),
-        ErrorCase((x, y.long()), {}, TypeError, rf"^{fn}: target must be a floating-point tensor", "int-target"),
-        ErrorCase((x, y), {"weight": torch.ones(N, 4)}, ValueError, rf"^{fn}: weight must have the loss's unreduced "
-                  r"shape \(6,\)", "weight-per-member"),
-        ErrorCase((x.masked_fill(x > 0, float("nan")), y), {}, ValueError, rf"^{fn}: input contains NaN", "nan"),
-        ErrorCase((x, y.masked_fill(y > 0, float("inf"))), {}, ValueError, rf"^{fn}: target contains inf", "inf"),
-        ErrorCase((x, y), {"reduction": "batchmean"}, ValueError, rf"^{fn}: reduction must be one of", "reduction"),
+        ErrorCase(
+            (x, y.long()), {}, TypeError, rf"^{fn}: target must be a floating-point tensor", "int-target"
+        ),
+        ErrorCase(
+            (x, y),
+            {"weight": torch.ones(N, 4)},
+            ValueError,
+            rf"^{fn}: weight must have the loss's unreduced "
+            r"shape \(6,\)",
+            "weight-per-member",
+        ),
+        ErrorCase(
+            (x.masked_fill(x > 0, float("nan")), y), {}, ValueError, rf"^{fn}: input contains NaN", "nan"
+        ),
+        ErrorCase(
+            (x, y.masked_fill(y > 0, float("inf"))), {}, ValueError, rf"^{fn}: target contains inf", "inf"
+        ),
+        ErrorCase(
+            (x, y), {"reduction": "batchmean"}, ValueError, rf"^{fn}: reduction must be one of", "reduction"
+        ),
     ]
 
 
@@ -300,27 +447,73 @@ def _ens_extremes() -> list[Sample]:
 
 def _ens_random(rng: np.random.Generator, scale: float) -> Sample:
     n, m = int(rng.integers(1, 9)), int(rng.integers(2, 7))
-    return Sample((t64(rng.normal(size=(n, m)) * scale), t64(rng.normal(size=n) * scale)),
-                  {"fair": bool(rng.uniform() < 0.5)})
+    return Sample(
+        (t64(rng.normal(size=(n, m)) * scale), t64(rng.normal(size=n) * scale)),
+        {"fair": bool(rng.uniform() < 0.5)},
+    )
 
 
 ENTRIES = [
-    LossEntry("tweedie_loss", LF.tweedie_loss, losskit.TweedieLoss, R.tweedie_loss, _tweedie_samples,
-              errors=_tweedie_errors, extremes=_tweedie_extremes, random=_tweedie_random, empty=_empty(),
-              nonnegative=False),
-    LossEntry("negative_binomial_nll_loss", LF.negative_binomial_nll_loss, losskit.NegativeBinomialNLLLoss,
-              R.negative_binomial_nll_loss, _nb_samples, errors=_nb_errors, extremes=_nb_extremes,
-              random=_nb_random, empty=_empty(total_count=1.0)),
-    LossEntry("student_t_nll_loss", LF.student_t_nll_loss, losskit.StudentTNLLLoss, R.student_t_nll_loss,
-              _student_samples, errors=_student_errors, extremes=lambda: _ls_extremes({"df": 2.5}, 1e4),
-              random=_ls_random(lambda rng: {"df": float(rng.uniform(0.5, 50.0))}), empty=_empty(scale=1.0, df=3.0),
-              grad_args=(0, 1), nonnegative=False),
-    LossEntry("crps_gaussian_loss", LF.crps_gaussian_loss, losskit.CRPSGaussianLoss, R.crps_gaussian_loss,
-              lambda: _ls_samples("crps_gaussian", {}), errors=lambda: _ls_errors("crps_gaussian_loss", {}),
-              extremes=lambda: _ls_extremes({}, 80.0), random=_ls_random(lambda rng: {}), empty=_empty(scale=1.0),
-              grad_args=(0, 1)),
-    LossEntry("crps_ensemble_loss", LF.crps_ensemble_loss, losskit.CRPSEnsembleLoss, R.crps_ensemble_loss,
-              _ens_samples, errors=_ens_errors, extremes=_ens_extremes, random=_ens_random,
-              empty=lambda: Sample((torch.zeros(0, 4, dtype=torch.float64), torch.zeros(0, dtype=torch.float64)), {}),
-              grad_args=(0, 1)),
+    LossEntry(
+        "tweedie_loss",
+        LF.tweedie_loss,
+        losskit.TweedieLoss,
+        R.tweedie_loss,
+        _tweedie_samples,
+        errors=_tweedie_errors,
+        extremes=_tweedie_extremes,
+        random=_tweedie_random,
+        empty=_empty(),
+        nonnegative=False,
+    ),
+    LossEntry(
+        "negative_binomial_nll_loss",
+        LF.negative_binomial_nll_loss,
+        losskit.NegativeBinomialNLLLoss,
+        R.negative_binomial_nll_loss,
+        _nb_samples,
+        errors=_nb_errors,
+        extremes=_nb_extremes,
+        random=_nb_random,
+        empty=_empty(total_count=1.0),
+    ),
+    LossEntry(
+        "student_t_nll_loss",
+        LF.student_t_nll_loss,
+        losskit.StudentTNLLLoss,
+        R.student_t_nll_loss,
+        _student_samples,
+        errors=_student_errors,
+        extremes=lambda: _ls_extremes({"df": 2.5}, 1e4),
+        random=_ls_random(lambda rng: {"df": float(rng.uniform(0.5, 50.0))}),
+        empty=_empty(scale=1.0, df=3.0),
+        grad_args=(0, 1),
+        nonnegative=False,
+    ),
+    LossEntry(
+        "crps_gaussian_loss",
+        LF.crps_gaussian_loss,
+        losskit.CRPSGaussianLoss,
+        R.crps_gaussian_loss,
+        lambda: _ls_samples("crps_gaussian", {}),
+        errors=lambda: _ls_errors("crps_gaussian_loss", {}),
+        extremes=lambda: _ls_extremes({}, 80.0),
+        random=_ls_random(lambda rng: {}),
+        empty=_empty(scale=1.0),
+        grad_args=(0, 1),
+    ),
+    LossEntry(
+        "crps_ensemble_loss",
+        LF.crps_ensemble_loss,
+        losskit.CRPSEnsembleLoss,
+        R.crps_ensemble_loss,
+        _ens_samples,
+        errors=_ens_errors,
+        extremes=_ens_extremes,
+        random=_ens_random,
+        empty=lambda: Sample(
+            (torch.zeros(0, 4, dtype=torch.float64), torch.zeros(0, dtype=torch.float64)), {}
+        ),
+        grad_args=(0, 1),
+    ),
 ]

@@ -48,7 +48,9 @@ def _elementwise_samples(name: str, variants: list[dict]) -> list[Sample]:
     ]
     for kw in variants:
         out.append(Sample((x, y), dict(kw), "-".join(f"{k}{v}" for k, v in kw.items())))
-        out.append(Sample((x * 0.2, y * 0.2), dict(kw), "small-" + "-".join(f"{k}{v}" for k, v in kw.items())))
+        out.append(
+            Sample((x * 0.2, y * 0.2), dict(kw), "small-" + "-".join(f"{k}{v}" for k, v in kw.items()))
+        )
     return out
 
 
@@ -62,14 +64,36 @@ def _elementwise_errors(fn: str) -> list[ErrorCase]:
         ErrorCase((x[:, None], y), {}, ValueError, rf"^{fn}: target must have shape \(6, 1\)", "N1-vs-N"),
         ErrorCase((x, y[:, None]), {}, ValueError, rf"^{fn}: target must have shape \(6,\)", "N-vs-N1"),
         ErrorCase((x, y[:3]), {}, ValueError, rf"^{fn}: target must have shape \(6,\)", "length"),
-        ErrorCase((x.long(), y), {}, TypeError, rf"^{fn}: input must be a floating-point tensor", "int-input"),
-        ErrorCase((x, y.long()), {}, TypeError, rf"^{fn}: target must be a floating-point tensor", "int-target"),
+        ErrorCase(
+            (x.long(), y), {}, TypeError, rf"^{fn}: input must be a floating-point tensor", "int-input"
+        ),
+        ErrorCase(
+            (x, y.long()), {}, TypeError, rf"^{fn}: target must be a floating-point tensor", "int-target"
+        ),
         ErrorCase((x, [1.0] * N), {}, TypeError, rf"^{fn}: target must be a torch.Tensor", "list-target"),
-        ErrorCase((x, y), {"weight": torch.ones(2, N)}, ValueError, rf"^{fn}: weight must have the loss's", "weight-big"),
-        ErrorCase((x, y), {"weight": -torch.ones(N)}, ValueError, rf"^{fn}: weight must be non-negative", "weight-neg"),
-        ErrorCase((x.masked_fill(x > 0, float("nan")), y), {}, ValueError, rf"^{fn}: input contains NaN", "nan"),
-        ErrorCase((x, y.masked_fill(y > 0, float("inf"))), {}, ValueError, rf"^{fn}: target contains inf", "inf"),
-        ErrorCase((x, y), {"reduction": "batchmean"}, ValueError, rf"^{fn}: reduction must be one of", "reduction"),
+        ErrorCase(
+            (x, y),
+            {"weight": torch.ones(2, N)},
+            ValueError,
+            rf"^{fn}: weight must have the loss's",
+            "weight-big",
+        ),
+        ErrorCase(
+            (x, y),
+            {"weight": -torch.ones(N)},
+            ValueError,
+            rf"^{fn}: weight must be non-negative",
+            "weight-neg",
+        ),
+        ErrorCase(
+            (x.masked_fill(x > 0, float("nan")), y), {}, ValueError, rf"^{fn}: input contains NaN", "nan"
+        ),
+        ErrorCase(
+            (x, y.masked_fill(y > 0, float("inf"))), {}, ValueError, rf"^{fn}: target contains inf", "inf"
+        ),
+        ErrorCase(
+            (x, y), {"reduction": "batchmean"}, ValueError, rf"^{fn}: reduction must be one of", "reduction"
+        ),
     ]
 
 
@@ -100,7 +124,9 @@ def _no_options(rng: np.random.Generator) -> dict:
 
 def _option_errors(fn: str, cases: list[tuple[dict, type, str]]) -> list[ErrorCase]:
     x, y = _randn(N, seed=3), _randn(N, seed=4)
-    return [ErrorCase((x, y), kw, err, rf"^{fn}: {pat}", f"option-{i}") for i, (kw, err, pat) in enumerate(cases)]
+    return [
+        ErrorCase((x, y), kw, err, rf"^{fn}: {pat}", f"option-{i}") for i, (kw, err, pat) in enumerate(cases)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -129,20 +155,36 @@ def _quantile_samples() -> list[Sample]:
     return [
         Sample((x, y), {}, "median"),
         Sample((x, y), {"quantiles": 0.9}, "tau0.9"),
-        Sample((x, y), {"quantiles": 0.05, "weight": t64(rng.uniform(0.1, 2, size=(N, D)))}, "tau-weight",
-               plain=False),
+        Sample(
+            (x, y),
+            {"quantiles": 0.05, "weight": t64(rng.uniform(0.1, 2, size=(N, D)))},
+            "tau-weight",
+            plain=False,
+        ),
         Sample((xq, yt), {"quantiles": levels}, "three-levels"),
-        Sample((xq, yt), {"quantiles": tuple(levels), "weight": t64([0.5, 1.0, 2.0])}, "level-weight",
-               plain=False),
-        Sample((xq, yt), {"quantiles": levels, "weight": t64(rng.uniform(0.1, 2, size=(N, 1)))},
-               "per-sample-weight", plain=False),
+        Sample(
+            (xq, yt),
+            {"quantiles": tuple(levels), "weight": t64([0.5, 1.0, 2.0])},
+            "level-weight",
+            plain=False,
+        ),
+        Sample(
+            (xq, yt),
+            {"quantiles": levels, "weight": t64(rng.uniform(0.1, 2, size=(N, 1)))},
+            "per-sample-weight",
+            plain=False,
+        ),
         Sample((xq[:, :1], yt), {"quantiles": [0.3]}, "one-level-sequence"),
         Sample((x3q, y3), {"quantiles": [0.25, 0.5, 0.75]}, "3d-levels"),
         # crossing penalty: xq is unsorted along its level dimension in places, x3q is monotone (penalty 0);
         # the crossed gaps stay >= 0.05 away from the hinge's kink for gradcheck
         Sample((_crossed(xq), yt), {"quantiles": levels, "crossing_penalty": 0.7}, "crossing"),
-        Sample((_crossed(xq), yt), {"quantiles": levels, "crossing_penalty": 2.0, "weight": t64([0.5, 1.0, 2.0])},
-               "crossing-level-weight", plain=False),
+        Sample(
+            (_crossed(xq), yt),
+            {"quantiles": levels, "crossing_penalty": 2.0, "weight": t64([0.5, 1.0, 2.0])},
+            "crossing-level-weight",
+            plain=False,
+        ),
         Sample((x3q, y3), {"quantiles": [0.25, 0.5, 0.75], "crossing_penalty": 1.0}, "crossing-monotone"),
         Sample((x[:1, :1], y[:1, :1]), {"quantiles": 0.7}, "batch-of-one"),
     ]
@@ -153,44 +195,110 @@ def _quantile_errors() -> list[ErrorCase]:
     x, y = _randn(N, 3, seed=5), _randn(N, seed=6)
     return [
         *_elementwise_errors(fn),
-        ErrorCase((x, y), {"quantiles": [0.1, 0.5, 0.9, 0.95]}, ValueError,
-                  rf"^{fn}: input must have shape \(6, 4\) \(the target's shape plus a trailing dimension of 4",
-                  "levels-vs-dim"),
-        ErrorCase((x[:, 0], y), {"quantiles": [0.5]}, ValueError, rf"^{fn}: input must have shape \(6, 1\)",
-                  "sequence-needs-dim"),
-        ErrorCase((x, y[:, None]), {"quantiles": [0.1, 0.5, 0.9]}, ValueError, rf"^{fn}: input must have shape "
-                  r"\(6, 1, 3\)", "target-with-dim"),
-        ErrorCase((y, y), {"quantiles": 1.0}, ValueError, rf"^{fn}: quantiles must be in \(0, 1\), got 1.0", "tau1"),
-        ErrorCase((y, y), {"quantiles": 0}, ValueError, rf"^{fn}: quantiles must be in \(0, 1\), got 0", "tau0"),
-        ErrorCase((x, y), {"quantiles": [0.1, 1.5, 0.9]}, ValueError, rf"^{fn}: quantiles\[1\] must be in \(0, 1\)",
-                  "level-out"),
-        ErrorCase((x, y), {"quantiles": []}, ValueError, rf"^{fn}: quantiles must hold at least one level", "empty"),
-        ErrorCase((x, y), {"quantiles": [0.9, 0.1, 0.5], "crossing_penalty": 1.0}, ValueError,
-                  rf"^{fn}: crossing_penalty needs the quantiles in strictly increasing order .*got \[0.9, 0.1, 0.5\]",
-                  "crossing-unsorted"),
-        ErrorCase((x, y), {"quantiles": [0.1, 0.1, 0.9], "crossing_penalty": 1.0}, ValueError,
-                  rf"^{fn}: crossing_penalty needs the quantiles in strictly increasing order", "crossing-tied"),
-        ErrorCase((y, y), {"quantiles": 0.5, "crossing_penalty": 1.0}, ValueError,
-                  rf"^{fn}: crossing_penalty needs a sequence of at least two quantile levels .*got quantiles=0.5",
-                  "crossing-one-level"),
-        ErrorCase((x, y), {"quantiles": [0.1, 0.5, 0.9], "crossing_penalty": -1.0}, ValueError,
-                  rf"^{fn}: crossing_penalty must be in \[0, inf\), got -1.0", "crossing-negative"),
-        ErrorCase((x, y), {"quantiles": [0.1, 0.5, 0.9], "crossing_penalty": "1"}, TypeError,
-                  rf"^{fn}: crossing_penalty must be a number", "crossing-type"),
-        ErrorCase((y, y), {"quantiles": "0.5"}, TypeError, rf"^{fn}: quantiles must be a number or a sequence",
-                  "str"),
-        ErrorCase((x, y), {"quantiles": torch.tensor([0.1, 0.5, 0.9])}, TypeError,
-                  rf"^{fn}: quantiles must be a number or a sequence", "tensor-levels"),
-        ErrorCase((x, y), {"quantiles": [0.1, "a", 0.9]}, TypeError, rf"^{fn}: quantiles\[1\] must be a number",
-                  "level-type"),
+        ErrorCase(
+            (x, y),
+            {"quantiles": [0.1, 0.5, 0.9, 0.95]},
+            ValueError,
+            rf"^{fn}: input must have shape \(6, 4\) \(the target's shape plus a trailing dimension of 4",
+            "levels-vs-dim",
+        ),
+        ErrorCase(
+            (x[:, 0], y),
+            {"quantiles": [0.5]},
+            ValueError,
+            rf"^{fn}: input must have shape \(6, 1\)",
+            "sequence-needs-dim",
+        ),
+        ErrorCase(
+            (x, y[:, None]),
+            {"quantiles": [0.1, 0.5, 0.9]},
+            ValueError,
+            rf"^{fn}: input must have shape "
+            r"\(6, 1, 3\)",
+            "target-with-dim",
+        ),
+        ErrorCase(
+            (y, y), {"quantiles": 1.0}, ValueError, rf"^{fn}: quantiles must be in \(0, 1\), got 1.0", "tau1"
+        ),
+        ErrorCase(
+            (y, y), {"quantiles": 0}, ValueError, rf"^{fn}: quantiles must be in \(0, 1\), got 0", "tau0"
+        ),
+        ErrorCase(
+            (x, y),
+            {"quantiles": [0.1, 1.5, 0.9]},
+            ValueError,
+            rf"^{fn}: quantiles\[1\] must be in \(0, 1\)",
+            "level-out",
+        ),
+        ErrorCase(
+            (x, y), {"quantiles": []}, ValueError, rf"^{fn}: quantiles must hold at least one level", "empty"
+        ),
+        ErrorCase(
+            (x, y),
+            {"quantiles": [0.9, 0.1, 0.5], "crossing_penalty": 1.0},
+            ValueError,
+            rf"^{fn}: crossing_penalty needs the quantiles in strictly increasing order .*got \[0.9, 0.1, 0.5\]",
+            "crossing-unsorted",
+        ),
+        ErrorCase(
+            (x, y),
+            {"quantiles": [0.1, 0.1, 0.9], "crossing_penalty": 1.0},
+            ValueError,
+            rf"^{fn}: crossing_penalty needs the quantiles in strictly increasing order",
+            "crossing-tied",
+        ),
+        ErrorCase(
+            (y, y),
+            {"quantiles": 0.5, "crossing_penalty": 1.0},
+            ValueError,
+            rf"^{fn}: crossing_penalty needs a sequence of at least two quantile levels .*got quantiles=0.5",
+            "crossing-one-level",
+        ),
+        ErrorCase(
+            (x, y),
+            {"quantiles": [0.1, 0.5, 0.9], "crossing_penalty": -1.0},
+            ValueError,
+            rf"^{fn}: crossing_penalty must be in \[0, inf\), got -1.0",
+            "crossing-negative",
+        ),
+        ErrorCase(
+            (x, y),
+            {"quantiles": [0.1, 0.5, 0.9], "crossing_penalty": "1"},
+            TypeError,
+            rf"^{fn}: crossing_penalty must be a number",
+            "crossing-type",
+        ),
+        ErrorCase(
+            (y, y),
+            {"quantiles": "0.5"},
+            TypeError,
+            rf"^{fn}: quantiles must be a number or a sequence",
+            "str",
+        ),
+        ErrorCase(
+            (x, y),
+            {"quantiles": torch.tensor([0.1, 0.5, 0.9])},
+            TypeError,
+            rf"^{fn}: quantiles must be a number or a sequence",
+            "tensor-levels",
+        ),
+        ErrorCase(
+            (x, y),
+            {"quantiles": [0.1, "a", 0.9]},
+            TypeError,
+            rf"^{fn}: quantiles\[1\] must be a number",
+            "level-type",
+        ),
     ]
 
 
 def _quantile_random(rng: np.random.Generator, scale: float) -> Sample:
     n = int(rng.integers(1, 9))
     if rng.uniform() < 0.5:
-        return Sample((t64(rng.normal(size=n) * scale), t64(rng.normal(size=n) * scale)),
-                      {"quantiles": float(rng.uniform(0.01, 0.99))})
+        return Sample(
+            (t64(rng.normal(size=n) * scale), t64(rng.normal(size=n) * scale)),
+            {"quantiles": float(rng.uniform(0.01, 0.99))},
+        )
     q = int(rng.integers(1, 5))
     levels = sorted(float(v) for v in rng.uniform(0.01, 0.99, size=q))
     kw: dict = {"quantiles": levels}
@@ -237,23 +345,61 @@ def _nll_errors(fn: str, lin: str, log: str) -> list[ErrorCase]:
         e.kwargs = {lin: torch.ones(()), **e.kwargs}
     return [
         *base,
-        ErrorCase((x, y), {}, ValueError, rf"^{fn}: give exactly one of {lin}= or {log}=, got neither", "neither"),
-        ErrorCase((x, y), {lin: v, log: v.log()}, ValueError, rf"^{fn}: give exactly one of {lin}= or {log}=, got both",
-                  "both"),
-        ErrorCase((x, y), {lin: v.index_fill(0, torch.tensor([2]), -0.1)}, ValueError,
-                  rf"^{fn}: {lin} must be non-negative", "negative"),
+        ErrorCase(
+            (x, y), {}, ValueError, rf"^{fn}: give exactly one of {lin}= or {log}=, got neither", "neither"
+        ),
+        ErrorCase(
+            (x, y),
+            {lin: v, log: v.log()},
+            ValueError,
+            rf"^{fn}: give exactly one of {lin}= or {log}=, got both",
+            "both",
+        ),
+        ErrorCase(
+            (x, y),
+            {lin: v.index_fill(0, torch.tensor([2]), -0.1)},
+            ValueError,
+            rf"^{fn}: {lin} must be non-negative",
+            "negative",
+        ),
         ErrorCase((x, y), {lin: -1.0}, ValueError, rf"^{fn}: {lin} must be non-negative", "negative-number"),
-        ErrorCase((x, y), {lin: torch.ones(N)}, ValueError, rf"^{fn}: {lin} must have the input's shape \(6, 3\)",
-                  "per-sample-without-unsqueeze"),
-        ErrorCase((x, y), {log: torch.ones(2, N, D)}, ValueError, rf"^{fn}: {log} must have the input's shape",
-                  "bigger"),
-        ErrorCase((x, y), {lin: torch.ones(N, D, dtype=torch.long)}, TypeError,
-                  rf"^{fn}: {lin} must be a floating-point tensor", "int"),
+        ErrorCase(
+            (x, y),
+            {lin: torch.ones(N)},
+            ValueError,
+            rf"^{fn}: {lin} must have the input's shape \(6, 3\)",
+            "per-sample-without-unsqueeze",
+        ),
+        ErrorCase(
+            (x, y),
+            {log: torch.ones(2, N, D)},
+            ValueError,
+            rf"^{fn}: {log} must have the input's shape",
+            "bigger",
+        ),
+        ErrorCase(
+            (x, y),
+            {lin: torch.ones(N, D, dtype=torch.long)},
+            TypeError,
+            rf"^{fn}: {lin} must be a floating-point tensor",
+            "int",
+        ),
         ErrorCase((x, y), {lin: "1"}, TypeError, rf"^{fn}: {lin} must be a tensor or a number", "str"),
         ErrorCase((x, y), {lin: v, "eps": 0.0}, ValueError, rf"^{fn}: eps must be in \(0, inf\)", "eps"),
-        ErrorCase((x.masked_fill(x > 0, float("nan")), y), {lin: v}, ValueError, rf"^{fn}: input contains NaN", "nan"),
-        ErrorCase((x, y), {log: v.masked_fill(v > 0.5, float("inf"))}, ValueError, rf"^{fn}: {log} contains inf",
-                  "inf-log"),
+        ErrorCase(
+            (x.masked_fill(x > 0, float("nan")), y),
+            {lin: v},
+            ValueError,
+            rf"^{fn}: input contains NaN",
+            "nan",
+        ),
+        ErrorCase(
+            (x, y),
+            {log: v.masked_fill(v > 0.5, float("inf"))},
+            ValueError,
+            rf"^{fn}: {log} contains inf",
+            "inf-log",
+        ),
     ]
 
 
@@ -280,8 +426,10 @@ def _nll_random(lin: str, log: str):
 
 
 def _nll_empty(lin: str):
-    return lambda: Sample((torch.zeros(0, D, dtype=torch.float64), torch.zeros(0, D, dtype=torch.float64)),
-                          {lin: torch.ones(D, dtype=torch.float64)})
+    return lambda: Sample(
+        (torch.zeros(0, D, dtype=torch.float64), torch.zeros(0, D, dtype=torch.float64)),
+        {lin: torch.ones(D, dtype=torch.float64)},
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -336,20 +484,57 @@ def _multibin_errors() -> list[ErrorCase]:
     t = torch.rand(N, generator=torch.Generator().manual_seed(12))
     return [
         ErrorCase((z, r, t), {"codec": 2}, TypeError, rf"^{fn}: codec must be a MultiBinCodec", "codec"),
-        ErrorCase((z[:, :1], r, t), {"codec": c}, ValueError, rf"^{fn}: bin_logits must have shape \(\*, 2\)", "bins"),
-        ErrorCase((z, r[..., 0], t), {"codec": c}, ValueError, rf"^{fn}: residuals must have shape \(6, 2, 2\)",
-                  "periodic-residuals"),
-        ErrorCase((z, r, t), {"codec": b}, ValueError, rf"^{fn}: residuals must have shape \(6, 2\)",
-                  "bounded-residuals"),
-        ErrorCase((z, r, t[:, None]), {"codec": c}, ValueError, rf"^{fn}: target must have shape \(6,\)", "target"),
-        ErrorCase((z, r[..., 0], t + 1.5), {"codec": b}, ValueError,
-                  rf"^{fn}: target must lie in the codec's range \[0, 1\]", "range"),
-        ErrorCase((z, r, t.long()), {"codec": c}, TypeError, rf"^{fn}: target must be a floating-point", "int"),
-        ErrorCase((z, r, t), {"codec": c, "loc_weight": -1.0}, ValueError, rf"^{fn}: loc_weight must be in", "w"),
-        ErrorCase((z, torch.full_like(r, float("nan")), t), {"codec": c}, ValueError,
-                  rf"^{fn}: residuals contains NaN", "nan"),
-        ErrorCase((z, r, t), {"codec": c, "weight": torch.ones(N, 2)}, ValueError, rf"^{fn}: weight must have",
-                  "weight"),
+        ErrorCase(
+            (z[:, :1], r, t),
+            {"codec": c},
+            ValueError,
+            rf"^{fn}: bin_logits must have shape \(\*, 2\)",
+            "bins",
+        ),
+        ErrorCase(
+            (z, r[..., 0], t),
+            {"codec": c},
+            ValueError,
+            rf"^{fn}: residuals must have shape \(6, 2, 2\)",
+            "periodic-residuals",
+        ),
+        ErrorCase(
+            (z, r, t),
+            {"codec": b},
+            ValueError,
+            rf"^{fn}: residuals must have shape \(6, 2\)",
+            "bounded-residuals",
+        ),
+        ErrorCase(
+            (z, r, t[:, None]), {"codec": c}, ValueError, rf"^{fn}: target must have shape \(6,\)", "target"
+        ),
+        ErrorCase(
+            (z, r[..., 0], t + 1.5),
+            {"codec": b},
+            ValueError,
+            rf"^{fn}: target must lie in the codec's range \[0, 1\]",
+            "range",
+        ),
+        ErrorCase(
+            (z, r, t.long()), {"codec": c}, TypeError, rf"^{fn}: target must be a floating-point", "int"
+        ),
+        ErrorCase(
+            (z, r, t), {"codec": c, "loc_weight": -1.0}, ValueError, rf"^{fn}: loc_weight must be in", "w"
+        ),
+        ErrorCase(
+            (z, torch.full_like(r, float("nan")), t),
+            {"codec": c},
+            ValueError,
+            rf"^{fn}: residuals contains NaN",
+            "nan",
+        ),
+        ErrorCase(
+            (z, r, t),
+            {"codec": c, "weight": torch.ones(N, 2)},
+            ValueError,
+            rf"^{fn}: weight must have",
+            "weight",
+        ),
     ]
 
 
@@ -357,13 +542,22 @@ def _multibin_extremes() -> list[Sample]:
     c = LF.MultiBinCodec(2, overlap=0.3)
     b = LF.MultiBinCodec(3, overlap=0.2, period=None, range=(-1.0, 1.0))
     z = t64([[1e4, -1e4], [-1e4, 1e4], [0.0, 0.0], [1e4, 1e4]])
-    r = t64([[[0.0, 0.0], [1e4, -1e4]], [[1e-300, 0.0], [0.0, 0.0]], [[1.0, 0.0], [-1.0, 0.0]], [[1e4, 1e4], [0, 1]]])
+    r = t64(
+        [
+            [[0.0, 0.0], [1e4, -1e4]],
+            [[1e-300, 0.0], [0.0, 0.0]],
+            [[1.0, 0.0], [-1.0, 0.0]],
+            [[1e4, 1e4], [0, 1]],
+        ]
+    )
     theta = t64([math.pi, -math.pi, 1e4, 0.0])
     zb = t64([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4], [0.0, 0.0, 0.0], [1e4, 1e4, 1e4]])
     rb = t64([[1e4, -1e4, 0.0], [0.0, 0.0, 0.0], [-1e4, 0.0, 1e4], [1.0, 2.0, 3.0]])
     yb = t64([-1.0, 1.0, 1.0 / 3.0, 0.0])
-    return [Sample((z, r, theta), {"codec": c}, "periodic-saturated-zero-vectors"),
-            Sample((zb, rb, yb), {"codec": b}, "bounded-saturated-edges")]
+    return [
+        Sample((z, r, theta), {"codec": c}, "periodic-saturated-zero-vectors"),
+        Sample((zb, rb, yb), {"codec": b}, "bounded-saturated-edges"),
+    ]
 
 
 def _multibin_random(rng: np.random.Generator, scale: float) -> Sample:
@@ -381,63 +575,114 @@ def _multibin_random(rng: np.random.Generator, scale: float) -> Sample:
 
 def _multibin_empty() -> Sample:
     c = LF.MultiBinCodec(2)
-    return Sample((torch.zeros(0, 2, dtype=torch.float64), torch.zeros(0, 2, 2, dtype=torch.float64),
-                   torch.zeros(0, dtype=torch.float64)), {"codec": c})
+    return Sample(
+        (
+            torch.zeros(0, 2, dtype=torch.float64),
+            torch.zeros(0, 2, 2, dtype=torch.float64),
+            torch.zeros(0, dtype=torch.float64),
+        ),
+        {"codec": c},
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
 
 
-def _entry(name, module, reference, variants, option_errors, extremes_variants, random_kw=_no_options, **flags):
+def _entry(
+    name, module, reference, variants, option_errors, extremes_variants, random_kw=_no_options, **flags
+):
     fn = getattr(LF, name)
     return LossEntry(
-        name, fn, module, reference,
+        name,
+        fn,
+        module,
+        reference,
         lambda: _elementwise_samples(name, variants),
         errors=lambda: _elementwise_errors(name) + _option_errors(name, option_errors),
         extremes=lambda: _elementwise_extremes(extremes_variants),
-        random=_elementwise_random(random_kw), empty=_elementwise_empty, grad_args=(0, 1), **flags,
+        random=_elementwise_random(random_kw),
+        empty=_elementwise_empty,
+        grad_args=(0, 1),
+        **flags,
     )
 
 
 ENTRIES = [
     _entry("l1_loss", losskit.L1Loss, R.l1_loss, [], [], []),
     _entry("mse_loss", losskit.MSELoss, R.mse_loss, [], [], []),
-    _entry("smooth_l1_loss", losskit.SmoothL1Loss, R.smooth_l1_loss,
-           [{"beta": 1 / 9}, {"beta": 0.0}, {"beta": 3.0}],
-           [({"beta": -0.1}, ValueError, r"beta must be in \[0, inf\)"),
-            ({"beta": "1"}, TypeError, "beta must be a number")],
-           [{"beta": 0.0}, {"beta": 1e-3}],
-           random_kw=lambda rng: {"beta": float(rng.choice([0.0, 1 / 9, 1.0, 5.0]))}),
-    _entry("huber_loss", losskit.HuberLoss, R.huber_loss,
-           [{"delta": 0.3}, {"delta": 2.0}],
-           [({"delta": 0.0}, ValueError, r"delta must be in \(0, inf\)"),
-            ({"delta": True}, TypeError, "delta must be a number")],
-           [{"delta": 1e-3}, {"delta": 1e3}],
-           random_kw=lambda rng: {"delta": float(rng.choice([0.1, 1.0, 5.0]))}),
+    _entry(
+        "smooth_l1_loss",
+        losskit.SmoothL1Loss,
+        R.smooth_l1_loss,
+        [{"beta": 1 / 9}, {"beta": 0.0}, {"beta": 3.0}],
+        [
+            ({"beta": -0.1}, ValueError, r"beta must be in \[0, inf\)"),
+            ({"beta": "1"}, TypeError, "beta must be a number"),
+        ],
+        [{"beta": 0.0}, {"beta": 1e-3}],
+        random_kw=lambda rng: {"beta": float(rng.choice([0.0, 1 / 9, 1.0, 5.0]))},
+    ),
+    _entry(
+        "huber_loss",
+        losskit.HuberLoss,
+        R.huber_loss,
+        [{"delta": 0.3}, {"delta": 2.0}],
+        [
+            ({"delta": 0.0}, ValueError, r"delta must be in \(0, inf\)"),
+            ({"delta": True}, TypeError, "delta must be a number"),
+        ],
+        [{"delta": 1e-3}, {"delta": 1e3}],
+        random_kw=lambda rng: {"delta": float(rng.choice([0.1, 1.0, 5.0]))},
+    ),
     _entry("log_cosh_loss", losskit.LogCoshLoss, R.log_cosh_loss, [], [], []),
     LossEntry(
-        "quantile_loss", LF.quantile_loss, losskit.QuantileLoss, R.quantile_loss, _quantile_samples,
+        "quantile_loss",
+        LF.quantile_loss,
+        losskit.QuantileLoss,
+        R.quantile_loss,
+        _quantile_samples,
         errors=_quantile_errors,
         extremes=lambda: _elementwise_extremes([{"quantiles": 0.01}, {"quantiles": 0.99}]),
-        random=_quantile_random, empty=_elementwise_empty, grad_args=(0, 1),
+        random=_quantile_random,
+        empty=_elementwise_empty,
+        grad_args=(0, 1),
     ),
     LossEntry(
-        "gaussian_nll_loss", LF.gaussian_nll_loss, losskit.GaussianNLLLoss, R.gaussian_nll_loss,
+        "gaussian_nll_loss",
+        LF.gaussian_nll_loss,
+        losskit.GaussianNLLLoss,
+        R.gaussian_nll_loss,
         lambda: _nll_samples("gaussian_nll", "var", "log_var", {"full": False}),
         errors=lambda: _nll_errors("gaussian_nll_loss", "var", "log_var"),
-        extremes=lambda: _nll_extremes("var", "log_var"), random=_nll_random("var", "log_var"),
-        empty=_nll_empty("var"), grad_args=(0, 1), nonnegative=False,
+        extremes=lambda: _nll_extremes("var", "log_var"),
+        random=_nll_random("var", "log_var"),
+        empty=_nll_empty("var"),
+        grad_args=(0, 1),
+        nonnegative=False,
     ),
     LossEntry(
-        "laplace_nll_loss", LF.laplace_nll_loss, losskit.LaplaceNLLLoss, R.laplace_nll_loss,
+        "laplace_nll_loss",
+        LF.laplace_nll_loss,
+        losskit.LaplaceNLLLoss,
+        R.laplace_nll_loss,
         lambda: _nll_samples("laplace_nll", "scale", "log_scale", {"full": True}),
         errors=lambda: _nll_errors("laplace_nll_loss", "scale", "log_scale"),
-        extremes=lambda: _nll_extremes("scale", "log_scale"), random=_nll_random("scale", "log_scale"),
-        empty=_nll_empty("scale"), grad_args=(0, 1), nonnegative=False,
+        extremes=lambda: _nll_extremes("scale", "log_scale"),
+        random=_nll_random("scale", "log_scale"),
+        empty=_nll_empty("scale"),
+        grad_args=(0, 1),
+        nonnegative=False,
     ),
     LossEntry(
-        "multibin_loss", LF.multibin_loss, losskit.MultiBinLoss, R.multibin_loss, _multibin_samples,
-        errors=_multibin_errors, extremes=_multibin_extremes, random=_multibin_random, empty=_multibin_empty,
+        "multibin_loss",
+        LF.multibin_loss,
+        losskit.MultiBinLoss,
+        R.multibin_loss,
+        _multibin_samples,
+        errors=_multibin_errors,
+        extremes=_multibin_extremes,
+        random=_multibin_random,
+        empty=_multibin_empty,
         grad_args=(0, 1),
     ),
 ]
@@ -467,13 +712,24 @@ def _poisson_errors() -> list[ErrorCase]:
     x, y = torch.randn(N, D), torch.rand(N, D) * 3
     return [
         ErrorCase((x, y[:, :2]), {}, ValueError, rf"^{fn}: target must have shape \(6, 3\)", "shape"),
-        ErrorCase((x, -y - 1), {}, ValueError, rf"^{fn}: target must hold non-negative counts", "negative-count"),
-        ErrorCase((x - 5, y), {"log_input": False}, ValueError, rf"^{fn}: input must hold non-negative rates",
-                  "negative-rate"),
+        ErrorCase(
+            (x, -y - 1), {}, ValueError, rf"^{fn}: target must hold non-negative counts", "negative-count"
+        ),
+        ErrorCase(
+            (x - 5, y),
+            {"log_input": False},
+            ValueError,
+            rf"^{fn}: input must hold non-negative rates",
+            "negative-rate",
+        ),
         ErrorCase((x, y), {"eps": 0.0}, ValueError, rf"^{fn}: eps must be in \(0, inf\)", "eps"),
         ErrorCase((x, y), {"full": 1}, TypeError, rf"^{fn}: full must be a bool", "full"),
-        ErrorCase((x, y.long()), {}, TypeError, rf"^{fn}: target must be a floating-point tensor", "int-target"),
-        ErrorCase((x.masked_fill(x > 0, float("nan")), y), {}, ValueError, rf"^{fn}: input contains NaN", "nan"),
+        ErrorCase(
+            (x, y.long()), {}, TypeError, rf"^{fn}: target must be a floating-point tensor", "int-target"
+        ),
+        ErrorCase(
+            (x.masked_fill(x > 0, float("nan")), y), {}, ValueError, rf"^{fn}: input contains NaN", "nan"
+        ),
     ]
 
 
@@ -485,11 +741,18 @@ def _poisson_random(rng: np.random.Generator, scale: float) -> Sample:
 
 ENTRIES += [
     LossEntry(
-        "poisson_nll_loss", LF.poisson_nll_loss, losskit.PoissonNLLLoss, R.poisson_nll_loss, _poisson_samples,
+        "poisson_nll_loss",
+        LF.poisson_nll_loss,
+        losskit.PoissonNLLLoss,
+        R.poisson_nll_loss,
+        _poisson_samples,
         errors=_poisson_errors,
-        extremes=lambda: [Sample((t64([[-1e4, 30.0, 0.0]]), t64([[0.0, 5.0, 1e4]])), {}, "wide"),
-                          Sample((t64([[0.0, 1e-30, 5.0]]), t64([[0.0, 3.0, 0.0]])), {"log_input": False}, "rate-0")],
-        random=_poisson_random, nonnegative=False,
+        extremes=lambda: [
+            Sample((t64([[-1e4, 30.0, 0.0]]), t64([[0.0, 5.0, 1e4]])), {}, "wide"),
+            Sample((t64([[0.0, 1e-30, 5.0]]), t64([[0.0, 3.0, 0.0]])), {"log_input": False}, "rate-0"),
+        ],
+        random=_poisson_random,
+        nonnegative=False,
         empty=lambda: Sample((t64(np.zeros((0, D))), t64(np.zeros((0, D)))), {}),
     ),
 ]

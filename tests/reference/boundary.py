@@ -51,13 +51,23 @@ def signed_distance_map(target, *, num_classes=None, spacing=None):
         m = t[i, j].astype(bool)
         if m.all() or not m.any():
             continue
-        out[i, j] = (ndimage.distance_transform_edt(~m, sampling=spacing) * (~m)
-                     - ndimage.distance_transform_edt(m, sampling=spacing) * m)
+        out[i, j] = (
+            ndimage.distance_transform_edt(~m, sampling=spacing) * (~m)
+            - ndimage.distance_transform_edt(m, sampling=spacing) * m
+        )
     return out
 
 
-def boundary_loss(input, target, *, input_type="logits", multilabel=False, include_background=True,
-                  weight=None, reduction="mean"):
+def boundary_loss(
+    input,
+    target,
+    *,
+    input_type="logits",
+    multilabel=False,
+    include_background=True,
+    weight=None,
+    reduction="mean",
+):
     x = _f64(input)
     n, c = x.shape[:2]
     p = _probabilities(x, input_type, bool(multilabel) or c == 1)
@@ -70,8 +80,18 @@ def boundary_loss(input, target, *, input_type="logits", multilabel=False, inclu
     return _reduce(values, reduction, None if weight is None else _f64(weight)[first:])
 
 
-def hausdorff_dt_loss(input, target, *, alpha=2.0, input_type="logits", multilabel=False,
-                      include_background=True, weight=None, per_image=True, reduction="mean"):
+def hausdorff_dt_loss(
+    input,
+    target,
+    *,
+    alpha=2.0,
+    input_type="logits",
+    multilabel=False,
+    include_background=True,
+    weight=None,
+    per_image=True,
+    reduction="mean",
+):
     x = _f64(input)
     n, c = x.shape[:2]
     p = _probabilities(x, input_type, bool(multilabel) or c == 1)
@@ -130,8 +150,19 @@ def _r(num, den):
     return 1.0 if den == 0.0 else num / den
 
 
-def cldice_loss(input, target, *, iterations=3, smooth=1.0, input_type="logits", multilabel=False,
-                include_background=True, weight=None, per_image=True, reduction="mean"):
+def cldice_loss(
+    input,
+    target,
+    *,
+    iterations=3,
+    smooth=1.0,
+    input_type="logits",
+    multilabel=False,
+    include_background=True,
+    weight=None,
+    per_image=True,
+    reduction="mean",
+):
     x = _f64(input)
     n, c = x.shape[:2]
     p = _probabilities(x, input_type, bool(multilabel) or c == 1)

@@ -55,8 +55,9 @@ def _per_box(f, input, target):
     return np.array(out, dtype=np.float64).reshape(x.shape[:-1])
 
 
-def iou_loss(input, target, *, mode="linear", smooth=0.0, box_format="xyzxyz", eps=EPS, weight=None,
-             reduction="mean"):
+def iou_loss(
+    input, target, *, mode="linear", smooth=0.0, box_format="xyzxyz", eps=EPS, weight=None, reduction="mean"
+):
     def f(a, b):
         iou, inter, union = _one("iou", a, b, box_format, eps)
         if smooth:
@@ -71,10 +72,12 @@ def iou_loss(input, target, *, mode="linear", smooth=0.0, box_format="xyzxyz", e
 
 
 def giou_loss(input, target, *, box_format="xyzxyz", eps=EPS, weight=None, reduction="mean"):
-    return _reduce(_per_box(lambda a, b: 1.0 - _one("giou", a, b, box_format, eps)[0], input, target),
-                   reduction, weight)
+    return _reduce(
+        _per_box(lambda a, b: 1.0 - _one("giou", a, b, box_format, eps)[0], input, target), reduction, weight
+    )
 
 
 def diou_loss(input, target, *, box_format="xyzxyz", eps=EPS, weight=None, reduction="mean"):
-    return _reduce(_per_box(lambda a, b: 1.0 - _one("diou", a, b, box_format, eps)[0], input, target),
-                   reduction, weight)
+    return _reduce(
+        _per_box(lambda a, b: 1.0 - _one("diou", a, b, box_format, eps)[0], input, target), reduction, weight
+    )

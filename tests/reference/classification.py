@@ -260,8 +260,16 @@ def _binary_extras(input, target, weight, label_smoothing=0.0, ignore_index=None
 
 
 def binary_cross_entropy(
-    input, target, *, weight=None, pos_weight=None, label_smoothing=0.0, ignore_index=None, mask=None,
-    input_type="logits", reduction="mean"
+    input,
+    target,
+    *,
+    weight=None,
+    pos_weight=None,
+    label_smoothing=0.0,
+    ignore_index=None,
+    mask=None,
+    input_type="logits",
+    reduction="mean",
 ):
     """l = -[pw * y * log p + (1 - y) * log(1 - p)] elementwise."""
     target, weight = _binary_extras(input, target, weight, label_smoothing, ignore_index, mask)
@@ -288,8 +296,18 @@ def balanced_cross_entropy(input, target, *, alpha=0.75, weight=None, input_type
 
 
 def sigmoid_focal_loss(
-    input, target, *, alpha=0.25, gamma=2.0, weight=None, pos_weight=None, label_smoothing=0.0, ignore_index=None,
-    mask=None, input_type="logits", reduction="mean"
+    input,
+    target,
+    *,
+    alpha=0.25,
+    gamma=2.0,
+    weight=None,
+    pos_weight=None,
+    label_smoothing=0.0,
+    ignore_index=None,
+    mask=None,
+    input_type="logits",
+    reduction="mean",
 ):
     """l = alpha_t (1 - p_t)^gamma BCE_pw(p, y), p_t = y p + (1 - y)(1 - p); pos_weight scales -y log p."""
     target, weight = _binary_extras(input, target, weight, label_smoothing, ignore_index, mask)
@@ -336,8 +354,17 @@ def softmax_focal_loss(
     return _reduce_with_normaliser(loss, normaliser, reduction)
 
 
-def quality_focal_loss(input, target, *, beta=2.0, weight=None, ignore_index=None, mask=None, input_type="logits",
-                       reduction="mean"):
+def quality_focal_loss(
+    input,
+    target,
+    *,
+    beta=2.0,
+    weight=None,
+    ignore_index=None,
+    mask=None,
+    input_type="logits",
+    reduction="mean",
+):
     """l = |y - sigma|^beta * BCE(sigma, y) (Li et al., Generalized Focal Loss)."""
     target, weight = _binary_extras(input, target, weight, 0.0, ignore_index, mask)
     logp, log1mp = _binary_log_probs(input, input_type)
@@ -365,8 +392,9 @@ def distribution_focal_loss(input, target, *, weight=None, reduction="mean"):
     return _reduce(loss, reduction, weight)
 
 
-def varifocal_loss(input, target, *, alpha=0.75, gamma=2.0, weight=None, ignore_index=None, mask=None,
-                   reduction="mean"):
+def varifocal_loss(
+    input, target, *, alpha=0.75, gamma=2.0, weight=None, ignore_index=None, mask=None, reduction="mean"
+):
     """q > 0: -q[q log p + (1 - q) log(1 - p)];  q == 0: -alpha p^gamma log(1 - p)."""
     target, weight = _binary_extras(input, target, weight, 0.0, ignore_index, mask)
     logp = log_sigmoid(input)
@@ -489,7 +517,9 @@ def exponential_loss(input, target, *, max_exponent=50.0, weight=None, reduction
         if max_exponent is None:
             return _reduce(np.exp(u), reduction, weight)
         a = float(max_exponent)
-        values = np.where(u <= a, np.exp(np.minimum(u, a)), np.exp(a) * (1.0 + np.log1p(np.maximum(u - a, 0.0))))
+        values = np.where(
+            u <= a, np.exp(np.minimum(u, a)), np.exp(a) * (1.0 + np.log1p(np.maximum(u - a, 0.0)))
+        )
     return _reduce(values, reduction, weight)
 
 
@@ -500,8 +530,15 @@ def zero_one_loss(input, target, *, weight=None, reduction="mean"):
 
 
 def multiclass_hinge_loss(
-    input, target, *, variant="crammer_singer", margin=1.0, squared=False, class_weight=None, weight=None,
-    reduction="mean"
+    input,
+    target,
+    *,
+    variant="crammer_singer",
+    margin=1.0,
+    squared=False,
+    class_weight=None,
+    weight=None,
+    reduction="mean",
 ):
     """Crammer-Singer max(0, D + max_{j!=y} s_j - s_y) or Weston-Watkins sum_{j!=y} max(0, D + s_j - s_y).
 
@@ -663,8 +700,9 @@ __all__ = [
 ]
 
 
-def multilabel_soft_margin_loss(input, target, *, class_weight=None, weight=None, input_type="logits",
-                                reduction="mean"):
+def multilabel_soft_margin_loss(
+    input, target, *, class_weight=None, weight=None, input_type="logits", reduction="mean"
+):
     """l_n = (1/C) Σ_c v_c · BCE(x_nc, y_nc): torch's MultiLabelSoftMarginLoss, per sample."""
     logp, log1mp = _binary_log_probs(input, input_type)
     terms = _bce_from_logs(logp, log1mp, _f64(target))
@@ -678,8 +716,18 @@ def multilabel_soft_margin_loss(input, target, *, class_weight=None, weight=None
 __all__ += ["multilabel_soft_margin_loss"]
 
 
-def ohem_cross_entropy(input, target, *, threshold=0.7, min_kept=100000, top_k=None, ignore_index=-100,
-                       weight=None, input_type="logits", reduction="mean"):
+def ohem_cross_entropy(
+    input,
+    target,
+    *,
+    threshold=0.7,
+    min_kept=100000,
+    top_k=None,
+    ignore_index=-100,
+    weight=None,
+    input_type="logits",
+    reduction="mean",
+):
     """OHEM (HRNet / mmseg): keep counted pixels whose true-class p < max(threshold, p_sorted[min(k, M-1)]);
     top-k (nnU-Net): the floor(P k / 100) largest per-pixel losses (ignored pixels with loss 0). Mean over S."""
     x = _f64(input)

@@ -16,8 +16,27 @@ import numpy as np
 
 from tests.reference.regression import _f64, _reduce
 
-COCO_SIGMAS = np.array([0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107,
-                        0.107, 0.087, 0.087, 0.089, 0.089])
+COCO_SIGMAS = np.array(
+    [
+        0.026,
+        0.025,
+        0.025,
+        0.035,
+        0.035,
+        0.079,
+        0.079,
+        0.072,
+        0.072,
+        0.062,
+        0.062,
+        0.107,
+        0.107,
+        0.087,
+        0.087,
+        0.089,
+        0.089,
+    ]
+)
 
 
 def _probs(x, input_type):
@@ -29,8 +48,9 @@ def _probs(x, input_type):
     return x
 
 
-def gaussian_focal_loss(input, target, *, alpha=2.0, beta=4.0, input_type="logits", weight=None, normalizer=None,
-                        reduction="mean"):
+def gaussian_focal_loss(
+    input, target, *, alpha=2.0, beta=4.0, input_type="logits", weight=None, normalizer=None, reduction="mean"
+):
     """pos (y == 1): -(1-p)^a log p; neg: -(1-y)^b p^a log(1-p); mean / max(sum(normalizer), 1)."""
     p, y = _probs(input, input_type), _f64(target)
     if input_type == "logits":  # log p and log(1 - p) of a logit, without rounding p first
@@ -53,7 +73,9 @@ def balanced_l1_loss(input, target, *, alpha=0.5, gamma=1.5, beta=1.0, weight=No
     g u + g/b - a above; b = e^{g/a} - 1."""
     u = np.abs(_f64(input) - _f64(target)) / beta
     b = math.exp(gamma / alpha) - 1.0
-    paper = np.where(u < 1, alpha / b * (b * u + 1) * np.log(b * u + 1) - alpha * u, gamma * u + gamma / b - alpha)
+    paper = np.where(
+        u < 1, alpha / b * (b * u + 1) * np.log(b * u + 1) - alpha * u, gamma * u + gamma / b - alpha
+    )
     loss = beta * paper
     return _reduce(loss, weight, reduction)
 
@@ -66,8 +88,9 @@ def wing_loss(input, target, *, omega=10.0, epsilon=2.0, weight=None, reduction=
     return _reduce(loss, weight, reduction)
 
 
-def adaptive_wing_loss(input, target, *, omega=14.0, theta=0.5, epsilon=1.0, alpha=2.1, weight=None,
-                       reduction="mean"):
+def adaptive_wing_loss(
+    input, target, *, omega=14.0, theta=0.5, epsilon=1.0, alpha=2.1, weight=None, reduction="mean"
+):
     """w ln(1 + |d/e|^(a-y)) below theta, A|d| - C above (eq. 8 of Wang et al.)."""
     yh, y = _f64(input), _f64(target)
     d = np.abs(y - yh)

@@ -79,8 +79,19 @@ def contrastive_loss(x1, x2, target, *, margin=1.0, distance="euclidean", weight
     return _reduce_nz(out, reduction, weight)
 
 
-def triplet_loss(anchor, positive, negative, *, margin=1.0, p=2.0, swap=False, squared=False, distance="euclidean",
-                 weight=None, reduction="mean"):
+def triplet_loss(
+    anchor,
+    positive,
+    negative,
+    *,
+    margin=1.0,
+    p=2.0,
+    swap=False,
+    squared=False,
+    distance="euclidean",
+    weight=None,
+    reduction="mean",
+):
     """FaceNet: max(0, d(a,p) - d(a,n) + m), exact p-norm distances (or 1 - cos); swap: min(d(a,n), d(p,n))."""
     a, pos, neg = _f64(anchor), _f64(positive), _f64(negative)
 
@@ -111,7 +122,9 @@ def _sim(u, v, normalize):
     return _cos(u, v) if normalize else float(np.dot(u, v))
 
 
-def info_nce_loss(query, key, *, negatives=None, temperature=0.1, normalize=True, weight=None, reduction="mean"):
+def info_nce_loss(
+    query, key, *, negatives=None, temperature=0.1, normalize=True, weight=None, reduction="mean"
+):
     """-log softmax of the positive key among all keys and the extra negatives (shared or per query)."""
     q, k = _f64(query), _f64(key)
     n = q.shape[0]
@@ -132,8 +145,9 @@ def nt_xent_loss(z1, z2, *, temperature=0.5, normalize=True, labels=None, weight
     n2 = z.shape[0]
     n = n2 // 2
     if labels is not None:
-        return _nt_xent_labelled(z, np.concatenate([np.asarray(labels)] * 2), temperature, normalize, weight,
-                                 reduction)
+        return _nt_xent_labelled(
+            z, np.concatenate([np.asarray(labels)] * 2), temperature, normalize, weight, reduction
+        )
     per_anchor = []
     for a in range(n2):
         pos = (a + n) % n2
@@ -143,8 +157,9 @@ def nt_xent_loss(z1, z2, *, temperature=0.5, normalize=True, labels=None, weight
     return _reduce(out, reduction, weight)
 
 
-def supervised_contrastive_loss(features, labels, *, temperature=0.1, normalize=True, weight=None,
-                                reduction="mean"):
+def supervised_contrastive_loss(
+    features, labels, *, temperature=0.1, normalize=True, weight=None, reduction="mean"
+):
     """Khosla et al. L_out: -1/|P(i)| Σ_p log(exp(s_ip/τ) / Σ_{a≠i} exp(s_ia/τ)); no positive → excluded."""
     f = _f64(features)
     y = np.asarray(labels)
@@ -212,8 +227,9 @@ def cosine_embedding_loss(x1, x2, target, *, margin=0.0, weight=None, reduction=
     a, b, y = _f64(x1), _f64(x2), _pm(target)
     out = []
     for i in range(a.shape[0]):
-        cos = float(np.dot(a[i], b[i])) / math.sqrt((float(np.dot(a[i], a[i])) + 1e-12)
-                                                   * (float(np.dot(b[i], b[i])) + 1e-12))
+        cos = float(np.dot(a[i], b[i])) / math.sqrt(
+            (float(np.dot(a[i], a[i])) + 1e-12) * (float(np.dot(b[i], b[i])) + 1e-12)
+        )
         out.append(1.0 - cos if y[i] > 0 else max(0.0, cos - margin))
     return _reduce(np.asarray(out), reduction, weight)
 

@@ -38,28 +38,53 @@ def tweedie_loss(input, target, *, power=1.5, form="deviance", weight=None, redu
     return _reduce(_elementwise(one, input, target), weight, reduction)
 
 
-def negative_binomial_nll_loss(input, target, *, total_count=None, dispersion=None, log_input=True, eps=1e-8,
-                               weight=None, reduction="mean"):
+def negative_binomial_nll_loss(
+    input,
+    target,
+    *,
+    total_count=None,
+    dispersion=None,
+    log_input=True,
+    eps=1e-8,
+    weight=None,
+    reduction="mean",
+):
     """-log of the NB pmf with mean mu and total count r (= 1 / dispersion)."""
     r_arr = _f64(total_count) if total_count is not None else 1.0 / _f64(dispersion)
 
     def one(x, y, r):
         mu = math.exp(x) if log_input else max(x, eps)
-        logpmf = (math.lgamma(y + r) - math.lgamma(r) - math.lgamma(y + 1.0)
-                  + r * math.log(r / (r + mu)) + y * math.log(mu / (r + mu)))
+        logpmf = (
+            math.lgamma(y + r)
+            - math.lgamma(r)
+            - math.lgamma(y + 1.0)
+            + r * math.log(r / (r + mu))
+            + y * math.log(mu / (r + mu))
+        )
         return -logpmf
 
     return _reduce(_elementwise(one, input, target, r_arr), weight, reduction)
 
 
-def student_t_nll_loss(input, target, *, df, scale=None, log_scale=None, eps=1e-6, weight=None, reduction="mean"):
+def student_t_nll_loss(
+    input, target, *, df, scale=None, log_scale=None, eps=1e-6, weight=None, reduction="mean"
+):
     """-log of the Student-t density with location input, scale sigma, df nu."""
-    s = np.maximum(_f64(scale), eps) if scale is not None else np.exp(np.maximum(_f64(log_scale), math.log(eps)))
+    s = (
+        np.maximum(_f64(scale), eps)
+        if scale is not None
+        else np.exp(np.maximum(_f64(log_scale), math.log(eps)))
+    )
 
     def one(mu, y, sigma, nu):
         z = (y - mu) / sigma
-        logpdf = (math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2) - 0.5 * math.log(nu * math.pi)
-                  - math.log(sigma) - (nu + 1) / 2 * math.log(1 + z * z / nu))
+        logpdf = (
+            math.lgamma((nu + 1) / 2)
+            - math.lgamma(nu / 2)
+            - 0.5 * math.log(nu * math.pi)
+            - math.log(sigma)
+            - (nu + 1) / 2 * math.log(1 + z * z / nu)
+        )
         return -logpdf
 
     return _reduce(_elementwise(one, input, target, s, df), weight, reduction)
@@ -67,7 +92,11 @@ def student_t_nll_loss(input, target, *, df, scale=None, log_scale=None, eps=1e-
 
 def crps_gaussian_loss(input, target, *, scale=None, log_scale=None, eps=1e-6, weight=None, reduction="mean"):
     """sigma [z (2 Phi(z) - 1) + 2 phi(z) - 1/sqrt(pi)], z = (y - mu)/sigma."""
-    s = np.maximum(_f64(scale), eps) if scale is not None else np.exp(np.maximum(_f64(log_scale), math.log(eps)))
+    s = (
+        np.maximum(_f64(scale), eps)
+        if scale is not None
+        else np.exp(np.maximum(_f64(log_scale), math.log(eps)))
+    )
 
     def one(mu, y, sigma):
         z = (y - mu) / sigma

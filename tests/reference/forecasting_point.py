@@ -20,13 +20,19 @@ def smape_loss(input, target, *, eps=EPS, weight=None, reduction="mean"):
     return _reduce(2.0 * np.abs(y - f) / np.maximum(np.abs(y) + np.abs(f), eps), weight, reduction)
 
 
-def mase_loss(input, target, *, scale=None, history=None, seasonality=1, eps=EPS, weight=None, reduction="mean"):
+def mase_loss(
+    input, target, *, scale=None, history=None, seasonality=1, eps=EPS, weight=None, reduction="mean"
+):
     y, f = _f64(target), _f64(input)
     if history is not None:
         h = _f64(history)
         flat = h.reshape(-1, h.shape[-1])
-        s = np.array([np.mean([abs(row[j] - row[j - seasonality]) for j in range(seasonality, len(row))])
-                      for row in flat]).reshape(*h.shape[:-1], 1)
+        s = np.array(
+            [
+                np.mean([abs(row[j] - row[j - seasonality]) for j in range(seasonality, len(row))])
+                for row in flat
+            ]
+        ).reshape(*h.shape[:-1], 1)
     else:
         s = _f64(scale)
     return _reduce(np.abs(y - f) / np.maximum(s, eps), weight, reduction)

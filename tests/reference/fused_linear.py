@@ -22,8 +22,20 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
     return z - _lse(z)[:, None]
 
 
-def linear_cross_entropy(hidden, weight, target, *, bias=None, ignore_index=-100, label_smoothing=0.0,
-                         z_loss=0.0, softcap=None, class_weight=None, reduction="mean", normalizer=None):
+def linear_cross_entropy(
+    hidden,
+    weight,
+    target,
+    *,
+    bias=None,
+    ignore_index=-100,
+    label_smoothing=0.0,
+    z_loss=0.0,
+    softcap=None,
+    class_weight=None,
+    reduction="mean",
+    normalizer=None,
+):
     h = np.asarray(hidden, dtype=np.float64).reshape(-1, np.shape(hidden)[-1])
     w = np.asarray(weight, dtype=np.float64)
     t = np.asarray(target).reshape(-1)
@@ -51,8 +63,18 @@ def linear_cross_entropy(hidden, weight, target, *, bias=None, ignore_index=-100
     return (float(losses.sum() / denom) if denom != 0 else 0.0), lse
 
 
-def linear_distillation_loss(hidden, weight, teacher, *, bias=None, temperature=1.0, direction="forward",
-                        target=None, ignore_index=-100, reduction="mean"):
+def linear_distillation_loss(
+    hidden,
+    weight,
+    teacher,
+    *,
+    bias=None,
+    temperature=1.0,
+    direction="forward",
+    target=None,
+    ignore_index=-100,
+    reduction="mean",
+):
     h = np.asarray(hidden, dtype=np.float64).reshape(-1, np.shape(hidden)[-1])
     w = np.asarray(weight, dtype=np.float64)
     te = np.asarray(teacher, dtype=np.float64).reshape(h.shape[0], -1)

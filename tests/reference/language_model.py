@@ -69,8 +69,19 @@ def _kl(p, logp, logq, axis):
     return np.sum(np.where(p == 0.0, 0.0, p * (logp - logq)), axis=axis)
 
 
-def distillation_kl_loss(student_logits, teacher_logits, *, temperature=1.0, direction="forward", dim=-1,
-                         labels=None, ignore_index=-100, weight=None, normalizer=None, reduction="mean"):
+def distillation_kl_loss(
+    student_logits,
+    teacher_logits,
+    *,
+    temperature=1.0,
+    direction="forward",
+    dim=-1,
+    labels=None,
+    ignore_index=-100,
+    weight=None,
+    normalizer=None,
+    reduction="mean",
+):
     """T^2 KL(p_T || p_S) (forward) or T^2 KL(p_S || p_T) (reverse) per token, p = softmax(z / T)."""
     s = _f64(student_logits)
     axis = dim % s.ndim
@@ -82,12 +93,26 @@ def distillation_kl_loss(student_logits, teacher_logits, *, temperature=1.0, dir
         kl = _kl(ps, lps, lpt, axis)
     else:
         raise ValueError(direction)
-    return _reduce_tokens(temperature**2 * kl, reduction, keep=_keep(labels, ignore_index), weight=weight,
-                          normalizer=normalizer)
+    return _reduce_tokens(
+        temperature**2 * kl, reduction, keep=_keep(labels, ignore_index), weight=weight, normalizer=normalizer
+    )
 
 
-def jsd_loss(input, target, *, beta=0.5, input_type="logits", target_type=None, temperature=1.0, dim=-1,
-             labels=None, ignore_index=-100, weight=None, normalizer=None, reduction="mean"):
+def jsd_loss(
+    input,
+    target,
+    *,
+    beta=0.5,
+    input_type="logits",
+    target_type=None,
+    temperature=1.0,
+    dim=-1,
+    labels=None,
+    ignore_index=-100,
+    weight=None,
+    normalizer=None,
+    reduction="mean",
+):
     """beta KL(P || M) + (1 - beta) KL(Q || M), M = beta P + (1 - beta) Q; KL(P||Q) at 0, KL(Q||P) at 1.
 
     P is the target's distribution, Q the input's (TRL's generalized_jsd_loss / Liger's LigerJSD).
@@ -104,7 +129,9 @@ def jsd_loss(input, target, *, beta=0.5, input_type="logits", target_type=None, 
         m = beta * p + (1.0 - beta) * q
         logm = np.log(m)
         loss = beta * _kl(p, logp, logm, axis) + (1.0 - beta) * _kl(q, logq, logm, axis)
-    return _reduce_tokens(loss, reduction, keep=_keep(labels, ignore_index), weight=weight, normalizer=normalizer)
+    return _reduce_tokens(
+        loss, reduction, keep=_keep(labels, ignore_index), weight=weight, normalizer=normalizer
+    )
 
 
 def sequence_log_probs(logits, labels, *, ignore_index=-100, average=False):
@@ -135,9 +162,19 @@ def _reduce(values, reduction, weight=None):
     return _reduce_tokens(values, reduction, weight=weight)
 
 
-def dpo_loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, reference_rejected_logps, *,
-             beta=0.1, loss_type="sigmoid", label_smoothing=0.0, return_rewards=False, weight=None,
-             reduction="mean"):
+def dpo_loss(
+    policy_chosen_logps,
+    policy_rejected_logps,
+    reference_chosen_logps,
+    reference_rejected_logps,
+    *,
+    beta=0.1,
+    loss_type="sigmoid",
+    label_smoothing=0.0,
+    return_rewards=False,
+    weight=None,
+    reduction="mean",
+):
     """DPO (Eq. 7) with cDPO smoothing, hinge max(0, 1 - beta h), IPO (h - 1/(2 beta))^2 (Eq. 17)."""
     chosen = _f64(policy_chosen_logps) - _f64(reference_chosen_logps)
     rejected = _f64(policy_rejected_logps) - _f64(reference_rejected_logps)
@@ -157,8 +194,17 @@ def dpo_loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
     return loss
 
 
-def simpo_loss(policy_chosen_logps, policy_rejected_logps, *, beta=2.0, gamma=1.0, label_smoothing=0.0,
-               return_rewards=False, weight=None, reduction="mean"):
+def simpo_loss(
+    policy_chosen_logps,
+    policy_rejected_logps,
+    *,
+    beta=2.0,
+    gamma=1.0,
+    label_smoothing=0.0,
+    return_rewards=False,
+    weight=None,
+    reduction="mean",
+):
     """-log sigma(beta (avg_w - avg_l) - gamma), smoothed like cDPO (the SimPO objective)."""
     c, r = _f64(policy_chosen_logps), _f64(policy_rejected_logps)
     u = beta * c - beta * r - gamma
@@ -170,8 +216,16 @@ def simpo_loss(policy_chosen_logps, policy_rejected_logps, *, beta=2.0, gamma=1.
     return loss
 
 
-def orpo_loss(policy_chosen_logps, policy_rejected_logps, *, chosen_nll=None, beta=0.1, return_rewards=False,
-              weight=None, reduction="mean"):
+def orpo_loss(
+    policy_chosen_logps,
+    policy_rejected_logps,
+    *,
+    chosen_nll=None,
+    beta=0.1,
+    return_rewards=False,
+    weight=None,
+    reduction="mean",
+):
     """NLL(y_w) - lambda log sigma(log(odds(P_w) / odds(P_l))), odds(P) = P / (1 - P), P = exp(avg log-prob)."""
     c, r = _f64(policy_chosen_logps), _f64(policy_rejected_logps)
     pw, pl = np.exp(c), np.exp(r)
@@ -184,9 +238,20 @@ def orpo_loss(policy_chosen_logps, policy_rejected_logps, *, chosen_nll=None, be
     return loss
 
 
-def kto_loss(policy_logps, reference_logps, desirable, *, policy_kl_logps=None, reference_kl_logps=None,
-             beta=0.1, desirable_weight=1.0, undesirable_weight=1.0, return_rewards=False, weight=None,
-             reduction="mean"):
+def kto_loss(
+    policy_logps,
+    reference_logps,
+    desirable,
+    *,
+    policy_kl_logps=None,
+    reference_kl_logps=None,
+    beta=0.1,
+    desirable_weight=1.0,
+    undesirable_weight=1.0,
+    return_rewards=False,
+    weight=None,
+    reduction="mean",
+):
     """lambda_y - v(x, y): lambda_D (1 - sigma(beta (r - z0))) or lambda_U (1 - sigma(beta (z0 - r))).
 
     z0 = max(0, mean(policy_kl_logps - reference_kl_logps)) (0 without KL inputs).
@@ -201,8 +266,11 @@ def kto_loss(policy_logps, reference_logps, desirable, *, policy_kl_logps=None, 
         return 1.0 / (1.0 + np.exp(-u))
 
     d = np.asarray(desirable, dtype=bool)
-    values = np.where(d, desirable_weight * (1.0 - sigma(beta * (ratio - z0))),
-                      undesirable_weight * (1.0 - sigma(beta * (z0 - ratio))))
+    values = np.where(
+        d,
+        desirable_weight * (1.0 - sigma(beta * (ratio - z0))),
+        undesirable_weight * (1.0 - sigma(beta * (z0 - ratio))),
+    )
     loss = _reduce(values, reduction, weight)
     if return_rewards:
         return loss, beta * ratio, z0

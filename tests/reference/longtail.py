@@ -94,8 +94,20 @@ def _multiclass(input, target, *, dim, weight, ignore_index, label_smoothing, pr
 # ASL
 
 
-def asymmetric_loss(input, target, *, gamma_pos=0.0, gamma_neg=4.0, clip=0.05, detach_focal_weight=False,
-                    label_smoothing=0.0, ignore_index=None, input_type="logits", weight=None, reduction="mean"):
+def asymmetric_loss(
+    input,
+    target,
+    *,
+    gamma_pos=0.0,
+    gamma_neg=4.0,
+    clip=0.05,
+    detach_focal_weight=False,
+    label_smoothing=0.0,
+    ignore_index=None,
+    input_type="logits",
+    weight=None,
+    reduction="mean",
+):
     """L+ = (1-p)^g+ log(p) for positives, L- = p_m^g- log(1-p_m) for negatives; soft y mixes them linearly."""
     x = _f64(input)
     if input_type == "logits":
@@ -122,8 +134,19 @@ def asymmetric_loss(input, target, *, gamma_pos=0.0, gamma_neg=4.0, clip=0.05, d
 # Poly-1
 
 
-def poly_loss(input, target, *, epsilon=1.0, gamma=0.0, weight=None, ignore_index=-100, label_smoothing=0.0,
-              input_type="logits", dim=1, reduction="mean"):
+def poly_loss(
+    input,
+    target,
+    *,
+    epsilon=1.0,
+    gamma=0.0,
+    weight=None,
+    ignore_index=-100,
+    label_smoothing=0.0,
+    input_type="logits",
+    dim=1,
+    reduction="mean",
+):
     """FL_gamma(q') + eps * (sum_k w_k q'_k) * (1 - Pt)^(gamma+1), Pt = sum_k q'_k p_k (p = softmax)."""
     z, t, is_index, w, spatial = _rows(input, target, dim, weight, ignore_index)
     C = z.shape[-1]
@@ -155,8 +178,17 @@ def poly_loss(input, target, *, epsilon=1.0, gamma=0.0, weight=None, ignore_inde
 # logit adjustment
 
 
-def balanced_softmax_loss(input, target, *, class_counts, weight=None, ignore_index=-100, label_smoothing=0.0,
-                          dim=1, reduction="mean"):
+def balanced_softmax_loss(
+    input,
+    target,
+    *,
+    class_counts,
+    weight=None,
+    ignore_index=-100,
+    label_smoothing=0.0,
+    dim=1,
+    reduction="mean",
+):
     """phi_j = n_j e^{z_j} / sum_i n_i e^{z_i} (Ren et al., eq. 4); the loss is -sum q' log phi."""
     n = _f64(class_counts)
 
@@ -165,20 +197,46 @@ def balanced_softmax_loss(input, target, *, class_counts, weight=None, ignore_in
         num = n * np.exp(zr - m)
         return num / np.sum(num)
 
-    return _multiclass(input, target, dim=dim, weight=weight, ignore_index=ignore_index,
-                       label_smoothing=label_smoothing, probs_of_row=probs, reduction=reduction)
+    return _multiclass(
+        input,
+        target,
+        dim=dim,
+        weight=weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        probs_of_row=probs,
+        reduction=reduction,
+    )
 
 
-def logit_adjusted_cross_entropy(input, target, *, class_priors, tau=1.0, weight=None, ignore_index=-100,
-                                 label_smoothing=0.0, dim=1, reduction="mean"):
+def logit_adjusted_cross_entropy(
+    input,
+    target,
+    *,
+    class_priors,
+    tau=1.0,
+    weight=None,
+    ignore_index=-100,
+    label_smoothing=0.0,
+    dim=1,
+    reduction="mean",
+):
     """softmax(z_j + tau log pi_j) (Menon et al., eq. 10), with pi normalised to sum to 1."""
     pi = _f64(class_priors) / float(np.sum(class_priors))
 
     def probs(zr, _y):
         return _softmax(zr + tau * np.log(pi))
 
-    return _multiclass(input, target, dim=dim, weight=weight, ignore_index=ignore_index,
-                       label_smoothing=label_smoothing, probs_of_row=probs, reduction=reduction)
+    return _multiclass(
+        input,
+        target,
+        dim=dim,
+        weight=weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        probs_of_row=probs,
+        reduction=reduction,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -192,8 +250,18 @@ def ldam_margins(class_counts, max_margin):
     return const / n**0.25
 
 
-def ldam_loss(input, target, *, class_counts, max_margin=0.5, scale=30.0, weight=None, ignore_index=-100, dim=1,
-              reduction="mean"):
+def ldam_loss(
+    input,
+    target,
+    *,
+    class_counts,
+    max_margin=0.5,
+    scale=30.0,
+    weight=None,
+    ignore_index=-100,
+    dim=1,
+    reduction="mean",
+):
     """-log e^{s(z_y - D_y)} / (e^{s(z_y - D_y)} + sum_{j != y} e^{s z_j}) (Cao et al., eq. 13)."""
     delta = ldam_margins(class_counts, max_margin)
 
@@ -202,8 +270,16 @@ def ldam_loss(input, target, *, class_counts, max_margin=0.5, scale=30.0, weight
         a[y] = scale * (zr[y] - delta[y])
         return _softmax(a)
 
-    return _multiclass(input, target, dim=dim, weight=weight, ignore_index=ignore_index, label_smoothing=0.0,
-                       probs_of_row=probs, reduction=reduction)
+    return _multiclass(
+        input,
+        target,
+        dim=dim,
+        weight=weight,
+        ignore_index=ignore_index,
+        label_smoothing=0.0,
+        probs_of_row=probs,
+        reduction=reduction,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -225,8 +301,9 @@ def seesaw_factors(z_row, y, counts, p, q):
     return s
 
 
-def seesaw_loss(input, target, *, class_counts, p=0.8, q=2.0, weight=None, ignore_index=-100, dim=1,
-                reduction="mean"):
+def seesaw_loss(
+    input, target, *, class_counts, p=0.8, q=2.0, weight=None, ignore_index=-100, dim=1, reduction="mean"
+):
     """sigma_hat_y = e^{z_y} / (e^{z_y} + sum_{j != y} S_{yj} e^{z_j}); loss = -w_y log sigma_hat_y."""
 
     def probs(zr, y):
@@ -236,5 +313,13 @@ def seesaw_loss(input, target, *, class_counts, p=0.8, q=2.0, weight=None, ignor
         out[y] = e[y] / (e[y] + float(np.sum(np.delete(s * e, y))))
         return out
 
-    return _multiclass(input, target, dim=dim, weight=weight, ignore_index=ignore_index, label_smoothing=0.0,
-                       probs_of_row=probs, reduction=reduction)
+    return _multiclass(
+        input,
+        target,
+        dim=dim,
+        weight=weight,
+        ignore_index=ignore_index,
+        label_smoothing=0.0,
+        probs_of_row=probs,
+        reduction=reduction,
+    )

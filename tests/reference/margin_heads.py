@@ -65,8 +65,18 @@ def _class_cosines(x, w, sub_centers):
     return c.reshape(n, -1, sub_centers).max(-1)
 
 
-def arcface_loss(embeddings, weight, labels, *, scale=64.0, margin=0.5, sub_centers=1, easy_margin=False,
-                 sample_weight=None, reduction="mean"):
+def arcface_loss(
+    embeddings,
+    weight,
+    labels,
+    *,
+    scale=64.0,
+    margin=0.5,
+    sub_centers=1,
+    easy_margin=False,
+    sample_weight=None,
+    reduction="mean",
+):
     cos = _class_cosines(embeddings, weight, sub_centers)
     y = np.asarray(labels, dtype=np.int64)
     out = []
@@ -83,7 +93,9 @@ def arcface_loss(embeddings, weight, labels, *, scale=64.0, margin=0.5, sub_cent
     return _reduce(out, sample_weight, reduction)
 
 
-def cosface_loss(embeddings, weight, labels, *, scale=64.0, margin=0.35, sample_weight=None, reduction="mean"):
+def cosface_loss(
+    embeddings, weight, labels, *, scale=64.0, margin=0.35, sample_weight=None, reduction="mean"
+):
     cos = _class_cosines(embeddings, weight, 1)
     y = np.asarray(labels, dtype=np.int64)
     out = []
@@ -100,8 +112,9 @@ def sphereface_psi(theta, m):
     return (-1.0) ** k * math.cos(m * theta) - 2.0 * k
 
 
-def sphereface_loss(embeddings, weight, labels, *, margin=4, scale=1.0, blend=0.0, sample_weight=None,
-                    reduction="mean"):
+def sphereface_loss(
+    embeddings, weight, labels, *, margin=4, scale=1.0, blend=0.0, sample_weight=None, reduction="mean"
+):
     x = _f64(embeddings)
     cos = _class_cosines(x, weight, 1)
     norms = np.sqrt((x * x).sum(-1))
@@ -136,8 +149,9 @@ def _pairs(embeddings, labels):
     return s, pos, neg
 
 
-def multi_similarity_loss(embeddings, labels, *, alpha=2.0, beta=50.0, base=0.5, epsilon=0.1, weight=None,
-                          reduction="mean"):
+def multi_similarity_loss(
+    embeddings, labels, *, alpha=2.0, beta=50.0, base=0.5, epsilon=0.1, weight=None, reduction="mean"
+):
     s, pos, neg = _pairs(embeddings, labels)
     out = []
     for i in range(len(pos)):
@@ -204,13 +218,14 @@ def triplet_distances(embeddings, *, p=2.0, squared=False, distance="euclidean")
                 v = 1.0 - float(_unit(x[i]) @ _unit(x[j]))
             else:
                 diff = np.abs(x[i] - x[j])
-                v = float(diff.max()) if p == math.inf else float((diff ** p).sum() ** (1.0 / p))
+                v = float(diff.max()) if p == math.inf else float((diff**p).sum() ** (1.0 / p))
             d[i, j] = v * v if squared else v
     return d
 
 
-def mine_triplets(embeddings, labels, *, strategy="batch_hard", margin=1.0, p=2.0, squared=False,
-                  distance="euclidean"):
+def mine_triplets(
+    embeddings, labels, *, strategy="batch_hard", margin=1.0, p=2.0, squared=False, distance="euclidean"
+):
     """Lists (a, p, n) of the triples: loops over the batch, lexicographic order."""
     d = triplet_distances(embeddings, p=p, squared=squared, distance=distance)
     y = [int(v) for v in np.asarray(labels).reshape(-1)]

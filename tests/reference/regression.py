@@ -96,8 +96,9 @@ def log_cosh_loss(input, target, *, weight=None, reduction="mean"):
     return _reduce(a + np.log1p(np.exp(-2.0 * a)) - math.log(2.0), weight, reduction)
 
 
-def gaussian_nll_loss(input, target, *, var=None, log_var=None, full=False, eps=1e-6, weight=None,
-                      reduction="mean"):
+def gaussian_nll_loss(
+    input, target, *, var=None, log_var=None, full=False, eps=1e-6, weight=None, reduction="mean"
+):
     """0.5 [log s2 + r^2 / s2] (+ 0.5 log 2 pi), s2 = max(var, eps) or max(exp(log_var), eps)."""
     assert (var is None) != (log_var is None)
     r = _f64(input) - _f64(target)
@@ -109,8 +110,9 @@ def gaussian_nll_loss(input, target, *, var=None, log_var=None, full=False, eps=
     return _reduce(np.broadcast_to(loss, r.shape), weight, reduction)
 
 
-def laplace_nll_loss(input, target, *, scale=None, log_scale=None, full=True, eps=1e-6, weight=None,
-                     reduction="mean"):
+def laplace_nll_loss(
+    input, target, *, scale=None, log_scale=None, full=True, eps=1e-6, weight=None, reduction="mean"
+):
     """|r| / b + log(2 b) (log b if not full), b = max(scale, eps) or max(exp(log_scale), eps)."""
     assert (scale is None) != (log_scale is None)
     r = _f64(input) - _f64(target)
@@ -193,12 +195,13 @@ def multibin_decode(bin_logits, residuals, *, codec):
     r = _f64(residuals)
     shape = z.shape[:-1]
     zf = z.reshape(-1, bins.n)
-    rf = r.reshape((-1, *r.shape[len(shape):]))
+    rf = r.reshape((-1, *r.shape[len(shape) :]))
     return np.array([bins.decode_one(zi, ri) for zi, ri in zip(zf, rf)]).reshape(shape)
 
 
-def multibin_loss(bin_logits, residuals, target, *, codec, loc_weight=1.0, beta=1.0, weight=None,
-                  reduction="mean"):
+def multibin_loss(
+    bin_logits, residuals, target, *, codec, loc_weight=1.0, beta=1.0, weight=None, reduction="mean"
+):
     """CE(logits, nearest covering bin) + w * mean over covering bins of the localisation term."""
     bins = Bins.of(codec)
     z = _f64(bin_logits)
@@ -206,7 +209,7 @@ def multibin_loss(bin_logits, residuals, target, *, codec, loc_weight=1.0, beta=
     y = _f64(target)
     shape = y.shape
     zf, yf = z.reshape(-1, bins.n), y.reshape(-1)
-    rf = r.reshape((-1, *r.shape[len(shape):]))
+    rf = r.reshape((-1, *r.shape[len(shape) :]))
     losses = []
     for zi, ri, ti in zip(zf, rf, yf):
         best, mask, res = bins.encode_one(ti)

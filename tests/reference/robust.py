@@ -71,8 +71,7 @@ def _rho64(z, a):
 def log_partition(alpha):
     """log of the integral of exp(-rho(x, alpha, 1)) over the real line (alpha >= 0)."""
     a = float(alpha)
-    value, _ = quad(lambda x: math.exp(-_rho64(x * x, a)), 0.0, math.inf, limit=400, epsabs=0.0,
-                    epsrel=1e-13)
+    value, _ = quad(lambda x: math.exp(-_rho64(x * x, a)), 0.0, math.inf, limit=400, epsabs=0.0, epsrel=1e-13)
     return math.log(2.0 * value)
 
 

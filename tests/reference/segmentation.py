@@ -155,8 +155,20 @@ def _common(kwargs):
 # ratio losses
 
 
-def dice_loss(input, target, *, weight=None, smooth=1e-5, per_image=True, squared=False, reduction="mean",
-              smooth_nr=None, smooth_dr=None, log_loss=False, **kwargs):
+def dice_loss(
+    input,
+    target,
+    *,
+    weight=None,
+    smooth=1e-5,
+    per_image=True,
+    squared=False,
+    reduction="mean",
+    smooth_nr=None,
+    smooth_dr=None,
+    log_loss=False,
+    **kwargs,
+):
     """1 - (2 TP + s_nr) / (Σp + Σg + s_dr) (V-Net: Σp² + Σg² when squared; -log(score) with log_loss)."""
     opts = _common(kwargs)
     nr, dr = _nr_dr(smooth, smooth_nr, smooth_dr)
@@ -165,8 +177,20 @@ def dice_loss(input, target, *, weight=None, smooth=1e-5, per_image=True, square
     return _reduce(loss, reduction, _class_weight(weight, first))
 
 
-def jaccard_loss(input, target, *, weight=None, smooth=1e-5, per_image=True, reduction="mean", squared=False,
-                 smooth_nr=None, smooth_dr=None, log_loss=False, **kwargs):
+def jaccard_loss(
+    input,
+    target,
+    *,
+    weight=None,
+    smooth=1e-5,
+    per_image=True,
+    reduction="mean",
+    squared=False,
+    smooth_nr=None,
+    smooth_dr=None,
+    log_loss=False,
+    **kwargs,
+):
     """1 - (TP + s_nr) / (Σp + Σg - TP + s_dr) (Σp², Σg² and TP = Σpg when squared)."""
     opts = _common(kwargs)
     nr, dr = _nr_dr(smooth, smooth_nr, smooth_dr)
@@ -181,29 +205,69 @@ def _tversky(tp, sp, sg, alpha, beta, nr, dr):
     return _ratio(tp + nr, tp + alpha * fp + beta * fn + dr)
 
 
-def tversky_loss(input, target, *, alpha=0.5, beta=0.5, weight=None, smooth=1e-5, per_image=True,
-                 reduction="mean", smooth_nr=None, smooth_dr=None, log_loss=False, **kwargs):
+def tversky_loss(
+    input,
+    target,
+    *,
+    alpha=0.5,
+    beta=0.5,
+    weight=None,
+    smooth=1e-5,
+    per_image=True,
+    reduction="mean",
+    smooth_nr=None,
+    smooth_dr=None,
+    log_loss=False,
+    **kwargs,
+):
     """1 - (TP + s) / (TP + α FP + β FN + s), α on false positives, β on false negatives."""
     opts = _common(kwargs)
     nr, dr = _nr_dr(smooth, smooth_nr, smooth_dr)
     tp, sp, sg, first = _class_sums(input, target, per_image=per_image, **opts)
-    loss = np.vectorize(lambda a, b, c: _loss_of(_tversky(a, b, c, alpha, beta, nr, dr), log_loss))(tp, sp, sg)
+    loss = np.vectorize(lambda a, b, c: _loss_of(_tversky(a, b, c, alpha, beta, nr, dr), log_loss))(
+        tp, sp, sg
+    )
     return _reduce(loss, reduction, _class_weight(weight, first))
 
 
-def focal_tversky_loss(input, target, *, alpha=0.5, beta=0.5, gamma=0.75, weight=None, smooth=1e-5,
-                       per_image=True, reduction="mean", smooth_nr=None, smooth_dr=None, **kwargs):
+def focal_tversky_loss(
+    input,
+    target,
+    *,
+    alpha=0.5,
+    beta=0.5,
+    gamma=0.75,
+    weight=None,
+    smooth=1e-5,
+    per_image=True,
+    reduction="mean",
+    smooth_nr=None,
+    smooth_dr=None,
+    **kwargs,
+):
     """(1 - T)^γ per (sample, class)."""
     opts = _common(kwargs)
     nr, dr = _nr_dr(smooth, smooth_nr, smooth_dr)
     tp, sp, sg, first = _class_sums(input, target, per_image=per_image, **opts)
     loss = np.vectorize(lambda a, b, c: max(0.0, 1.0 - _tversky(a, b, c, alpha, beta, nr, dr)) ** gamma)(
-        tp, sp, sg)
+        tp, sp, sg
+    )
     return _reduce(loss, reduction, _class_weight(weight, first))
 
 
-def generalized_dice_loss(input, target, *, weighting="square", weight=None, smooth=1e-5, per_image=True,
-                          reduction="mean", smooth_nr=None, smooth_dr=None, **kwargs):
+def generalized_dice_loss(
+    input,
+    target,
+    *,
+    weighting="square",
+    weight=None,
+    smooth=1e-5,
+    per_image=True,
+    reduction="mean",
+    smooth_nr=None,
+    smooth_dr=None,
+    **kwargs,
+):
     """Sudre et al.: 1 - (2 Σ_c w_c TP_c + s) / (Σ_c w_c (Σp + Σg)_c + s), w_c = 1 / V_c²; an absent class
     takes the largest finite weight of its row (all absent: all weights 0)."""
     opts = _common(kwargs)
@@ -306,10 +370,18 @@ def mcc_loss(input, target, *, weight=None, eps=1e-5, per_image=True, reduction=
         return 1.0 - (tp * tn - fp * fn) / math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
 
     if per_image:
-        loss = np.array([[one(p[i, k][keep[i]], gt[i, k][keep[i]]) for k in range(first, c)] for i in range(n)])
+        loss = np.array(
+            [[one(p[i, k][keep[i]], gt[i, k][keep[i]]) for k in range(first, c)] for i in range(n)]
+        )
         loss = loss.reshape(n, c - first)
     else:
-        loss = np.array([one(np.concatenate([p[i, k][keep[i]] for i in range(n)]) if n else np.zeros(0),
-                             np.concatenate([gt[i, k][keep[i]] for i in range(n)]) if n else np.zeros(0))
-                         for k in range(first, c)])
+        loss = np.array(
+            [
+                one(
+                    np.concatenate([p[i, k][keep[i]] for i in range(n)]) if n else np.zeros(0),
+                    np.concatenate([gt[i, k][keep[i]] for i in range(n)]) if n else np.zeros(0),
+                )
+                for k in range(first, c)
+            ]
+        )
     return _reduce(loss, reduction, _class_weight(weight, first))

@@ -311,8 +311,10 @@ def check_number(
     if bad:
         lo = "-inf" if low is None else f"{low:g}"
         hi = "inf" if high is None else f"{high:g}"
-        interval = ("(" if low_open or low is None else "[") + f"{lo}, {hi}" + (
-            ")" if high_open or high is None else "]"
+        interval = (
+            ("(" if low_open or low is None else "[")
+            + f"{lo}, {hi}"
+            + (")" if high_open or high is None else "]")
         )
         raise ValueError(f"{fn}: {name} must be in {interval}, got {value!r}")
     return v

@@ -45,8 +45,11 @@ def cpu_allocator_peak(fn: Callable[[], Any]) -> int:
     with _native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
     results = prof.profiler.kineto_results
-    events = sorted((e.start_ns(), e.nbytes()) for e in results.events()
-                    if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU)
+    events = sorted(
+        (e.start_ns(), e.nbytes())
+        for e in results.events()
+        if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU
+    )
     live = peak = 0
     for _, nbytes in events:
         live += nbytes

@@ -74,8 +74,9 @@ class Number(Spec):
     def check(self, fn: str, name: str, value: Any) -> None:
         if value is None and self.optional:
             return
-        checks.check_number(fn, name, value, low=self.low, high=self.high, low_open=self.low_open,
-                            high_open=self.high_open)
+        checks.check_number(
+            fn, name, value, low=self.low, high=self.high, low_open=self.low_open, high_open=self.high_open
+        )
 
     def bad(self) -> tuple[Any, ...]:
         out: list[Any] = ["1.0"]
@@ -135,8 +136,11 @@ def declare(**specs: Spec) -> Callable[[F], F]:
     """Decorator: declare a loss's own options next to it (conventional ones need no declaration)."""
 
     def deco(fn: F) -> F:
-        names = {p.name for p in inspect.signature(fn).parameters.values()
-                 if p.kind is inspect.Parameter.KEYWORD_ONLY}
+        names = {
+            p.name
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        }
         unknown = sorted(set(specs) - names)
         if unknown:
             raise TypeError(f"declare: {unknown} are not keyword options of {fn.__name__}")

@@ -100,8 +100,12 @@ def reduce(
     group = dist_.resolve_group(fn, process_group)
     if group is not None:
         dist_.check_consistent(
-            fn, group, values.device, reduction=_REDUCTIONS.index(reduction),
-            normalizer_given=int(normalizer is not None), **(facts or {}),
+            fn,
+            group,
+            values.device,
+            reduction=_REDUCTIONS.index(reduction),
+            normalizer_given=int(normalizer is not None),
+            **(facts or {}),
         )
     if weight is not None:
         values = values * weight

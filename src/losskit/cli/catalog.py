@@ -24,24 +24,113 @@ class Row:
 
 
 _TEX = {
-    r"\alpha": "α", r"\beta": "β", r"\gamma": "γ", r"\delta": "δ", r"\epsilon": "ε", r"\varepsilon": "ε",
-    r"\lambda": "λ", r"\rho": "ρ", r"\tau": "τ", r"\sigma": "σ", r"\mu": "μ", r"\theta": "θ", r"\pi": "π",
-    r"\phi": "φ", r"\omega": "ω", r"\Delta": "Δ", r"\ell": "ℓ", r"\sum": "Σ", r"\prod": "Π", r"\log": "log",
-    r"\ln": "ln", r"\exp": "exp", r"\max": "max", r"\min": "min", r"\arctan": "arctan", r"\cdot": "·",
-    r"\times": "×", r"\le": "≤", r"\leq": "≤", r"\ge": "≥", r"\geq": "≥", r"\ne": "≠", r"\neq": "≠",
-    r"\approx": "≈", r"\in": "∈", r"\infty": "∞", r"\setminus": "∖", r"\cup": "∪", r"\cap": "∩",
-    r"\left": "", r"\right": "", r"\|": "‖", r"\lvert": "|", r"\lVert": "‖", r"\rVert": "‖", r"\rvert": "|",
-    r"\top": "ᵀ", r"\to": "→", r"\cos": "cos",
-    r"\mathbb{1}": "1", r"\qquad": "   ", r"\quad": "  ", r"\,": " ", r"\;": " ", r"\!": "",
-    r"\big": "", r"\Big": "", r"\bigl": "", r"\bigr": "", r"\begin{cases}": "{ ", r"\end{cases}": " }",
-    r"\\": "; ", r"\hat y": "ŷ", r"\hat{y}": "ŷ", r"\mid": "|", r"\rightarrow": "→", r"\leftarrow": "←",
-    r"\Rightarrow": "⇒", r"\mapsto": "↦", r"\sqrt": "√", r"\partial": "∂", r"\nabla": "∇", r"\odot": "⊙",
-    r"\Gamma": "Γ", r"\Lambda": "Λ", r"\Omega": "Ω", r"\Phi": "Φ", r"\varphi": "φ", r"\eta": "η",
-    r"\kappa": "κ", r"\nu": "ν", r"\zeta": "ζ", r"\xi": "ξ", r"\psi": "ψ", r"\chi": "χ", r"\Sigma": "Σ",
-    r"\arcsin": "arcsin", r"\sin": "sin", r"\cosh": "cosh", r"\tanh": "tanh", r"\dagger": "†",
-    r"\dots": "…", r"\ldots": "…", r"\cdots": "⋯", r"\gg": "≫", r"\ll": "≪", r"\lesssim": "≲",
-    r"\pm": "±", r"\lfloor": "⌊", r"\rfloor": "⌋", r"\lceil": "⌈", r"\rceil": "⌉", r"\Bigl": "",
-    r"\Bigr": "", r"\mathbb": "", r"\mathcal": "", r"\underbrace": "",
+    r"\alpha": "α",
+    r"\beta": "β",
+    r"\gamma": "γ",
+    r"\delta": "δ",
+    r"\epsilon": "ε",
+    r"\varepsilon": "ε",
+    r"\lambda": "λ",
+    r"\rho": "ρ",
+    r"\tau": "τ",
+    r"\sigma": "σ",
+    r"\mu": "μ",
+    r"\theta": "θ",
+    r"\pi": "π",
+    r"\phi": "φ",
+    r"\omega": "ω",
+    r"\Delta": "Δ",
+    r"\ell": "ℓ",
+    r"\sum": "Σ",
+    r"\prod": "Π",
+    r"\log": "log",
+    r"\ln": "ln",
+    r"\exp": "exp",
+    r"\max": "max",
+    r"\min": "min",
+    r"\arctan": "arctan",
+    r"\cdot": "·",
+    r"\times": "×",
+    r"\le": "≤",
+    r"\leq": "≤",
+    r"\ge": "≥",
+    r"\geq": "≥",
+    r"\ne": "≠",
+    r"\neq": "≠",
+    r"\approx": "≈",
+    r"\in": "∈",
+    r"\infty": "∞",
+    r"\setminus": "∖",
+    r"\cup": "∪",
+    r"\cap": "∩",
+    r"\left": "",
+    r"\right": "",
+    r"\|": "‖",
+    r"\lvert": "|",
+    r"\lVert": "‖",
+    r"\rVert": "‖",
+    r"\rvert": "|",
+    r"\top": "ᵀ",
+    r"\to": "→",
+    r"\cos": "cos",
+    r"\mathbb{1}": "1",
+    r"\qquad": "   ",
+    r"\quad": "  ",
+    r"\,": " ",
+    r"\;": " ",
+    r"\!": "",
+    r"\big": "",
+    r"\Big": "",
+    r"\bigl": "",
+    r"\bigr": "",
+    r"\begin{cases}": "{ ",
+    r"\end{cases}": " }",
+    r"\\": "; ",
+    r"\hat y": "ŷ",
+    r"\hat{y}": "ŷ",
+    r"\mid": "|",
+    r"\rightarrow": "→",
+    r"\leftarrow": "←",
+    r"\Rightarrow": "⇒",
+    r"\mapsto": "↦",
+    r"\sqrt": "√",
+    r"\partial": "∂",
+    r"\nabla": "∇",
+    r"\odot": "⊙",
+    r"\Gamma": "Γ",
+    r"\Lambda": "Λ",
+    r"\Omega": "Ω",
+    r"\Phi": "Φ",
+    r"\varphi": "φ",
+    r"\eta": "η",
+    r"\kappa": "κ",
+    r"\nu": "ν",
+    r"\zeta": "ζ",
+    r"\xi": "ξ",
+    r"\psi": "ψ",
+    r"\chi": "χ",
+    r"\Sigma": "Σ",
+    r"\arcsin": "arcsin",
+    r"\sin": "sin",
+    r"\cosh": "cosh",
+    r"\tanh": "tanh",
+    r"\dagger": "†",
+    r"\dots": "…",
+    r"\ldots": "…",
+    r"\cdots": "⋯",
+    r"\gg": "≫",
+    r"\ll": "≪",
+    r"\lesssim": "≲",
+    r"\pm": "±",
+    r"\lfloor": "⌊",
+    r"\rfloor": "⌋",
+    r"\lceil": "⌈",
+    r"\rceil": "⌉",
+    r"\Bigl": "",
+    r"\Bigr": "",
+    r"\mathbb": "",
+    r"\mathcal": "",
+    r"\underbrace": "",
 }
 _TEX_ORDER = sorted(_TEX, key=len, reverse=True)  # longest first: \left before \le, \infty before \in
 
@@ -125,8 +214,17 @@ def rows() -> list[Row]:
         fn = cls.function  # type: ignore[attr-defined]
         doc = inspect.getdoc(fn) or ""
         summary = plain(doc.split("\n", 1)[0].rstrip("."))
-        out.append(Row(name, registry.family(name), summary, _paper(doc), cls.__name__, fn.__name__,
-                       registry.aliases(name)))
+        out.append(
+            Row(
+                name,
+                registry.family(name),
+                summary,
+                _paper(doc),
+                cls.__name__,
+                fn.__name__,
+                registry.aliases(name),
+            )
+        )
     return sorted(out, key=lambda r: (r.family, r.name))
 
 
@@ -151,8 +249,18 @@ def render(width: int = 140) -> str:
 
 # a peer is another library's loss or op; torch's own peers live in torch.nn and torch.distributions
 # (``torch.distributed`` and ``torch.compile`` in a docstring are infrastructure, not peers)
-_PEER_PREFIXES = ("torch.nn.", "torch.distributions.", "torchvision.", "kornia.", "monai.",
-                  "segmentation_models_pytorch.", "smp.", "pytorch_metric_learning.", "sklearn.", "mmdet.")
+_PEER_PREFIXES = (
+    "torch.nn.",
+    "torch.distributions.",
+    "torchvision.",
+    "kornia.",
+    "monai.",
+    "segmentation_models_pytorch.",
+    "smp.",
+    "pytorch_metric_learning.",
+    "sklearn.",
+    "mmdet.",
+)
 
 
 def _section(doc: str, title: str) -> str:
@@ -246,10 +354,14 @@ def info(name: str) -> dict[str, Any]:
 
 def render_info(data: dict[str, Any]) -> str:
     """Plain text of :func:`info`."""
-    lines = [f"{data['name']}" + (f"  (aliases: {', '.join(data['aliases'])})" if data["aliases"] else ""),
-             f"  {data['summary']}", "",
-             f"  function: {data['function']}(input, target, *, options)",
-             f"  module:   {data['module']}(**options)   family: {data['family']}", ""]
+    lines = [
+        f"{data['name']}" + (f"  (aliases: {', '.join(data['aliases'])})" if data["aliases"] else ""),
+        f"  {data['summary']}",
+        "",
+        f"  function: {data['function']}(input, target, *, options)",
+        f"  module:   {data['module']}(**options)   family: {data['family']}",
+        "",
+    ]
     if data["formula"]:
         lines += ["formula:", f"  {data['formula']}", ""]
     lines.append("options (default):")

@@ -292,8 +292,9 @@ def tables(result: dict[str, Any]) -> list[Table]:
                 keys = dict.fromkeys(c for v in inner for c in v)
                 cols = [c for c in keys if all(_scalar(v.get(c)) for v in inner)]
                 if cols:
-                    rows = [[html.escape(str(k)), *[_fmt(v.get(c, "")) for c in cols]]
-                            for k, v in block.items()]
+                    rows = [
+                        [html.escape(str(k)), *[_fmt(v.get(c, "")) for c in cols]] for k, v in block.items()
+                    ]
                     out.append((caption, ["", *map(html.escape, cols)], rows))
             elif all(_scalar(v) for v in block.values()):
                 rows = [[html.escape(str(k)), _fmt(v)] for k, v in block.items()]
@@ -338,8 +339,13 @@ def spread(results: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[dict
                     varied = True
             new_rows.append(new_row)
         if varied:
-            out.append({"caption": f"{caption}: median (min–max) over seeds {', '.join(map(str, seeds))}",
-                        "header": [html.unescape(h) for h in head], "rows": new_rows})
+            out.append(
+                {
+                    "caption": f"{caption}: median (min–max) over seeds {', '.join(map(str, seeds))}",
+                    "header": [html.unescape(h) for h in head],
+                    "rows": new_rows,
+                }
+            )
     return out
 
 
@@ -361,8 +367,11 @@ def _html_table(caption: str, head: list[str], rows: list[list[str]]) -> str:
         "<tr>" + "".join(f"<td class='n'>{c}</td>" if _numeric(c) else f"<td>{c}</td>" for c in row) + "</tr>"
         for row in rows
     )
-    return (f"<div class='wide'><table><caption>{html.escape(caption)}</caption><tr>"
-            + "".join(f"<th>{h}</th>" for h in head) + f"</tr>{body}</table></div>")
+    return (
+        f"<div class='wide'><table><caption>{html.escape(caption)}</caption><tr>"
+        + "".join(f"<th>{h}</th>" for h in head)
+        + f"</tr>{body}</table></div>"
+    )
 
 
 def _numeric(cell: str) -> bool:
@@ -410,25 +419,46 @@ def render_html(results: dict[str, Any], out: Path) -> str:
         if exp.get("criterion"):
             parts.append(f"<p><b>Criterion:</b> {html.escape(exp['criterion'])}</p>")
         if exp.get("against"):
-            parts.append("<div class='against'><b>Evidence against, or limits:</b><ul>"
-                         + "".join(f"<li>{html.escape(x)}</li>" for x in exp["against"]) + "</ul></div>")
+            parts.append(
+                "<div class='against'><b>Evidence against, or limits:</b><ul>"
+                + "".join(f"<li>{html.escape(x)}</li>" for x in exp["against"])
+                + "</ul></div>"
+            )
         runs = exp.get("seed_runs") or []
         if len(runs) > 1:
-            rows = [[str(r["seed"]), "holds" if r["holds"] else "<span class='no'>does not hold</span>",
-                     html.escape(r["claim"])] for r in runs]
-            parts.append(_html_table(f"the claim for each of {len(runs)} seeds (tables and figures: seed "
-                                     f"{runs[0]['seed']})", ["seed", "verdict", "claim"], rows))
+            rows = [
+                [
+                    str(r["seed"]),
+                    "holds" if r["holds"] else "<span class='no'>does not hold</span>",
+                    html.escape(r["claim"]),
+                ]
+                for r in runs
+            ]
+            parts.append(
+                _html_table(
+                    f"the claim for each of {len(runs)} seeds (tables and figures: seed {runs[0]['seed']})",
+                    ["seed", "verdict", "claim"],
+                    rows,
+                )
+            )
         for caption, head, rows in tables(exp["result"]):
             parts.append(_html_table(caption, head, rows))
         for t in exp.get("spread") or []:
-            parts.append(_html_table(t["caption"], [html.escape(h) for h in t["header"]],
-                                     [[html.escape(c) for c in row] for row in t["rows"]]))
+            parts.append(
+                _html_table(
+                    t["caption"],
+                    [html.escape(h) for h in t["header"]],
+                    [[html.escape(c) for c in row] for row in t["rows"]],
+                )
+            )
         for fig in exp["figures"]:
             data = base64.b64encode((out / fig).read_bytes()).decode()
             caption = exp.get("captions", {}).get(fig, "")
             figcaption = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-            parts.append(f"<figure><img alt='{html.escape(caption or fig)}' "
-                         f"src='data:image/png;base64,{data}'>{figcaption}</figure>")
+            parts.append(
+                f"<figure><img alt='{html.escape(caption or fig)}' "
+                f"src='data:image/png;base64,{data}'>{figcaption}</figure>"
+            )
         if exp.get("recommendation"):
             parts.append(f"<p class='rec'><b>Recommendation:</b> {html.escape(exp['recommendation'])}</p>")
         parts.append("</section>")

@@ -286,8 +286,11 @@ KINDS: dict[str, tuple[tuple[float, float], str, Curve]] = {
     "binary": ((-6.0, 6.0), "logit x (target y = 1)", _binary),
     "margin": ((-3.0, 3.0), "score f (label y = +1)", _margin),
     "multiclass": ((-6.0, 6.0), "logit of the true class (other two logits 0)", _multiclass),
-    "long_tail": ((-6.0, 6.0), "true-class logit (others 0); class counts (1, 10, 100) or as labelled",
-                  _long_tail),
+    "long_tail": (
+        (-6.0, 6.0),
+        "true-class logit (others 0); class counts (1, 10, 100) or as labelled",
+        _long_tail,
+    ),
     "distribution": ((-6.0, 6.0), "logit of class 0 (others 0); target [.7, .2, .1]", _distribution),
     "dfl": ((-4.0, 8.0), "logit of bin 2 (target 2.3)", _dfl),
     "ctc": ((-4.0, 8.0), 'logit of the right label at each of 4 frames ("ab")', _ctc),
@@ -300,8 +303,11 @@ KINDS: dict[str, tuple[tuple[float, float], str, Curve]] = {
     "box_scale": ((-3.0, 3.0), "log2 of predicted / target side (concentric boxes)", _box_scale),
     "overlap": ((0.0, 1.0), "predicted foreground fraction (target fraction 0.2)", _overlap),
     "pair_angle": ((0.0, math.pi), "angle between the positive pair (radians)", _pair_angle),
-    "class_angle": ((0.0, math.pi), "angle θ to its centre / proxy / positive (others at 90°, 180°)",
-                    _class_angle),
+    "class_angle": (
+        (0.0, math.pi),
+        "angle θ to its centre / proxy / positive (others at 90°, 180°)",
+        _class_angle,
+    ),
     "contour": ((0.0, 1.0), "predicted length of a 3-pixel bar (target 0.2 of a 5 x 100 image)", _contour),
     "multibin": ((-math.pi, math.pi), "angle of bin 0's predicted residual (target 0.5 rad)", _multibin),
     "distill": ((-6.0, 8.0), "student logit of token 0 (others 0); teacher logits (2, 0, 0)", _distill),
@@ -309,10 +315,16 @@ KINDS: dict[str, tuple[tuple[float, float], str, Curve]] = {
     "simpo": ((-3.0, 3.0), "average log-prob margin (chosen − rejected)", _preference),
     "orpo": ((-5.0, -0.02), "average log-prob of the chosen answer (rejected ln 0.25)", _preference),
     "kto": ((-60.0, 60.0), "log-ratio r of a desirable example (z0 = 0)", _preference),
-    "pm_dissimilar": ((-1.0, 3.0), "x1 - x2 (ranking) or distance d (hinge embedding), label y = -1",
-                      _pm_dissimilar),
-    "lm_head": ((-8.0, 8.0), "student logit of entry 0 (others 0; CE target 0, teacher logits [2, 0, 0])",
-                _lm_head),
+    "pm_dissimilar": (
+        (-1.0, 3.0),
+        "x1 - x2 (ranking) or distance d (hinge embedding), label y = -1",
+        _pm_dissimilar,
+    ),
+    "lm_head": (
+        (-8.0, 8.0),
+        "student logit of entry 0 (others 0; CE target 0, teacher logits [2, 0, 0])",
+        _lm_head,
+    ),
 }
 
 # per-loss plot recipes; a loss not listed falls back on its family's default

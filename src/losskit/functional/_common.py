@@ -174,6 +174,14 @@ def finish(
     ``denominator`` is a loss's own mean denominator (a tensor whose sum divides); ``normalizer`` the public
     override (a positive number or 0-d tensor); see :func:`losskit._core.reduction.reduce`.
     """
-    out = reduce(values, reduction, weight, denominator=denominator, normalizer=normalizer,
-                 process_group=process_group, facts=facts, fn=fn)
+    out = reduce(
+        values,
+        reduction,
+        weight,
+        denominator=denominator,
+        normalizer=normalizer,
+        process_group=process_group,
+        facts=facts,
+        fn=fn,
+    )
     return checks.check_finite_result(fn, out, **(inputs or {}))

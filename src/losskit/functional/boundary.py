@@ -83,8 +83,9 @@ def _check_spacing(fn: str, spacing: float | Sequence[float] | None, ndim: int) 
             )
         values = tuple(checks.check_number(fn, "spacing", s) for s in spacing)
     else:
-        raise TypeError(f"{fn}: spacing must be a number, a sequence of numbers or None, got "
-                        f"{type(spacing).__name__}")
+        raise TypeError(
+            f"{fn}: spacing must be a number, a sequence of numbers or None, got {type(spacing).__name__}"
+        )
     for s in values:
         checks.check_number(fn, "spacing", s, low=0.0, low_open=True, high=float("inf"), high_open=True)
     return values
@@ -108,8 +109,11 @@ def _edt(sites: Tensor, ndim: int, spacing: tuple[float, ...], dtype: torch.dtyp
 
     inf where a (leading-index) slice has no site at all.
     """
-    g = torch.where(sites, torch.zeros((), dtype=dtype, device=sites.device),
-                    torch.full((), float("inf"), dtype=dtype, device=sites.device))
+    g = torch.where(
+        sites,
+        torch.zeros((), dtype=dtype, device=sites.device),
+        torch.full((), float("inf"), dtype=dtype, device=sites.device),
+    )
     for k in range(ndim):
         axis = sites.dim() - ndim + k
         g = _min_plus(g, axis, spacing[k])
@@ -343,8 +347,13 @@ def boundary_loss(
         tensor(-0.2500, dtype=torch.float64)
     """
     fn = "boundary_loss"
-    _check_head_options(fn, input_type=input_type, multilabel=multilabel,
-                        include_background=include_background, reduction=reduction)
+    _check_head_options(
+        fn,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        reduction=reduction,
+    )
     _check_scores(fn, input)
     checks.check_tensor(fn, "target", target)
     if not target.is_floating_point():
@@ -366,8 +375,15 @@ def boundary_loss(
     first = 0 if include_background or c == 1 else 1
     values = (p * phi)[:, first:].mean(-1) if x.shape[-1] else x.new_zeros(n, c - first)
     w = None if weight is None else upcast(weight, dtype)[first:]
-    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -387,25 +403,41 @@ def _segmentation(
     reduction: str,
 ) -> tuple[Tensor, Tensor, _Overlap, tuple[int, ...]]:
     """Validated probabilities and dense target, both ``(N, C', *spatial)`` (background dropped)."""
-    _check_options(fn, input_type=input_type, multilabel=multilabel, include_background=include_background,
-                   ignore_index=None, per_image=per_image, reduction=reduction)
+    _check_options(
+        fn,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        ignore_index=None,
+        per_image=per_image,
+        reduction=reduction,
+    )
     # min / max pooling and thresholds can hide a NaN from the result: check the input itself
     if isinstance(input, Tensor):
         checks.check_finite(fn, "input", input)
-    o = _prepare(fn, input, target, input_type=input_type, multilabel=multilabel,
-                 include_background=include_background, ignore_index=None, weight=weight, mask=None)
+    o = _prepare(
+        fn,
+        input,
+        target,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        ignore_index=None,
+        weight=weight,
+        mask=None,
+    )
     spatial = tuple(int(s) for s in input.shape[2:])
     n, c = int(input.shape[0]), int(input.shape[1])
-    p = o.probs(fn)[:, o.first:].reshape(n, c - o.first, *spatial)
-    g = o.target_dense(c)[:, o.first:].reshape(n, c - o.first, *spatial)
+    p = o.probs(fn)[:, o.first :].reshape(n, c - o.first, *spatial)
+    g = o.target_dense(c)[:, o.first :].reshape(n, c - o.first, *spatial)
     return p, g, o, spatial
-
 
 
 def _check_ranks(fn: str, group: Any, p: Tensor, per_image: bool) -> None:
     """Under ``set_checks("full")``: the ranks agree on classes and spatial rank (one small all-reduce)."""
-    dist_.check_consistent(fn, group, p.device, classes=int(p.shape[1]), spatial_dims=p.dim() - 2,
-                           per_image=int(per_image))
+    dist_.check_consistent(
+        fn, group, p.device, classes=int(p.shape[1]), spatial_dims=p.dim() - 2, per_image=int(per_image)
+    )
 
 
 def hausdorff_dt_loss(
@@ -484,9 +516,17 @@ def hausdorff_dt_loss(
     """
     fn = "hausdorff_dt_loss"
     a = checks.check_number(fn, "alpha", alpha, low=0.0, high=float("inf"), high_open=True)
-    p, g, o, spatial = _segmentation(fn, input, target, input_type=input_type, multilabel=multilabel,
-                                     include_background=include_background, weight=weight,
-                                     per_image=per_image, reduction=reduction)
+    p, g, o, spatial = _segmentation(
+        fn,
+        input,
+        target,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        weight=weight,
+        per_image=per_image,
+        reduction=reduction,
+    )
     k = len(spatial)
     with torch.no_grad():
         dp = _unsigned_field(p.detach() > 0.5, k, p.dtype)
@@ -506,8 +546,15 @@ def hausdorff_dt_loss(
         count = err.new_full((1,), float(pixels * int(p.shape[0])))
         both = dist_.all_reduce_sum(torch.cat([err.sum((0, *dims)), count]), group)
         values = both[:-1] / both[-1].clamp_min(1.0)
-    return finish(fn, values, reduction, o.weight, normalizer=normalizer,
-                  process_group=group if per_image else None, inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        o.weight,
+        normalizer=normalizer,
+        process_group=group if per_image else None,
+        inputs={"input": input, "target": target},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -553,8 +600,10 @@ def _check_iterations(fn: str, iterations: int) -> int:
 
 def _check_2d_or_3d(fn: str, input: Tensor) -> None:
     if input.dim() not in (4, 5):
-        raise ValueError(f"{fn}: input must have shape (N, C, H, W) or (N, C, D, H, W), got "
-                         f"{checks.fmt_shape(input.shape)}")
+        raise ValueError(
+            f"{fn}: input must have shape (N, C, H, W) or (N, C, D, H, W), got "
+            f"{checks.fmt_shape(input.shape)}"
+        )
 
 
 def soft_skeleton(input: Tensor, *, iterations: int = 3) -> Tensor:
@@ -684,9 +733,17 @@ def cldice_loss(
     s = checks.check_number(fn, "smooth", smooth, low=0.0)
     checks.check_tensor(fn, "input", input)
     _check_2d_or_3d(fn, input)
-    p, g, o, spatial = _segmentation(fn, input, target, input_type=input_type, multilabel=multilabel,
-                                     include_background=include_background, weight=weight,
-                                     per_image=per_image, reduction=reduction)
+    p, g, o, spatial = _segmentation(
+        fn,
+        input,
+        target,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        weight=weight,
+        per_image=per_image,
+        reduction=reduction,
+    )
     k = len(spatial)
     n, c = int(p.shape[0]), int(p.shape[1])
     size = math.prod(spatial)
@@ -706,5 +763,12 @@ def cldice_loss(
     total = prec + sens
     safe = torch.where(total > 0, total, torch.ones_like(total))
     values = 1.0 - torch.where(total > 0, 2.0 * prec * sens / safe, torch.zeros_like(total))
-    return finish(fn, values, reduction, o.weight, normalizer=normalizer,
-                  process_group=group if per_image else None, inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        o.weight,
+        normalizer=normalizer,
+        process_group=group if per_image else None,
+        inputs={"input": input, "target": target},
+    )

@@ -240,8 +240,15 @@ def _finish(
     normalizer: float | Tensor | None = None,
     process_group: ProcessGroup | None = None,
 ) -> Tensor:
-    return finish(fn, values, reduction, weight, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        weight,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 def _no_3d(fn: str, box_format: str, why: str) -> None:
@@ -466,8 +473,9 @@ def pairwise_box_iou(
 # losses
 
 
-@declare(box_format=OneOf(LOSS_FORMATS + FORMATS_3D), eps=NONNEGATIVE, mode=OneOf(_IOU_MODES),
-         smooth=NONNEGATIVE)
+@declare(
+    box_format=OneOf(LOSS_FORMATS + FORMATS_3D), eps=NONNEGATIVE, mode=OneOf(_IOU_MODES), smooth=NONNEGATIVE
+)
 def iou_loss(
     input: Tensor,
     target: Tensor,
@@ -560,8 +568,16 @@ def iou_loss(
         return _finish(fn, loss3, reduction, w, input, target, normalizer, process_group)
     x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction)
     if mode == "linear" and s == 0.0:
-        return _finish(fn, _family_loss("iou", x, y, box_format, eps), reduction, w, input, target,
-                       normalizer, process_group)
+        return _finish(
+            fn,
+            _family_loss("iou", x, y, box_format, eps),
+            reduction,
+            w,
+            input,
+            target,
+            normalizer,
+            process_group,
+        )
     ov = geo.overlap(*_boxes(x, y, box_format), eps)
     iou = ov.iou if s == 0.0 else (ov.inter + s) / (ov.union + s + eps)
     if mode == "linear":
@@ -634,12 +650,27 @@ def giou_loss(
     checks.check_option(fn, "box_format", box_format, LOSS_FORMATS + FORMATS_3D)
     if box_format in FORMATS_3D:
         x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction, FORMATS_3D)
-        return _finish(fn, 1.0 - _measure_3d("giou", x, y, box_format, eps)[0], reduction, w, input, target,
-                       normalizer, process_group)
-    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction,
-                     finite_in_result=True)
-    return _finish(fn, _family_loss("giou", x, y, box_format, eps), reduction, w, input, target,
-                   normalizer, process_group)
+        return _finish(
+            fn,
+            1.0 - _measure_3d("giou", x, y, box_format, eps)[0],
+            reduction,
+            w,
+            input,
+            target,
+            normalizer,
+            process_group,
+        )
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction, finite_in_result=True)
+    return _finish(
+        fn,
+        _family_loss("giou", x, y, box_format, eps),
+        reduction,
+        w,
+        input,
+        target,
+        normalizer,
+        process_group,
+    )
 
 
 @declare(box_format=OneOf(LOSS_FORMATS + FORMATS_3D), eps=NONNEGATIVE)
@@ -699,12 +730,27 @@ def diou_loss(
     checks.check_option(fn, "box_format", box_format, LOSS_FORMATS + FORMATS_3D)
     if box_format in FORMATS_3D:
         x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction, FORMATS_3D)
-        return _finish(fn, 1.0 - _measure_3d("diou", x, y, box_format, eps)[0], reduction, w, input, target,
-                       normalizer, process_group)
-    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction,
-                     finite_in_result=True)
-    return _finish(fn, _family_loss("diou", x, y, box_format, eps), reduction, w, input, target,
-                   normalizer, process_group)
+        return _finish(
+            fn,
+            1.0 - _measure_3d("diou", x, y, box_format, eps)[0],
+            reduction,
+            w,
+            input,
+            target,
+            normalizer,
+            process_group,
+        )
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction, finite_in_result=True)
+    return _finish(
+        fn,
+        _family_loss("diou", x, y, box_format, eps),
+        reduction,
+        w,
+        input,
+        target,
+        normalizer,
+        process_group,
+    )
 
 
 @declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE, alpha_rule=OneOf(_ALPHA_RULES))
@@ -777,8 +823,7 @@ def ciou_loss(
     _no_3d(fn, box_format, "CIoU's aspect-ratio term v is defined for 2-D boxes only")
     checks.check_option(fn, "alpha_rule", alpha_rule, _ALPHA_RULES)
     checks.check_flag(fn, "detach_alpha", detach_alpha)
-    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction,
-                     finite_in_result=True)
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction, finite_in_result=True)
     loss = _family_loss("ciou", x, y, box_format, eps, alpha_rule, detach_alpha)
     return _finish(fn, loss, reduction, w, input, target, normalizer, process_group)
 
@@ -837,10 +882,17 @@ def eiou_loss(
     """
     fn = "eiou_loss"
     _no_3d(fn, box_format, "EIoU's width and height terms have no agreed 3-D form")
-    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction,
-                     finite_in_result=True)
-    return _finish(fn, _family_loss("eiou", x, y, box_format, eps), reduction, w, input, target,
-                   normalizer, process_group)
+    x, y, w = _setup(fn, input, target, weight, box_format, eps, reduction, finite_in_result=True)
+    return _finish(
+        fn,
+        _family_loss("eiou", x, y, box_format, eps),
+        reduction,
+        w,
+        input,
+        target,
+        normalizer,
+        process_group,
+    )
 
 
 @declare(box_format=OneOf(LOSS_FORMATS), eps=NONNEGATIVE, gamma=NONNEGATIVE)

@@ -44,8 +44,25 @@ __all__ = [
 
 #: The 17 per-keypoint constants σ of COCO's OKS (nose, eyes, ears, shoulders, elbows, wrists, hips, knees,
 #: ankles), from the COCO keypoint evaluation (cocoapi ``COCOeval``).
-COCO_KEYPOINT_SIGMAS = (0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107,
-                        0.107, 0.087, 0.087, 0.089, 0.089)
+COCO_KEYPOINT_SIGMAS = (
+    0.026,
+    0.025,
+    0.025,
+    0.035,
+    0.035,
+    0.079,
+    0.079,
+    0.072,
+    0.072,
+    0.062,
+    0.062,
+    0.107,
+    0.107,
+    0.087,
+    0.087,
+    0.089,
+    0.089,
+)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -140,10 +157,24 @@ def gaussian_focal_loss(
     if group is not None and normalizer is not None and reduction == "mean":
         # the objects of every rank, at least 1 in all (an empty rank must not count as one object)
         total = dist_.all_reduce_sum(normalizer.detach().to(values.dtype).sum().reshape(1), group)[0]
-        return finish(fn, values, reduction, w, normalizer=total.clamp_min(1.0), process_group=group,
-                      inputs={"input": input, "target": target})
-    return finish(fn, values, reduction, w, process_group=group, denominator=_count(normalizer, values),
-                  inputs={"input": input, "target": target})
+        return finish(
+            fn,
+            values,
+            reduction,
+            w,
+            normalizer=total.clamp_min(1.0),
+            process_group=group,
+            inputs={"input": input, "target": target},
+        )
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        process_group=group,
+        denominator=_count(normalizer, values),
+        inputs={"input": input, "target": target},
+    )
 
 
 def _count(normalizer: Tensor | None, values: Tensor) -> Tensor | None:
@@ -237,9 +268,15 @@ def balanced_l1_loss(
     near = a / b * (b * inner + bt) * torch.log1p(b * inner / bt) - a * inner
     far = g * d + g * bt / b - a * bt
     values = torch.where(d < bt, near, far)
-    return finish(fn, values, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -304,9 +341,15 @@ def wing_loss(
     d = (x - y).abs()
     c = om - om * math.log1p(om / ep)
     values = torch.where(d < om, om * torch.log1p(d.clamp_max(om) / ep), d - c)
-    return finish(fn, values, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 def adaptive_wing_loss(
@@ -387,9 +430,15 @@ def adaptive_wing_loss(
     # clamped away from 0 so that pow's gradient in the exponent (log of the base) stays finite
     inner = (d.clamp_max(th) / ep).clamp_min(torch.finfo(d.dtype).tiny)
     values = torch.where(d < th, om * torch.log1p(torch.pow(inner, power)), big_a * d - big_c)
-    return finish(fn, values, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -414,8 +463,9 @@ def ghm_bin_counts(
         g = torch.nan_to_num((torch.sigmoid(input.detach()) - target.detach()).abs(), nan=0.0)
         idx = (g * bins).floor().clamp(0, bins - 1).long()
         valid = torch.ones_like(g) if weight is None else (weight.detach() > 0).to(g.dtype).expand_as(g)
-        counts = torch.zeros(bins, dtype=g.dtype, device=g.device).scatter_add(0, idx.reshape(-1),
-                                                                               valid.reshape(-1))
+        counts = torch.zeros(bins, dtype=g.dtype, device=g.device).scatter_add(
+            0, idx.reshape(-1), valid.reshape(-1)
+        )
     return idx, counts
 
 
@@ -512,9 +562,15 @@ def ghm_c_loss(
         beta = per_bin[idx]
     bce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
     values = beta * bce
-    return finish(fn, values, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -591,8 +647,9 @@ def oks_loss(
     checks.check_float(fn, "input", input)
     checks.check_float(fn, "target", target)
     if input.dim() != 3 or input.shape[-1] != 2:
-        raise ValueError(f"{fn}: input must have shape (N, K, 2) (K keypoints, x and y), got "
-                         f"{fmt_shape(input.shape)}")
+        raise ValueError(
+            f"{fn}: input must have shape (N, K, 2) (K keypoints, x and y), got {fmt_shape(input.shape)}"
+        )
     n, k = int(input.shape[0]), int(input.shape[1])
     checks.check_shape(fn, "target", target, tuple(input.shape), "(the input's shape (N, K, 2))")
     checks.check_float(fn, "area", area)
@@ -618,8 +675,9 @@ def oks_loss(
             )
         if len(sigmas) != k:
             raise ValueError(f"{fn}: sigmas must hold one value per keypoint ({k}), got {len(sigmas)}")
-        vals = [checks.check_number(fn, f"sigmas[{i}]", v, low=0.0, low_open=True)
-                for i, v in enumerate(sigmas)]
+        vals = [
+            checks.check_number(fn, f"sigmas[{i}]", v, low=0.0, low_open=True) for i, v in enumerate(sigmas)
+        ]
         sig = torch.tensor(vals, dtype=input.dtype, device=input.device)
     checks.check_weight(fn, weight, (n,))
     checks.check_same_device(fn, input=input, target=target, area=area, weight=weight)
@@ -641,6 +699,12 @@ def oks_loss(
     oks = (sim * vis).sum(-1) / vis.sum(-1).clamp_min(1.0)
     has = (vis.sum(-1) > 0).to(d2.dtype)
     values = (1.0 - oks) * has
-    return finish(fn, values, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target, "area": area})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target, "area": area},
+    )

@@ -336,8 +336,15 @@ def contrastive_loss(
     dtype, (a, b, w) = prepare(fn, x1, x2, weight)
     assert a is not None and b is not None
     y = _as_float_target(fn, target, n, dtype)
-    group = _group(fn, process_group, x1.device, width=int(x1.shape[1]), reduction=_REDUCTION_CODE[reduction],
-                   weighted=int(weight is not None), distance=DISTANCES.index(distance))
+    group = _group(
+        fn,
+        process_group,
+        x1.device,
+        width=int(x1.shape[1]),
+        reduction=_REDUCTION_CODE[reduction],
+        weighted=int(weight is not None),
+        distance=DISTANCES.index(distance),
+    )
 
     if distance == "euclidean":
         diff = a - b
@@ -455,9 +462,16 @@ def triplet_loss(
     checks.check_same_device(fn, anchor=anchor, positive=positive, negative=negative, weight=weight)
     # an infinitely far negative gives loss 0 (the hinge hides it) and a NaN gradient (inf / inf)
     checks.check_finite(fn, "negative", negative)
-    group = _group(fn, process_group, anchor.device, width=int(anchor.shape[1]),
-                   reduction=_REDUCTION_CODE[reduction], weighted=int(weight is not None), swap=int(swap),
-                   squared=int(squared))
+    group = _group(
+        fn,
+        process_group,
+        anchor.device,
+        width=int(anchor.shape[1]),
+        reduction=_REDUCTION_CODE[reduction],
+        weighted=int(weight is not None),
+        swap=int(swap),
+        squared=int(squared),
+    )
     _, (a, pos, neg, w) = prepare(fn, anchor, positive, negative, weight)
     assert a is not None and pos is not None and neg is not None
 
@@ -578,9 +592,17 @@ def info_nce_loss(
     # 0: no extra negatives, 1: shared (M, D), 2: per query (N, M, D) with M negatives each
     neg_kind = 0 if negatives is None else negatives.dim() - 1
     per_query = int(negatives.shape[1]) if negatives is not None and neg_kind == 2 else 0
-    group = _group(fn, process_group, query.device, width=dim, reduction=_REDUCTION_CODE[reduction],
-                   weighted=int(weight is not None), negatives=neg_kind, local_loss=int(local_loss),
-                   per_query_negatives=per_query)
+    group = _group(
+        fn,
+        process_group,
+        query.device,
+        width=dim,
+        reduction=_REDUCTION_CODE[reduction],
+        weighted=int(weight is not None),
+        negatives=neg_kind,
+        local_loss=int(local_loss),
+        per_query_negatives=per_query,
+    )
     _, (q, k, neg, w) = prepare(fn, query, key, negatives, weight)
     assert q is not None and k is not None
     if normalize:
@@ -588,8 +610,9 @@ def info_nce_loss(
         neg = None if neg is None else _normalize(neg)
     inputs: dict[str, Tensor | None] = {"query": query, "key": key, "negatives": negatives}
     if group is None:
-        return finish(fn, _info_nce_rows(q, k, neg, None, tau, 0), reduction, w,
-                      normalizer=normalizer, inputs=inputs)
+        return finish(
+            fn, _info_nce_rows(q, k, neg, None, tau, 0), reduction, w, normalizer=normalizer, inputs=inputs
+        )
     sizes = LD.gather_sizes(n, group, query.device)
     shared = None
     if neg is not None and neg_kind == 1:
@@ -719,8 +742,15 @@ def nt_xent_loss(
         checks.check_shape(fn, "labels", labels, (n,), "(one class label per pair)")
     checks.check_same_device(fn, z1=z1, z2=z2, weight=weight, labels=labels)
     dim = int(z1.shape[1])
-    group = _group(fn, process_group, z1.device, width=dim, reduction=_REDUCTION_CODE[reduction],
-                   weighted=int(weight is not None), local_loss=int(local_loss))
+    group = _group(
+        fn,
+        process_group,
+        z1.device,
+        width=dim,
+        reduction=_REDUCTION_CODE[reduction],
+        weighted=int(weight is not None),
+        local_loss=int(local_loss),
+    )
     if labels is not None and group is not None:
         raise ValueError(
             f"{fn}: labels (several positives per anchor) are not supported with a process_group; "
@@ -737,8 +767,9 @@ def nt_xent_loss(
             # 1/τ applied to the (2N, D) factor: the (2N, 2N) matrix is allocated once
             sim = (z / tau) @ z.transpose(0, 1)
             return _nt_xent_labelled(fn, sim, labels, n, reduction, w, avg_factor=normalizer, inputs=inputs)
-        return finish(fn, _nt_xent_rows(a, b, a, b, tau, 0), reduction, w,
-                      normalizer=normalizer, inputs=inputs)
+        return finish(
+            fn, _nt_xent_rows(a, b, a, b, tau, 0), reduction, w, normalizer=normalizer, inputs=inputs
+        )
     sizes = LD.gather_sizes(n, group, z1.device)
     ab = LD.all_gather(torch.cat([a, b], dim=1), group, sizes=sizes)
     a_all, b_all = ab[:, :dim], ab[:, dim:]
@@ -855,9 +886,15 @@ def supervised_contrastive_loss(
     _check_sample_weight(fn, weight, n)
     checks.check_flag(fn, "local_loss", local_loss)
     checks.check_same_device(fn, features=features, labels=labels, weight=weight)
-    group = _group(fn, process_group, features.device, width=int(features.shape[1]),
-                   reduction=_REDUCTION_CODE[reduction], weighted=int(weight is not None),
-                   local_loss=int(local_loss))
+    group = _group(
+        fn,
+        process_group,
+        features.device,
+        width=int(features.shape[1]),
+        reduction=_REDUCTION_CODE[reduction],
+        weighted=int(weight is not None),
+        local_loss=int(local_loss),
+    )
     _, (f, w) = prepare(fn, features, weight)
     assert f is not None
     if normalize:
@@ -872,12 +909,21 @@ def supervised_contrastive_loss(
     labels_all = LD.all_gather(labels, group, sizes=sizes)
     if not local_loss:
         loss, has_pos = _supcon_rows(f_all, labels_all, f_all, labels_all, tau, 0)
-        return _finish_gathered(fn, loss, reduction, w, group, sizes, has_pos=has_pos, avg_factor=normalizer,
-                                inputs=inputs)
+        return _finish_gathered(
+            fn, loss, reduction, w, group, sizes, has_pos=has_pos, avg_factor=normalizer, inputs=inputs
+        )
     loss, has_pos = _supcon_rows(f, labels, f_all, labels_all, tau, LD.rank_offset(sizes, group))
-    return _reduce_across(fn, loss, reduction, w, group, sizes,
-                          normalizer=has_pos if w is None else has_pos * w, avg_factor=normalizer,
-                          inputs=inputs)
+    return _reduce_across(
+        fn,
+        loss,
+        reduction,
+        w,
+        group,
+        sizes,
+        normalizer=has_pos if w is None else has_pos * w,
+        avg_factor=normalizer,
+        inputs=inputs,
+    )
 
 
 def _supcon_rows(
@@ -975,10 +1021,18 @@ def clip_loss(
     n, dim = (int(x) for x in image_embeds.shape)
     _check_sample_weight(fn, weight, n)
     checks.check_flag(fn, "local_loss", local_loss)
-    checks.check_same_device(fn, image_embeds=image_embeds, text_embeds=text_embeds, weight=weight,
-                             logit_scale=scale_t)
-    group = _group(fn, process_group, image_embeds.device, width=dim, reduction=_REDUCTION_CODE[reduction],
-                   weighted=int(weight is not None), local_loss=int(local_loss))
+    checks.check_same_device(
+        fn, image_embeds=image_embeds, text_embeds=text_embeds, weight=weight, logit_scale=scale_t
+    )
+    group = _group(
+        fn,
+        process_group,
+        image_embeds.device,
+        width=dim,
+        reduction=_REDUCTION_CODE[reduction],
+        weighted=int(weight is not None),
+        local_loss=int(local_loss),
+    )
     _, (u, v, w, s) = prepare(fn, image_embeds, text_embeds, weight, scale_t)
     assert u is not None and v is not None
     # the clamp acts on the log scale: same value and gradient as min(exp(.), 100), never overflows
@@ -988,8 +1042,11 @@ def clip_loss(
     else:
         scale = math.exp(min(ls, _MAX_LOG_SCALE))
     u, v = _normalize(u), _normalize(v)
-    inputs: dict[str, Tensor | None] = {"image_embeds": image_embeds, "text_embeds": text_embeds,
-                                        "logit_scale": scale_t}
+    inputs: dict[str, Tensor | None] = {
+        "image_embeds": image_embeds,
+        "text_embeds": text_embeds,
+        "logit_scale": scale_t,
+    }
     if group is None:
         return finish(fn, _clip_full(u, v, scale), reduction, w, normalizer=normalizer, inputs=inputs)
     sizes = LD.gather_sizes(n, group, image_embeds.device)
@@ -1002,8 +1059,10 @@ def clip_loss(
     # this rank's rows of the G x G logits (image -> text) and of its transpose (text -> image)
     per_image = (u * scale) @ v_all.transpose(0, 1)
     per_text = (v * scale) @ u_all.transpose(0, 1)
-    loss = 0.5 * (_softmax_terms(per_image, per_image.diagonal(offset))
-                  + _softmax_terms(per_text, per_text.diagonal(offset)))
+    loss = 0.5 * (
+        _softmax_terms(per_image, per_image.diagonal(offset))
+        + _softmax_terms(per_text, per_text.diagonal(offset))
+    )
     return _reduce_across(fn, loss, reduction, w, group, sizes, avg_factor=normalizer, inputs=inputs)
 
 
@@ -1109,10 +1168,23 @@ def siglip_loss(
     n = int(image_embeds.shape[0])
     _check_sample_weight(fn, weight, n)
     checks.check_flag(fn, "ring", ring)
-    checks.check_same_device(fn, image_embeds=image_embeds, text_embeds=text_embeds, weight=weight,
-                             logit_scale=scale_t, logit_bias=bias_t)
-    group = _group(fn, process_group, image_embeds.device, width=int(image_embeds.shape[1]),
-                   reduction=_REDUCTION_CODE[reduction], weighted=int(weight is not None), ring=int(ring))
+    checks.check_same_device(
+        fn,
+        image_embeds=image_embeds,
+        text_embeds=text_embeds,
+        weight=weight,
+        logit_scale=scale_t,
+        logit_bias=bias_t,
+    )
+    group = _group(
+        fn,
+        process_group,
+        image_embeds.device,
+        width=int(image_embeds.shape[1]),
+        reduction=_REDUCTION_CODE[reduction],
+        weighted=int(weight is not None),
+        ring=int(ring),
+    )
     _, (u, v, w, s, bt) = prepare(fn, image_embeds, text_embeds, weight, scale_t, bias_t)
     assert u is not None and v is not None
     scale: Tensor | float
@@ -1122,11 +1194,16 @@ def siglip_loss(
         scale = math.exp(ls) if ls < 700.0 else math.inf  # math.exp raises past ~709; torch.exp gives inf
     bias: Tensor | float = bt.reshape(()) if bt is not None else bias_f
     u, v = _normalize(u), _normalize(v)
-    inputs: dict[str, Tensor | None] = {"image_embeds": image_embeds, "text_embeds": text_embeds,
-                                        "logit_scale": scale_t, "logit_bias": bias_t}
+    inputs: dict[str, Tensor | None] = {
+        "image_embeds": image_embeds,
+        "text_embeds": text_embeds,
+        "logit_scale": scale_t,
+        "logit_bias": bias_t,
+    }
     if group is None:
-        return finish(fn, _siglip_rows(u, v, scale, bias, 0), reduction, w,
-                      normalizer=normalizer, inputs=inputs)
+        return finish(
+            fn, _siglip_rows(u, v, scale, bias, 0), reduction, w, normalizer=normalizer, inputs=inputs
+        )
     sizes = LD.gather_sizes(n, group, image_embeds.device)
     if ring:
         loss = _siglip_ring(u, v, scale, bias, group, sizes)
@@ -1257,9 +1334,15 @@ def cosine_embedding_loss(
     y = _pm_one_target(fn, target, (n,), "(one +1 / -1 label per pair)", dtype)
     cos = (a * b).sum(-1) / torch.sqrt(((a * a).sum(-1) + _COS_EPS) * ((b * b).sum(-1) + _COS_EPS))
     loss = torch.where(y > 0, 1.0 - cos, torch.clamp(cos - m, min=0.0))
-    return finish(fn, loss, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"x1": x1, "x2": x2, "target": target})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"x1": x1, "x2": x2, "target": target},
+    )
 
 
 def _elementwise_pm(fn: str, names: tuple[str, ...], tensors: tuple[object, ...]) -> None:
@@ -1331,9 +1414,15 @@ def margin_ranking_loss(
     assert a is not None and b is not None
     y = _pm_one_target(fn, target, shape, "(the shape of x1)", dtype)
     loss = torch.clamp(m - y * (a - b), min=0.0)
-    return finish(fn, loss, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"x1": x1, "x2": x2, "target": target})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"x1": x1, "x2": x2, "target": target},
+    )
 
 
 def hinge_embedding_loss(
@@ -1395,9 +1484,15 @@ def hinge_embedding_loss(
     assert x is not None
     y = _pm_one_target(fn, target, shape, "(the shape of input)", dtype)
     loss = torch.where(y > 0, x, torch.clamp(m - x, min=0.0))
-    return finish(fn, loss, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 __all__ += ["cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss"]
@@ -1412,7 +1507,12 @@ def _check_reduction_nz(fn: str, reduction: str) -> None:
 
 
 def _finish_nz(
-    fn: str, loss: Tensor, reduction: str, weight: Tensor | None, *, inputs: dict[str, Tensor | None],
+    fn: str,
+    loss: Tensor,
+    reduction: str,
+    weight: Tensor | None,
+    *,
+    inputs: dict[str, Tensor | None],
     avg_factor: float | Tensor | None = None,
 ) -> Tensor:
     """``finish``, plus ``"mean_nonzero"``: ``Σ w ℓ / Σ_{ℓ > 0} w``, 0 (with a backward) when no ℓ is > 0."""
@@ -1426,8 +1526,15 @@ def _finish_nz(
 
 
 def _nt_xent_labelled(
-    fn: str, sim: Tensor, labels: Tensor, n: int, reduction: str, w: Tensor | None,
-    *, inputs: dict[str, Tensor | None], avg_factor: float | Tensor | None = None,
+    fn: str,
+    sim: Tensor,
+    labels: Tensor,
+    n: int,
+    reduction: str,
+    w: Tensor | None,
+    *,
+    inputs: dict[str, Tensor | None],
+    avg_factor: float | Tensor | None = None,
 ) -> Tensor:
     """NT-Xent with several positives per anchor (pml's definition) from the (2N, 2N) ``sim``."""
     lab = torch.cat([labels, labels])
@@ -1532,9 +1639,15 @@ def center_loss(
     assert x is not None and cc is not None
     diff = x - cc.index_select(0, target)
     loss = 0.5 * (diff * diff).sum(-1)
-    return finish(fn, loss, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "centers": centers})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "centers": centers},
+    )
 
 
 __all__ += ["center_loss"]

@@ -57,8 +57,10 @@ def _count_pair(
     checks.check_float(fn, "input", input)
     checks.check_tensor(fn, "target", target)
     if target.dtype == torch.bool or target.is_complex():
-        raise TypeError(f"{fn}: target must be a real (integer or floating-point) tensor of counts, "
-                        f"got dtype {target.dtype}")
+        raise TypeError(
+            f"{fn}: target must be a real (integer or floating-point) tensor of counts, "
+            f"got dtype {target.dtype}"
+        )
     checks.check_shape(fn, "target", target, tuple(input.shape), "(the input's shape; no broadcasting)")
     checks.check_weight(fn, weight, tuple(input.shape))
     checks.check_same_device(fn, input=input, target=target, weight=weight)
@@ -167,8 +169,9 @@ def tweedie_loss(
     values = -y * torch.exp(a * x) / a + torch.exp(b * x) / b
     if form == "deviance":
         values = 2.0 * (values + torch.pow(y, b) / (a * b))
-    return finish(fn, values, reduction, w,
-                  normalizer=normalizer, process_group=process_group, inputs={"input": input})
+    return finish(
+        fn, values, reduction, w, normalizer=normalizer, process_group=process_group, inputs={"input": input}
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -300,11 +303,20 @@ def negative_binomial_nll_loss(
     # -log(r / (r + μ)) = softplus(η - log r) and -log(μ / (r + μ)) = softplus(log r - η): no cancellation
     # even when r is huge (the Poisson limit), where r · softplus(η - log r) → μ
     values = (
-        -_lgamma_shift(r, y) + torch.lgamma(y + 1.0)
-        + r * F.softplus(eta - log_r) + y * F.softplus(log_r - eta)
+        -_lgamma_shift(r, y)
+        + torch.lgamma(y + 1.0)
+        + r * F.softplus(eta - log_r)
+        + y * F.softplus(log_r - eta)
     )
-    return finish(fn, values, reduction, w,
-                  normalizer=normalizer, process_group=process_group, inputs={"input": input, name: param})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, name: param},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -386,7 +398,9 @@ def student_t_nll_loss(
     log_sigma = _clamp_through(s, math.log(e)) if is_log else torch.log(_clamp_through(s, e))
     z = (y - x) * torch.exp(-log_sigma)
     values = (
-        -_lgamma_shift(0.5 * v, 0.5) + 0.5 * torch.log(v * math.pi) + log_sigma
+        -_lgamma_shift(0.5 * v, 0.5)
+        + 0.5 * torch.log(v * math.pi)
+        + log_sigma
         + 0.5 * (v + 1.0) * torch.log1p(z * z / v)
     )
     inputs: dict[str, Tensor | None] = {"input": input, "target": target, sname: spread, "df": nu}
@@ -469,9 +483,15 @@ def crps_gaussian_loss(
     z = (y - x) / sigma
     pdf2 = 2.0 * _INV_SQRT_2PI * torch.exp(-0.5 * z * z)
     values = sigma * (z * torch.erf(z * _INV_SQRT_2) + pdf2 - _INV_SQRT_PI)
-    return finish(fn, values, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target, sname: spread})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target, sname: spread},
+    )
 
 
 def crps_ensemble_loss(
@@ -557,9 +577,15 @@ def crps_ensemble_loss(
     k = torch.arange(1, m + 1, dtype=x.dtype, device=x.device)
     pair_sum = 2.0 * (ordered * (2.0 * k - m - 1.0)).sum(dim=-1)
     spread = pair_sum / (2.0 * m * (m - 1)) if fair else pair_sum / (2.0 * m * m)
-    return finish(fn, skill - spread, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        skill - spread,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -638,8 +664,15 @@ def mape_loss(
     checks.check_reduction(fn, reduction)
     x, y, w, e = _point_pair(fn, input, target, weight, eps)
     values = (y - x).abs() / y.abs().clamp_min(e)
-    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 def smape_loss(
@@ -702,8 +735,15 @@ def smape_loss(
     checks.check_reduction(fn, reduction)
     x, y, w, e = _point_pair(fn, input, target, weight, eps)
     values = 2.0 * (y - x).abs() / (y.abs() + x.abs()).clamp_min(e)
-    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 def mase_loss(
@@ -778,8 +818,9 @@ def mase_loss(
     m = checks.check_integer(fn, "seasonality", seasonality, low=1)
     if (scale is None) == (history is None):
         got = "both" if scale is not None else "neither"
-        raise ValueError(f"{fn}: pass exactly one of scale= (per series) and history= (in-sample values), "
-                         f"got {got}")
+        raise ValueError(
+            f"{fn}: pass exactly one of scale= (per series) and history= (in-sample values), got {got}"
+        )
     x, y, w, e = _point_pair(fn, input, target, weight, eps)
     if x.dim() < 1:
         raise ValueError(
@@ -790,11 +831,15 @@ def mase_loss(
         lead = tuple(input.shape[:-1])
         if history.dim() != input.dim() or tuple(history.shape[:-1]) != lead:
             want = "(" + ", ".join([*(str(d) for d in lead), "T"]) + ")"
-            raise ValueError(f"{fn}: history must have shape {want} (the input's leading dimensions, time "
-                             f"last), got {fmt_shape(history.shape)}")
+            raise ValueError(
+                f"{fn}: history must have shape {want} (the input's leading dimensions, time "
+                f"last), got {fmt_shape(history.shape)}"
+            )
         if int(history.shape[-1]) <= m:
-            raise ValueError(f"{fn}: history must hold more than seasonality={m} values per series, "
-                             f"got {int(history.shape[-1])}")
+            raise ValueError(
+                f"{fn}: history must hold more than seasonality={m} values per series, "
+                f"got {int(history.shape[-1])}"
+            )
         checks.check_same_device(fn, input=input, history=history)
         checks.check_finite(fn, "history", history)
         h = history.detach().to(x.dtype)
@@ -811,5 +856,12 @@ def mase_loss(
                 raise ValueError(f"{fn}: scale must be non-negative, got a minimum of {lo:.4g}")
         s = scale.to(x.dtype)
     values = (y - x).abs() / s.clamp_min(e)
-    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )

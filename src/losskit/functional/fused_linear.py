@@ -78,8 +78,9 @@ def _check_chunk(fn: str, chunk_size: int | tuple[int, int] | None) -> None:
 
 def _check_token_target(fn: str, name: str, target: Tensor, hidden: Tensor) -> None:
     checks.check_int(fn, name, target)
-    checks.check_shape(fn, name, target, tuple(hidden.shape[:-1]),
-                       "(hidden's shape without its last dimension)")
+    checks.check_shape(
+        fn, name, target, tuple(hidden.shape[:-1]), "(hidden's shape without its last dimension)"
+    )
     checks.check_same_device(fn, hidden=hidden, **{name: target})
 
 
@@ -213,12 +214,16 @@ def linear_cross_entropy(
     norm: Tensor | None = None
     if normalizer is not None:
         if reduction != "mean":
-            raise ValueError(f"{fn}: normalizer replaces the mean's denominator and needs reduction='mean', "
-                             f"got reduction={reduction!r}")
+            raise ValueError(
+                f"{fn}: normalizer replaces the mean's denominator and needs reduction='mean', "
+                f"got reduction={reduction!r}"
+            )
         if isinstance(normalizer, Tensor):
             if normalizer.dim() != 0:
-                raise ValueError(f"{fn}: normalizer must be a number or a 0-d tensor, got shape "
-                                 f"{checks.fmt_shape(normalizer.shape)}")
+                raise ValueError(
+                    f"{fn}: normalizer must be a number or a 0-d tensor, got shape "
+                    f"{checks.fmt_shape(normalizer.shape)}"
+                )
             norm = normalizer.detach()
         else:
             checks.check_number(fn, "normalizer", normalizer, low=0.0, low_open=True)
@@ -233,18 +238,38 @@ def linear_cross_entropy(
     rows, cols = choose_blocks(h2.shape[0], h2.shape[1], v, chunk_size, cpu=hidden.device.type == "cpu")
     group = dist_.resolve_group(fn, process_group)
     if group is not None:
-        dist_.check_consistent(fn, group, hidden.device, vocabulary=v, width=int(h2.shape[1]),
-                               reduction=("none", "mean", "sum").index(reduction),
-                               normalizer_given=int(normalizer is not None))
+        dist_.check_consistent(
+            fn,
+            group,
+            hidden.device,
+            vocabulary=v,
+            width=int(h2.shape[1]),
+            reduction=("none", "mean", "sum").index(reduction),
+            normalizer_given=int(normalizer is not None),
+        )
         if reduction == "mean" and norm is None:
             # the global denominator (no gradient): this rank's share is its sum over it, and the shares add
             valid = t1 != ignore_index
-            local = (valid.sum().to(h2.dtype) if class_weight is None
-                     else class_weight.to(h2.dtype)[t1[valid]].sum())
+            local = (
+                valid.sum().to(h2.dtype)
+                if class_weight is None
+                else class_weight.to(h2.dtype)[t1[valid]].sum()
+            )
             norm = dist_.all_reduce_sum(local.detach().reshape(1), group)[0]
     loss, lse = linear_cross_entropy_kernel(
-        h2, weight, bias, t1, class_weight, norm, ignore_index=ignore_index, label_smoothing=eps, z_loss=zl,
-        softcap=cap, reduction=reduction, rows=rows, cols=cols,
+        h2,
+        weight,
+        bias,
+        t1,
+        class_weight,
+        norm,
+        ignore_index=ignore_index,
+        label_smoothing=eps,
+        z_loss=zl,
+        softcap=cap,
+        reduction=reduction,
+        rows=rows,
+        cols=cols,
     )
     if reduction == "none":
         loss = loss.reshape(target.shape)
@@ -340,16 +365,22 @@ def linear_distillation_loss(
     _, v = _check_head(fn, hidden, weight, bias)
     checks.check_float(fn, "teacher_logits", teacher_logits)
     expected = (*hidden.shape[:-1], v)
-    checks.check_shape(fn, "teacher_logits", teacher_logits, expected,
-                       "(hidden's leading dimensions, then the vocabulary size V = weight.shape[0])")
+    checks.check_shape(
+        fn,
+        "teacher_logits",
+        teacher_logits,
+        expected,
+        "(hidden's leading dimensions, then the vocabulary size V = weight.shape[0])",
+    )
     checks.check_same_device(fn, hidden=hidden, teacher_logits=teacher_logits)
     temp = checks.check_number(fn, "temperature", temperature, low=0.0, low_open=True)
     checks.check_option(fn, "direction", direction, ("forward", "reverse"))
     checks.check_ignore_index(fn, ignore_index)
     check_normalizer(fn, normalizer, reduction)
     dist_.resolve_group(fn, process_group)  # a bad group is an error for every reduction
-    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
-                                   or chunk_size < 1):
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
+    ):
         raise ValueError(
             f"{fn}: chunk_size must be None or a positive int (tokens per chunk), got {chunk_size!r}"
         )
@@ -363,11 +394,19 @@ def linear_distillation_loss(
     n = h2.shape[0]
     rows = chunk_size if chunk_size is not None else choose_blocks(n, h2.shape[1], v, None)[0]
     rows = max(1, min(rows, max(n, 1)))
-    per_token = linear_distillation_kernel(h2, weight, bias, t2, valid, temperature=temp,
-                                           reverse=direction == "reverse", rows=rows)
+    per_token = linear_distillation_kernel(
+        h2, weight, bias, t2, valid, temperature=temp, reverse=direction == "reverse", rows=rows
+    )
     if reduction == "none":
         out = per_token.reshape(hidden.shape[:-1])
     else:  # "mean": over the kept tokens (of every rank's with a process_group), or over normalizer
-        out = reduce(per_token, reduction, denominator=valid.to(per_token.dtype), normalizer=normalizer,
-                     process_group=process_group, facts={"vocabulary": v}, fn=fn)
+        out = reduce(
+            per_token,
+            reduction,
+            denominator=valid.to(per_token.dtype),
+            normalizer=normalizer,
+            process_group=process_group,
+            facts={"vocabulary": v},
+            fn=fn,
+        )
     return checks.check_finite_result(fn, out, hidden=hidden, weight=weight, teacher_logits=teacher_logits)

@@ -109,8 +109,16 @@ def _finish_tokens(
             norm = norm * weight
     elif weight is not None:
         norm = torch.broadcast_to(weight, loss.shape)
-    return finish(fn, loss, reduction, weight, denominator=norm, normalizer=normalizer,
-                  process_group=process_group, inputs=inputs)
+    return finish(
+        fn,
+        loss,
+        reduction,
+        weight,
+        denominator=norm,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs=inputs,
+    )
 
 
 def _check_temperature(fn: str, temperature: float) -> float:
@@ -240,8 +248,9 @@ def distillation_kl_loss(
     d, token_shape = _check_pair(fn, student_logits, teacher_logits, dim, "student_logits", "teacher_logits")
     keep = _token_mask(fn, labels, ignore_index, token_shape)
     checks.check_weight(fn, weight, token_shape)
-    checks.check_same_device(fn, student_logits=student_logits, teacher_logits=teacher_logits, labels=labels,
-                             weight=weight)
+    checks.check_same_device(
+        fn, student_logits=student_logits, teacher_logits=teacher_logits, labels=labels, weight=weight
+    )
     _, (s, t, w) = prepare(fn, student_logits, teacher_logits, weight)
     assert s is not None and t is not None
     logp_s = _log_dist(fn, "student_logits", s, "logits", d, temp)
@@ -251,8 +260,16 @@ def distillation_kl_loss(
     else:
         kl = (logp_s.exp() * (logp_s - logp_t)).sum(d)
     loss = kl * (temp * temp)
-    return _finish_tokens(fn, loss, keep, w, normalizer, reduction,
-                          {"student_logits": student_logits, "teacher_logits": teacher_logits}, process_group)
+    return _finish_tokens(
+        fn,
+        loss,
+        keep,
+        w,
+        normalizer,
+        reduction,
+        {"student_logits": student_logits, "teacher_logits": teacher_logits},
+        process_group,
+    )
 
 
 def jsd_loss(
@@ -352,8 +369,10 @@ def jsd_loss(
     checks.check_option(fn, "target_type", ttype, _DIST_TYPES)
     temp = _check_temperature(fn, temperature)
     if temp != 1.0 and "logits" not in (input_type, ttype):
-        raise ValueError(f"{fn}: temperature applies to logits only; got temperature={temperature!r} with "
-                         f"input_type={input_type!r} and target_type={ttype!r}")
+        raise ValueError(
+            f"{fn}: temperature applies to logits only; got temperature={temperature!r} with "
+            f"input_type={input_type!r} and target_type={ttype!r}"
+        )
     _check_normalizer(fn, normalizer)
     d, token_shape = _check_pair(fn, input, target, dim, "input", "target")
     keep = _token_mask(fn, labels, ignore_index, token_shape)
@@ -370,8 +389,9 @@ def jsd_loss(
     else:
         logm = torch.logaddexp(logp + math.log(b), logq + math.log1p(-b))
         loss = b * (logp.exp() * (logp - logm)).sum(d) + (1.0 - b) * (logq.exp() * (logq - logm)).sum(d)
-    return _finish_tokens(fn, loss, keep, w, normalizer, reduction, {"input": input, "target": target},
-                          process_group)
+    return _finish_tokens(
+        fn, loss, keep, w, normalizer, reduction, {"input": input, "target": target}, process_group
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -445,10 +465,13 @@ def sequence_log_probs(
     checks.check_float(fn, "logits", logits)
     checks.check_int(fn, "labels", labels)
     if logits.dim() < 2:
-        raise ValueError(f"{fn}: logits must have shape (*, T, V) with the vocabulary last, got "
-                         f"{checks.fmt_shape(logits.shape)}")
-    checks.check_shape(fn, "labels", labels, tuple(logits.shape[:-1]),
-                       "(logits.shape[:-1]: one label per position)")
+        raise ValueError(
+            f"{fn}: logits must have shape (*, T, V) with the vocabulary last, got "
+            f"{checks.fmt_shape(logits.shape)}"
+        )
+    checks.check_shape(
+        fn, "labels", labels, tuple(logits.shape[:-1]), "(logits.shape[:-1]: one label per position)"
+    )
     checks.check_ignore_index(fn, ignore_index)
     checks.check_flag(fn, "average", average)
     checks.check_same_device(fn, logits=logits, labels=labels)
@@ -513,9 +536,16 @@ def _smoothed_logsigmoid_loss(u: Tensor, eps: float) -> Tensor:
 
 @overload
 def dpo_loss(
-    policy_chosen_logps: Tensor, policy_rejected_logps: Tensor, reference_chosen_logps: Tensor,
-    reference_rejected_logps: Tensor, *, beta: float = ..., loss_type: str = ...,
-    label_smoothing: float = ..., return_rewards: Literal[False] = ..., weight: Tensor | None = ...,
+    policy_chosen_logps: Tensor,
+    policy_rejected_logps: Tensor,
+    reference_chosen_logps: Tensor,
+    reference_rejected_logps: Tensor,
+    *,
+    beta: float = ...,
+    loss_type: str = ...,
+    label_smoothing: float = ...,
+    return_rewards: Literal[False] = ...,
+    weight: Tensor | None = ...,
     reduction: str = ...,
     normalizer: float | Tensor | None = ...,
     process_group: ProcessGroup | None = ...,
@@ -524,9 +554,16 @@ def dpo_loss(
 
 @overload
 def dpo_loss(
-    policy_chosen_logps: Tensor, policy_rejected_logps: Tensor, reference_chosen_logps: Tensor,
-    reference_rejected_logps: Tensor, *, beta: float = ..., loss_type: str = ...,
-    label_smoothing: float = ..., return_rewards: Literal[True], weight: Tensor | None = ...,
+    policy_chosen_logps: Tensor,
+    policy_rejected_logps: Tensor,
+    reference_chosen_logps: Tensor,
+    reference_rejected_logps: Tensor,
+    *,
+    beta: float = ...,
+    loss_type: str = ...,
+    label_smoothing: float = ...,
+    return_rewards: Literal[True],
+    weight: Tensor | None = ...,
     reduction: str = ...,
     normalizer: float | Tensor | None = ...,
     process_group: ProcessGroup | None = ...,
@@ -633,15 +670,28 @@ def dpo_loss(
     b = _check_beta(fn, beta)
     eps = _check_smoothing(fn, label_smoothing)
     if eps > 0.0 and loss_type != "sigmoid":
-        raise ValueError(f"{fn}: label_smoothing applies to loss_type='sigmoid' only (cDPO), got "
-                         f"label_smoothing={label_smoothing!r} with loss_type={loss_type!r}")
+        raise ValueError(
+            f"{fn}: label_smoothing applies to loss_type='sigmoid' only (cDPO), got "
+            f"label_smoothing={label_smoothing!r} with loss_type={loss_type!r}"
+        )
     _check_return_rewards(fn, return_rewards)
-    _check_seq(fn, "policy_chosen_logps", policy_chosen_logps, policy_rejected_logps=policy_rejected_logps,
-               reference_chosen_logps=reference_chosen_logps,
-               reference_rejected_logps=reference_rejected_logps)
+    _check_seq(
+        fn,
+        "policy_chosen_logps",
+        policy_chosen_logps,
+        policy_rejected_logps=policy_rejected_logps,
+        reference_chosen_logps=reference_chosen_logps,
+        reference_rejected_logps=reference_rejected_logps,
+    )
     checks.check_weight(fn, weight, tuple(policy_chosen_logps.shape))
-    _, (pc, pr, rc, rr, w) = prepare(fn, policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
-                                     reference_rejected_logps, weight)
+    _, (pc, pr, rc, rr, w) = prepare(
+        fn,
+        policy_chosen_logps,
+        policy_rejected_logps,
+        reference_chosen_logps,
+        reference_rejected_logps,
+        weight,
+    )
     assert pc is not None and pr is not None and rc is not None and rr is not None
     chosen = pc - rc
     rejected = pr - rr
@@ -652,10 +702,20 @@ def dpo_loss(
         values = torch.relu(1.0 - b * h)
     else:
         values = (h - 1.0 / (2.0 * b)) ** 2
-    loss = finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group, inputs={
-        "policy_chosen_logps": policy_chosen_logps, "policy_rejected_logps": policy_rejected_logps,
-        "reference_chosen_logps": reference_chosen_logps,
-        "reference_rejected_logps": reference_rejected_logps})
+    loss = finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={
+            "policy_chosen_logps": policy_chosen_logps,
+            "policy_rejected_logps": policy_rejected_logps,
+            "reference_chosen_logps": reference_chosen_logps,
+            "reference_rejected_logps": reference_rejected_logps,
+        },
+    )
     if return_rewards:
         return loss, (b * chosen).detach(), (b * rejected).detach()
     return loss
@@ -667,8 +727,14 @@ def dpo_loss(
 
 @overload
 def simpo_loss(
-    policy_chosen_logps: Tensor, policy_rejected_logps: Tensor, *, beta: float = ..., gamma: float = ...,
-    label_smoothing: float = ..., return_rewards: Literal[False] = ..., weight: Tensor | None = ...,
+    policy_chosen_logps: Tensor,
+    policy_rejected_logps: Tensor,
+    *,
+    beta: float = ...,
+    gamma: float = ...,
+    label_smoothing: float = ...,
+    return_rewards: Literal[False] = ...,
+    weight: Tensor | None = ...,
     reduction: str = ...,
     normalizer: float | Tensor | None = ...,
     process_group: ProcessGroup | None = ...,
@@ -677,8 +743,14 @@ def simpo_loss(
 
 @overload
 def simpo_loss(
-    policy_chosen_logps: Tensor, policy_rejected_logps: Tensor, *, beta: float = ..., gamma: float = ...,
-    label_smoothing: float = ..., return_rewards: Literal[True], weight: Tensor | None = ...,
+    policy_chosen_logps: Tensor,
+    policy_rejected_logps: Tensor,
+    *,
+    beta: float = ...,
+    gamma: float = ...,
+    label_smoothing: float = ...,
+    return_rewards: Literal[True],
+    weight: Tensor | None = ...,
     reduction: str = ...,
     normalizer: float | Tensor | None = ...,
     process_group: ProcessGroup | None = ...,
@@ -764,10 +836,15 @@ def simpo_loss(
     _, (c, r, w) = prepare(fn, policy_chosen_logps, policy_rejected_logps, weight)
     assert c is not None and r is not None
     values = _smoothed_logsigmoid_loss(b * (c - r) - g, eps)
-    loss = finish(fn, values, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"policy_chosen_logps": policy_chosen_logps,
-                                                    "policy_rejected_logps": policy_rejected_logps})
+    loss = finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"policy_chosen_logps": policy_chosen_logps, "policy_rejected_logps": policy_rejected_logps},
+    )
     if return_rewards:
         return loss, (b * c).detach(), (b * r).detach()
     return loss
@@ -779,8 +856,13 @@ def simpo_loss(
 
 @overload
 def orpo_loss(
-    policy_chosen_logps: Tensor, policy_rejected_logps: Tensor, *, chosen_nll: Tensor | None = ...,
-    beta: float = ..., return_rewards: Literal[False] = ..., weight: Tensor | None = ...,
+    policy_chosen_logps: Tensor,
+    policy_rejected_logps: Tensor,
+    *,
+    chosen_nll: Tensor | None = ...,
+    beta: float = ...,
+    return_rewards: Literal[False] = ...,
+    weight: Tensor | None = ...,
     reduction: str = ...,
     normalizer: float | Tensor | None = ...,
     process_group: ProcessGroup | None = ...,
@@ -789,8 +871,14 @@ def orpo_loss(
 
 @overload
 def orpo_loss(
-    policy_chosen_logps: Tensor, policy_rejected_logps: Tensor, *, chosen_nll: Tensor | None = ...,
-    beta: float = ..., return_rewards: Literal[True], weight: Tensor | None = ..., reduction: str = ...,
+    policy_chosen_logps: Tensor,
+    policy_rejected_logps: Tensor,
+    *,
+    chosen_nll: Tensor | None = ...,
+    beta: float = ...,
+    return_rewards: Literal[True],
+    weight: Tensor | None = ...,
+    reduction: str = ...,
     normalizer: float | Tensor | None = ...,
     process_group: ProcessGroup | None = ...,
 ) -> tuple[Tensor, Tensor, Tensor]: ...
@@ -877,8 +965,13 @@ def orpo_loss(
     if chosen_nll is not None:
         checks.check_float(fn, "chosen_nll", chosen_nll)
         if chosen_nll.dim() != 0:
-            checks.check_shape(fn, "chosen_nll", chosen_nll, tuple(policy_chosen_logps.shape),
-                               "(one NLL per pair, or a 0-d batch NLL)")
+            checks.check_shape(
+                fn,
+                "chosen_nll",
+                chosen_nll,
+                tuple(policy_chosen_logps.shape),
+                "(one NLL per pair, or a 0-d batch NLL)",
+            )
         checks.check_same_device(fn, policy_chosen_logps=policy_chosen_logps, chosen_nll=chosen_nll)
     checks.check_weight(fn, weight, tuple(policy_chosen_logps.shape))
     checks.check_log_probabilities(fn, "policy_chosen_logps", policy_chosen_logps)
@@ -890,11 +983,19 @@ def orpo_loss(
     log_odds = (cc - rc) - (log1mexp(cc) - log1mexp(rc))
     sft = -c if nll is None else nll
     values = sft - b * F.logsigmoid(log_odds)
-    loss = finish(fn, values, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"policy_chosen_logps": policy_chosen_logps,
-                                                    "policy_rejected_logps": policy_rejected_logps,
-                                                    "chosen_nll": chosen_nll})
+    loss = finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={
+            "policy_chosen_logps": policy_chosen_logps,
+            "policy_rejected_logps": policy_rejected_logps,
+            "chosen_nll": chosen_nll,
+        },
+    )
     if return_rewards:
         return loss, (b * c).detach(), (b * r).detach()
     return loss
@@ -906,9 +1007,17 @@ def orpo_loss(
 
 @overload
 def kto_loss(
-    policy_logps: Tensor, reference_logps: Tensor, desirable: Tensor, *, policy_kl_logps: Tensor | None = ...,
-    reference_kl_logps: Tensor | None = ..., beta: float = ..., desirable_weight: float = ...,
-    undesirable_weight: float = ..., return_rewards: Literal[False] = ..., weight: Tensor | None = ...,
+    policy_logps: Tensor,
+    reference_logps: Tensor,
+    desirable: Tensor,
+    *,
+    policy_kl_logps: Tensor | None = ...,
+    reference_kl_logps: Tensor | None = ...,
+    beta: float = ...,
+    desirable_weight: float = ...,
+    undesirable_weight: float = ...,
+    return_rewards: Literal[False] = ...,
+    weight: Tensor | None = ...,
     reduction: str = ...,
     normalizer: float | Tensor | None = ...,
     process_group: ProcessGroup | None = ...,
@@ -917,9 +1026,17 @@ def kto_loss(
 
 @overload
 def kto_loss(
-    policy_logps: Tensor, reference_logps: Tensor, desirable: Tensor, *, policy_kl_logps: Tensor | None = ...,
-    reference_kl_logps: Tensor | None = ..., beta: float = ..., desirable_weight: float = ...,
-    undesirable_weight: float = ..., return_rewards: Literal[True], weight: Tensor | None = ...,
+    policy_logps: Tensor,
+    reference_logps: Tensor,
+    desirable: Tensor,
+    *,
+    policy_kl_logps: Tensor | None = ...,
+    reference_kl_logps: Tensor | None = ...,
+    beta: float = ...,
+    desirable_weight: float = ...,
+    undesirable_weight: float = ...,
+    return_rewards: Literal[True],
+    weight: Tensor | None = ...,
     reduction: str = ...,
     normalizer: float | Tensor | None = ...,
     process_group: ProcessGroup | None = ...,
@@ -1031,46 +1148,70 @@ def kto_loss(
     _check_seq(fn, "policy_logps", policy_logps, reference_logps=reference_logps)
     checks.check_tensor(fn, "desirable", desirable)
     if desirable.dtype != torch.bool:
-        raise TypeError(f"{fn}: desirable must be a bool tensor (True = desirable), got dtype "
-                        f"{desirable.dtype}")
+        raise TypeError(
+            f"{fn}: desirable must be a bool tensor (True = desirable), got dtype {desirable.dtype}"
+        )
     checks.check_shape(fn, "desirable", desirable, tuple(policy_logps.shape), "(one flag per example)")
     if (policy_kl_logps is None) != (reference_kl_logps is None):
         given = "policy_kl_logps" if policy_kl_logps is not None else "reference_kl_logps"
-        raise ValueError(f"{fn}: policy_kl_logps and reference_kl_logps go together (the KL estimate needs "
-                         f"both), got only {given}")
+        raise ValueError(
+            f"{fn}: policy_kl_logps and reference_kl_logps go together (the KL estimate needs "
+            f"both), got only {given}"
+        )
     if policy_kl_logps is not None and reference_kl_logps is not None:
         _check_seq(fn, "policy_kl_logps", policy_kl_logps, reference_kl_logps=reference_kl_logps)
         # across ranks a rank may hold no mismatched pairs (the mean is over every rank's)
         if policy_kl_logps.dim() != 1 or (policy_kl_logps.shape[0] == 0 and process_group is None):
-            raise ValueError(f"{fn}: policy_kl_logps must have shape (m,) with m >= 1 mismatched pairs, got "
-                             f"{checks.fmt_shape(policy_kl_logps.shape)}")
-    checks.check_same_device(fn, policy_logps=policy_logps, desirable=desirable,
-                             policy_kl_logps=policy_kl_logps)
+            raise ValueError(
+                f"{fn}: policy_kl_logps must have shape (m,) with m >= 1 mismatched pairs, got "
+                f"{checks.fmt_shape(policy_kl_logps.shape)}"
+            )
+    checks.check_same_device(
+        fn, policy_logps=policy_logps, desirable=desirable, policy_kl_logps=policy_kl_logps
+    )
     checks.check_weight(fn, weight, tuple(policy_logps.shape))
     # the detached, clamped reference point can hide a non-finite input from the result: check explicitly
-    for nm, tv in (("policy_logps", policy_logps), ("reference_logps", reference_logps),
-                   ("policy_kl_logps", policy_kl_logps), ("reference_kl_logps", reference_kl_logps)):
+    for nm, tv in (
+        ("policy_logps", policy_logps),
+        ("reference_logps", reference_logps),
+        ("policy_kl_logps", policy_kl_logps),
+        ("reference_kl_logps", reference_kl_logps),
+    ):
         checks.check_finite(fn, nm, tv)
-    _, (p, r, pk, rk, w) = prepare(fn, policy_logps, reference_logps, policy_kl_logps, reference_kl_logps,
-                                   weight)
+    _, (p, r, pk, rk, w) = prepare(
+        fn, policy_logps, reference_logps, policy_kl_logps, reference_kl_logps, weight
+    )
     assert p is not None and r is not None
     ratio = p - r
     group = dist_.resolve_group(fn, process_group)
     if pk is not None and rk is not None and group is not None:
         # the KL estimate of every rank's mismatched pairs, as the paper and TRL average it (detached)
-        both = dist_.all_reduce_sum(torch.stack([(pk - rk).detach().sum(), pk.new_tensor(float(pk.numel()))]),
-                                    group)
+        both = dist_.all_reduce_sum(
+            torch.stack([(pk - rk).detach().sum(), pk.new_tensor(float(pk.numel()))]), group
+        )
         z0 = (both[0] / both[1].clamp_min(1.0)).clamp(min=0.0)
     elif pk is not None and rk is not None:
         z0 = (pk - rk).mean().clamp(min=0.0).detach()
     else:
         z0 = torch.zeros((), dtype=ratio.dtype, device=ratio.device)
     # 1 - σ(a) = σ(-a): one sigmoid per branch, finite and saturating cleanly at any margin
-    values = torch.where(desirable, lam_d * torch.sigmoid(b * (z0 - ratio)),
-                         lam_u * torch.sigmoid(b * (ratio - z0)))
-    loss = finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group, inputs={
-        "policy_logps": policy_logps, "reference_logps": reference_logps, "policy_kl_logps": policy_kl_logps,
-        "reference_kl_logps": reference_kl_logps})
+    values = torch.where(
+        desirable, lam_d * torch.sigmoid(b * (z0 - ratio)), lam_u * torch.sigmoid(b * (ratio - z0))
+    )
+    loss = finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={
+            "policy_logps": policy_logps,
+            "reference_logps": reference_logps,
+            "policy_kl_logps": policy_kl_logps,
+            "reference_kl_logps": reference_kl_logps,
+        },
+    )
     if return_rewards:
         return loss, (b * ratio).detach(), z0
     return loss

@@ -120,8 +120,9 @@ def _ce(
         valid = tgt != ignore_index
         safe = torch.where(valid, tgt, torch.zeros_like(tgt))
         zz = z if d == 1 else z.movedim(d, 1)
-        loss = F.cross_entropy(zz, tgt, weight=w, ignore_index=ignore_index, label_smoothing=label_smoothing,
-                               reduction="none")
+        loss = F.cross_entropy(
+            zz, tgt, weight=w, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction="none"
+        )
         norm = valid.to(loss.dtype) if w is None else w[safe] * valid.to(loss.dtype)
         return loss, norm
     C = z.shape[d]
@@ -137,20 +138,41 @@ def _ce(
 
 
 def _finish_multiclass(
-    fn: str, loss: Tensor, norm: Tensor, reduction: str, normalizer: Any, process_group: Any, classes: int,
-    input: Tensor, target: Tensor, **more: Tensor | None,
+    fn: str,
+    loss: Tensor,
+    norm: Tensor,
+    reduction: str,
+    normalizer: Any,
+    process_group: Any,
+    classes: int,
+    input: Tensor,
+    target: Tensor,
+    **more: Tensor | None,
 ) -> Tensor:
     """Reduce per-sample losses over the samples' class weights (across ranks: C must agree)."""
-    return finish(fn, loss, reduction, denominator=norm, normalizer=normalizer, process_group=process_group,
-                  facts={"classes": classes}, inputs={"input": input, "target": target, **more})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        denominator=norm,
+        normalizer=normalizer,
+        process_group=process_group,
+        facts={"classes": classes},
+        inputs={"input": input, "target": target, **more},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
 # asymmetric loss (multi-label)
 
 
-@declare(gamma_pos=NONNEGATIVE, gamma_neg=NONNEGATIVE, clip=Number(low=0.0, high=1.0, high_open=True),
-         label_smoothing=Number(low=0.0, high=1.0), input_type=OneOf(INPUT_TYPES))
+@declare(
+    gamma_pos=NONNEGATIVE,
+    gamma_neg=NONNEGATIVE,
+    clip=Number(low=0.0, high=1.0, high_open=True),
+    label_smoothing=Number(low=0.0, high=1.0),
+    input_type=OneOf(INPUT_TYPES),
+)
 def asymmetric_loss(
     input: Tensor,
     target: Tensor,
@@ -251,8 +273,10 @@ def asymmetric_loss(
     if tuple(target.shape) != tuple(input.shape):
         hint = ""
         if input.dim() >= 2 and tuple(target.shape) == tuple(input.shape[:1]) + tuple(input.shape[2:]):
-            hint = ("; ASL is multi-label: pass multi-hot targets "
-                    f"(torch.nn.functional.one_hot(target, {input.shape[1]}).float())")
+            hint = (
+                "; ASL is multi-label: pass multi-hot targets "
+                f"(torch.nn.functional.one_hot(target, {input.shape[1]}).float())"
+            )
         raise ValueError(
             f"{fn}: target must have the input's shape {checks.fmt_shape(input.shape)}, got "
             f"{checks.fmt_shape(target.shape)}{hint}"
@@ -292,16 +316,27 @@ def asymmetric_loss(
     if detach_focal_weight:
         w_pos, w_neg = w_pos.detach(), w_neg.detach()
     values = -(y * w_pos * logp + (1.0 - y) * w_neg * log1m_pm)
-    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
 # Poly-1
 
 
-@declare(epsilon=Number(low=-1.0), gamma=NONNEGATIVE, label_smoothing=Number(low=0.0, high=1.0),
-         input_type=OneOf(INPUT_TYPES))
+@declare(
+    epsilon=Number(low=-1.0),
+    gamma=NONNEGATIVE,
+    label_smoothing=Number(low=0.0, high=1.0),
+    input_type=OneOf(INPUT_TYPES),
+)
 def poly_loss(
     input: Tensor,
     target: Tensor,
@@ -461,15 +496,18 @@ def balanced_softmax_loss(
     ls = checks.check_number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     d, C = check_class_input(fn, input, dim)
     _class_stat(fn, "class_counts", class_counts, C, positive=True)
-    d, C, is_index, tgt, x, w = _multiclass_setup(fn, input, target, weight, ignore_index, dim,
-                                                  index_only=False, extra={"class_counts": class_counts})
+    d, C, is_index, tgt, x, w = _multiclass_setup(
+        fn, input, target, weight, ignore_index, dim, index_only=False, extra={"class_counts": class_counts}
+    )
     log_n = torch.log(class_counts.to(x.dtype))
     loss, norm = _ce(x + class_view(log_n, x.dim(), d), tgt, is_index, w, ignore_index, ls, d)
     return _finish_multiclass(fn, loss, norm, reduction, normalizer, process_group, C, input, target)
 
 
-@declare(tau=Number(low=-math.inf, high=math.inf, low_open=True, high_open=True),
-         label_smoothing=Number(low=0.0, high=1.0))
+@declare(
+    tau=Number(low=-math.inf, high=math.inf, low_open=True, high_open=True),
+    label_smoothing=Number(low=0.0, high=1.0),
+)
 def logit_adjusted_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -535,8 +573,9 @@ def logit_adjusted_cross_entropy(
     ls = checks.check_number(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     d, C = check_class_input(fn, input, dim)
     _class_stat(fn, "class_priors", class_priors, C, positive=True)
-    d, C, is_index, tgt, x, w = _multiclass_setup(fn, input, target, weight, ignore_index, dim,
-                                                  index_only=False, extra={"class_priors": class_priors})
+    d, C, is_index, tgt, x, w = _multiclass_setup(
+        fn, input, target, weight, ignore_index, dim, index_only=False, extra={"class_priors": class_priors}
+    )
     shift = t * torch.log(class_priors.to(x.dtype))
     loss, norm = _ce(x + class_view(shift, x.dim(), d), tgt, is_index, w, ignore_index, ls, d)
     return _finish_multiclass(fn, loss, norm, reduction, normalizer, process_group, C, input, target)
@@ -552,8 +591,10 @@ def _ldam_margins(class_counts: Tensor, max_margin: float) -> Tensor:
     return inv * (max_margin / inv.max())
 
 
-@declare(max_margin=Number(low=0.0, high=math.inf, high_open=True),
-         scale=Number(low=0.0, low_open=True, high=math.inf, high_open=True))
+@declare(
+    max_margin=Number(low=0.0, high=math.inf, high_open=True),
+    scale=Number(low=0.0, low_open=True, high=math.inf, high_open=True),
+)
 def ldam_loss(
     input: Tensor,
     target: Tensor,
@@ -621,8 +662,9 @@ def ldam_loss(
     s = checks.check_number(fn, "scale", scale, low=0.0, low_open=True, high=math.inf, high_open=True)
     d, C = check_class_input(fn, input, dim)
     _class_stat(fn, "class_counts", class_counts, C, positive=True)
-    d, C, _, tgt, x, w = _multiclass_setup(fn, input, target, weight, ignore_index, dim, index_only=True,
-                                           extra={"class_counts": class_counts})
+    d, C, _, tgt, x, w = _multiclass_setup(
+        fn, input, target, weight, ignore_index, dim, index_only=True, extra={"class_counts": class_counts}
+    )
     delta = _ldam_margins(class_counts.to(x.dtype), mm)
     valid = tgt != ignore_index
     safe = torch.where(valid, tgt, torch.zeros_like(tgt))
@@ -717,8 +759,9 @@ def seesaw_loss(
     qq = checks.check_number(fn, "q", q, low=0.0, high=math.inf, high_open=True)
     d, C = check_class_input(fn, input, dim)
     _class_stat(fn, "class_counts", class_counts, C, positive=False)
-    d, C, _, tgt, x, w = _multiclass_setup(fn, input, target, weight, ignore_index, dim, index_only=True,
-                                           extra={"class_counts": class_counts})
+    d, C, _, tgt, x, w = _multiclass_setup(
+        fn, input, target, weight, ignore_index, dim, index_only=True, extra={"class_counts": class_counts}
+    )
     valid = tgt != ignore_index
     safe = torch.where(valid, tgt, torch.zeros_like(tgt)).unsqueeze(d)
     log_s = torch.zeros_like(x)

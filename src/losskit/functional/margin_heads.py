@@ -120,13 +120,16 @@ def _masked_lse(z: Tensor, keep: Tensor) -> Tensor:
     return torch.logsumexp(z.masked_fill(~keep, torch.finfo(z.dtype).min), dim=1)
 
 
-
 # --------------------------------------------------------------------------------------------------
 # margin-softmax heads
 
 
 def _head_cosines(
-    fn: str, embeddings: Tensor, weight: Tensor, labels: object, sub_centers: int,
+    fn: str,
+    embeddings: Tensor,
+    weight: Tensor,
+    labels: object,
+    sub_centers: int,
     sample_weight: Tensor | None,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
     """Validate a head's arguments; ``(x, cos (N, C), labels, sample_weight)`` in the compute dtype."""
@@ -261,8 +264,16 @@ def arcface_loss(
     else:  # θ + m > π  <=>  cos θ < cos(π - m): continue linearly, keeping φ decreasing in θ
         phi = torch.where(c >= math.cos(math.pi - m), phi, c - m * math.sin(m))
     loss = _softmax_with_target(s * cos, s * phi, y)
-    return finish(fn, loss, reduction, sw, normalizer=normalizer, process_group=process_group,
-                  facts={"classes": int(cos.shape[1])}, inputs={"embeddings": embeddings, "weight": weight})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        sw,
+        normalizer=normalizer,
+        process_group=process_group,
+        facts={"classes": int(cos.shape[1])},
+        inputs={"embeddings": embeddings, "weight": weight},
+    )
 
 
 def _check_sub_centers(fn: str, sub_centers: object) -> int:
@@ -338,8 +349,16 @@ def cosface_loss(
     _, cos, y, sw = _head_cosines(fn, embeddings, weight, labels, 1, sample_weight)
     c = cos.gather(1, y[:, None]).squeeze(1)
     loss = _softmax_with_target(s * cos, s * (c - m), y)
-    return finish(fn, loss, reduction, sw, normalizer=normalizer, process_group=process_group,
-                  facts={"classes": int(cos.shape[1])}, inputs={"embeddings": embeddings, "weight": weight})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        sw,
+        normalizer=normalizer,
+        process_group=process_group,
+        facts={"classes": int(cos.shape[1])},
+        inputs={"embeddings": embeddings, "weight": weight},
+    )
 
 
 def _chebyshev(c: Tensor, m: int) -> Tensor:
@@ -445,8 +464,16 @@ def sphereface_loss(
     psi = sign * _chebyshev(c, margin) - 2.0 * k
     f = (lam * c + psi) / (1.0 + lam)
     loss = _softmax_with_target(s * norm[:, None] * cos, s * norm * f, y)
-    return finish(fn, loss, reduction, sw, normalizer=normalizer, process_group=process_group,
-                  facts={"classes": int(cos.shape[1])}, inputs={"embeddings": embeddings, "weight": weight})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        sw,
+        normalizer=normalizer,
+        process_group=process_group,
+        facts={"classes": int(cos.shape[1])},
+        inputs={"embeddings": embeddings, "weight": weight},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -591,8 +618,9 @@ def multi_similarity_loss(
         neg = neg & (s + eps > hardest_pos)
         pos = pos & (s - eps < hardest_neg)
     loss = _log1p_sum_exp(-a * (sim - lam), pos) / a + _log1p_sum_exp(b * (sim - lam), neg) / b
-    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=group,
-                  inputs={"embeddings": embeddings})
+    return finish(
+        fn, loss, reduction, w, normalizer=normalizer, process_group=group, inputs={"embeddings": embeddings}
+    )
 
 
 def circle_loss(
@@ -681,8 +709,16 @@ def circle_loss(
     loss = torch.where(valid, loss, torch.zeros_like(loss))
     v = valid.to(loss.dtype)
     denom = None if reduction != "mean" else (v if w is None else v * w)
-    return finish(fn, loss, reduction, w, denominator=denom, normalizer=normalizer, process_group=group,
-                  inputs={"embeddings": embeddings})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        w,
+        denominator=denom,
+        normalizer=normalizer,
+        process_group=group,
+        inputs={"embeddings": embeddings},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -778,9 +814,15 @@ def proxy_anchor_loss(
     if group is not None:
         # the batch's sums over embeddings are sums over ranks: gather the local log-sum-exps (an empty
         # rank's are -inf, floored at the lowest float) and combine them
-        LD.check_consistent(fn, group, x.device, classes=num_classes, width=int(x.shape[1]),
-                            reduction=("none", "mean", "sum").index(reduction),
-                            normalizer_given=int(normalizer is not None))
+        LD.check_consistent(
+            fn,
+            group,
+            x.device,
+            classes=num_classes,
+            width=int(x.shape[1]),
+            reduction=("none", "mean", "sum").index(reduction),
+            normalizer_given=int(normalizer is not None),
+        )
         low = torch.finfo(lse_pos.dtype).min
         local = torch.stack([lse_pos, lse_neg]).clamp_min(low)[None]
         both = torch.logsumexp(LD.all_gather(local, group, sizes=[1] * LD.world_size(group)), dim=0)

@@ -166,7 +166,10 @@ class MultiBinCodec:
         if not isinstance(other, MultiBinCodec):
             return NotImplemented
         return (self.num_bins, self.overlap, self.period, self.range) == (
-            other.num_bins, other.overlap, other.period, other.range,
+            other.num_bins,
+            other.overlap,
+            other.period,
+            other.range,
         )
 
     def __hash__(self) -> int:

@@ -182,8 +182,15 @@ def l1_loss(
     fn = "l1_loss"
     checks.check_reduction(fn, reduction)
     x, y, w = _pair(fn, input, target, weight)
-    return finish(fn, (x - y).abs(), reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        (x - y).abs(),
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 def mse_loss(
@@ -237,8 +244,15 @@ def mse_loss(
     x, y, w = _pair(fn, input, target, weight)
     # torch's fused elementwise kernel saves only its inputs for backward (shapes are already checked)
     values = F.mse_loss(x, y, reduction="none")
-    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 def smooth_l1_loss(
@@ -296,8 +310,15 @@ def smooth_l1_loss(
     x, y, w = _pair(fn, input, target, weight)
     # torch's fused kernel computes this exact formula (beta = 0 included) and saves only its inputs
     values = F.smooth_l1_loss(x, y, reduction="none", beta=b)
-    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 def huber_loss(
@@ -355,8 +376,15 @@ def huber_loss(
     # δ · smooth_l1(β=δ), not F.huber_loss: huber_loss_backward has no forward-mode derivative, so
     # torch.func.hessian / jvp(grad(f)) would fail on it (smooth_l1's has one)
     values = dl * F.smooth_l1_loss(x, y, reduction="none", beta=dl)
-    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -486,11 +514,15 @@ def quantile_loss(
     )
     if lam > 0.0:
         if not trailing or len(levels) < 2:
-            raise ValueError(f"{fn}: crossing_penalty needs a sequence of at least two quantile levels (a "
-                             f"trailing quantile dimension), got quantiles={quantiles!r}")
+            raise ValueError(
+                f"{fn}: crossing_penalty needs a sequence of at least two quantile levels (a "
+                f"trailing quantile dimension), got quantiles={quantiles!r}"
+            )
         if any(b <= a for a, b in itertools.pairwise(levels)):
-            raise ValueError(f"{fn}: crossing_penalty needs the quantiles in strictly increasing order (sort "
-                             f"the levels and the input's last dimension together), got {levels!r}")
+            raise ValueError(
+                f"{fn}: crossing_penalty needs the quantiles in strictly increasing order (sort "
+                f"the levels and the input's last dimension together), got {levels!r}"
+            )
     checks.check_float(fn, "input", input)
     checks.check_float(fn, "target", target)
     if trailing:
@@ -516,8 +548,15 @@ def quantile_loss(
         # the inversion of pair (j, j+1), charged to entry j; the last level has no pair above it
         crossing = torch.relu(x[..., :-1] - x[..., 1:])
         values = values + lam * F.pad(crossing, (0, 1))
-    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 def log_cosh_loss(
@@ -576,8 +615,15 @@ def log_cosh_loss(
     a = (x - y).abs()
     # softplus(z) = log1p(exp(z)), used only at z = -2|x| <= 0, where it is exact and cannot overflow
     values = a + F.softplus(-2.0 * a) - _LOG_2
-    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -673,8 +719,15 @@ def gaussian_nll_loss(
         values = 0.5 * (torch.log(s) + d * d / s)
     if full:
         values = values + _HALF_LOG_2PI
-    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target, name: spread})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target, name: spread},
+    )
 
 
 def laplace_nll_loss(
@@ -755,8 +808,15 @@ def laplace_nll_loss(
         values = a / s + torch.log(s)
     if full:
         values = values + _LOG_2
-    return finish(fn, values, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target, name: spread})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target, name: spread},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -841,9 +901,15 @@ def poisson_nll_loss(
         safe = torch.where(y > 1, y, torch.ones_like(y))
         stirling = safe * torch.log(safe) - safe + 0.5 * torch.log(2.0 * math.pi * safe)
         values = values + torch.where(y > 1, stirling, torch.zeros_like(y))
-    return finish(fn, values, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 __all__ += ["poisson_nll_loss"]

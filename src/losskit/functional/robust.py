@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 __all__ = ["barron_log_partition", "barron_loss", "cauchy_loss", "charbonnier_loss", "welsch_loss"]
 
 
-def _scaled_square(fn: str, input: Tensor, target: Tensor, scale: Tensor | float,
-                   weight: Tensor | None) -> tuple[Tensor, Tensor | None, Tensor | float]:
+def _scaled_square(
+    fn: str, input: Tensor, target: Tensor, scale: Tensor | float, weight: Tensor | None
+) -> tuple[Tensor, Tensor | None, Tensor | float]:
     """``((input - target) / scale)²`` upcast, the weight, and the (upcast) scale."""
     _check_pair(fn, input, target, weight)
     c = checks.check_positive_parameter(fn, "scale", scale, input, "(e.g. (D,) per feature)")
@@ -112,9 +113,15 @@ def charbonnier_loss(
     assert x is not None and y is not None
     # hypot(x, ε) never squares x, so it cannot overflow for any finite residual
     values = torch.hypot(x - y, torch.full_like(x, e))
-    return finish(fn, values, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 def cauchy_loss(
@@ -173,9 +180,15 @@ def cauchy_loss(
     fn = "cauchy_loss"
     checks.check_reduction(fn, reduction)
     z, w, _ = _scaled_square(fn, input, target, scale, weight)
-    return finish(fn, torch.log1p(0.5 * z), reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        torch.log1p(0.5 * z),
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 def welsch_loss(
@@ -237,9 +250,15 @@ def welsch_loss(
     checks.check_finite(fn, "target", target if isinstance(target, Tensor) else None)
     z, w, _ = _scaled_square(fn, input, target, scale, weight)
     # -expm1 keeps the tiny values near a perfect prediction exact (1 - exp would round them to 0)
-    return finish(fn, -torch.expm1(-0.5 * z), reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        -torch.expm1(-0.5 * z),
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -378,8 +397,10 @@ def _check_alpha(fn: str, alpha: Tensor | float, input: Tensor, nll: bool) -> Te
                     f"got values in [{lo:.4g}, {hi:.4g}]"
                 )
             if nll and lo < 0.0:
-                raise ValueError(f"{fn}: nll=True needs alpha >= 0 (the density is not normalisable below), "
-                                 f"got a minimum of {lo:.4g}")
+                raise ValueError(
+                    f"{fn}: nll=True needs alpha >= 0 (the density is not normalisable below), "
+                    f"got a minimum of {lo:.4g}"
+                )
         return alpha
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
         raise TypeError(f"{fn}: alpha must be a number or a tensor, got {type(alpha).__name__}")
@@ -387,8 +408,10 @@ def _check_alpha(fn: str, alpha: Tensor | float, input: Tensor, nll: bool) -> Te
     if a != a:
         raise ValueError(f"{fn}: alpha must be a number in [-inf, inf], got {alpha!r}")
     if nll and not (0.0 <= a < math.inf):
-        raise ValueError(f"{fn}: nll=True needs a finite alpha >= 0 (the density is not normalisable "
-                         f"otherwise), got {alpha!r}")
+        raise ValueError(
+            f"{fn}: nll=True needs a finite alpha >= 0 (the density is not normalisable "
+            f"otherwise), got {alpha!r}"
+        )
     return a
 
 
@@ -481,6 +504,12 @@ def barron_loss(
         log_z = _log_partition(a_t)
         values = values + log_c + log_z
     extra = {"alpha": a if isinstance(a, Tensor) else None, "scale": c if isinstance(c, Tensor) else None}
-    return finish(fn, values, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target, **extra})
+    return finish(
+        fn,
+        values,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target, **extra},
+    )

@@ -124,8 +124,9 @@ class _Overlap:
 _check_flag = checks.check_flag  # the shared vocabulary; the old name kept for modules that import it
 
 
-def _check_head_options(fn: str, *, input_type: str, multilabel: bool, include_background: bool,
-                        reduction: str) -> None:
+def _check_head_options(
+    fn: str, *, input_type: str, multilabel: bool, include_background: bool, reduction: str
+) -> None:
     """The options of every loss on ``(N, C, *spatial)`` class scores (segmentation and boundary losses)."""
     checks.check_reduction(fn, reduction)
     check_input_type(fn, input_type)
@@ -145,8 +146,13 @@ def _check_options(
     smooth: float | None = None,
 ) -> None:
     """Option checks shared by every overlap loss (no tensors involved: also run by the Modules)."""
-    _check_head_options(fn, input_type=input_type, multilabel=multilabel,
-                        include_background=include_background, reduction=reduction)
+    _check_head_options(
+        fn,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        reduction=reduction,
+    )
     _check_flag(fn, "per_image", per_image)
     checks.check_ignore_index(fn, ignore_index, optional=True)
     if smooth is not None:
@@ -259,8 +265,15 @@ def _stats(
     must agree on every rank (checked under ``set_checks("full")``).
     """
     if group is not None:
-        dist_.check_consistent(fn, group, o.x.device, classes=int(o.x.shape[1]) - o.first,
-                               per_image=int(per_image), squared=int(squared), **(facts or {}))
+        dist_.check_consistent(
+            fn,
+            group,
+            o.x.device,
+            classes=int(o.x.shape[1]) - o.first,
+            per_image=int(per_image),
+            squared=int(squared),
+            **(facts or {}),
+        )
     v = o.valid
     if o.labels is not None:
         sg = None
@@ -271,10 +284,10 @@ def _stats(
         if sg is None or sg.numel() == 0:
             count = o.x.new_ones(()).expand_as(o.labels) if v is None else v  # class volumes: counted pixels
             sg = o.x.new_zeros(tp.shape).scatter_add(1, o.labels, count)
-        tp, sp, sg = tp[:, o.first:], sp[:, o.first:], sg[:, o.first:]
+        tp, sp, sg = tp[:, o.first :], sp[:, o.first :], sg[:, o.first :]
     else:
-        p = o.probs(fn)[:, o.first:]
-        g = o.target_dense(o.x.shape[1])[:, o.first:]
+        p = o.probs(fn)[:, o.first :]
+        g = o.target_dense(o.x.shape[1])[:, o.first :]
         if v is not None:
             p = p * v.unsqueeze(1)
         sp = (p * p).sum(-1) if squared else p.sum(-1)
@@ -305,7 +318,12 @@ def _check_activated(fn: str, p: Tensor, x: Tensor) -> None:
 
 
 def _check_extras(
-    fn: str, *, input_type: str, activation: Any = None, smooth_nr: Any = None, smooth_dr: Any = None,
+    fn: str,
+    *,
+    input_type: str,
+    activation: Any = None,
+    smooth_nr: Any = None,
+    smooth_dr: Any = None,
     log_loss: Any = False,
 ) -> None:
     """Checks of the peer-parity options (custom activation, split smoothing, log loss)."""
@@ -327,8 +345,10 @@ def _check_extras(
 
 def _smoothing(smooth: float, smooth_nr: float | None, smooth_dr: float | None) -> tuple[float, float]:
     """Numerator and denominator smoothing: ``smooth`` unless ``smooth_nr`` / ``smooth_dr`` are given."""
-    return (float(smooth) if smooth_nr is None else float(smooth_nr),
-            float(smooth) if smooth_dr is None else float(smooth_dr))
+    return (
+        float(smooth) if smooth_nr is None else float(smooth_nr),
+        float(smooth) if smooth_dr is None else float(smooth_dr),
+    )
 
 
 def _score_to_loss(log_loss: bool) -> Callable[[Tensor], Tensor]:
@@ -373,18 +393,48 @@ def _run(
     so their reduction over classes is local; ``per_image=True`` losses are averaged over every rank's
     images.
     """
-    _check_options(fn, input_type=input_type, multilabel=multilabel, include_background=include_background,
-                   ignore_index=ignore_index, per_image=per_image, reduction=reduction, smooth=smooth)
+    _check_options(
+        fn,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        per_image=per_image,
+        reduction=reduction,
+        smooth=smooth,
+    )
     _check_extras(fn, input_type=input_type, activation=activation, smooth_nr=smooth_nr, smooth_dr=smooth_dr)
-    o = _prepare(fn, input, target, input_type=input_type, multilabel=multilabel,
-                 include_background=include_background, ignore_index=ignore_index, weight=weight, mask=mask)
+    o = _prepare(
+        fn,
+        input,
+        target,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        weight=weight,
+        mask=mask,
+    )
     o.activation = activation
     group = dist_.resolve_group(fn, process_group)
-    tp, sp, sg = _stats(fn, o, per_image=per_image, squared=squared, group=group,
-                        facts={"reduction": _REDUCTIONS.index(reduction)})
+    tp, sp, sg = _stats(
+        fn,
+        o,
+        per_image=per_image,
+        squared=squared,
+        group=group,
+        facts={"reduction": _REDUCTIONS.index(reduction)},
+    )
     loss = (to_loss or _score_to_loss(False))(score(tp, sp, sg, *_smoothing(smooth, smooth_nr, smooth_dr)))
-    return finish(fn, loss, reduction, o.weight, normalizer=normalizer,
-                  process_group=group if per_image else None, inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        o.weight,
+        normalizer=normalizer,
+        process_group=group if per_image else None,
+        inputs={"input": input, "target": target},
+    )
 
 
 def _options_validator(fn: str, **own: Callable[[Any], Any]) -> Callable[..., None]:
@@ -404,10 +454,14 @@ def _options_validator(fn: str, **own: Callable[[Any], Any]) -> Callable[..., No
         for name, check in own.items():
             if name in options:
                 check(options[name])
-        _check_extras(fn, input_type=options.get("input_type", "logits"),
-                      activation=options.get("activation"),
-                      smooth_nr=options.get("smooth_nr"), smooth_dr=options.get("smooth_dr"),
-                      log_loss=options.get("log_loss", False))
+        _check_extras(
+            fn,
+            input_type=options.get("input_type", "logits"),
+            activation=options.get("activation"),
+            smooth_nr=options.get("smooth_nr"),
+            smooth_dr=options.get("smooth_dr"),
+            log_loss=options.get("log_loss", False),
+        )
 
     return validate
 
@@ -525,12 +579,28 @@ def dice_loss(
     def score(tp: Tensor, sp: Tensor, sg: Tensor, snr: float, sdr: float) -> Tensor:
         return _ratio(2.0 * tp + snr, sp + sg + sdr)
 
-    return _run("dice_loss", input, target, score, squared=squared, input_type=input_type,
-                multilabel=multilabel, include_background=include_background, ignore_index=ignore_index,
-                weight=weight, smooth=smooth, per_image=per_image, mask=mask, reduction=reduction,
-                smooth_nr=smooth_nr, smooth_dr=smooth_dr, activation=activation,
-                to_loss=_score_to_loss(log_loss),
-                normalizer=normalizer, process_group=process_group)
+    return _run(
+        "dice_loss",
+        input,
+        target,
+        score,
+        squared=squared,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        weight=weight,
+        smooth=smooth,
+        per_image=per_image,
+        mask=mask,
+        reduction=reduction,
+        smooth_nr=smooth_nr,
+        smooth_dr=smooth_dr,
+        activation=activation,
+        to_loss=_score_to_loss(log_loss),
+        normalizer=normalizer,
+        process_group=process_group,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -603,12 +673,28 @@ def jaccard_loss(
         union = (sp + sg - tp).clamp_min(0.0)
         return _ratio(tp + snr, union + sdr)
 
-    return _run("jaccard_loss", input, target, score, squared=squared, input_type=input_type,
-                multilabel=multilabel, include_background=include_background, ignore_index=ignore_index,
-                weight=weight, smooth=smooth, per_image=per_image, mask=mask, reduction=reduction,
-                smooth_nr=smooth_nr, smooth_dr=smooth_dr, activation=activation,
-                to_loss=_score_to_loss(log_loss),
-                normalizer=normalizer, process_group=process_group)
+    return _run(
+        "jaccard_loss",
+        input,
+        target,
+        score,
+        squared=squared,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        weight=weight,
+        smooth=smooth,
+        per_image=per_image,
+        mask=mask,
+        reduction=reduction,
+        smooth_nr=smooth_nr,
+        smooth_dr=smooth_dr,
+        activation=activation,
+        to_loss=_score_to_loss(log_loss),
+        normalizer=normalizer,
+        process_group=process_group,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -704,12 +790,27 @@ def tversky_loss(
     def score(tp: Tensor, sp: Tensor, sg: Tensor, snr: float, sdr: float) -> Tensor:
         return _tversky_index(tp, sp, sg, a, b, snr, sdr)
 
-    return _run(fn, input, target, score, input_type=input_type, multilabel=multilabel,
-                include_background=include_background, ignore_index=ignore_index, weight=weight,
-                smooth=smooth, per_image=per_image, mask=mask, reduction=reduction,
-                smooth_nr=smooth_nr, smooth_dr=smooth_dr, activation=activation,
-                to_loss=_score_to_loss(log_loss),
-                normalizer=normalizer, process_group=process_group)
+    return _run(
+        fn,
+        input,
+        target,
+        score,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        weight=weight,
+        smooth=smooth,
+        per_image=per_image,
+        mask=mask,
+        reduction=reduction,
+        smooth_nr=smooth_nr,
+        smooth_dr=smooth_dr,
+        activation=activation,
+        to_loss=_score_to_loss(log_loss),
+        normalizer=normalizer,
+        process_group=process_group,
+    )
 
 
 def focal_tversky_loss(
@@ -792,11 +893,27 @@ def focal_tversky_loss(
         # d ** γ has an infinite slope at 0 for γ < 1: evaluate it only where d > 0 (NaN still propagates)
         return torch.where(zero, torch.zeros_like(d), torch.where(zero, torch.ones_like(d), d) ** gm)
 
-    return _run(fn, input, target, score, input_type=input_type, multilabel=multilabel,
-                include_background=include_background, ignore_index=ignore_index, weight=weight,
-                smooth=smooth, per_image=per_image, mask=mask, reduction=reduction,
-                smooth_nr=smooth_nr, smooth_dr=smooth_dr, activation=activation, to_loss=to_loss,
-                normalizer=normalizer, process_group=process_group)
+    return _run(
+        fn,
+        input,
+        target,
+        score,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        weight=weight,
+        smooth=smooth,
+        per_image=per_image,
+        mask=mask,
+        reduction=reduction,
+        smooth_nr=smooth_nr,
+        smooth_dr=smooth_dr,
+        activation=activation,
+        to_loss=to_loss,
+        normalizer=normalizer,
+        process_group=process_group,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -873,12 +990,29 @@ def generalized_dice_loss(
     """
     fn = "generalized_dice_loss"
     checks.check_option(fn, "weighting", weighting, _WEIGHTINGS)
-    _check_options(fn, input_type=input_type, multilabel=multilabel, include_background=include_background,
-                   ignore_index=ignore_index, per_image=per_image, reduction=reduction, smooth=smooth)
+    _check_options(
+        fn,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        per_image=per_image,
+        reduction=reduction,
+        smooth=smooth,
+    )
     _check_extras(fn, input_type=input_type, activation=activation, smooth_nr=smooth_nr, smooth_dr=smooth_dr)
     snr, sdr = _smoothing(smooth, smooth_nr, smooth_dr)
-    o = _prepare(fn, input, target, input_type=input_type, multilabel=multilabel,
-                 include_background=include_background, ignore_index=ignore_index, weight=weight, mask=mask)
+    o = _prepare(
+        fn,
+        input,
+        target,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        weight=weight,
+        mask=mask,
+    )
     o.activation = activation
     group = dist_.resolve_group(fn, process_group)
     codes = {"reduction": _REDUCTIONS.index(reduction), "weighting": _WEIGHTINGS.index(weighting)}
@@ -899,8 +1033,14 @@ def generalized_dice_loss(
     num = 2.0 * (w * tp).sum(-1) + snr
     den = (w * (sp + sg)).sum(-1) + sdr
     loss = 1.0 - _ratio(num, den)
-    return finish(fn, loss, reduction, normalizer=normalizer, process_group=group if per_image else None,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        normalizer=normalizer,
+        process_group=group if per_image else None,
+        inputs={"input": input, "target": target},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -980,10 +1120,26 @@ def lovasz_loss(
         1.000000000
     """
     fn = "lovasz_loss"
-    _check_options(fn, input_type=input_type, multilabel=multilabel, include_background=include_background,
-                   ignore_index=ignore_index, per_image=per_image, reduction=reduction)
-    o = _prepare(fn, input, target, input_type=input_type, multilabel=multilabel,
-                 include_background=include_background, ignore_index=ignore_index, weight=weight, mask=mask)
+    _check_options(
+        fn,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        per_image=per_image,
+        reduction=reduction,
+    )
+    o = _prepare(
+        fn,
+        input,
+        target,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        weight=weight,
+        mask=mask,
+    )
     hinge = o.sigmoid
     if hinge:
         if o.input_type == "logits":
@@ -992,11 +1148,11 @@ def lovasz_loss(
             eps = eps_for(o.x.dtype)
             p = o.probs(fn).clamp(eps, 1.0 - eps)
             z = torch.log(p) - torch.log1p(-p)
-        a = z[:, o.first:] if o.first else z
+        a = z[:, o.first :] if o.first else z
     else:
         a = o.probs(fn)
-        a = a[:, o.first:] if o.first else a
-    dense = None if o.dense is None else o.dense[:, o.first:]
+        a = a[:, o.first :] if o.first else a
+    dense = None if o.dense is None else o.dense[:, o.first :]
     group = dist_.resolve_group(fn, process_group)
     pooled = not per_image
     fused = fastpath.applies() and not torch.compiler.is_compiling()
@@ -1008,11 +1164,19 @@ def lovasz_loss(
         keep = torch.ones_like(fg) if o.valid is None else o.valid.unsqueeze(1).expand_as(fg)
         # (N, C', S) -> (C', N*S): one ranking per class over the whole batch
         errors, fg, keep = (t.transpose(0, 1).flatten(1) for t in (errors, fg, keep))
-        dist_.check_consistent(fn, group, errors.device, classes=int(errors.shape[0]), per_image=0,
-                               reduction=_REDUCTIONS.index(reduction))
+        dist_.check_consistent(
+            fn,
+            group,
+            errors.device,
+            classes=int(errors.shape[0]),
+            per_image=0,
+            reduction=_REDUCTIONS.index(reduction),
+        )
         sizes = dist_.gather_sizes(int(errors.shape[1]), group, errors.device)
-        errors, fg, keep = (dist_.all_gather(t.transpose(0, 1), group, sizes=sizes).transpose(0, 1)
-                            for t in (errors, fg, keep))
+        errors, fg, keep = (
+            dist_.all_gather(t.transpose(0, 1), group, sizes=sizes).transpose(0, 1)
+            for t in (errors, fg, keep)
+        )
         loss = lovasz_extension(errors, fg, keep)
     elif fused and (dense is None or not dense.requires_grad):
         # ranked block by block, the gradient made in forward: one input-sized tensor (kernels/lovasz.py)
@@ -1020,8 +1184,15 @@ def lovasz_loss(
         loss, _ = Lovasz.apply(a, o.labels, dense, o.first, o.valid, hinge, pooled, need_grad)
     else:
         loss = plain_lovasz(a, o.labels, dense, o.first, o.valid, hinge, pooled)
-    return finish(fn, loss, reduction, o.weight, normalizer=normalizer,
-                  process_group=group if per_image else None, inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        o.weight,
+        normalizer=normalizer,
+        process_group=group if per_image else None,
+        inputs={"input": input, "target": target},
+    )
 
 
 # eager validation of plain options for the Modules (losskit.nn.FunctionalLoss looks for this attribute)
@@ -1032,14 +1203,27 @@ def _number(fn: str, name: str, **bounds: Any) -> Callable[[Any], Any]:
 for _f, _own in (
     (dice_loss, {"squared": lambda v: _check_flag("dice_loss", "squared", v)}),
     (jaccard_loss, {"squared": lambda v: _check_flag("jaccard_loss", "squared", v)}),
-    (tversky_loss, {"alpha": _number("tversky_loss", "alpha", low=0.0),
-                    "beta": _number("tversky_loss", "beta", low=0.0)}),
-    (focal_tversky_loss, {"alpha": _number("focal_tversky_loss", "alpha", low=0.0),
-                          "beta": _number("focal_tversky_loss", "beta", low=0.0),
-                          "gamma": _number("focal_tversky_loss", "gamma", low=0.0, low_open=True)}),
-    (generalized_dice_loss, {
-        "weighting": lambda v: checks.check_option("generalized_dice_loss", "weighting", v, _WEIGHTINGS),
-    }),
+    (
+        tversky_loss,
+        {
+            "alpha": _number("tversky_loss", "alpha", low=0.0),
+            "beta": _number("tversky_loss", "beta", low=0.0),
+        },
+    ),
+    (
+        focal_tversky_loss,
+        {
+            "alpha": _number("focal_tversky_loss", "alpha", low=0.0),
+            "beta": _number("focal_tversky_loss", "beta", low=0.0),
+            "gamma": _number("focal_tversky_loss", "gamma", low=0.0, low_open=True),
+        },
+    ),
+    (
+        generalized_dice_loss,
+        {
+            "weighting": lambda v: checks.check_option("generalized_dice_loss", "weighting", v, _WEIGHTINGS),
+        },
+    ),
     (lovasz_loss, {}),
 ):
     setattr(_f, "validate_options", _options_validator(_f.__name__, **_own))  # noqa: B010
@@ -1115,14 +1299,31 @@ def mcc_loss(
         0.300000000
     """
     fn = "mcc_loss"
-    _check_options(fn, input_type=input_type, multilabel=multilabel, include_background=include_background,
-                   ignore_index=ignore_index, per_image=per_image, reduction=reduction)
+    _check_options(
+        fn,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        per_image=per_image,
+        reduction=reduction,
+    )
     e = checks.check_number(fn, "eps", eps, low=0.0, low_open=True)
-    o = _prepare(fn, input, target, input_type=input_type, multilabel=multilabel,
-                 include_background=include_background, ignore_index=ignore_index, weight=weight, mask=mask)
+    o = _prepare(
+        fn,
+        input,
+        target,
+        input_type=input_type,
+        multilabel=multilabel,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        weight=weight,
+        mask=mask,
+    )
     group = dist_.resolve_group(fn, process_group)
-    tp, sp, sg = _stats(fn, o, per_image=per_image, group=group,
-                        facts={"reduction": _REDUCTIONS.index(reduction)})
+    tp, sp, sg = _stats(
+        fn, o, per_image=per_image, group=group, facts={"reduction": _REDUCTIONS.index(reduction)}
+    )
     n, s = o.x.shape[0], o.x.shape[2]
     count = o.x.new_full((n,), float(s)) if o.valid is None else o.valid.sum(-1)
     count = count.unsqueeze(1) if per_image else dist_.all_reduce_sum(count.sum(), group)
@@ -1131,10 +1332,20 @@ def mcc_loss(
     tn = (count - tp - fp - fn_).clamp_min(0.0)
     tp, fp, fn_, tn = tp + e, fp + e, fn_ + e, tn + e
     mcc = (tp * tn - fp * fn_) / torch.sqrt((tp + fp) * (tp + fn_) * (tn + fp) * (tn + fn_))
-    return finish(fn, 1.0 - mcc, reduction, o.weight, normalizer=normalizer,
-                  process_group=group if per_image else None, inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        1.0 - mcc,
+        reduction,
+        o.weight,
+        normalizer=normalizer,
+        process_group=group if per_image else None,
+        inputs={"input": input, "target": target},
+    )
 
 
-setattr(mcc_loss, "validate_options", _options_validator(  # noqa: B010
-    "mcc_loss", eps=_number("mcc_loss", "eps", low=0.0, low_open=True)))
+setattr(  # noqa: B010
+    mcc_loss,
+    "validate_options",
+    _options_validator("mcc_loss", eps=_number("mcc_loss", "eps", low=0.0, low_open=True)),
+)
 __all__ += ["mcc_loss"]

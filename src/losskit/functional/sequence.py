@@ -163,13 +163,19 @@ def ctc_loss(
         floor = math.log(torch.finfo(logp.dtype).tiny)
         logp = logp.clamp_min(floor).detach() + (logp - logp.detach())
         per = F.ctc_loss(
-            logp, target, il.to(x.device), tl.to(x.device), blank=blank, reduction="none",
+            logp,
+            target,
+            il.to(x.device),
+            tl.to(x.device),
+            blank=blank,
+            reduction="none",
             zero_infinity=zero_infinity,
         )
     if reduction == "mean":
         per = per / tl.to(per.device).clamp(min=1).to(per.dtype)
-    return finish(fn, per, reduction, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input})
+    return finish(
+        fn, per, reduction, normalizer=normalizer, process_group=process_group, inputs={"input": input}
+    )
 
 
 def _check_ctc_values(

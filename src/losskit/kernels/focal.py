@@ -83,9 +83,7 @@ def _flat(t: Tensor) -> Tensor:
     return t.reshape(-1)
 
 
-def _chunked(
-    fn: Any, out_like: Tensor, *operands: Tensor
-) -> Tensor:
+def _chunked(fn: Any, out_like: Tensor, *operands: Tensor) -> Tensor:
     """``fn(*operands)`` elementwise, evaluated chunk by chunk into one fresh output of ``out_like``'s shape.
 
     Small inputs and ``torch.compile`` (which fuses the formula itself) take a single call.
@@ -190,8 +188,9 @@ class SigmoidFocal(torch.autograd.Function):
         if torch.is_grad_enabled():
             (g,) = differentiate_plain(lambda: plain_sigmoid_focal(x, y, alpha, gamma), (x,), grad)
             return g, None, None, None
-        g = _chunked(lambda xc, yc, gc: _sigmoid_focal_grad(xc, yc, gc, alpha, gamma), x, x, y,
-                     grad.expand_as(x))
+        g = _chunked(
+            lambda xc, yc, gc: _sigmoid_focal_grad(xc, yc, gc, alpha, gamma), x, x, y, grad.expand_as(x)
+        )
         return g, None, None, None
 
 
@@ -224,7 +223,7 @@ def _spans(a: int, c: int, b: int, chunk: int) -> list[tuple[int, int, int, int]
 def _view3(z: Tensor, dim: int) -> Tensor | None:
     """``z`` as an ``(A, C, B)`` view with the class axis in the middle, or None if that needs a copy."""
     a = math.prod(z.shape[:dim])
-    b = math.prod(z.shape[dim + 1:])
+    b = math.prod(z.shape[dim + 1 :])
     try:
         return z.view(a, int(z.shape[dim]), b)
     except RuntimeError:

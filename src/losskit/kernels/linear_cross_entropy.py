@@ -60,8 +60,9 @@ MIN_ROWS = 16
 MIN_COLS = 256
 
 
-def choose_blocks(n: int, d: int, v: int, chunk_size: int | tuple[int, int] | None,
-                  cpu: bool = False) -> tuple[int, int]:
+def choose_blocks(
+    n: int, d: int, v: int, chunk_size: int | tuple[int, int] | None, cpu: bool = False
+) -> tuple[int, int]:
     """Token rows and vocabulary columns per block (the rule of :func:`losskit.linear_cross_entropy`)."""
     if isinstance(chunk_size, tuple):
         return max(1, min(chunk_size[0], max(n, 1))), max(1, min(chunk_size[1], v))
@@ -100,8 +101,14 @@ def _softcap_deriv(z: Tensor, softcap: float) -> Tensor | None:
 
 
 def _grad_from_probs(
-    p: Tensor, deriv: Tensor | None, t: Tensor, v0: int, cw_blk: Tensor | None,
-    a: Tensor, b: Tensor, e: Tensor | None,
+    p: Tensor,
+    deriv: Tensor | None,
+    t: Tensor,
+    v0: int,
+    cw_blk: Tensor | None,
+    a: Tensor,
+    b: Tensor,
+    e: Tensor | None,
 ) -> Tensor:
     """Gradient with respect to the pre-cap logits of one block, built in the buffer of ``p``."""
     g = p.mul_(a[:, None])
@@ -117,8 +124,16 @@ def _grad_from_probs(
 class _Config:
     """The plain options of one call (kept together so the Function's signature stays short)."""
 
-    def __init__(self, ignore_index: int, smoothing: float, z_loss: float, softcap: float, reduction: str,
-                 rows: int, cols: int) -> None:
+    def __init__(
+        self,
+        ignore_index: int,
+        smoothing: float,
+        z_loss: float,
+        softcap: float,
+        reduction: str,
+        rows: int,
+        cols: int,
+    ) -> None:
         self.ignore_index = ignore_index
         self.smoothing = smoothing
         self.z_loss = z_loss
@@ -136,8 +151,9 @@ def _per_token_weight(t: Tensor, valid: Tensor, cw: Tensor | None, cd: torch.dty
     return cw[safe] * valid.to(cd)
 
 
-def _coefficients(vw: Tensor, valid: Tensor, lse: Tensor, g: Tensor, cfg: _Config, wbar: float | Tensor,
-                  v: int) -> tuple[Tensor, Tensor, Tensor | None]:
+def _coefficients(
+    vw: Tensor, valid: Tensor, lse: Tensor, g: Tensor, cfg: _Config, wbar: float | Tensor, v: int
+) -> tuple[Tensor, Tensor, Tensor | None]:
     """Per-token ``a, b, e`` of the module docstring, times the incoming gradient ``g``."""
     eps, zl = cfg.smoothing, cfg.z_loss
     b = vw * ((1.0 - eps) * g)
@@ -149,9 +165,16 @@ def _coefficients(vw: Tensor, valid: Tensor, lse: Tensor, g: Tensor, cfg: _Confi
     return a, b, e
 
 
-def _row_stats(h: Tensor, w: Tensor, bias: Tensor | None, t: Tensor, cw: Tensor | None, cd: torch.dtype,
-               cfg: _Config, keep: bool = False,
-               ) -> tuple[Tensor, Tensor, Tensor | None, tuple[Tensor, Tensor | None, Tensor] | None]:
+def _row_stats(
+    h: Tensor,
+    w: Tensor,
+    bias: Tensor | None,
+    t: Tensor,
+    cw: Tensor | None,
+    cd: torch.dtype,
+    cfg: _Config,
+    keep: bool = False,
+) -> tuple[Tensor, Tensor, Tensor | None, tuple[Tensor, Tensor | None, Tensor] | None]:
     """``(lse, z_y, Σ w_c z_c, kept)`` of one row chunk, online over vocabulary blocks.
 
     With ``keep`` (one vocabulary block only) ``kept`` is ``(exponentials, soft-cap derivative, 1 / their
@@ -190,8 +213,16 @@ def _row_stats(h: Tensor, w: Tensor, bias: Tensor | None, t: Tensor, cw: Tensor 
     return torch.log(acc) + m, zy, s, None
 
 
-def _token_loss(vw: Tensor, valid: Tensor, lse: Tensor, zy: Tensor, s: Tensor | None, cfg: _Config,
-                wbar: float | Tensor, v: int) -> Tensor:
+def _token_loss(
+    vw: Tensor,
+    valid: Tensor,
+    lse: Tensor,
+    zy: Tensor,
+    s: Tensor | None,
+    cfg: _Config,
+    wbar: float | Tensor,
+    v: int,
+) -> Tensor:
     """Per-token loss ``ℓ_i`` from the folded statistics."""
     eps, zl = cfg.smoothing, cfg.z_loss
     inner = (lse - zy) * (1.0 - eps)
@@ -204,9 +235,20 @@ def _token_loss(vw: Tensor, valid: Tensor, lse: Tensor, zy: Tensor, s: Tensor | 
 
 
 def _accumulate(
-    h: Tensor, w: Tensor, bias: Tensor | None, t: Tensor, cw: Tensor | None, lse: Tensor,
-    a: Tensor, b: Tensor, e: Tensor | None, cd: torch.dtype, cfg: _Config,
-    gw: Tensor | None, gb: Tensor | None, gh: Tensor | None,
+    h: Tensor,
+    w: Tensor,
+    bias: Tensor | None,
+    t: Tensor,
+    cw: Tensor | None,
+    lse: Tensor,
+    a: Tensor,
+    b: Tensor,
+    e: Tensor | None,
+    cd: torch.dtype,
+    cfg: _Config,
+    gw: Tensor | None,
+    gb: Tensor | None,
+    gh: Tensor | None,
     kept: tuple[Tensor, Tensor | None, Tensor] | None = None,
 ) -> None:
     """Gradient contributions of one row chunk, added into ``gh`` (its zeroed rows), ``gw`` and ``gb``."""
@@ -240,8 +282,9 @@ def _denominator(vw: Tensor, normalizer: Tensor | None) -> Tensor:
     return torch.where(denom == 0, torch.ones_like(denom), denom)
 
 
-def _reference_token_loss(h: Tensor, w: Tensor, bias: Tensor | None, t: Tensor, cw: Tensor | None,
-                          cfg: _Config, cd: torch.dtype) -> tuple[Tensor, Tensor]:
+def _reference_token_loss(
+    h: Tensor, w: Tensor, bias: Tensor | None, t: Tensor, cw: Tensor | None, cfg: _Config, cd: torch.dtype
+) -> tuple[Tensor, Tensor]:
     """Differentiable per-token loss on materialised logits (double backward only) and ``v·w_y``."""
     v = w.shape[0]
     u = torch.nn.functional.linear(h, w, bias).to(cd)
@@ -267,8 +310,15 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx: Any, hidden: Tensor, weight: Tensor, bias: Tensor | None, target: Tensor,
-        class_weight: Tensor | None, normalizer: Tensor | None, cfg: _Config, fused: bool,
+        ctx: Any,
+        hidden: Tensor,
+        weight: Tensor,
+        bias: Tensor | None,
+        target: Tensor,
+        class_weight: Tensor | None,
+        normalizer: Tensor | None,
+        cfg: _Config,
+        fused: bool,
     ) -> tuple[Tensor, Tensor]:
         """Loss and LSE; with ``fused`` also the gradients for a scalar loss."""
         n, v = hidden.shape[0], weight.shape[0]
@@ -287,8 +337,9 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
                 scale = torch.ones((), dtype=cd, device=vw.device)
         gh = torch.zeros(n, hidden.shape[1], dtype=cd, device=hidden.device) if fused and need[0] else None
         gw = torch.zeros(weight.shape, dtype=cd, device=weight.device) if fused and need[1] else None
-        gb = torch.zeros(v, dtype=cd, device=weight.device) if fused and bias is not None and need[2] \
-            else None
+        gb = (
+            torch.zeros(v, dtype=cd, device=weight.device) if fused and bias is not None and need[2] else None
+        )
         losses, lses = [], []
         for r0 in range(0, n, cfg.rows):
             r1 = min(r0 + cfg.rows, n)
@@ -299,8 +350,23 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
             if fused:
                 assert scale is not None and kept is not None
                 a, b, e = _coefficients(vw[r0:r1], valid[r0:r1], lse, scale, cfg, wbar, v)
-                _accumulate(h, weight, bias, t, cw, lse, a, b, e, cd, cfg, gw, gb,
-                            None if gh is None else gh[r0:r1], kept)
+                _accumulate(
+                    h,
+                    weight,
+                    bias,
+                    t,
+                    cw,
+                    lse,
+                    a,
+                    b,
+                    e,
+                    cd,
+                    cfg,
+                    gw,
+                    gb,
+                    None if gh is None else gh[r0:r1],
+                    kept,
+                )
             kept = None  # free this chunk's block before the next one is allocated
         loss = torch.cat(losses) if losses else torch.zeros(0, dtype=cd, device=hidden.device)
         lse_all = torch.cat(lses) if lses else torch.zeros(0, dtype=cd, device=hidden.device)
@@ -353,8 +419,22 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
         for r0 in range(0, n, cfg.rows):
             r1 = min(r0 + cfg.rows, n)
             a, b, e = _coefficients(vw[r0:r1], valid[r0:r1], lse[r0:r1], g_tok[r0:r1], cfg, wbar, v)
-            _accumulate(hidden[r0:r1], weight, bias, target[r0:r1], cw, lse[r0:r1], a, b, e, cd, cfg,
-                        gw, gb, None if gh is None else gh[r0:r1])
+            _accumulate(
+                hidden[r0:r1],
+                weight,
+                bias,
+                target[r0:r1],
+                cw,
+                lse[r0:r1],
+                a,
+                b,
+                e,
+                cd,
+                cfg,
+                gw,
+                gb,
+                None if gh is None else gh[r0:r1],
+            )
         return (
             None if gh is None else gh.to(hidden.dtype),
             None if gw is None else gw.to(weight.dtype),
@@ -364,8 +444,15 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
 
 
 def _double_backward(
-    hidden: Tensor, weight: Tensor, bias: Tensor | None, target: Tensor, class_weight: Tensor | None,
-    normalizer: Tensor | None, cfg: _Config, grad: Tensor, need: tuple[bool, ...],
+    hidden: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    target: Tensor,
+    class_weight: Tensor | None,
+    normalizer: Tensor | None,
+    cfg: _Config,
+    grad: Tensor,
+    need: tuple[bool, ...],
 ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
     """First derivatives as differentiable functions of the inputs (for create_graph=True)."""
     cd = torch.float32 if hidden.dtype in (torch.float16, torch.bfloat16) else hidden.dtype
@@ -383,9 +470,20 @@ def _double_backward(
 
 
 def linear_cross_entropy_kernel(
-    hidden: Tensor, weight: Tensor, bias: Tensor | None, target: Tensor, class_weight: Tensor | None,
-    normalizer: Tensor | None, *, ignore_index: int, label_smoothing: float, z_loss: float, softcap: float,
-    reduction: str, rows: int, cols: int,
+    hidden: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    target: Tensor,
+    class_weight: Tensor | None,
+    normalizer: Tensor | None,
+    *,
+    ignore_index: int,
+    label_smoothing: float,
+    z_loss: float,
+    softcap: float,
+    reduction: str,
+    rows: int,
+    cols: int,
 ) -> tuple[Tensor, Tensor]:
     """Validated-input entry point: returns ``(loss, lse)``; inputs are ``(N, D)``, ``(V, D)``, ``(N,)``."""
     cfg = _Config(ignore_index, label_smoothing, z_loss, softcap, reduction, rows, cols)
@@ -407,8 +505,9 @@ def linear_cross_entropy_kernel(
 #            ∂ℓ/∂s = T q (log q − log p − k),   ∂ℓ/∂t = T (p − q)
 
 
-def _distill_block(h: Tensor, w: Tensor, b: Tensor | None, teacher: Tensor, temperature: float,
-                   cd: torch.dtype) -> tuple[Tensor, Tensor]:
+def _distill_block(
+    h: Tensor, w: Tensor, b: Tensor | None, teacher: Tensor, temperature: float, cd: torch.dtype
+) -> tuple[Tensor, Tensor]:
     """Student and teacher log-probabilities of one row chunk."""
     s = _logits(h, w, b, cd, 0.0)
     logq = torch.log_softmax(s.div_(temperature), dim=1)
@@ -424,8 +523,15 @@ class LinearDistillationFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx: Any, hidden: Tensor, weight: Tensor, bias: Tensor | None, teacher: Tensor, valid: Tensor,
-        temperature: float, reverse: bool, rows: int,
+        ctx: Any,
+        hidden: Tensor,
+        weight: Tensor,
+        bias: Tensor | None,
+        teacher: Tensor,
+        valid: Tensor,
+        temperature: float,
+        reverse: bool,
+        rows: int,
     ) -> Tensor:
         """Per-token ``T² · KL`` (0 where ``valid`` is False)."""
         n = hidden.shape[0]
@@ -473,8 +579,11 @@ class LinearDistillationFunction(torch.autograd.Function):
         g = (grad.to(cd) * valid.to(cd)) * temp
         gh = torch.empty(n, hidden.shape[1], dtype=cd, device=hidden.device) if need[0] else None
         gw = torch.zeros(weight.shape, dtype=cd, device=weight.device) if need[1] else None
-        gb = torch.zeros(weight.shape[0], dtype=cd, device=weight.device) if bias is not None and need[2] \
+        gb = (
+            torch.zeros(weight.shape[0], dtype=cd, device=weight.device)
+            if bias is not None and need[2]
             else None
+        )
         gt = torch.empty(teacher.shape, dtype=cd, device=teacher.device) if need[3] else None
         for r0 in range(0, n, ctx.rows):
             r1 = min(r0 + ctx.rows, n)
@@ -502,15 +611,26 @@ class LinearDistillationFunction(torch.autograd.Function):
             None if gw is None else gw.to(weight.dtype),
             None if gb is None else gb.to(bias.dtype),
             None if gt is None else gt.to(teacher.dtype),
-            None, None, None, None,
+            None,
+            None,
+            None,
+            None,
         )
 
 
 def linear_distillation_kernel(
-    hidden: Tensor, weight: Tensor, bias: Tensor | None, teacher: Tensor, valid: Tensor, *,
-    temperature: float, reverse: bool, rows: int,
+    hidden: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    teacher: Tensor,
+    valid: Tensor,
+    *,
+    temperature: float,
+    reverse: bool,
+    rows: int,
 ) -> Tensor:
     """Validated-input entry point: per-token ``T² · KL`` for ``(N, D)``, ``(V, D)``, ``(N, V)`` inputs."""
-    out: Tensor = LinearDistillationFunction.apply(hidden, weight, bias, teacher, valid, temperature, reverse,
-                                                   rows)
+    out: Tensor = LinearDistillationFunction.apply(
+        hidden, weight, bias, teacher, valid, temperature, reverse, rows
+    )
     return out

@@ -82,8 +82,14 @@ def _errors(a: Tensor, fg: Tensor, hinge: bool) -> Tensor:
     return 1.0 - a * (2.0 * fg - 1.0) if hinge else (fg - a).abs()
 
 
-def dense_target(labels: Tensor | None, dense: Tensor | None, first: int, classes: int,
-                 valid: Tensor | None, dtype: torch.dtype) -> Tensor:
+def dense_target(
+    labels: Tensor | None,
+    dense: Tensor | None,
+    first: int,
+    classes: int,
+    valid: Tensor | None,
+    dtype: torch.dtype,
+) -> Tensor:
     """The ``(N, C', S)`` 0 / 1 target of classes ``first .. first + C' - 1``, ignored pixels zeroed."""
     if dense is not None:
         g = dense
@@ -94,8 +100,15 @@ def dense_target(labels: Tensor | None, dense: Tensor | None, first: int, classe
     return g if valid is None else g * valid.unsqueeze(1)
 
 
-def plain_lovasz(a: Tensor, labels: Tensor | None, dense: Tensor | None, first: int, valid: Tensor | None,
-                 hinge: bool, pooled: bool) -> Tensor:
+def plain_lovasz(
+    a: Tensor,
+    labels: Tensor | None,
+    dense: Tensor | None,
+    first: int,
+    valid: Tensor | None,
+    hinge: bool,
+    pooled: bool,
+) -> Tensor:
     """The loss of every row in differentiable ops: ``(N, C')``, or ``(C',)`` when ``pooled``.
 
     ``a`` ``(N, C', S)``: logits (``hinge``) or probabilities of the kept classes; the target is either
@@ -111,8 +124,15 @@ def plain_lovasz(a: Tensor, labels: Tensor | None, dense: Tensor | None, first: 
     return lovasz_extension(errors, fg, keep)
 
 
-def _rank_block(a: Tensor, fg: Tensor, invalid: Tensor | None, layout: tuple[int, ...], hinge: bool,
-                ranks: Tensor, grad: Tensor | None) -> Tensor:
+def _rank_block(
+    a: Tensor,
+    fg: Tensor,
+    invalid: Tensor | None,
+    layout: tuple[int, ...],
+    hinge: bool,
+    ranks: Tensor,
+    grad: Tensor | None,
+) -> Tensor:
     r"""Loss ``(R,)`` of rows ``a``, ``fg`` ``(R, P)``; their gradient is written into ``grad`` if given.
 
     ``invalid`` (bool, or None) flags the ignored entries, broadcastable to the rows viewed as ``layout``;
@@ -158,8 +178,16 @@ def _rows_per_block(rows: int, length: int, budget: int, threads: int) -> int:
     return max(1, min(max(threads, budget // max(1, length)), (rows + 1) // 2))
 
 
-def _forward(a: Tensor, labels: Tensor | None, dense: Tensor | None, first: int, valid: Tensor | None,
-             hinge: bool, pooled: bool, need_grad: bool) -> tuple[Tensor, Tensor]:
+def _forward(
+    a: Tensor,
+    labels: Tensor | None,
+    dense: Tensor | None,
+    first: int,
+    valid: Tensor | None,
+    hinge: bool,
+    pooled: bool,
+    need_grad: bool,
+) -> tuple[Tensor, Tensor]:
     """Loss (as :func:`plain_lovasz`) and its gradient w.r.t. ``a``, block by block.
 
     The gradient is ``(N, C', S)``, or empty without ``need_grad``. A block is some classes of some
@@ -230,8 +258,16 @@ class Lovasz(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(a: Tensor, labels: Tensor | None, dense: Tensor | None, first: int, valid: Tensor | None,
-                hinge: bool, pooled: bool, need_grad: bool) -> tuple[Tensor, Tensor]:
+    def forward(
+        a: Tensor,
+        labels: Tensor | None,
+        dense: Tensor | None,
+        first: int,
+        valid: Tensor | None,
+        hinge: bool,
+        pooled: bool,
+        need_grad: bool,
+    ) -> tuple[Tensor, Tensor]:
         """Loss ``(N, C')`` (``(C',)`` when pooled) and ``∂(Σ loss)/∂a`` ``(N, C', S)``.
 
         The second is empty without ``need_grad`` (the caller passes ``is_grad_enabled() and
@@ -260,8 +296,9 @@ class Lovasz(torch.autograd.Function):
         if g_loss is None:
             return (None, *none)
         if torch.is_grad_enabled():
-            (ga,) = differentiate_plain(lambda: plain_lovasz(a, labels, dense, first, valid, hinge, pooled),
-                                        (a,), g_loss)
+            (ga,) = differentiate_plain(
+                lambda: plain_lovasz(a, labels, dense, first, valid, hinge, pooled), (a,), g_loss
+            )
             return (ga, *none)
         grad, ctx.grad = ctx.grad, None
         if grad is None or grad.numel() != a.numel():  # a second backward of a retained graph (the first

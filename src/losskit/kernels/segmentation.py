@@ -106,16 +106,19 @@ def _forward(
     for lo, hi in spans:
         # contiguous chunk-sized copies: the index ops (gather, scatter) are slow on strided operands
         part_tp, part_sp = index_sums(
-            _activation(x[:, :, lo:hi], sigmoid), labels[:, lo:hi].contiguous(),
-            None if valid is None else valid[:, lo:hi].contiguous(), squared,
+            _activation(x[:, :, lo:hi], sigmoid),
+            labels[:, lo:hi].contiguous(),
+            None if valid is None else valid[:, lo:hi].contiguous(),
+            squared,
         )
         tp.add_(part_tp)
         sp.add_(part_sp)
     return tp, sp
 
 
-def _grad(x: Tensor, labels: Tensor, valid: Tensor | None, g_tp: Tensor, g_sp: Tensor, sigmoid: bool,
-          squared: bool) -> Tensor:
+def _grad(
+    x: Tensor, labels: Tensor, valid: Tensor | None, g_tp: Tensor, g_sp: Tensor, sigmoid: bool, squared: bool
+) -> Tensor:
     """``∂L/∂x`` of ``x`` ``(N, C, k)``, labels ``(N, k)``, from ``∂L/∂TP`` and ``∂L/∂Σp`` (module doc)."""
     p = _activation(x, sigmoid)
     lab = labels.unsqueeze(1)
@@ -199,8 +202,9 @@ def _softmax_forward(
     return tp, sp, p, own, sg
 
 
-def _softmax_grad_(p: Tensor, own: Tensor, labels: Tensor, valid: Tensor | None, g_tp: Tensor,
-                   g_sp: Tensor) -> Tensor:
+def _softmax_grad_(
+    p: Tensor, own: Tensor, labels: Tensor, valid: Tensor | None, g_tp: Tensor, g_sp: Tensor
+) -> Tensor:
     """Turn ``p`` into ``∂L/∂x`` in place.
 
     ``∂L/∂x_c = p_c (a_c - u) + g_c p_t b`` with ``u = Σ_c a_c p_c + p_t b`` (``a = ∂L/∂Σp``,
@@ -296,7 +300,13 @@ class IndexStats(torch.autograd.Function):
             return _grad(x, labels, valid, g_tp, g_sp, sigmoid, squared), None, None, None, None
         grad = torch.empty_like(x, memory_format=torch.contiguous_format)
         for lo, hi in spans:
-            grad[:, :, lo:hi] = _grad(x[:, :, lo:hi], labels[:, lo:hi].contiguous(),
-                                      None if valid is None else valid[:, lo:hi].contiguous(),
-                                      g_tp, g_sp, sigmoid, squared)
+            grad[:, :, lo:hi] = _grad(
+                x[:, :, lo:hi],
+                labels[:, lo:hi].contiguous(),
+                None if valid is None else valid[:, lo:hi].contiguous(),
+                g_tp,
+                g_sp,
+                sigmoid,
+                squared,
+            )
         return grad, None, None, None, None

@@ -43,8 +43,10 @@ def make_image(rng: np.random.Generator, radius: float, size: int) -> tuple[torc
     """One noisy image ``(1, 1, size, size)`` with a centred-ish disc of ``radius`` px and its 0/1 mask."""
     yy, xx = np.mgrid[0:size, 0:size]
     cy, cx = rng.uniform(size / 3, 2 * size / 3, 2)
-    mask = ((yy - cy) ** 2 + (xx - cx) ** 2 <= radius * radius).astype(np.int64) if radius > 0 else np.zeros(
-        (size, size), dtype=np.int64
+    mask = (
+        ((yy - cy) ** 2 + (xx - cx) ** 2 <= radius * radius).astype(np.int64)
+        if radius > 0
+        else np.zeros((size, size), dtype=np.int64)
     )
     img = rng.normal(0.0, 0.6, size=(size, size)) + 1.2 * mask
     return torch.tensor(img, dtype=D)[None, None], torch.tensor(mask)[None]
@@ -126,8 +128,13 @@ def _worker(rank: int, init_file: str, out_dir: str, seed: int, quick: bool) -> 
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD,
-                            timeout=datetime.timedelta(seconds=300))
+    dist.init_process_group(
+        "gloo",
+        init_method=f"file://{init_file}",
+        rank=rank,
+        world_size=WORLD,
+        timeout=datetime.timedelta(seconds=300),
+    )
     try:
         group = dist.group.WORLD
         x_all, t_all = make_batch(seed, _size(quick))
@@ -216,8 +223,10 @@ def run(seed: int = 0, quick: bool = True) -> dict[str, Any]:
             for p, q in zip(net.parameters(), params):
                 p.copy_(q)
         losses[label] = {**_scores(net, x_te, t_te), "train_global_dice_loss": _loss_value(net, x_all, t_all)}
-    losses["one process, whole batch"] = {**_scores(reference, x_te, t_te),
-                                          "train_global_dice_loss": _loss_value(reference, x_all, t_all)}
+    losses["one process, whole batch"] = {
+        **_scores(reference, x_te, t_te),
+        "train_global_dice_loss": _loss_value(reference, x_all, t_all),
+    }
     glabel = "global Dice (process_group)"
     param_diff = max(
         float((p - q.detach()).abs().max())
@@ -240,8 +249,9 @@ def run(seed: int = 0, quick: bool = True) -> dict[str, Any]:
             "global Dice loss (every rank)": ranks[0]["global_loss"],
             "one-process Dice loss of the 4 images": one,
             "max |global - one process|": max(abs(r["global_loss"] - one) for r in ranks),
-            "share of the local average from ranks with < 1% foreground (%)":
-                100 * sum(row["local_dice_loss"] for row in small) / (WORLD * local_avg),
+            "share of the local average from ranks with < 1% foreground (%)": 100
+            * sum(row["local_dice_loss"] for row in small)
+            / (WORLD * local_avg),
             "their share of the local gradient (%)": sum(row["grad_share_local_%"] for row in small),
             "their share of the global gradient (%)": sum(row["grad_share_global_%"] for row in small),
             "empty rank: share of the local gradient (%)": rows[0]["grad_share_local_%"],
@@ -259,8 +269,10 @@ def headline(result: dict[str, Any]) -> tuple[str, bool]:
     s = result["scores"]
     diff = s["max |global - one process|"]
     share = s["share of the local average from ranks with < 1% foreground (%)"]
-    empty_local, empty_global = s["empty rank: share of the local gradient (%)"], s[
-        "empty rank: share of the global gradient (%)"]
+    empty_local, empty_global = (
+        s["empty rank: share of the local gradient (%)"],
+        s["empty rank: share of the global gradient (%)"],
+    )
     gap = abs(s["per-rank average of local Dice losses"] - s["global Dice loss (every rank)"])
     ok = (
         diff < 1e-10
@@ -290,10 +302,18 @@ def plot(result: dict[str, Any], out_dir: Any) -> list[Any]:
     xs = np.arange(len(rows))
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.2))
     a1.bar(xs, [r["local_dice_loss"] for r in rows], 0.5, label="local Dice loss (per rank)")
-    a1.axhline(result["scores"]["per-rank average of local Dice losses"], color="C0", ls="--",
-               label="average of the local losses")
-    a1.axhline(result["scores"]["global Dice loss (every rank)"], color="C3", ls="-",
-               label="global Dice loss (= one process)")
+    a1.axhline(
+        result["scores"]["per-rank average of local Dice losses"],
+        color="C0",
+        ls="--",
+        label="average of the local losses",
+    )
+    a1.axhline(
+        result["scores"]["global Dice loss (every rank)"],
+        color="C3",
+        ls="-",
+        label="global Dice loss (= one process)",
+    )
     a1.set_xticks(xs, labels)
     a1.set_xlabel("rank (foreground share of its image)")
     a1.set_ylabel("Dice loss")
@@ -332,8 +352,10 @@ def conclusions(result: dict[str, Any]) -> dict[str, Any]:
         "criterion": "holds when the global Dice equals the one-process Dice of the four images to 1e-10, DDP "
         "training with it matches one-process training, and the per-rank average differs from it and is "
         "dominated (> 50 %) by the ranks with under 1 % foreground",
-        "against": ["on held-out images the two training modes score about the same Dice; the difference is in "
-                    "the objective and its gradients, not (on this small run) in the final score"],
+        "against": [
+            "on held-out images the two training modes score about the same Dice; the difference is in "
+            "the objective and its gradients, not (on this small run) in the final score"
+        ],
         "recommendation": (
             "With batch Dice (per_image=False) on several ranks, pass process_group so every rank optimises the "
             f"Dice of the whole batch (here {s['global Dice loss (every rank)']:.4f}); the per-rank average "

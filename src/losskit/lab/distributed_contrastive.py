@@ -63,7 +63,12 @@ def _tower() -> nn.Module:
 
 
 def _train(
-    loss_name: str, negatives: str, data: tuple[Tensor, Tensor, Tensor, Tensor], *, steps: int, seed: int,
+    loss_name: str,
+    negatives: str,
+    data: tuple[Tensor, Tensor, Tensor, Tensor],
+    *,
+    steps: int,
+    seed: int,
     eval_every: int,
 ) -> list[list[float]]:
     """Train one variant; ``[step, held-out top-1]`` every ``eval_every`` steps."""
@@ -134,18 +139,26 @@ def run(seed: int = 0, quick: bool = True) -> dict[str, Any]:
                 for s in seeds:
                     a_tr, b_tr = make_pairs(4096, 2 * s + 1)
                     a_te, b_te = make_pairs(500, 2 * s + 2)
-                    curve = _train(loss_name, negatives, (a_tr, b_tr, a_te, b_te), steps=steps, seed=s,
-                                   eval_every=eval_every)
+                    curve = _train(
+                        loss_name,
+                        negatives,
+                        (a_tr, b_tr, a_te, b_te),
+                        steps=steps,
+                        seed=s,
+                        eval_every=eval_every,
+                    )
                     finals.append(curve[-1][1])
                     if s == seed:
                         curves[f"{loss_name}-{negatives}"] = curve
-                rows.append({
-                    "loss": loss_name,
-                    "negatives": negatives,
-                    "negatives_per_anchor": (PER_RANK if negatives == "local" else WORLD * PER_RANK) - 1,
-                    "top1": sum(finals) / len(finals),
-                    "seconds": round(time.perf_counter() - t0, 2),
-                })
+                rows.append(
+                    {
+                        "loss": loss_name,
+                        "negatives": negatives,
+                        "negatives_per_anchor": (PER_RANK if negatives == "local" else WORLD * PER_RANK) - 1,
+                        "top1": sum(finals) / len(finals),
+                        "seconds": round(time.perf_counter() - t0, 2),
+                    }
+                )
                 per_seed[f"{loss_name}-{negatives}"] = finals
     g = WORLD * PER_RANK
     return {
@@ -173,9 +186,11 @@ def headline(result: dict[str, Any]) -> tuple[str, bool]:
     gain = {n: by[(n, "global")] - by[(n, "local")] for n in LOSSES}
     parts = ", ".join(f"{n} {by[(n, 'local')]:.2f} → {by[(n, 'global')]:.2f}" for n in LOSSES)
     ok = gain["clip"] > 0.03 and gain["siglip"] >= 0.0 and gain["clip"] > gain["siglip"]
-    return (f"held-out top-1 retrieval with local ({result['per_rank'] - 1}) → global "
-            f"({result['global_batch'] - 1}) negatives per anchor on {result['world']} ranks: {parts}; "
-            "CLIP's softmax gains most"), ok
+    return (
+        f"held-out top-1 retrieval with local ({result['per_rank'] - 1}) → global "
+        f"({result['global_batch'] - 1}) negatives per anchor on {result['world']} ranks: {parts}; "
+        "CLIP's softmax gains most"
+    ), ok
 
 
 def plot(result: dict[str, Any], out_dir: Any) -> list[Any]:
@@ -192,8 +207,14 @@ def plot(result: dict[str, Any], out_dir: Any) -> list[Any]:
         for negatives, style in (("local", "--"), ("global", "-")):
             curve = result["curves"][f"{name}-{negatives}"]
             per_anchor = (result["per_rank"] if negatives == "local" else result["global_batch"]) - 1
-            ax.plot([c[0] for c in curve], [c[1] for c in curve], style, marker="o", ms=3,
-                    label=f"{negatives} negatives ({per_anchor} per anchor)")
+            ax.plot(
+                [c[0] for c in curve],
+                [c[1] for c in curve],
+                style,
+                marker="o",
+                ms=3,
+                label=f"{negatives} negatives ({per_anchor} per anchor)",
+            )
         ax.set_title(f"{name}_loss, {result['world']} ranks × {result['per_rank']} pairs", fontsize=10)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
@@ -216,8 +237,10 @@ def format_table(result: dict[str, Any]) -> str:
     ]
     lines.append("-" * len(lines[-1]))
     for r in result["rows"]:
-        lines.append(f"{r['loss']:8s} {r['negatives']:10s} {r['negatives_per_anchor']:10d} {r['top1']:7.3f} "
-                     f"{r['seconds']:8.2f}")
+        lines.append(
+            f"{r['loss']:8s} {r['negatives']:10s} {r['negatives_per_anchor']:10d} {r['top1']:7.3f} "
+            f"{r['seconds']:8.2f}"
+        )
     c = result["per_rank_cost"]
     lines += [
         "",
@@ -244,8 +267,10 @@ def conclusions(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "criterion": "holds when global negatives raise CLIP's held-out top-1 retrieval by more than 0.03, do not "
         "lower SigLIP's, and help CLIP more than SigLIP",
-        "against": ["the ranks are simulated in one process (the exactness with real ranks is tested separately); "
-                    "a single seed on small generated data"],
+        "against": [
+            "the ranks are simulated in one process (the exactness with real ranks is tested separately); "
+            "a single seed on small generated data"
+        ],
         "recommendation": (
             "For contrastive training on several ranks, pass process_group (with local_loss=True to keep memory at "
             f"local x global): CLIP went from {by[('clip', 'local')]:.2f} to {by[('clip', 'global')]:.2f} top-1 "

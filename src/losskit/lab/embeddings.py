@@ -264,8 +264,15 @@ def plot(result: dict[str, Any], out_dir: Any) -> list[Any]:
         ax.set_ylabel("embedding dim 2", fontsize=8)
     cmap = plt.get_cmap("tab10")
     handles = [plt.Line2D([], [], marker="o", linestyle="", color=cmap(d), markersize=4) for d in range(10)]
-    fig.legend(handles, [str(d) for d in range(10)], title="digit", loc="center right", fontsize=7,
-               title_fontsize=8, frameon=False)
+    fig.legend(
+        handles,
+        [str(d) for d in range(10)],
+        title="digit",
+        loc="center right",
+        fontsize=7,
+        title_fontsize=8,
+        frameon=False,
+    )
     fig.tight_layout(rect=(0, 0, 0.95, 1))
     path = Path(out_dir) / "embeddings_scatter.png"
     fig.savefig(path, dpi=110)

@@ -70,8 +70,15 @@ class CharModel(torch.nn.Module):
         return torch.tanh(self.body(self.embed(ctx).flatten(1)))
 
 
-def _train(model: CharModel, loss_fn: Callable[[CharModel, torch.Tensor, torch.Tensor], torch.Tensor],
-           ctx: torch.Tensor, nxt: torch.Tensor, steps: int, batch: int, seed: int) -> list[float]:
+def _train(
+    model: CharModel,
+    loss_fn: Callable[[CharModel, torch.Tensor, torch.Tensor], torch.Tensor],
+    ctx: torch.Tensor,
+    nxt: torch.Tensor,
+    steps: int,
+    batch: int,
+    seed: int,
+) -> list[float]:
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     g = torch.Generator().manual_seed(seed)
     curve = []
@@ -114,8 +121,11 @@ def _head_losses() -> dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tens
         return out
 
     impls: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {
-        "naive": naive, "losskit": fused}
+        "naive": naive,
+        "losskit": fused,
+    }
     if hasattr(F, "linear_cross_entropy") and hasattr(torch.nn, "LinearCrossEntropyOptions"):
+
         def chunked(h: torch.Tensor, w: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             return F.linear_cross_entropy(h, w, y, options=torch.nn.LinearCrossEntropyOptions())
 
@@ -184,9 +194,11 @@ def headline(result: dict[str, Any]) -> tuple[str, bool]:
     diff = result["max_abs_loss_difference"]
     ratio = result["memory_ratio_at_largest_vocab"]
     v = result["memory_vocab"][-1]
-    parts = [f"naive CE and linear_cross_entropy train the same curve (max |Δloss| {diff:.1e} over "
-             f"{result['steps']} steps); at V={v} losskit needs {ratio['naive']:.2f}x the naive path's "
-             "memory"]
+    parts = [
+        f"naive CE and linear_cross_entropy train the same curve (max |Δloss| {diff:.1e} over "
+        f"{result['steps']} steps); at V={v} losskit needs {ratio['naive']:.2f}x the naive path's "
+        "memory"
+    ]
     if "torch chunked" in ratio:
         parts.append(f"{ratio['torch chunked']:.2f}x torch's chunked path's")
     return ", ".join(parts), diff < 1e-4 and ratio["naive"] < 0.5
@@ -196,12 +208,16 @@ def conclusions(result: dict[str, Any]) -> dict[str, Any]:
     """The claim's criterion, the numbers that cut against it, and what to do (read by the report)."""
     ratio = result["memory_ratio_at_largest_vocab"]
     v = result["memory_vocab"][-1]
-    against = [f"a tiny model ({result['vocabulary']}-character vocabulary, {result['steps']} steps, "
-               "one seed): the curves are compared for equality, not for what the model learns"]
+    against = [
+        f"a tiny model ({result['vocabulary']}-character vocabulary, {result['steps']} steps, "
+        "one seed): the curves are compared for equality, not for what the model learns"
+    ]
     if "torch chunked" in ratio and ratio["torch chunked"] > 1.0:
         against.append(f"at V={v} losskit's peak is {ratio['torch chunked']:.2f}x torch's chunked path's")
-    against.append("the memory sweep is on the CPU allocator; on a GPU the logits' share of memory is "
-                   "the same, the absolute numbers are not")
+    against.append(
+        "the memory sweep is on the CPU allocator; on a GPU the logits' share of memory is "
+        "the same, the absolute numbers are not"
+    )
     return {
         "criterion": "holds when the two training curves agree to 1e-4 at every step and losskit's peak "
         "memory at the largest vocabulary is below half the naive path's",

@@ -37,10 +37,17 @@ LOSSES: dict[str, dict[str, Any]] = {
     "cross-entropy": {"fn": "cross_entropy", "kw": {}},
     "focal γ=2": {"fn": "softmax_focal_loss", "kw": {"gamma": 2.0}},
     "balanced softmax": {"fn": "balanced_softmax_loss", "kw": {"counts": "class_counts"}},
-    "LDAM": {"fn": "ldam_loss", "kw": {"counts": "class_counts", "scale": 30.0, "max_margin": 0.5},
-             "cosine": True},
-    "LDAM-DRW": {"fn": "ldam_loss", "kw": {"counts": "class_counts", "scale": 30.0, "max_margin": 0.5},
-                 "cosine": True, "drw": True},
+    "LDAM": {
+        "fn": "ldam_loss",
+        "kw": {"counts": "class_counts", "scale": 30.0, "max_margin": 0.5},
+        "cosine": True,
+    },
+    "LDAM-DRW": {
+        "fn": "ldam_loss",
+        "kw": {"counts": "class_counts", "scale": 30.0, "max_margin": 0.5},
+        "cosine": True,
+        "drw": True,
+    },
 }
 BASELINE = "cross-entropy"
 COUNT_AWARE = ("balanced softmax", "LDAM", "LDAM-DRW")
@@ -93,8 +100,9 @@ def drw_weights(counts: torch.Tensor, beta: float = 0.9999) -> torch.Tensor:
     return (w / w.sum() * len(counts)).float()
 
 
-def _train(cfg: dict[str, Any], seed: int, steps: int, x: torch.Tensor, y: torch.Tensor,
-           counts: torch.Tensor) -> torch.nn.Module:
+def _train(
+    cfg: dict[str, Any], seed: int, steps: int, x: torch.Tensor, y: torch.Tensor, counts: torch.Tensor
+) -> torch.nn.Module:
     torch.manual_seed(seed)
     model = _Net(bool(cfg.get("cosine")))
     opt = torch.optim.Adam(model.parameters(), lr=5e-3)
@@ -173,12 +181,14 @@ def conclusions(result: dict[str, Any]) -> dict[str, Any]:
     best = max(COUNT_AWARE, key=lambda k: m[k]["balanced_accuracy"])
     against = [
         f"{k}: balanced accuracy {v['balanced_accuracy']:.3f} <= cross-entropy {ce['balanced_accuracy']:.3f}"
-        for k, v in m.items() if k != BASELINE and v["balanced_accuracy"] <= ce["balanced_accuracy"]
+        for k, v in m.items()
+        if k != BASELINE and v["balanced_accuracy"] <= ce["balanced_accuracy"]
     ]
     against += [
         f"{k}: head-{TAIL} accuracy {v['head_accuracy']:.3f} < cross-entropy {ce['head_accuracy']:.3f} "
         "(the tail is bought with head accuracy)"
-        for k, v in m.items() if k in COUNT_AWARE and v["head_accuracy"] < ce["head_accuracy"] - 0.01
+        for k, v in m.items()
+        if k in COUNT_AWARE and v["head_accuracy"] < ce["head_accuracy"] - 0.01
     ]
     focal, ldam = m["focal γ=2"], m["LDAM"]
     ldam_helps = _gain(m, "LDAM")[0] > 0.02
@@ -198,8 +208,12 @@ def conclusions(result: dict[str, Any]) -> dict[str, Any]:
             f"LDAM-DRW {m['LDAM-DRW']['balanced_accuracy']:.3f}). "
             f"Focal loss, which ignores the counts, gave {focal['balanced_accuracy']:.3f} "
             f"(tail {focal['tail_accuracy']:.3f}). "
-            + (f"The tail is bought with head accuracy ({best}: head {m[best]['head_accuracy']:.3f} vs "
-               f"{ce['head_accuracy']:.3f}): " if m[best]["head_accuracy"] < ce["head_accuracy"] else "")
+            + (
+                f"The tail is bought with head accuracy ({best}: head {m[best]['head_accuracy']:.3f} vs "
+                f"{ce['head_accuracy']:.3f}): "
+                if m[best]["head_accuracy"] < ce["head_accuracy"]
+                else ""
+            )
             + "if the test distribution is as skewed as the training set, keep plain cross-entropy."
         ),
         "captions": {
@@ -222,8 +236,13 @@ def plot(result: dict[str, Any], out_dir: Any) -> list[Any]:
     counts = result["train_counts"]
     fig, ax = plt.subplots(figsize=(6.4, 5.4))
     for label, m in result["losses"].items():
-        ax.plot(counts, m["per_class_accuracy"], marker="o", markersize=4,
-                label=f"{label} (balanced {m['balanced_accuracy']:.2f}, tail {m['tail_accuracy']:.2f})")
+        ax.plot(
+            counts,
+            m["per_class_accuracy"],
+            marker="o",
+            markersize=4,
+            label=f"{label} (balanced {m['balanced_accuracy']:.2f}, tail {m['tail_accuracy']:.2f})",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("training examples of the class (log scale)")
     ax.set_ylabel("test accuracy of the class")
@@ -242,7 +261,9 @@ def plot(result: dict[str, Any], out_dir: Any) -> list[Any]:
 if __name__ == "__main__":
     res = run()
     for name, v in res["losses"].items():
-        print(f"{name:18s} balanced {v['balanced_accuracy']:.3f}  tail {v['tail_accuracy']:.3f}  "
-              f"head {v['head_accuracy']:.3f}  {v['seconds']:.1f} s  "
-              + " ".join(f"{a:.2f}" for a in v["per_class_accuracy"]))
+        print(
+            f"{name:18s} balanced {v['balanced_accuracy']:.3f}  tail {v['tail_accuracy']:.3f}  "
+            f"head {v['head_accuracy']:.3f}  {v['seconds']:.1f} s  "
+            + " ".join(f"{a:.2f}" for a in v["per_class_accuracy"])
+        )
     print(headline(res))

@@ -150,8 +150,9 @@ def conclusions(result: dict[str, Any]) -> dict[str, Any]:
     ]
     tv = m["tversky (α=.3, β=.7)"]
     if tv["precision"] < ce["precision"]:
-        against.append(f"Tversky's recall costs precision: {tv['precision']:.3f} vs cross-entropy "
-                       f"{ce['precision']:.3f}")
+        against.append(
+            f"Tversky's recall costs precision: {tv['precision']:.3f} vs cross-entropy {ce['precision']:.3f}"
+        )
     return {
         "criterion": "holds when the best of Dice, Tversky and Dice + CE beats cross-entropy's foreground "
         "Dice score and Tversky (α=.3, β=.7) has the highest foreground recall of all losses (one seed)",

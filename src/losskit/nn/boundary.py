@@ -106,10 +106,12 @@ class DeepSupervision(Loss):
             if isinstance(weights, Tensor):
                 weights = [float(w) for w in weights.detach().cpu().reshape(-1)]
             if not isinstance(weights, (list, tuple)):
-                raise TypeError(f"{fn}: weights must be a sequence of numbers or None, got "
-                                f"{type(weights).__name__}")
-            ws = tuple(checks.check_number(fn, "weights", w, low=0.0, high=math.inf, high_open=True)
-                       for w in weights)
+                raise TypeError(
+                    f"{fn}: weights must be a sequence of numbers or None, got {type(weights).__name__}"
+                )
+            ws = tuple(
+                checks.check_number(fn, "weights", w, low=0.0, high=math.inf, high_open=True) for w in weights
+            )
             if not ws or sum(ws) <= 0.0:
                 raise ValueError(
                     f"{fn}: weights must hold at least one positive number, got {tuple(weights)!r}"
@@ -159,19 +161,23 @@ class DeepSupervision(Loss):
         for k, o in enumerate(outs):
             checks.check_tensor(fn, f"outputs[{k}]", o)
             if o.dim() < 3:
-                raise ValueError(f"{fn}: outputs[{k}] must have shape (N, C, *spatial), got "
-                                 f"{checks.fmt_shape(o.shape)}")
+                raise ValueError(
+                    f"{fn}: outputs[{k}] must have shape (N, C, *spatial), got {checks.fmt_shape(o.shape)}"
+                )
         weights = self.level_weights(len(outs))
         if isinstance(target, Tensor):
             if target.dim() == 0 or int(target.shape[0]) != int(outs[0].shape[0]):
-                raise ValueError(f"{fn}: target must have the outputs' batch size {int(outs[0].shape[0])}, "
-                                 f"got shape {checks.fmt_shape(target.shape)}")
+                raise ValueError(
+                    f"{fn}: target must have the outputs' batch size {int(outs[0].shape[0])}, "
+                    f"got shape {checks.fmt_shape(target.shape)}"
+                )
             targets = [self._resize(target, o) for o in outs]
         else:
             targets = list(target)
             if len(targets) != len(outs):
-                raise ValueError(f"{fn}: target must be one tensor or one per output ({len(outs)}), got "
-                                 f"{len(targets)}")
+                raise ValueError(
+                    f"{fn}: target must be one tensor or one per output ({len(outs)}), got {len(targets)}"
+                )
         total: Tensor | None = None
         for w, o, t in zip(weights, outs, targets):
             term = w * self.loss(o, t)

@@ -89,8 +89,13 @@ class GHMCLoss(Loss):
         self.register_buffer("acc_sum", torch.zeros(self.bins))
 
     def forward(
-        self, input: Tensor, target: Tensor, weight: Tensor | None = None, *,
-        normalizer: float | Tensor | None = None, process_group: Any = None,
+        self,
+        input: Tensor,
+        target: Tensor,
+        weight: Tensor | None = None,
+        *,
+        normalizer: float | Tensor | None = None,
+        process_group: Any = None,
     ) -> Tensor:
         """The GHM-C loss of the batch, weighted by the running density when momentum > 0 (training).
 
@@ -100,16 +105,25 @@ class GHMCLoss(Loss):
         counts = None
         if self.momentum > 0 and self.training:
             dtype = torch.float32 if input.dtype in (torch.float16, torch.bfloat16) else input.dtype
-            _, batch = F.ghm_bin_counts(input.detach().to(dtype), target.detach().to(dtype), bins=self.bins,
-                                        weight=weight)
+            _, batch = F.ghm_bin_counts(
+                input.detach().to(dtype), target.detach().to(dtype), bins=self.bins, weight=weight
+            )
             batch = dist_.all_reduce_sum(batch, dist_.resolve_group("GHMCLoss", process_group))
             with torch.no_grad():
                 acc = self.acc_sum.to(batch.dtype)
                 updated = torch.where(batch > 0, self.momentum * acc + (1.0 - self.momentum) * batch, acc)
                 self.acc_sum.copy_(updated.to(self.acc_sum.dtype))
             counts = updated
-        return F.ghm_c_loss(input, target, bins=self.bins, bin_counts=counts, weight=weight,
-                            reduction=self.reduction, normalizer=normalizer, process_group=process_group)
+        return F.ghm_c_loss(
+            input,
+            target,
+            bins=self.bins,
+            bin_counts=counts,
+            weight=weight,
+            reduction=self.reduction,
+            normalizer=normalizer,
+            process_group=process_group,
+        )
 
     def extra_repr(self) -> str:
         """Bins, momentum and reduction."""

@@ -210,9 +210,13 @@ class SigLIPLoss(FunctionalLoss):
     def extra_repr(self) -> str:
         """The scale, the bias, whether they are learnable, and the other options."""
         rest = super().extra_repr()
-        head = (f"logit_scale={float(self.logit_scale.detach()):.4g}, "
-                f"logit_bias={float(self.logit_bias.detach()):.4g}, learnable={self.learnable}")
+        head = (
+            f"logit_scale={float(self.logit_scale.detach()):.4g}, "
+            f"logit_bias={float(self.logit_bias.detach()):.4g}, learnable={self.learnable}"
+        )
         return head + (", " + rest if rest else "")
+
+
 @register("cosine_embedding", family="embedding")
 class CosineEmbeddingLoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.cosine_embedding_loss`; ``forward(x1, x2, target)``."""
@@ -265,7 +269,11 @@ class CenterLoss(FunctionalLoss):
     centers: Tensor
 
     def __init__(
-        self, num_classes: int | None = None, feat_dim: int | None = None, *, centers: Tensor | None = None,
+        self,
+        num_classes: int | None = None,
+        feat_dim: int | None = None,
+        *,
+        centers: Tensor | None = None,
         **options: Any,
     ) -> None:
         super().__init__(**options)

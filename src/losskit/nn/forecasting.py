@@ -76,4 +76,3 @@ class MASELoss(FunctionalLoss):
     """Module form of :func:`losskit.functional.mase_loss`; pass ``history=`` or ``scale=`` at call time."""
 
     function = staticmethod(F.mase_loss)
-

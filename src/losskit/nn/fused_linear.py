@@ -58,8 +58,14 @@ class LinearDistillationLoss(FunctionalLoss):
 
     function = staticmethod(F.linear_distillation_loss)
 
-    def forward(self, hidden: Tensor, weight: Tensor | nn.Linear, teacher_logits: Tensor,
-                target: Tensor | None = None, **kwargs: Any) -> Tensor:
+    def forward(
+        self,
+        hidden: Tensor,
+        weight: Tensor | nn.Linear,
+        teacher_logits: Tensor,
+        target: Tensor | None = None,
+        **kwargs: Any,
+    ) -> Tensor:
         """The distillation loss of the student head against ``teacher_logits``."""
         w = _head("LinearDistillationLoss", weight, kwargs)
         if target is not None:

@@ -118,8 +118,9 @@ class SeesawLoss(Loss):
         checks.check_reduction(name, reduction)
         self.p = checks.check_number(name, "p", p, low=0.0, high=float("inf"), high_open=True)
         self.q = checks.check_number(name, "q", q, low=0.0, high=float("inf"), high_open=True)
-        if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
-                                        or num_classes < 1):
+        if num_classes is not None and (
+            isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1
+        ):
             raise ValueError(f"SeesawLoss: num_classes must be a positive int or None, got {num_classes!r}")
         if weight is not None:
             checks.check_float(name, "weight", weight)
@@ -134,8 +135,10 @@ class SeesawLoss(Loss):
         else:
             checks.check_tensor(name, "class_counts", class_counts)
             if num_classes is not None and tuple(class_counts.shape) != (num_classes,):
-                raise ValueError(f"SeesawLoss: class_counts must have shape ({num_classes},) for num_classes="
-                                 f"{num_classes}, got {checks.fmt_shape(class_counts.shape)}")
+                raise ValueError(
+                    f"SeesawLoss: class_counts must have shape ({num_classes},) for num_classes="
+                    f"{num_classes}, got {checks.fmt_shape(class_counts.shape)}"
+                )
             counts = class_counts.detach().clone()
         self.register_buffer("class_counts", counts)
         self.register_buffer("weight", None if weight is None else weight.detach().clone())
@@ -169,8 +172,10 @@ class SeesawLoss(Loss):
             if self.class_counts.numel() == 0:
                 self.class_counts = torch.zeros(C, dtype=torch.int64, device=input.device)
             elif self.class_counts.numel() != C:
-                raise ValueError(f"{fn}: input has {C} classes on dim {self.dim} but class_counts counts "
-                                 f"{self.class_counts.numel()}")
+                raise ValueError(
+                    f"{fn}: input has {C} classes on dim {self.dim} but class_counts counts "
+                    f"{self.class_counts.numel()}"
+                )
             tgt = checks.check_index_target(fn, "target", target)
             checks.check_labels(fn, "target", tgt, C, self.ignore_index)
             with torch.no_grad():
@@ -184,12 +189,24 @@ class SeesawLoss(Loss):
         if counts.numel() == 0 and isinstance(input, Tensor) and input.dim() >= 2:
             n_classes = int(input.shape[self.dim % input.dim()])
             counts = torch.zeros(n_classes, dtype=torch.int64, device=input.device)
-        return F.seesaw_loss(input, target, class_counts=counts, p=self.p, q=self.q, weight=self.weight,
-                             ignore_index=self.ignore_index, dim=self.dim, reduction=self.reduction,
-                             normalizer=self.normalizer, process_group=process_group)
+        return F.seesaw_loss(
+            input,
+            target,
+            class_counts=counts,
+            p=self.p,
+            q=self.q,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            dim=self.dim,
+            reduction=self.reduction,
+            normalizer=self.normalizer,
+            process_group=process_group,
+        )
 
     def extra_repr(self) -> str:
         """Counts mode, p, q and reduction."""
         mode = "accumulated" if self.accumulate else "fixed"
-        return f"class_counts={mode}{tuple(self.class_counts.shape)}, p={self.p}, q={self.q}, " \
-               f"reduction={self.reduction!r}"
+        return (
+            f"class_counts={mode}{tuple(self.class_counts.shape)}, p={self.p}, q={self.q}, "
+            f"reduction={self.reduction!r}"
+        )

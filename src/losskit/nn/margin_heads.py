@@ -110,13 +110,28 @@ class ArcFaceLoss(_OwnsCentres):
     function = staticmethod(F.arcface_loss)
 
     def __init__(
-        self, num_classes: int, embedding_size: int, *, scale: float = 64.0, margin: float = 0.5,
-        sub_centers: int = 1, easy_margin: bool = False, reduction: str = "mean",
-        normalizer: float | Tensor | None = None, process_group: Any = None,
+        self,
+        num_classes: int,
+        embedding_size: int,
+        *,
+        scale: float = 64.0,
+        margin: float = 0.5,
+        sub_centers: int = 1,
+        easy_margin: bool = False,
+        reduction: str = "mean",
+        normalizer: float | Tensor | None = None,
+        process_group: Any = None,
     ) -> None:
-        super().__init__(num_classes, embedding_size, scale=scale, margin=margin, sub_centers=sub_centers,
-                         easy_margin=easy_margin, reduction=reduction,
-                         **_given(normalizer=normalizer, process_group=process_group))
+        super().__init__(
+            num_classes,
+            embedding_size,
+            scale=scale,
+            margin=margin,
+            sub_centers=sub_centers,
+            easy_margin=easy_margin,
+            reduction=reduction,
+            **_given(normalizer=normalizer, process_group=process_group),
+        )
 
 
 @register("cosface", "am_softmax", "large_margin_cosine", family="margin_heads")
@@ -148,11 +163,24 @@ class CosFaceLoss(_OwnsCentres):
     function = staticmethod(F.cosface_loss)
 
     def __init__(
-        self, num_classes: int, embedding_size: int, *, scale: float = 64.0, margin: float = 0.35,
-        reduction: str = "mean", normalizer: float | Tensor | None = None, process_group: Any = None,
+        self,
+        num_classes: int,
+        embedding_size: int,
+        *,
+        scale: float = 64.0,
+        margin: float = 0.35,
+        reduction: str = "mean",
+        normalizer: float | Tensor | None = None,
+        process_group: Any = None,
     ) -> None:
-        super().__init__(num_classes, embedding_size, scale=scale, margin=margin, reduction=reduction,
-                         **_given(normalizer=normalizer, process_group=process_group))
+        super().__init__(
+            num_classes,
+            embedding_size,
+            scale=scale,
+            margin=margin,
+            reduction=reduction,
+            **_given(normalizer=normalizer, process_group=process_group),
+        )
 
 
 @register("sphereface", "a_softmax", "angular_softmax", family="margin_heads")
@@ -184,12 +212,26 @@ class SphereFaceLoss(_OwnsCentres):
     function = staticmethod(F.sphereface_loss)
 
     def __init__(
-        self, num_classes: int, embedding_size: int, *, margin: int = 4, scale: float = 1.0,
-        blend: float = 0.0, reduction: str = "mean", normalizer: float | Tensor | None = None,
+        self,
+        num_classes: int,
+        embedding_size: int,
+        *,
+        margin: int = 4,
+        scale: float = 1.0,
+        blend: float = 0.0,
+        reduction: str = "mean",
+        normalizer: float | Tensor | None = None,
         process_group: Any = None,
     ) -> None:
-        super().__init__(num_classes, embedding_size, margin=margin, scale=scale, blend=blend,
-                         reduction=reduction, **_given(normalizer=normalizer, process_group=process_group))
+        super().__init__(
+            num_classes,
+            embedding_size,
+            margin=margin,
+            scale=scale,
+            blend=blend,
+            reduction=reduction,
+            **_given(normalizer=normalizer, process_group=process_group),
+        )
 
 
 @register("proxy_anchor", family="margin_heads")
@@ -221,8 +263,15 @@ class ProxyAnchorLoss(_OwnsCentres):
     _param = "proxies"
 
     def __init__(
-        self, num_classes: int, embedding_size: int, *, alpha: float = 32.0, delta: float = 0.1,
-        weight: Tensor | None = None, reduction: str = "mean", normalizer: float | Tensor | None = None,
+        self,
+        num_classes: int,
+        embedding_size: int,
+        *,
+        alpha: float = 32.0,
+        delta: float = 0.1,
+        weight: Tensor | None = None,
+        reduction: str = "mean",
+        normalizer: float | Tensor | None = None,
         process_group: Any = None,
     ) -> None:
         extra = _given(weight=weight, normalizer=normalizer, process_group=process_group)

@@ -104,33 +104,41 @@ class BarronLoss(Loss):
         checks.check_flag(name, "learn_scale", learn_scale)
         if not (isinstance(alpha_range, (tuple, list)) and len(alpha_range) == 2):
             raise TypeError(f"{name}: alpha_range must be a pair (lo, hi), got {alpha_range!r}")
-        lo = checks.check_number(name, "alpha_range[0]", alpha_range[0], low=0.0, high=math.inf,
-                                 high_open=True)
-        hi = checks.check_number(name, "alpha_range[1]", alpha_range[1], low=lo, low_open=True, high=math.inf,
-                                 high_open=True)
+        lo = checks.check_number(
+            name, "alpha_range[0]", alpha_range[0], low=0.0, high=math.inf, high_open=True
+        )
+        hi = checks.check_number(
+            name, "alpha_range[1]", alpha_range[1], low=lo, low_open=True, high=math.inf, high_open=True
+        )
         c_lo = checks.check_number(name, "scale_min", scale_min, low=0.0, low_open=True)
-        if num_features is not None and (isinstance(num_features, bool) or not isinstance(num_features, int)
-                                         or num_features < 1):
+        if num_features is not None and (
+            isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1
+        ):
             raise ValueError(f"{name}: num_features must be None or a positive int, got {num_features!r}")
         shape = () if num_features is None else (num_features,)
         self.reduction = reduction
         self.learn_alpha, self.learn_scale = learn_alpha, learn_scale
         self.alpha_range, self.scale_min = (lo, hi), c_lo
         if learn_alpha:
-            a0 = 0.5 * (lo + hi) if alpha is None else checks.check_number(
-                name, "alpha", alpha, low=lo, high=hi, low_open=True, high_open=True)
+            a0 = (
+                0.5 * (lo + hi)
+                if alpha is None
+                else checks.check_number(name, "alpha", alpha, low=lo, high=hi, low_open=True, high_open=True)
+            )
             u = (a0 - lo) / (hi - lo)
             self.latent_alpha = nn.Parameter(torch.full(shape, math.log(u) - math.log1p(-u)))
         else:
             a0 = 1.0 if alpha is None else checks.check_number(name, "alpha", alpha)
             self.register_buffer("fixed_alpha", torch.full(shape, a0))
         if learn_scale:
-            c0 = checks.check_number(name, "scale", scale, low=c_lo, low_open=True, high=math.inf,
-                                     high_open=True)
+            c0 = checks.check_number(
+                name, "scale", scale, low=c_lo, low_open=True, high=math.inf, high_open=True
+            )
             self.latent_scale = nn.Parameter(torch.full(shape, _inv_softplus(c0 - c_lo)))
         else:
-            c0 = checks.check_number(name, "scale", scale, low=0.0, low_open=True, high=math.inf,
-                                     high_open=True)
+            c0 = checks.check_number(
+                name, "scale", scale, low=0.0, low_open=True, high=math.inf, high_open=True
+            )
             self.register_buffer("fixed_scale", torch.full(shape, c0))
 
     @property
@@ -149,8 +157,13 @@ class BarronLoss(Loss):
         return self.fixed_scale
 
     def forward(
-        self, input: Tensor, target: Tensor, weight: Tensor | None = None, *,
-        normalizer: float | Tensor | None = None, process_group: Any = None,
+        self,
+        input: Tensor,
+        target: Tensor,
+        weight: Tensor | None = None,
+        *,
+        normalizer: float | Tensor | None = None,
+        process_group: Any = None,
     ) -> Tensor:
         """The NLL when α or c is learned, else ρ (see the class docstring).
 
@@ -158,10 +171,21 @@ class BarronLoss(Loss):
         across ranks keep the Module inside the DDP-wrapped model so that α's and c's gradients are averaged.
         """
         nll = self.learn_alpha or self.learn_scale
-        return F.barron_loss(input, target, alpha=self.alpha, scale=self.scale, nll=nll, weight=weight,
-                             reduction=self.reduction, normalizer=normalizer, process_group=process_group)
+        return F.barron_loss(
+            input,
+            target,
+            alpha=self.alpha,
+            scale=self.scale,
+            nll=nll,
+            weight=weight,
+            reduction=self.reduction,
+            normalizer=normalizer,
+            process_group=process_group,
+        )
 
     def extra_repr(self) -> str:
         """Learned or fixed, and the range."""
-        return (f"learn_alpha={self.learn_alpha}, learn_scale={self.learn_scale}, "
-                f"alpha_range={self.alpha_range}, reduction={self.reduction!r}")
+        return (
+            f"learn_alpha={self.learn_alpha}, learn_scale={self.learn_scale}, "
+            f"alpha_range={self.alpha_range}, reduction={self.reduction!r}"
+        )

@@ -53,8 +53,11 @@ def _reject_class_indices(fn: str, input: Tensor, target: Tensor) -> None:
     That is the multi-class calling convention; rather than a bare shape error (or a silent guess), name
     the multi-class loss and the one-hot alternative.
     """
-    if input.dim() >= 2 and input.shape[1] > 1 and target.dtype != torch.bool and tuple(target.shape) == (
-        tuple(input.shape[:1]) + tuple(input.shape[2:])
+    if (
+        input.dim() >= 2
+        and input.shape[1] > 1
+        and target.dtype != torch.bool
+        and tuple(target.shape) == (tuple(input.shape[:1]) + tuple(input.shape[2:]))
     ):
         peer = _MULTICLASS_PEER.get(fn, "cross_entropy")
         raise ValueError(
@@ -159,8 +162,9 @@ def binary_cross_entropy(
     fn = "binary_cross_entropy"
     checks.check_reduction(fn, reduction)
     check_input_type(fn, input_type)
-    target, weight = _binary_extras(fn, input, target, weight, label_smoothing=label_smoothing,
-                                    ignore_index=ignore_index, mask=mask)
+    target, weight = _binary_extras(
+        fn, input, target, weight, label_smoothing=label_smoothing, ignore_index=ignore_index, mask=mask
+    )
     x, y, w = _binary_setup(fn, input, target, weight)
     pw = None
     if pos_weight is not None:
@@ -172,8 +176,15 @@ def binary_cross_entropy(
         logp, log1mp = binary_log_probs(fn, x, input_type)
         pos = y * logp if pw is None else pw * y * logp
         loss = -(pos + (1.0 - y) * log1mp)
-    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 @declare(alpha=Number(low=0.0, high=1.0), input_type=OneOf(INPUT_TYPES))
@@ -228,12 +239,23 @@ def balanced_cross_entropy(
     x, y, w = _binary_setup(fn, input, target, weight)
     logp, log1mp = binary_log_probs(fn, x, input_type)
     loss = (a * y + (1.0 - a) * (1.0 - y)) * _bce_terms(logp, log1mp, y)
-    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
-@declare(alpha=Number(low=0.0, high=1.0, optional=True), gamma=NONNEGATIVE,
-         label_smoothing=Number(low=0.0, high=1.0), input_type=OneOf(INPUT_TYPES))
+@declare(
+    alpha=Number(low=0.0, high=1.0, optional=True),
+    gamma=NONNEGATIVE,
+    label_smoothing=Number(low=0.0, high=1.0),
+    input_type=OneOf(INPUT_TYPES),
+)
 def sigmoid_focal_loss(
     input: Tensor,
     target: Tensor,
@@ -304,23 +326,38 @@ def sigmoid_focal_loss(
     a = None if alpha is None else checks.check_number(fn, "alpha", alpha, low=0.0, high=1.0)
     g = checks.check_number(fn, "gamma", gamma, low=0.0)
     check_input_type(fn, input_type)
-    target, weight = _binary_extras(fn, input, target, weight, label_smoothing=label_smoothing,
-                                    ignore_index=ignore_index, mask=mask)
+    target, weight = _binary_extras(
+        fn, input, target, weight, label_smoothing=label_smoothing, ignore_index=ignore_index, mask=mask
+    )
     x, y, w = _binary_setup(fn, input, target, weight)
     pw = _pos_weight(fn, pos_weight, x)
     if input_type == "logits" and not y.requires_grad and pw is None and fastpath.applies():
         # fused kernel: 9 elementwise passes forward, closed-form backward, saves only (x, y)
         loss = SigmoidFocal.apply(x, y, a, g)
-        return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
-                      inputs={"input": input, "target": target})
+        return finish(
+            fn,
+            loss,
+            reduction,
+            w,
+            normalizer=normalizer,
+            process_group=process_group,
+            inputs={"input": input, "target": target},
+        )
     logp, log1mp = binary_log_probs(fn, x, input_type)
     loss = _bce_terms(logp, log1mp, y) if pw is None else -(pw * y * logp + (1.0 - y) * log1mp)
     if g != 0.0:
         loss = loss * torch.exp(g * _log_one_minus_pt(logp, log1mp, y))
     if a is not None:
         loss = (a * y + (1.0 - a) * (1.0 - y)) * loss
-    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 @declare(beta=NONNEGATIVE, input_type=OneOf(INPUT_TYPES))
@@ -390,8 +427,15 @@ def quality_focal_loss(
         at_zero = diff == 0
         safe = torch.where(at_zero, torch.ones_like(diff), diff)
         loss = loss * torch.where(at_zero, torch.zeros_like(diff), safe.pow(b))
-    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 @declare(alpha=NONNEGATIVE, gamma=NONNEGATIVE)
@@ -455,8 +499,15 @@ def varifocal_loss(
     logp, log1mp = binary_log_probs(fn, x, "logits")
     focal = torch.where(y > 0, y, a * torch.exp(g * logp))
     loss = focal * _bce_terms(logp, log1mp, y)
-    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 def distribution_focal_loss(
@@ -529,9 +580,15 @@ def distribution_focal_loss(
     lp_left = logp.gather(-1, idx).squeeze(-1)
     lp_right = logp.gather(-1, idx + 1).squeeze(-1)
     loss = -((left + 1.0 - y) * lp_left + (y - left) * lp_right)
-    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
-
+    return finish(
+        fn,
+        loss,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -609,10 +666,15 @@ def multilabel_soft_margin_loss(
     if cw is not None:
         terms = terms * cw.to(terms.dtype)
     loss = terms.sum(1) / max(c, 1)
-    return finish(fn, loss, reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
-
+    return finish(
+        fn,
+        loss,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 # --------------------------------------------------------------------------------------------------

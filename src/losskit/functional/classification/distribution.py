@@ -122,8 +122,15 @@ def kl_divergence(
         p = torch.exp(logp)
         term = torch.where(p > 0, p * (logp - logq), torch.zeros_like(p))
     loss = to_base(term.sum(d), base)
-    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )
 
 
 def entropy(
@@ -185,8 +192,9 @@ def entropy(
     logp = class_log_probs(fn, x, input_type, d)
     p = x if input_type == "probs" else torch.exp(logp)
     loss = to_base(-(p * logp).sum(d), base)
-    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input})
+    return finish(
+        fn, loss, reduction, w, normalizer=normalizer, process_group=process_group, inputs={"input": input}
+    )
 
 
 def brier_score(
@@ -255,5 +263,12 @@ def brier_score(
     else:
         onehot = t
     loss = (p - onehot).square().sum(d)
-    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input, "target": target},
+    )

@@ -117,8 +117,9 @@ def hinge_loss(
     loss = torch.clamp(mg - m, min=0.0)
     if squared:
         loss = loss.square()
-    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input})
+    return finish(
+        fn, loss, reduction, w, normalizer=normalizer, process_group=process_group, inputs={"input": input}
+    )
 
 
 def perceptron_loss(
@@ -161,9 +162,15 @@ def perceptron_loss(
     fn = "perceptron_loss"
     checks.check_reduction(fn, reduction)
     m, w = _margin_setup(fn, input, target, weight)
-    return finish(fn, torch.clamp(-m, min=0.0), reduction, w,
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input})
+    return finish(
+        fn,
+        torch.clamp(-m, min=0.0),
+        reduction,
+        w,
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input},
+    )
 
 
 def exponential_loss(
@@ -248,8 +255,9 @@ def exponential_loss(
         inner = torch.exp(torch.where(over, torch.full_like(u, a), u))
         excess = torch.where(over, u - a, torch.zeros_like(u))
         loss = torch.where(over, math.exp(a) * (1.0 + torch.log1p(excess)), inner)
-    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input})
+    return finish(
+        fn, loss, reduction, w, normalizer=normalizer, process_group=process_group, inputs={"input": input}
+    )
 
 
 def zero_one_loss(
@@ -295,9 +303,15 @@ def zero_one_loss(
     checks.check_finite(fn, "input", input)
     m, w = _margin_setup(fn, input.detach(), target, weight)
     loss = (m <= 0).to(m.dtype)
-    return finish(fn, loss, reduction, None if w is None else w.detach(),
-                  normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        None if w is None else w.detach(),
+        normalizer=normalizer,
+        process_group=process_group,
+        inputs={"input": input},
+    )
 
 
 @declare(margin=Number(), variant=OneOf(("crammer_singer", "weston_watkins")))
@@ -392,5 +406,6 @@ def multiclass_hinge_loss(
         loss = terms.masked_fill(is_y, 0.0).sum(1)
     if cw is not None:
         loss = loss * cw[target]
-    return finish(fn, loss, reduction, w, normalizer=normalizer, process_group=process_group,
-                  inputs={"input": input})
+    return finish(
+        fn, loss, reduction, w, normalizer=normalizer, process_group=process_group, inputs={"input": input}
+    )

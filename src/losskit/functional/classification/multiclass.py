@@ -96,11 +96,17 @@ def _multiclass_terms(
         if plain_ce and d == 1:
             # the common case: torch's fused log-softmax + NLL (+ smoothing) with the weight w·α
             loss = F.cross_entropy(
-                x, tgt, weight=cw, ignore_index=ignore_index, label_smoothing=label_smoothing,
+                x,
+                tgt,
+                weight=cw,
+                ignore_index=ignore_index,
+                label_smoothing=label_smoothing,
                 reduction="none",
             )
         elif (
-            input_type == "logits" and label_smoothing == 0.0 and fastpath.applies()
+            input_type == "logits"
+            and label_smoothing == 0.0
+            and fastpath.applies()
             and not (cw is not None and cw.requires_grad)
         ):
             # fused kernel: one log-softmax forward, closed-form backward, saves only the logits
@@ -224,12 +230,27 @@ def cross_entropy(
     checks.check_reduction(fn, reduction)
     check_base(fn, base)
     loss, norm = _multiclass_terms(
-        fn, input, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing,
-        input_type=input_type, dim=dim, mask=mask,
+        fn,
+        input,
+        target,
+        weight=weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        input_type=input_type,
+        dim=dim,
+        mask=mask,
     )
     loss = to_base(loss, base)
-    return finish(fn, loss, reduction, denominator=norm, normalizer=normalizer, process_group=process_group,
-                  facts={"classes": int(input.shape[dim])}, inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        denominator=norm,
+        normalizer=normalizer,
+        process_group=process_group,
+        facts={"classes": int(input.shape[dim])},
+        inputs={"input": input, "target": target},
+    )
 
 
 @declare(gamma=NONNEGATIVE, label_smoothing=Number(low=0.0, high=1.0), input_type=OneOf(INPUT_TYPES))
@@ -304,19 +325,37 @@ def softmax_focal_loss(
         if input.shape[dim] < 2:
             raise ValueError(f"{fn}: input needs at least 2 classes on dim {dim}, got {input.shape[dim]}")
     loss, norm = _multiclass_terms(
-        fn, input, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing,
-        input_type=input_type, dim=dim, mask=mask, alpha=alpha, gamma=gamma,
+        fn,
+        input,
+        target,
+        weight=weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        input_type=input_type,
+        dim=dim,
+        mask=mask,
+        alpha=alpha,
+        gamma=gamma,
     )
-    return finish(fn, loss, reduction, denominator=norm, normalizer=normalizer, process_group=process_group,
-                  facts={"classes": int(input.shape[dim])}, inputs={"input": input, "target": target})
+    return finish(
+        fn,
+        loss,
+        reduction,
+        denominator=norm,
+        normalizer=normalizer,
+        process_group=process_group,
+        facts={"classes": int(input.shape[dim])},
+        inputs={"input": input, "target": target},
+    )
 
 
 # --------------------------------------------------------------------------------------------------
 # online hard example mining for dense cross-entropy (issue 13)
 
 
-@declare(threshold=Number(low=0.0, high=1.0, low_open=True), min_kept=Integer(low=0),
-         input_type=OneOf(INPUT_TYPES))
+@declare(
+    threshold=Number(low=0.0, high=1.0, low_open=True), min_kept=Integer(low=0), input_type=OneOf(INPUT_TYPES)
+)
 def ohem_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -433,8 +472,15 @@ def ohem_cross_entropy(
     if group is not None:
         # every rank must take part in the same selection collectives: compare the options first
         option = th if k is None else k
-        dist_.check_consistent(fn, group, x.device, classes=c, top_k_mode=int(k is not None),
-                               min_kept=min_kept if k is None else 0, option_x1e9=round(option * 1e9))
+        dist_.check_consistent(
+            fn,
+            group,
+            x.device,
+            classes=c,
+            top_k_mode=int(k is not None),
+            min_kept=min_kept if k is None else 0,
+            option_x1e9=round(option * 1e9),
+        )
     with torch.no_grad():
         if k is not None:
             chosen = _topk_selection(loss.detach().reshape(-1), k, group)
@@ -443,8 +489,15 @@ def ohem_cross_entropy(
             chosen = _ohem_selection(p, valid.reshape(-1), th, min_kept, group)
     chosen = chosen.reshape(loss.shape)
     picked = torch.where(chosen, loss, torch.zeros_like(loss))
-    return finish(fn, picked, reduction, denominator=chosen.to(loss.dtype), normalizer=normalizer,
-                  process_group=group, inputs={"input": input})
+    return finish(
+        fn,
+        picked,
+        reduction,
+        denominator=chosen.to(loss.dtype),
+        normalizer=normalizer,
+        process_group=group,
+        inputs={"input": input},
+    )
 
 
 def _ohem_selection(p: Tensor, v: Tensor, th: float, min_kept: int, group: ProcessGroup | None) -> Tensor:
