@@ -13,6 +13,12 @@ Pages carry HTML-comment markers, replaced here while the page's Markdown is rea
 ``<!-- losskit:bench [STEM] -->``
     one table per ``docs/assets/bench/*.json`` written by ``benchmarks/bench_*.py --json`` (only
     ``STEM.json`` when a stem is given); a note otherwise.
+``<!-- losskit:ratio STEM | CASE | PEER | fwd|fwdbwd|peak -->``
+    one peer / losskit ratio read from ``docs/assets/bench/STEM.json`` (forward time, forward + backward
+    time or peak memory of the case named CASE, or the one case whose name starts with CASE), e.g. inside
+    a sentence; ``not measured`` when the file is absent (the page then gets one note saying how to
+    measure), ``withheld`` when the case's timings are flagged. Prose quotes benchmark numbers only this
+    way, never typed by hand (``tests/test_docs_build.py`` scans the pages for typed ratios).
 ``<!-- losskit:modules MODULE -->``
     a table of the Modules of ``losskit.nn.MODULE``: class, function and the names ``losskit.get`` takes.
 ``<!-- losskit:link PAGE.md TEXT -->``
@@ -53,7 +59,8 @@ HOW_TO_BENCH = (
     "`python -m benchmarks.bench_<family> --json docs/assets/bench/<family>.json`, `--quick` for a smoke run)"
 )
 
-_MARKERS = ("plot", "lab", "bench", "modules", "link", "include")
+_MARKERS = ("plot", "lab", "bench", "ratio", "modules", "link", "include")
+_RATIO_COLUMNS = {"fwd": "fwd_ms", "fwdbwd": "fwdbwd_ms", "peak": "peak_mb"}
 _state: dict[str, Any] = {}
 
 
@@ -137,6 +144,7 @@ class _Page:
         self.page, self.files, self.docs_dir = page, files, docs_dir
         self.page_config_dir = config_dir
         self.missing_plots: list[str] = []
+        self.missing_bench: list[str] = []
 
     def exists(self, rel: str) -> bool:
         return self.files.get_file_from_path(rel) is not None
@@ -327,7 +335,7 @@ class _Page:
     def bench(self, arg: str) -> str:
         folder = self.docs_dir / "assets" / "bench"
         files = sorted(folder.glob("*.json")) if folder.is_dir() else []
-        if arg.strip():  # <!-- losskit:bench bench_llm -->: that script's file only
+        if arg.strip():  # <!-- losskit:bench llm -->: that script's file only
             files = [f for f in files if f.stem == arg.strip()]
         if not files:
             return (
@@ -343,6 +351,39 @@ class _Page:
             except (ValueError, KeyError, TypeError, AttributeError) as err:
                 log.warning("losskit: cannot read benchmark file %s: %s", f, err)
         return "\n\n".join(parts)
+
+    # -- ratio -----------------------------------------------------------------------------------
+    def ratio(self, arg: str) -> str:
+        """``STEM | CASE | PEER | COLUMN``: one peer / losskit ratio of a benchmark file, for prose."""
+        fields = [f.strip() for f in arg.split("|")]
+        if len(fields) != 4 or fields[3] not in _RATIO_COLUMNS or not all(fields):
+            want = "'STEM | CASE | PEER | fwd|fwdbwd|peak'"
+            raise ValueError(f"{self.page.file.src_uri}: ratio: expected {want}, got {arg!r}")
+        stem, case, peer, column = fields
+        path = self.docs_dir / "assets" / "bench" / f"{stem}.json"
+        if not path.is_file():
+            if stem not in self.missing_bench:
+                self.missing_bench.append(stem)
+            return "*not measured*"
+        try:
+            cases = json.loads(path.read_text())["cases"]
+        except (ValueError, KeyError, TypeError) as err:
+            log.warning("losskit: cannot read benchmark file %s: %s", path, err)
+            return "*not measured*"
+        name = case if case in cases else None
+        if name is None:
+            starts = [c for c in cases if c.startswith(case)]
+            name = starts[0] if len(starts) == 1 else None
+        impls = cases.get(name) if name is not None else None
+        if not isinstance(impls, dict) or "losskit" not in impls or peer not in impls:
+            return f"*(no case `{_fmt(case)}` with `{_fmt(peer)}` in `{stem}.json`)*"
+        key = _RATIO_COLUMNS[column]
+        ref, r = impls["losskit"], impls[peer]
+        if column != "peak" and any(x.get("flags") for x in impls.values()):
+            return "*withheld (timings flagged)*"
+        if not ref.get(key) or key not in r:
+            return "*not measured*"
+        return f"{r[key] / ref[key]:.2f}×"
 
 
 def _indent(text: str, n: int) -> str:
@@ -507,6 +548,19 @@ def _bench_table(data: dict[str, Any], fname: str) -> str:
             "\n\n*floor x*: forward + backward time over the time to read the inputs once and "
             "write the gradient once at the machine's warm copy bandwidth."
         )
+    rss = data.get("rss")
+    if isinstance(rss, dict) and rss:  # bench_classification: peak RSS growth in a fresh process per impl
+        rss_rows = [
+            [_fmt(impl), f"{r['rss_mb']:.1f}", f"{r['x_input']:.2f}"]
+            for impl, r in rss.items()
+            if isinstance(r, dict) and "rss_mb" in r and "x_input" in r
+        ]
+        if rss_rows:
+            table += (
+                "\n\n*Peak RSS growth of one forward + backward over the inputs, each implementation in a "
+                "fresh process (`harness.peak_rss_bytes`: everything taken from the system, allocator slack "
+                "included):*\n\n" + _table(["implementation", "RSS growth MiB", "× input size"], rss_rows)
+            )
     m = data.get("machine")
     machine = ""
     if isinstance(m, dict):
@@ -534,6 +588,15 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any, **kwargs
     # markers inside fenced code stay as they are (the docs may show them)
     parts = re.split(r"(^```.*?^```)", markdown, flags=re.MULTILINE | re.DOTALL)
     markdown = "".join(p if p.startswith("```") else MARKER.sub(replace, p) for p in parts)
+    if ctx.missing_bench:
+        files = ", ".join(f"`docs/assets/bench/{s}.json`" for s in ctx.missing_bench)
+        note = (
+            '!!! note "Benchmark numbers not in this build"\n    The ratios quoted on this page are read '
+            f"from {files} at build time: run {HOW_TO_BENCH}, then build the docs.\n"
+        )
+        h1 = re.search(r"^# .*$", markdown, flags=re.MULTILINE)
+        at = h1.end() + 1 if h1 else 0
+        markdown = markdown[:at] + "\n" + note + "\n" + markdown[at:]
     if ctx.missing_plots:
         note = (
             f'!!! note "Plots not generated in this build"\n    The figures drawn by `losskit plot` for '

@@ -9,6 +9,7 @@ is a failure, not a skip.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -430,3 +431,170 @@ def test_every_local_link_and_asset_resolves_to_a_file_from_disk(site: Path) -> 
                 broken.setdefault(str(page.relative_to(site)), []).append(ref)
     assert checked > 300, checked
     assert not broken, {k: v[:5] for k, v in broken.items()}
+
+
+# --------------------------------------------------------------------------------------------------
+# benchmark numbers in prose come from the JSON (issue 16): the ratio marker, and no typed ratios
+
+
+def test_ratio_marker_reads_one_ratio_of_a_benchmark_file(tmp_path: Path) -> None:
+    md = (
+        "# Benchmarks\n\nintro\n\n"
+        "a <!-- losskit:ratio seg | dice 2-D | monai | fwdbwd --> b "
+        "<!-- losskit:ratio seg | dice 2-D | monai | peak --> c "
+        "<!-- losskit:ratio seg | dice 2-D | monai | fwd -->\n"
+    )
+    without = _render(tmp_path, md, "benchmarks.md")
+    assert without.count("*not measured*") == 3 and "losskit:ratio" not in without
+    # one note under the title, naming the missing file and how to write it
+    assert without.index('!!! note "Benchmark numbers not in this build"') < without.index("intro")
+    assert "`docs/assets/bench/seg.json`" in without and "make bench" in without
+
+    bench = tmp_path / "docs" / "assets" / "bench"
+    bench.mkdir(parents=True)
+    r = {"fwd_ms": 2.0, "fwdbwd_ms": 4.0, "peak_mb": 10.0}
+    data = {
+        "title": "seg",
+        "env": {},
+        "cases": {
+            "dice 2-D 2x4x64x64": {"losskit": r, "monai": {"fwd_ms": 3.0, "fwdbwd_ms": 10.0, "peak_mb": 8.0}},
+            "dice 3-D 1x3x24x24x24": {"losskit": r, "monai": r},
+        },
+    }
+    (bench / "seg.json").write_text(json.dumps(data), encoding="utf-8")
+    out = _render(tmp_path, md, "benchmarks.md")
+    # peer / losskit of the one case whose name starts with "dice 2-D": 10/4, 8/10, 3/2
+    assert "a 2.50× b 0.80× c 1.50×" in out
+    assert "not in this build" not in out
+
+    data["cases"]["dice 2-D 2x4x64x64"]["monai"]["flags"] = ["fwd+bwd < fwd"]
+    (bench / "seg.json").write_text(json.dumps(data), encoding="utf-8")
+    out = _render(tmp_path, md, "benchmarks.md")
+    assert "a *withheld (timings flagged)* b 0.80× c *withheld (timings flagged)*" in out  # memory is kept
+
+    out = _render(tmp_path, "# B\n\n<!-- losskit:ratio seg | dice | monai | peak -->\n", "benchmarks.md")
+    assert "*(no case `dice` with `monai` in `seg.json`)*" in out  # two cases start with "dice"
+    with pytest.raises(ValueError, match="ratio: expected 'STEM"):
+        _render(tmp_path, "# B\n\n<!-- losskit:ratio seg | dice 2-D | monai | memory -->\n", "benchmarks.md")
+
+
+def test_benchmark_page_renders_the_peak_rss_table_of_bench_classification(tmp_path: Path) -> None:
+    bench = tmp_path / "docs" / "assets" / "bench"
+    bench.mkdir(parents=True)
+    r = {"fwd_ms": 2.0, "fwdbwd_ms": 4.0, "peak_mb": 10.0}
+    rss = {"losskit": {"rss_mb": 6.0, "x_input": 1.2}, "torchvision": {"rss_mb": 50.0, "x_input": 10.0}}
+    data = {"title": "classification", "env": {}, "cases": {"c": {"losskit": r}}, "rss": rss}
+    (bench / "classification.json").write_text(json.dumps(data), encoding="utf-8")
+    out = _render(tmp_path, "# B\n\n<!-- losskit:bench -->\n", "benchmarks.md")
+    assert "| implementation | RSS growth MiB | × input size |" in out
+    assert "| losskit | 6.0 | 1.20 |" in out and "| torchvision | 50.0 | 10.00 |" in out
+
+
+_NUM = r"\d+(?:[.,]\d+)?(?:\s*(?:–|-|to)\s*\d+(?:[.,]\d+)?)?"  # 2, 2.4, 2.4–3.6
+_TIMES = r"\s?(?:×|x)(?![\w×])"  # 2× or 2x, not 2×4 or 2x4 (shapes)
+_SPEED = (
+    r"(?:faster|slower|quicker|lighter|heavier|cheaper|leaner|as (?:fast|quick|light|slow|heavy)"
+    r"|(?:less|more) (?:memory|time|RAM)|(?:lower|higher|smaller|larger|bigger) (?:peak|memory|time|latency"
+    r"|throughput|RSS))"
+)
+_PEERS = (
+    r"(?:torch|torchvision|kornia|MONAI|smp|segmentation-models-pytorch|timm|Liger(?:-Kernel)?"
+    r"|pytorch-metric-learning|scikit-learn|SciPy|(?:the )?naive)\b"
+)
+TYPED_RATIO = re.compile(
+    "|".join(
+        f"(?:{p})"
+        for p in (
+            rf"\b{_NUM}{_TIMES}\s+(?:[\w'-]+\s+){{0,2}}?{_SPEED}",  # 5.6× faster, 2x as fast
+            rf"{_SPEED}\s+(?:[\w'-]+\s+){{0,3}}?(?:by|of)\s+(?:about\s+|~\s?|≈\s?)?{_NUM}{_TIMES}",  # faster by 3x
+            rf"(?:speed-?up|saving|overhead)\s+(?:of\s+)?(?:about\s+|~\s?|≈\s?)?{_NUM}(?:{_TIMES}|\s?%)",
+            rf"\b{_NUM}{_TIMES}\s+(?:the\s+|its\s+)?(?:peak|memory|time|speed|throughput|RSS)\b",
+            rf"\b{_NUM}{_TIMES}\s+{_PEERS}",  # fwd+bwd 1.12x kornia
+            rf"\b{_NUM}\s?%\s+(?:{_SPEED}|overhead|speed-?up|less|fewer bytes)",  # 30 % less memory
+            rf"\b{_NUM}\s?(?:ms|µs|GB/s|MB/s)\b",  # a measured time or bandwidth
+        )
+    ),
+    re.IGNORECASE,
+)
+
+
+def _prose(text: str) -> str:
+    """Text as a reader sees it typed: no fenced code, no markers or comments, no TeX (× there is a product)."""
+    text = re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)
+    text = re.sub(r"\$\$.*?\$\$", "", text, flags=re.DOTALL)
+    return re.sub(r"\$[^$\n]+\$", "", text)
+
+
+def _typed_ratios(text: str) -> list[str]:
+    prose = _prose(text)
+    return [
+        prose[max(0, m.start() - 30) : m.end() + 10].replace("\n", " ") for m in TYPED_RATIO.finditer(prose)
+    ]
+
+
+def test_the_typed_ratio_pattern_catches_claims_and_spares_products() -> None:
+    claims = [
+        "5.6× faster than kornia",
+        "measured 2.4–3.6× faster",
+        "fwd+bwd 1.12x kornia, 6.5x MONAI",
+        "is 3x as fast",
+        "30 % less memory",
+        "a speed-up of 2.5x",
+        "faster by about 3x",
+        "1.5x the peak memory",
+        "takes 12.3 ms",
+        "copies at 8.4 GB/s",
+        "1.2x lighter than torchvision",
+    ]
+    assert [c for c in claims if not _typed_ratios(c)] == []
+    not_claims = [
+        "7 scales × 7 aspect ratios",
+        "repeats disagree by more than 2x, or whose forward + backward was faster than its forward",
+        "repeats disagree by more than 2x or whose forward + backward is faster",
+        "proxies at 100x the learning rate",
+        "The DIoU paper reports ≈ 1000× lower final error than GIoU",
+        "DIoU and CIoU fall to ≈ $4 \\times 10^3$",
+        "an all-reduce of the `G × 2D` gradient",
+        "one 2×4 image, a 3 x 7 bar",
+        "for 4 % more pinball loss",
+        "a ratio <!-- losskit:ratio classification | c | torch | fwdbwd --> faster",
+        "```\npython -m benchmarks.bench_llm  # 2.5x faster\n```",
+    ]
+    assert [c for c in not_claims if _typed_ratios(c)] == []
+
+
+def _rendered_docstring_files() -> list[Path]:
+    """Source files of every object the API reference renders (``::: losskit...`` directives)."""
+    files: set[Path] = set()
+    for page in DOCS.glob("*.md"):
+        for target in re.findall(r"^::: ([\w.]+)", page.read_text(encoding="utf-8"), flags=re.MULTILINE):
+            parts = target.split(".")
+            for i in range(len(parts), 0, -1):  # the longest prefix that is a module of src/
+                base = ROOT.joinpath("src", *parts[:i])
+                found = [f for f in (base.with_suffix(".py"), base / "__init__.py") if f.is_file()]
+                if found:
+                    files.add(found[0])
+                    break
+    return sorted(files)
+
+
+def test_no_page_types_a_speed_or_memory_ratio_by_hand() -> None:
+    """Benchmark numbers in prose come from docs/assets/bench/*.json (``<!-- losskit:ratio -->``) or not at all."""
+    texts = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in sorted(DOCS.glob("*.md"))}
+    for name in ("README.md", "benchmarks/README.md", "CONTRIBUTING.md"):
+        texts[name] = (ROOT / name).read_text(encoding="utf-8")
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    texts["CHANGELOG.md [Unreleased]"] = changelog.split("## [Unreleased]", 1)[1].split("\n## [", 1)[0]
+    docstring_files = _rendered_docstring_files()
+    assert ROOT / "src/losskit/functional/boxes.py" in docstring_files  # the directives were read
+    for f in docstring_files:
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+                if isinstance(node.value.value, str):
+                    texts[f"{f.relative_to(ROOT)}:{node.lineno}"] = node.value.value
+    found = {name: hits for name, text in texts.items() if (hits := _typed_ratios(text))}
+    assert not found, (
+        "speed / memory numbers typed by hand (quote benchmark JSON with <!-- losskit:ratio ... --> "
+        f"or say it without a number): {found}"
+    )

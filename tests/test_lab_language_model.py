@@ -47,3 +47,17 @@ def test_memory_grows_with_vocabulary_for_naive_only(results):
 def test_grammar_text_is_deterministic():
     rng1, rng2 = np.random.default_rng(3), np.random.default_rng(3)
     assert lm.make_text(rng1, 20) == lm.make_text(rng2, 20)
+
+
+def test_recommendation_states_the_trend_the_sweep_measured():
+    base = {"vocabulary": 20, "steps": 3, "memory_vocab": [1024, 4096, 16384]}
+    falling = {**base, "peak_mib": {"naive": [10.0, 40.0, 160.0], "losskit": [5.0, 8.0, 12.0]}}
+    falling["memory_ratio_at_largest_vocab"] = {"naive": 12.0 / 160.0}
+    rec = lm.conclusions(falling)["recommendation"]
+    assert "0.07x the naive path's peak memory at V=16384" in rec
+    assert "the saving grows with the vocabulary" in rec
+    # a sweep whose ratio does not fall at every step: the measured ratios, no claim of a trend
+    mixed = {**base, "peak_mib": {"naive": [10.0, 40.0, 160.0], "losskit": [5.0, 4.0, 80.0]}}
+    mixed["memory_ratio_at_largest_vocab"] = {"naive": 0.5}
+    rec = lm.conclusions(mixed)["recommendation"]
+    assert "grows" not in rec and "0.50 → 0.10 → 0.50" in rec

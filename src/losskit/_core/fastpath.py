@@ -27,8 +27,10 @@ _enabled = True
 def set_fast_paths(enabled: bool) -> None:
     """Turn losskit's fused kernels on (the default) or off for the whole process.
 
-    With ``False`` every loss computes its plain formula and autograd differentiates it: slower and
-    heavier, same values. Higher-order gradients and ``torch.func`` transforms work either way.
+    With ``False`` every loss computes its plain formula and autograd differentiates it: same values,
+    with the formula's intermediates saved for backward where a fused kernel saves only its inputs (what
+    that costs is measured, not assumed: ``benchmarks/bench_classification.py`` compares the two for
+    sigmoid focal). Higher-order gradients and ``torch.func`` transforms work either way.
 
     Args:
         enabled: ``True`` to use the fused kernels where they apply, ``False`` for the plain formulas.
