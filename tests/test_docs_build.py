@@ -9,7 +9,9 @@ is a failure, not a skip.
 
 from __future__ import annotations
 
+import html
 import importlib.util
+import inspect
 import json
 import os
 import re
@@ -22,6 +24,7 @@ import pytest
 
 import losskit
 import losskit.functional
+from losskit._core.docs import ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -430,3 +433,28 @@ def test_every_local_link_and_asset_resolves_to_a_file_from_disk(site: Path) -> 
                 broken.setdefault(str(page.relative_to(site)), []).append(ref)
     assert checked > 300, checked
     assert not broken, {k: v[:5] for k, v in broken.items()}
+
+
+def test_shared_argument_texts_are_expanded_on_the_site(site: Path) -> None:
+    """griffe reads docstrings from source, placeholders included; docs/griffe_rst.py expands them."""
+    pages = _pages(site)
+    placeholder = re.compile(r"\{(?:" + "|".join(ARGS) + r")\}")
+    for page, text in pages.items():
+        assert not placeholder.search(text), f"{page}: placeholder {placeholder.search(text)} left"
+    text = "\n".join(pages.values())
+    checked, missing = 0, []
+    for name in losskit.functional.__all__:
+        obj = getattr(losskit.functional, name)
+        keys = re.findall(r"^\s*\w+: \{(\w+)\}\s*$", inspect.getsource(obj), flags=re.MULTILINE)
+        if not keys:
+            continue
+        anchor = f'id="{obj.__module__}.{obj.__qualname__}"'
+        start = text.index(anchor)
+        end = text.find('class="doc doc-heading"', text.index(">", start))
+        section = html.unescape(re.sub(r"<[^>]+>", "", text[start : end if end > 0 else None]))
+        section = " ".join(section.split())
+        for key in keys:
+            checked += 1
+            if " ".join(ARGS[key].replace("``", "").split()) not in section:
+                missing.append(f"{name}: {{{key}}}")
+    assert checked > 200 and not missing, f"shared texts not rendered ({checked} checked): {missing}"
