@@ -42,6 +42,8 @@ ARGS: dict[str, str] = {
     ),
     "weight": 'elementwise weight broadcastable into the input\'s shape; ``"mean"`` is ``Σ w ℓ / Σ w``.',
     "weight_per_box": "optional per-box weight ``(...)``.",
+    "weight_per_sample": 'per-sample weight ``(N,)``; ``"mean"`` divides by its sum.',
+    "weight_per_pair": 'per-pair weight ``(N,)``; ``"mean"`` divides by its sum.',
     "box_format": '``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.',
     "input_type": '``"logits"`` (default), ``"probs"`` or ``"log_probs"``.',
     "ignore_index": "the label value to skip. Default -100.",

@@ -281,7 +281,7 @@ def contrastive_loss(
             ``distance="cosine"`` distances lie in [0, 2], so a margin around 0.5 is typical.
         distance: ``"euclidean"`` (default, the paper's :math:`D`) or ``"cosine"``
             (:math:`D = 1 - \cos(x_1, x_2)`, scale-invariant).
-        weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
+        weight: {weight_per_pair}
         reduction: ``"none"`` (``(N,)``), ``"mean"``, ``"sum"`` or ``"mean_nonzero"`` (the mean over the
             pairs whose loss is > 0: pytorch-metric-learning's ``AvgNonZeroReducer``; 0 when none is).
         normalizer: {normalizer}
@@ -684,7 +684,7 @@ def nt_xent_loss(
             (:func:`supervised_contrastive_loss`), which averages the log-probabilities of all positives
             inside one softmax whose denominator holds every other embedding. Default None (each sample
             its own class: SimCLR).
-        weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
+        weight: {weight_per_pair}
         reduction: ``"none"`` (``(N,)``, each pair's two anchors averaged), ``"mean"`` or ``"sum"``.
         normalizer: {normalizer}
             Here it counts anchors (with a ``process_group``, those of every rank).
@@ -969,7 +969,7 @@ def clip_loss(
             The scale ``exp(logit_scale)`` is clamped at 100 (CLIP's clip at ``ln 100``); beyond that the
             gradient with respect to ``logit_scale`` is 0. :class:`losskit.nn.ClipLoss` holds it as a
             parameter.
-        weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
+        weight: {weight_per_pair}
         reduction: ``"none"`` (``(N,)``, the two directions averaged per pair), ``"mean"`` or ``"sum"``.
         normalizer: {normalizer}
             Here it counts anchors (with a ``process_group``, those of every rank).
@@ -1283,7 +1283,7 @@ def cosine_embedding_loss(
         target: ``(N,)`` labels, +1 for a similar pair and -1 for a dissimilar one (bool: True = +1).
         margin: :math:`m \in [-1, 1]`: dissimilar pairs cost nothing once their cosine is below it.
             Default 0 (torch's); 0 to 0.5 is the usual range.
-        weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
+        weight: {weight_per_pair}
         reduction: {reduction_per_sample}
         normalizer: {normalizer}
         process_group: {process_group}
@@ -1570,7 +1570,7 @@ def center_loss(
         input: features ``(N, D)``.
         target: class indices ``(N,)`` in ``[0, K)``.
         centers: the class centres ``(K, D)`` (a parameter or a tensor; gradients flow to it).
-        weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
+        weight: {weight_per_sample}
         reduction: ``"none"`` (``(N,)``), ``"mean"`` (default: the paper's :math:`\frac{1}{2}\sum_i`
             divided by the batch size, as common implementations do) or ``"sum"`` (the paper's
             :math:`L_C`).

@@ -210,7 +210,7 @@ def arcface_loss(
         sub_centers: K >= 1 centres per class. Default 1 (plain ArcFace); the paper suggests 3.
         easy_margin: apply the margin only to positive cosines instead of the threshold fallback.
             Default False.
-        sample_weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
+        sample_weight: {weight_per_sample}
         reduction: {reduction_per_sample}
         normalizer: {normalizer}
         process_group: {process_group}
@@ -309,7 +309,7 @@ def cosface_loss(
         labels: {labels}
         scale: s > 0. Default 64 (the paper's).
         margin: m >= 0 in cosine units (finite). Default 0.35 (the paper's).
-        sample_weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
+        sample_weight: {weight_per_sample}
         reduction: {reduction_per_sample}
         normalizer: {normalizer}
         process_group: {process_group}
@@ -405,7 +405,7 @@ def sphereface_loss(
         scale: s > 0 multiplying every logit. Default 1 (the paper has none; pytorch-metric-learning's
             ``SphereFaceLoss(scale=...)``).
         blend: λ >= 0 (finite). Default 0.
-        sample_weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
+        sample_weight: {weight_per_sample}
         reduction: {reduction_per_sample}
         normalizer: {normalizer}
         process_group: {process_group}

@@ -608,7 +608,7 @@ def multilabel_soft_margin_loss(
         input: logits ``(N, C)`` (or probabilities / log-probabilities, see ``input_type``).
         target: ``(N, C)`` multi-hot labels (bool, integer 0 / 1, or float in [0, 1] for soft labels).
         class_weight: per-class factor ``(C,)`` (torch's ``weight=``), default None (all 1).
-        weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
+        weight: {weight_per_sample}
         input_type: {input_type}
         reduction: {reduction_per_sample}
         normalizer: {normalizer}
