@@ -4,6 +4,8 @@ losskit's docstrings are Google style (sections ``Args:``, ``Returns:`` ...) but
 cross-references the Sphinx way, which reads well in ``help()`` and in an editor. Before griffe parses a
 docstring this extension rewrites, in place:
 
+* shared-argument placeholders (``reduction: {reduction}``) into the text of ``losskit._core.docs.ARGS``,
+  as ``import losskit`` does for ``help()`` (griffe reads docstrings from source, before that expansion);
 * ``.. math::`` blocks into ``$$ ... $$`` display math, and ``:math:`x``` into ``$x$`` (rendered by
   pymdownx.arithmatex + MathJax);
 * ``:func:`name```, ``:class:``, ``:meth:``, ``:attr:`` into mkdocstrings cross-references when the target
@@ -24,7 +26,10 @@ Plain docstring text is never changed otherwise, so ``help()`` and the site say 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import griffe
@@ -36,6 +41,19 @@ _SECTION = re.compile(
     r"^(\s*)(Args|Arguments|Parameters|Params|Keyword Args|Keyword Arguments|Other Parameters):\s*$"
 )
 _MULTI_ARG = re.compile(r"^(\s*)([A-Za-z_][\w]*(?:\s*,\s*[A-Za-z_][\w]*)+)\s*:(\s.*|)$")
+
+
+def _load_shared_args() -> ModuleType:
+    """``losskit._core.docs`` of the source tree griffe reads (``paths: [src]``), not of an installed copy."""
+    path = Path(__file__).resolve().parents[1] / "src" / "losskit" / "_core" / "docs.py"
+    spec = importlib.util.spec_from_file_location("_losskit_shared_args", path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_SHARED_ARGS = _load_shared_args()
 
 
 def _indent(line: str) -> int:
@@ -117,7 +135,7 @@ def split_multi_args(lines: list[str]) -> list[str]:
 
 
 class RstToMarkdown(griffe.Extension):
-    """Rewrite reST math, roles and multi-name Args entries in every docstring before it is parsed."""
+    """Expand shared Args texts; rewrite reST math, roles and multi-name Args entries before parsing."""
 
     def __init__(self, documented: list[str] | None = None) -> None:
         super().__init__()
@@ -182,7 +200,7 @@ class RstToMarkdown(griffe.Extension):
         """Rewrite ``obj``'s docstring (called for every module, class, function and attribute)."""
         if obj.docstring is None:
             return
-        text = obj.docstring.value
+        text = _SHARED_ARGS.expand(obj.docstring.value, obj.path)
         lines = convert_math_blocks(text.splitlines())
         lines = split_multi_args(lines)
         text = "\n".join(lines)

@@ -10,7 +10,9 @@ is a failure, not a skip.
 from __future__ import annotations
 
 import ast
+import html
 import importlib.util
+import inspect
 import json
 import os
 import re
@@ -23,6 +25,7 @@ import pytest
 
 import losskit
 import losskit.functional
+from losskit._core.docs import ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -598,3 +601,28 @@ def test_no_page_types_a_speed_or_memory_ratio_by_hand() -> None:
         "speed / memory numbers typed by hand (quote benchmark JSON with <!-- losskit:ratio ... --> "
         f"or say it without a number): {found}"
     )
+
+
+def test_shared_argument_texts_are_expanded_on_the_site(site: Path) -> None:
+    """griffe reads docstrings from source, placeholders included; docs/griffe_rst.py expands them."""
+    pages = _pages(site)
+    placeholder = re.compile(r"\{(?:" + "|".join(ARGS) + r")\}")
+    for page, text in pages.items():
+        assert not placeholder.search(text), f"{page}: placeholder {placeholder.search(text)} left"
+    text = "\n".join(pages.values())
+    checked, missing = 0, []
+    for name in losskit.functional.__all__:
+        obj = getattr(losskit.functional, name)
+        keys = re.findall(r"^\s*\w+: \{(\w+)\}\s*$", inspect.getsource(obj), flags=re.MULTILINE)
+        if not keys:
+            continue
+        anchor = f'id="{obj.__module__}.{obj.__qualname__}"'
+        start = text.index(anchor)
+        end = text.find('class="doc doc-heading"', text.index(">", start))
+        section = html.unescape(re.sub(r"<[^>]+>", "", text[start : end if end > 0 else None]))
+        section = " ".join(section.split())
+        for key in keys:
+            checked += 1
+            if " ".join(ARGS[key].replace("``", "").split()) not in section:
+                missing.append(f"{name}: {{{key}}}")
+    assert checked > 200 and not missing, f"shared texts not rendered ({checked} checked): {missing}"

@@ -6,6 +6,7 @@ Functions live in :mod:`losskit.functional` and Modules in :mod:`losskit.nn`; bo
 # Family modules are star-imported one by one (each has a literal __all__) so that type checkers see
 # every public name.
 from losskit import functional, nn
+from losskit._core import docs as _docs
 from losskit._core.checks import get_checks, set_checks
 from losskit._core.fastpath import set_fast_paths
 from losskit.functional.boundary import *  # noqa: F403
@@ -58,3 +59,6 @@ __all__ = [
 ]
 __all__ += functional.__all__
 __all__ += [n for n in nn.__all__ if n not in __all__]
+
+# the shared Args texts (losskit._core.docs.ARGS) into the docstrings of every module loaded above
+_docs.expand_loaded()

@@ -318,10 +318,8 @@ def boundary_loss(
             classes only; with a softmax, channel 0's map is nearly the negative of the others').
         weight: per-class weight ``(C,)``; ``"mean"`` divides by the summed weights.
         reduction: ``"none"`` (the ``(N, C)`` matrix), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; 0-d unless ``reduction="none"``. Can be negative.
@@ -474,18 +472,16 @@ def hausdorff_dt_loss(
             ``g > 0.5``.
         alpha: :math:`\alpha \ge 0`, the exponent of the distances. Default 2.0 (the paper's and MONAI's);
             larger puts more weight on the largest errors.
-        input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
+        input_type: {input_type}
         multilabel: per-channel sigmoid instead of a softmax over ``C``.
         include_background: ``False`` leaves channel 0 out (MONAI's default is False; losskit keeps its
             family's default).
         weight: per-class weight ``(C,)``.
         per_image: ``True`` (default) one value per (sample, class); ``False`` averages over the batch
             too, one value per class (MONAI's ``batch=True``).
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; 0-d unless ``reduction="none"``. Non-negative, 0 at a perfect hard prediction.
@@ -688,17 +684,15 @@ def cldice_loss(
         iterations: erosion steps of the soft skeleton; at least the half-width of the thickest structure.
             Default 3.
         smooth: :math:`s \ge 0` in both ratios. Default 1.0 (the paper's code and MONAI).
-        input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
+        input_type: {input_type}
         multilabel: per-channel sigmoid instead of a softmax over ``C``.
         include_background: ``False`` leaves channel 0 out (usual: the background's skeleton is
             meaningless).
         weight: per-class weight ``(C,)``.
         per_image: ``True`` (default) one score per (sample, class); ``False`` pools the batch.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss in [0, 1]; 0-d unless ``reduction="none"``.

@@ -329,7 +329,7 @@ def box_area(boxes: Tensor, *, box_format: str = "xyxy") -> Tensor:
 
     Args:
         boxes: ``(..., 4)`` boxes.
-        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        box_format: {box_format}
 
     Returns:
         ``(...)`` areas; float16/bfloat16 and integer boxes give float32 / default-dtype areas.
@@ -388,7 +388,7 @@ def box_iou(
         boxes1: ``(..., 4)`` boxes.
         boxes2: ``(..., 4)`` boxes, the same shape (no broadcasting).
         kind: ``"iou"`` (default), ``"giou"``, ``"diou"`` or ``"ciou"``.
-        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        box_format: {box_format}
         eps: the ε of every denominator, default 1e-7 (as torchvision's losses).
 
     Returns:
@@ -515,11 +515,9 @@ def iou_loss(
             ``"cxcyczwhd"`` (centre and sizes): areas become volumes.
         eps: ε in the IoU's denominator, default 1e-7.
         weight: optional per-box weight ``(...)`` (or broadcastable into it).
-        reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        reduction: {reduction_per_box}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``, else a 0-d tensor.
@@ -613,16 +611,14 @@ def giou_loss(
     Args:
         input: predicted boxes ``(..., 4)``.
         target: target boxes, the same shape.
-        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``; ``"xyzxyz"`` or
-            ``"cxcyczwhd"`` for axis-aligned 3-D boxes ``(..., 6)`` (volumes and the enclosing box's
-            3-D diagonal; MONAI's ``box_giou`` for 3-D boxes).
+        box_format: {box_format}
+            Also ``"xyzxyz"`` or ``"cxcyczwhd"`` for axis-aligned 3-D boxes ``(..., 6)`` (volumes and the
+            enclosing box's 3-D diagonal; MONAI's ``box_giou`` for 3-D boxes).
         eps: ε of both denominators, default 1e-7.
-        weight: optional per-box weight ``(...)``.
-        reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight_per_box}
+        reduction: {reduction_per_box}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``.
@@ -697,16 +693,14 @@ def diou_loss(
     Args:
         input: predicted boxes ``(..., 4)``.
         target: target boxes, the same shape.
-        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``; ``"xyzxyz"`` or
-            ``"cxcyczwhd"`` for axis-aligned 3-D boxes ``(..., 6)`` (volumes and the enclosing box's
-            3-D diagonal; MONAI's ``box_giou`` for 3-D boxes).
+        box_format: {box_format}
+            Also ``"xyzxyz"`` or ``"cxcyczwhd"`` for axis-aligned 3-D boxes ``(..., 6)`` (volumes and the
+            enclosing box's 3-D diagonal; MONAI's ``box_giou`` for 3-D boxes).
         eps: ε of both denominators, default 1e-7.
-        weight: optional per-box weight ``(...)``.
-        reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight_per_box}
+        reduction: {reduction_per_box}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``.
@@ -783,14 +777,12 @@ def ciou_loss(
         alpha_rule: ``"aaai"`` (default, the AAAI 2020 paper) or ``"tcyb"`` (the journal version: α = 0
             when IoU < 0.5, so the aspect ratio only matters once the boxes overlap well).
         detach_alpha: True (default) treats α as a constant; False differentiates it too (for analysis).
-        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        box_format: {box_format}
         eps: ε of the denominators and of the heights inside ``atan``, default 1e-7.
-        weight: optional per-box weight ``(...)``.
-        reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight_per_box}
+        reduction: {reduction_per_box}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``.
@@ -853,14 +845,12 @@ def eiou_loss(
     Args:
         input: predicted boxes ``(..., 4)``.
         target: target boxes, the same shape.
-        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        box_format: {box_format}
         eps: ε of the denominators, default 1e-7.
-        weight: optional per-box weight ``(...)``.
-        reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight_per_box}
+        reduction: {reduction_per_box}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``.
@@ -932,14 +922,12 @@ def focal_eiou_loss(
         detach_weight: True (default) treats ``IoU^γ`` and its batch sum as constants (gradients flow
             only through EIoU); False differentiates them too. With a ``process_group`` the batch mean of
             ``IoU^γ`` is that of every rank's boxes (one more all-reduce of 2 numbers).
-        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        box_format: {box_format}
         eps: ε of the denominators, default 1e-7.
-        weight: optional per-box weight ``(...)``.
+        weight: {weight_per_box}
         reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``, as above.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``.
@@ -1020,14 +1008,12 @@ def cdiou_loss(
         input: predicted boxes ``(..., 4)``.
         target: target boxes, the same shape.
         lambda_: weight λ >= 0 of the distance term, default 1.
-        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        box_format: {box_format}
         eps: ε of the denominators, default 1e-7.
-        weight: optional per-box weight ``(...)``.
-        reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight_per_box}
+        reduction: {reduction_per_box}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``.
@@ -1104,15 +1090,13 @@ def siou_loss(
         target: target boxes, the same shape.
         theta: shape-cost exponent θ >= 1, default 4 (the paper's range is 2 to 6; θ < 1 would make the
             gradient unbounded at a perfect shape).
-        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        box_format: {box_format}
         eps: ε of the denominators (``c_w² + ε``, ``c_h² + ε``, ``max(w, wᵍ) + ε``), default 1e-7; the
             angle cost needs none (it is 0 when the centres coincide).
-        weight: optional per-box weight ``(...)``.
-        reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight_per_box}
+        reduction: {reduction_per_box}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``.
@@ -1190,14 +1174,12 @@ def alpha_iou_loss(
         alpha: the power α > 0, default 3 (the paper's recommendation).
         kind: ``"iou"`` (default), ``"giou"``, ``"diou"`` or ``"ciou"``.
         detach_beta: for ``kind="ciou"``, treat β as a constant (default True, as CIoU).
-        box_format: ``"xyxy"`` (default), ``"xywh"``, ``"cxcywh"`` or ``"ltrb"``.
+        box_format: {box_format}
         eps: ε of the denominators, default 1e-7.
-        weight: optional per-box weight ``(...)``.
-        reduction: ``"none"`` (per box), ``"mean"`` (default) or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight_per_box}
+        reduction: {reduction_per_box}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; ``(...)`` for ``reduction="none"``.

@@ -104,13 +104,12 @@ def gaussian_focal_loss(
             positives.
         alpha: the focusing exponent α >= 0 on the prediction. Default 2 (CornerNet).
         beta: the exponent β >= 0 that lowers the penalty of negatives near a centre. Default 4.
-        input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
-        weight: elementwise weight broadcastable into the input's shape.
+        input_type: {input_type}
+        weight: {weight}
         normalizer: a tensor whose sum divides the ``"mean"`` (e.g. ``target == 1``); None divides by the
             element count (or the weight sum). Ignored by ``"none"`` and ``"sum"``.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        reduction: {reduction}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -234,12 +233,10 @@ def balanced_l1_loss(
         alpha: α > 0, the inlier gradient's scale. Default 0.5 (paper).
         gamma: γ > 0, the outlier gradient (the cap). Default 1.5 (paper).
         beta: β > 0, the switch point. Default 1.0.
-        weight: elementwise weight broadcastable into the input's shape.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -311,11 +308,9 @@ def wing_loss(
         omega: ω > 0, the width of the non-linear part. Default 10 (paper, for pixel coordinates).
         epsilon: ε > 0, the curvature of the log part. Default 2 (paper).
         weight: elementwise weight broadcastable into the input's shape (e.g. visibility ``(N, K, 1)``).
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -390,11 +385,9 @@ def adaptive_wing_loss(
         epsilon: ε > 0. Default 1 (paper).
         alpha: α > 1 + max target (so α − y > 1 everywhere: smooth at 0). Default 2.1 (paper).
         weight: elementwise weight broadcastable into the input's shape (the paper's weighted loss map).
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -506,11 +499,10 @@ def ghm_c_loss(
         weight: elementwise weight broadcastable into the input's shape; elements with weight 0 are
             excluded from the density and from N (mmdet's ``label_weight``).
         reduction: ``"none"`` (β·BCE per element), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md); the bin counts
-            (N, n and, without ``bin_counts``, R) are those of every rank's elements (one all-reduce).
+        normalizer: {normalizer}
+        process_group: {process_group}
+            The bin counts (N, n and, without ``bin_counts``, R) are those of every rank's elements (one
+            all-reduce).
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -612,10 +604,8 @@ def oks_loss(
         eps: added to the area (as YOLO-pose's implementation) so a zero area stays finite. Default 1e-9.
         weight: per-instance weight broadcastable into ``(N,)``.
         reduction: ``"none"`` (one value per instance), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; shape ``(N,)`` for ``reduction="none"``.

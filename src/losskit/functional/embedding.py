@@ -281,12 +281,11 @@ def contrastive_loss(
             ``distance="cosine"`` distances lie in [0, 2], so a margin around 0.5 is typical.
         distance: ``"euclidean"`` (default, the paper's :math:`D`) or ``"cosine"``
             (:math:`D = 1 - \cos(x_1, x_2)`, scale-invariant).
-        weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
+        weight: {weight_per_pair}
         reduction: ``"none"`` (``(N,)``), ``"mean"``, ``"sum"`` or ``"mean_nonzero"`` (the mean over the
             pairs whose loss is > 0: pytorch-metric-learning's ``AvgNonZeroReducer``; 0 when none is).
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the anchors of a whole gradient-accumulation window (with a
-            ``process_group``: of every rank). Default None.
+        normalizer: {normalizer}
+            Here it counts anchors (with a ``process_group``, those of every rank).
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the
             reduction runs over every rank's pairs (``"mean"`` divides by the global weight sum), the same
             value on every rank; ``"none"`` returns this rank's values (no communication).
@@ -407,9 +406,8 @@ def triplet_loss(
         reduction: ``"none"`` (``(N,)``), ``"mean"``, ``"sum"`` or ``"mean_nonzero"`` (the mean over the
             triplets that violate the margin, pytorch-metric-learning's default ``AvgNonZeroReducer``;
             0 when none does).
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the anchors of a whole gradient-accumulation window (with a
-            ``process_group``: of every rank). Default None.
+        normalizer: {normalizer}
+            Here it counts anchors (with a ``process_group``, those of every rank).
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the
             reduction runs over every rank's triplets (``"mean"`` divides by the global weight sum), the same
             value on every rank; ``"none"`` returns this rank's values (no communication).
@@ -533,10 +531,9 @@ def info_nce_loss(
             (at τ = 0.005 cosine logits reach ±200, with no overflow).
         normalize: L2-normalise the embeddings first (cosine similarity). Default True.
         weight: per-query weight ``(N,)``; ``"mean"`` divides by its sum.
-        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the anchors of a whole gradient-accumulation window (with a
-            ``process_group``: of every rank). Default None.
+        reduction: {reduction_per_sample}
+        normalizer: {normalizer}
+            Here it counts anchors (with a ``process_group``, those of every rank).
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
             every rank's batch concatenated in rank order, each query's negatives being every rank's keys (and
             shared ``negatives``; per-query negatives stay with their query). The reduced value is the same on
@@ -687,11 +684,10 @@ def nt_xent_loss(
             (:func:`supervised_contrastive_loss`), which averages the log-probabilities of all positives
             inside one softmax whose denominator holds every other embedding. Default None (each sample
             its own class: SimCLR).
-        weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
+        weight: {weight_per_pair}
         reduction: ``"none"`` (``(N,)``, each pair's two anchors averaged), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the anchors of a whole gradient-accumulation window (with a
-            ``process_group``: of every rank). Default None.
+        normalizer: {normalizer}
+            Here it counts anchors (with a ``process_group``, those of every rank).
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
             every rank's batch concatenated in rank order, every view of every rank being a negative. The
             reduced value is the same on every rank; ``"none"`` returns this rank's ``n`` values, each
@@ -835,9 +831,8 @@ def supervised_contrastive_loss(
             positive.
         reduction: ``"none"`` (``(N,)``, 0 for anchors without a positive), ``"mean"`` (over anchors with a
             positive; 0 when there is none) or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the anchors of a whole gradient-accumulation window (with a
-            ``process_group``: of every rank). Default None.
+        normalizer: {normalizer}
+            Here it counts anchors (with a ``process_group``, those of every rank).
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
             every rank's batch concatenated in rank order, positives and negatives coming from every rank
             (labels are gathered too). The reduced value is the same on every rank; ``"none"`` returns this
@@ -974,11 +969,10 @@ def clip_loss(
             The scale ``exp(logit_scale)`` is clamped at 100 (CLIP's clip at ``ln 100``); beyond that the
             gradient with respect to ``logit_scale`` is 0. :class:`losskit.nn.ClipLoss` holds it as a
             parameter.
-        weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
+        weight: {weight_per_pair}
         reduction: ``"none"`` (``(N,)``, the two directions averaged per pair), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the anchors of a whole gradient-accumulation window (with a
-            ``process_group``: of every rank). Default None.
+        normalizer: {normalizer}
+            Here it counts anchors (with a ``process_group``, those of every rank).
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
             every rank's batch concatenated in rank order, every rank's texts competing for each image and
             every rank's images for each text. The reduced value is the same on every rank; ``"none"`` returns
@@ -1113,9 +1107,8 @@ def siglip_loss(
         weight: per-image weight ``(N,)`` multiplying :math:`\ell_i`; ``"mean"`` divides by its sum.
         reduction: ``"none"`` (``(N,)``, :math:`\ell_i` per image), ``"mean"`` (:math:`\mathcal{L}`) or
             ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the anchors of a whole gradient-accumulation window (with a
-            ``process_group``: of every rank). Default None.
+        normalizer: {normalizer}
+            Here it counts anchors (with a ``process_group``, those of every rank).
         process_group: None (default: this process's batch only) or a ``torch.distributed`` group: the loss of
             every rank's pairs concatenated in rank order, the same value on every rank (``"none"`` returns
             this rank's ``n`` per-image values). Each rank compares its ``n`` images with the gathered ``G``
@@ -1290,12 +1283,10 @@ def cosine_embedding_loss(
         target: ``(N,)`` labels, +1 for a similar pair and -1 for a dissimilar one (bool: True = +1).
         margin: :math:`m \in [-1, 1]`: dissimilar pairs cost nothing once their cosine is below it.
             Default 0 (torch's); 0 to 0.5 is the usual range.
-        weight: per-pair weight ``(N,)``; ``"mean"`` divides by its sum.
-        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight_per_pair}
+        reduction: {reduction_per_sample}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; per pair for ``reduction="none"``. Same values as
@@ -1378,11 +1369,9 @@ def margin_ranking_loss(
         target: labels +1 / -1 (bool: True = +1), the shape of ``x1``.
         margin: :math:`m`, the required gap. Default 0 (torch's); any real number.
         weight: elementwise weight broadcastable to the loss; ``"mean"`` divides by its sum.
-        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        reduction: {reduction_elementwise}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss. Same values as ``torch.nn.functional.margin_ranking_loss`` for every reduction.
@@ -1448,11 +1437,9 @@ def hinge_embedding_loss(
         target: labels +1 / -1 (bool: True = +1), the shape of ``input``.
         margin: :math:`m`. Default 1 (torch's).
         weight: elementwise weight broadcastable to the loss; ``"mean"`` divides by its sum.
-        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        reduction: {reduction_elementwise}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss. Same values as ``torch.nn.functional.hinge_embedding_loss`` for every reduction.
@@ -1583,14 +1570,12 @@ def center_loss(
         input: features ``(N, D)``.
         target: class indices ``(N,)`` in ``[0, K)``.
         centers: the class centres ``(K, D)`` (a parameter or a tensor; gradients flow to it).
-        weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
+        weight: {weight_per_sample}
         reduction: ``"none"`` (``(N,)``), ``"mean"`` (default: the paper's :math:`\frac{1}{2}\sum_i`
             divided by the batch size, as common implementations do) or ``"sum"`` (the paper's
             :math:`L_C`).
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; per sample for ``reduction="none"``.

@@ -132,12 +132,10 @@ def tweedie_loss(
         power: the Tweedie power p in (1, 2). Default 1.5. Near 1 the model is Poisson-like (variance
             ∝ μ), near 2 Gamma-like (variance ∝ μ²).
         form: ``"deviance"`` (default; scikit-learn's convention) or ``"nll"`` (the boosting libraries').
-        weight: elementwise weight broadcastable into the input's shape.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -250,12 +248,10 @@ def negative_binomial_nll_loss(
         dispersion: α = 1/r > 0 instead of ``total_count``; give exactly one of the two.
         log_input: whether ``input`` is log μ (True, default; unconstrained) or μ.
         eps: lower clamp of μ when ``log_input=False``. Default 1e-8.
-        weight: elementwise weight broadcastable into the input's shape.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -360,12 +356,10 @@ def student_t_nll_loss(
         scale: σ >= 0, a number or a tensor broadcasting into the input's shape.
         log_scale: log σ instead of ``scale``; give exactly one of the two.
         eps: lower clamp of σ. Default 1e-6.
-        weight: elementwise weight broadcastable into the input's shape.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -443,12 +437,10 @@ def crps_gaussian_loss(
         scale: σ >= 0 (standard deviation), a number or a tensor broadcasting into the input's shape.
         log_scale: log σ instead; give exactly one of the two.
         eps: lower clamp of σ. Default 1e-6.
-        weight: elementwise weight broadcastable into the input's shape.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -525,10 +517,8 @@ def crps_ensemble_loss(
             different sizes or to train a generative model with few samples.
         weight: weight broadcastable into the target's shape (one value per forecast).
         reduction: ``"none"`` (one value per forecast, the target's shape), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; with the target's shape for ``reduction="none"``.
@@ -636,12 +626,10 @@ def mape_loss(
         input: forecasts :math:`\hat y`, any shape.
         target: actual values :math:`y`, exactly the input's shape.
         eps: ε > 0, the floor of :math:`|y|`. Default 2.22e-16 (scikit-learn's).
-        weight: elementwise weight broadcastable into the input's shape.
-        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction_elementwise}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise with the input's shape for ``reduction="none"``.
@@ -704,12 +692,10 @@ def smape_loss(
         input: forecasts :math:`\hat y`, any shape.
         target: actual values :math:`y`, exactly the input's shape.
         eps: ε > 0, the floor of the denominator. Default 2.22e-16.
-        weight: elementwise weight broadcastable into the input's shape.
-        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction_elementwise}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise with the input's shape for ``reduction="none"``.
@@ -782,12 +768,10 @@ def mase_loss(
         history: in-sample values ``(..., T)``: the input's leading dimensions and ``T > seasonality``.
         seasonality: m >= 1, the lag of the naive forecast. Default 1.
         eps: ε > 0, the floor of the scale. Default 2.22e-16.
-        weight: elementwise weight broadcastable into the input's shape.
-        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction_elementwise}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise with the input's shape for ``reduction="none"``.

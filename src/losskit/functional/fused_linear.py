@@ -323,7 +323,7 @@ def linear_distillation_loss(
             ``"reverse"`` (KL(student ‖ teacher), mode-seeking, as in MiniLLM).
         target: optional token labels ``(N,)`` / ``(B, T)``: tokens whose label equals ``ignore_index`` are
             left out (padding, prompt). Default None: every token counts.
-        ignore_index: the label value to skip. Default ``-100``.
+        ignore_index: {ignore_index}
         reduction: ``"none"`` (per token, ignored tokens 0), ``"mean"`` (over the tokens that are not
             ignored) or ``"sum"``.
         chunk_size: tokens per chunk; None takes the block rule of :func:`linear_cross_entropy`

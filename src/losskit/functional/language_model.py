@@ -195,8 +195,7 @@ def distillation_kl_loss(
             is used).
         reduction: ``"none"`` (per token ``(*)``, 0 at ignored tokens), ``"mean"`` (over kept tokens) or
             ``"sum"``.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        process_group: {process_group}
 
     Returns:
         The loss; ``(*)`` for ``reduction="none"``. A batch with every token ignored gives 0 with a working
@@ -312,7 +311,7 @@ def jsd_loss(
         input: the prediction (student) ``(*, C, *)``: logits (default), probabilities or log-probabilities.
         target: the target (teacher) distribution, same shape.
         beta: β in [0, 1]; 0.5 (default) is the symmetric JSD. GKD sweeps {0.1, 0.5, 0.9}.
-        input_type: ``"logits"``, ``"probs"`` or ``"log_probs"``.
+        input_type: {input_type}
         target_type: the same choices for ``target``; ``None`` (default) means "like ``input_type``".
         temperature: T > 0 dividing the logits (of whichever side is given as logits) before the softmax, as
             TRL's ``temperature``. There is **no** T² factor (TRL's and Liger's convention; multiply by T²
@@ -322,12 +321,11 @@ def jsd_loss(
             kornia's spatial ``js_div_loss_2d`` flatten the heatmaps and use ``dim=-1`` (see the docs page).
         labels: optional integer labels with the input's shape without ``dim``; entries equal to
             ``ignore_index`` are left out (loss 0, excluded from the mean).
-        ignore_index: the label value to skip. Default -100.
+        ignore_index: {ignore_index}
         weight: optional per-distribution weight broadcastable to the shape without ``dim``.
         normalizer: optional denominator for ``"mean"`` (as in :func:`distillation_kl_loss`).
         reduction: ``"none"`` (one value per distribution), ``"mean"`` (over the kept ones) or ``"sum"``.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        process_group: {process_group}
 
     Returns:
         The divergence in nats; the input's shape without ``dim`` for ``reduction="none"``.
@@ -424,7 +422,7 @@ def sequence_log_probs(
         logits: ``(*, T, V)`` (vocabulary last), e.g. ``(B, T, V)``.
         labels: ``(*, T)`` token ids, any integer dtype (cast to int64 once); ``ignore_index`` marks the
             prompt and padding.
-        ignore_index: the label value to skip. Default -100.
+        ignore_index: {ignore_index}
         average: ``False`` (default) sums over the kept tokens; ``True`` divides by their number (a sequence
             with no kept token gives 0).
 
@@ -621,10 +619,8 @@ def dpo_loss(
             logging reward accuracy and margins, as TRL does). The return type depends only on this flag.
         weight: optional per-pair weight ``(B,)``; ``"mean"`` is :math:`\sum w\ell / \sum w`.
         reduction: ``"none"`` (per pair), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss (``(B,)`` for ``"none"``), or ``(loss, chosen_rewards, rejected_rewards)`` with
@@ -796,10 +792,8 @@ def simpo_loss(
             TRL's ``CPOTrainer`` logs them.
         weight: optional per-pair weight ``(B,)``.
         reduction: ``"none"`` (per pair), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss, or the tuple described under ``return_rewards``.
@@ -925,10 +919,8 @@ def orpo_loss(
         weight: optional per-pair weight ``(B,)``.
         reduction: ``"none"`` (per pair), ``"mean"`` or ``"sum"``. With a 0-d ``chosen_nll`` and no weight,
             ``"mean"`` equals TRL's ``nll - beta * logsigmoid(log_odds).mean()``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss, or the tuple described under ``return_rewards``.
@@ -1099,10 +1091,8 @@ def kto_loss(
         weight: optional per-example weight ``(B,)`` on top of :math:`\lambda_D, \lambda_U`.
         reduction: ``"none"`` (per example), ``"mean"`` (over all examples, desirable and undesirable, as
             TRL's mean of the concatenated losses) or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss, or the tuple described under ``return_rewards``.

@@ -219,9 +219,8 @@ def asymmetric_loss(
         reduction: ``"none"`` (elementwise), ``"mean"`` (over every element) or ``"sum"`` (the paper's and
             the reference code's reduction). timm's ``"batchmean"`` is ``"sum"`` divided by N:
             ``normalizer=N``.
-        normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0).
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -374,9 +373,8 @@ def poly_loss(
             ImageNet setting; it tunes ε per task, negative values for detection).
         gamma: focal exponent γ >= 0; 0 (default) is Poly-1 cross-entropy, γ > 0 Poly-1 focal loss.
         weight, ignore_index, label_smoothing, input_type, dim, reduction: as :func:`losskit.cross_entropy`.
-        normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0).
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; per sample ``(N, *)`` for ``reduction="none"``.
@@ -464,9 +462,8 @@ def balanced_softmax_loss(
         class_counts: ``(C,)`` training-set count of each class (integer or float, every count > 0; only
             ratios matter).
         weight, ignore_index, label_smoothing, dim, reduction: as :func:`losskit.cross_entropy`.
-        normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0).
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; per sample ``(N, *)`` for ``reduction="none"``.
@@ -540,9 +537,8 @@ def logit_adjusted_cross_entropy(
             not sum to 1 (the loss only sees ratios), so class counts work as they are.
         tau: the temperature τ (a real number). Default 1 (the paper's consistent choice).
         weight, ignore_index, label_smoothing, dim, reduction: as :func:`losskit.cross_entropy`.
-        normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0).
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; per sample ``(N, *)`` for ``reduction="none"``.
@@ -628,9 +624,8 @@ def ldam_loss(
         max_margin: the largest margin :math:`\Delta_{\max} \ge 0`. Default 0.5 (the paper's).
         scale: :math:`s > 0`. Default 30 (the reference code's, for cosine logits); use 1 for raw logits.
         weight, ignore_index, dim, reduction: as :func:`losskit.cross_entropy`.
-        normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0).
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; per sample ``(N, *)`` for ``reduction="none"``.
@@ -724,9 +719,8 @@ def seesaw_loss(
         p: mitigation exponent >= 0. Default 0.8 (the paper's).
         q: compensation exponent >= 0. Default 2 (the paper's).
         weight, ignore_index, dim, reduction: as :func:`losskit.cross_entropy`.
-        normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0).
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; per sample ``(N, *)`` for ``reduction="none"``.

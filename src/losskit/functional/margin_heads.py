@@ -203,20 +203,18 @@ def arcface_loss(
         embeddings: ``(N, D)`` features (normalised inside; their norm does not matter).
         weight: the class centres ``(C·K, D)``, class c owning rows ``c·K`` to ``c·K + K - 1``
             (normalised inside; gradients flow to it). :class:`losskit.nn.ArcFaceLoss` holds it.
-        labels: class indices ``(N,)`` in ``[0, C)``, any integer dtype.
+        labels: {labels}
         scale: s > 0, the radius of the hypersphere the logits live on. Default 64 (the paper's).
         margin: m in radians, ``0 <= m < π``. Default 0.5 (28.6°, the paper's). pytorch-metric-learning
             takes degrees.
         sub_centers: K >= 1 centres per class. Default 1 (plain ArcFace); the paper suggests 3.
         easy_margin: apply the margin only to positive cosines instead of the threshold fallback.
             Default False.
-        sample_weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
-        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0), e.g. the
-            sample count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md). Every rank
-            must hold the same centres (DDP replicates them); each sample only meets the centres.
+        sample_weight: {weight_per_sample}
+        reduction: {reduction_per_sample}
+        normalizer: {normalizer}
+        process_group: {process_group}
+            Every rank must hold the same centres (DDP replicates them); each sample only meets the centres.
 
     Returns:
         The loss; per sample for ``reduction="none"``.
@@ -308,16 +306,14 @@ def cosface_loss(
     Args:
         embeddings: ``(N, D)`` features (normalised inside).
         weight: the class centres ``(C, D)`` (normalised inside). :class:`losskit.nn.CosFaceLoss` holds it.
-        labels: class indices ``(N,)`` in ``[0, C)``, any integer dtype.
+        labels: {labels}
         scale: s > 0. Default 64 (the paper's).
         margin: m >= 0 in cosine units (finite). Default 0.35 (the paper's).
-        sample_weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
-        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0), e.g. the
-            sample count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md). Every rank
-            must hold the same centres (DDP replicates them); each sample only meets the centres.
+        sample_weight: {weight_per_sample}
+        reduction: {reduction_per_sample}
+        normalizer: {normalizer}
+        process_group: {process_group}
+            Every rank must hold the same centres (DDP replicates them); each sample only meets the centres.
 
     Returns:
         The loss; per sample for ``reduction="none"``.
@@ -403,19 +399,17 @@ def sphereface_loss(
     Args:
         embeddings: ``(N, D)`` features; their norm scales the logits.
         weight: the class centres ``(C, D)`` (normalised inside). :class:`losskit.nn.SphereFaceLoss` holds it.
-        labels: class indices ``(N,)`` in ``[0, C)``, any integer dtype.
+        labels: {labels}
         margin: the integer angle multiplier m >= 1. Default 4 (the paper's); 1 is the normalised-weight
             softmax of the paper's ablation.
         scale: s > 0 multiplying every logit. Default 1 (the paper has none; pytorch-metric-learning's
             ``SphereFaceLoss(scale=...)``).
         blend: λ >= 0 (finite). Default 0.
-        sample_weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
-        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0), e.g. the
-            sample count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md). Every rank
-            must hold the same centres (DDP replicates them); each sample only meets the centres.
+        sample_weight: {weight_per_sample}
+        reduction: {reduction_per_sample}
+        normalizer: {normalizer}
+        process_group: {process_group}
+            Every rank must hold the same centres (DDP replicates them); each sample only meets the centres.
 
     Returns:
         The loss; per sample for ``reduction="none"``.
@@ -560,12 +554,10 @@ def multi_similarity_loss(
             (pytorch-metric-learning's and the authors' code; the paper's Table 1 uses 1).
         epsilon: ε >= 0, the mining margin, or None for all pairs. Default 0.1 (the paper's).
         weight: per-anchor weight ``(N,)``; ``"mean"`` divides by its sum.
-        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0). Default
-            None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md). Each rank's
-            anchors are compared with every rank's embeddings (gathered with their gradient, so an
+        reduction: {reduction_per_sample}
+        normalizer: {normalizer}
+        process_group: {process_group}
+            Each rank's anchors are compared with every rank's embeddings (gathered with their gradient, so an
             anchor's positives and negatives come from the whole batch), then the per-anchor values are
             reduced over all ranks: the value and gradients are those of one process on the concatenated
             batch. ``"none"`` returns this rank's anchors.
@@ -660,12 +652,10 @@ def circle_loss(
         detach_weights: stop the gradient through α (the paper's choice). False differentiates α too
             (the gradient of the value as written).
         weight: per-anchor weight ``(N,)``.
-        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` (a number or 0-d tensor > 0). Default
-            None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md). Each rank's
-            anchors are compared with every rank's embeddings (gathered with their gradient, so an
+        reduction: {reduction_per_sample}
+        normalizer: {normalizer}
+        process_group: {process_group}
+            Each rank's anchors are compared with every rank's embeddings (gathered with their gradient, so an
             anchor's positives and negatives come from the whole batch), then the per-anchor values are
             reduced over all ranks: the value and gradients are those of one process on the concatenated
             batch. ``"none"`` returns this rank's anchors.
@@ -757,17 +747,16 @@ def proxy_anchor_loss(
         embeddings: ``(N, D)`` (normalised inside).
         proxies: ``(C, D)``, one per class (normalised inside; gradients flow to it).
             :class:`losskit.nn.ProxyAnchorLoss` holds them.
-        labels: class indices ``(N,)`` in ``[0, C)``, any integer dtype.
+        labels: {labels}
         alpha: the scale α > 0. Default 32 (the paper's).
         delta: the margin δ (finite). Default 0.1 (the paper's).
         weight: per-proxy (per-class) weight ``(C,)``.
         reduction: ``"none"`` (``(C,)``), ``"mean"`` (the paper's) or ``"sum"``.
         normalizer: with ``reduction="mean"``, replaces both halves' counts by one number or 0-d tensor
             > 0: the loss is then ``"sum"`` divided by it. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md). Every rank must
-            hold the same proxies (DDP replicates them). Each rank's per-proxy log-sum-exps over its own
-            embeddings (``2·C`` numbers) are gathered with their gradient and combined, and
+        process_group: {process_group}
+            Every rank must hold the same proxies (DDP replicates them). Each rank's per-proxy log-sum-exps
+            over its own embeddings (``2·C`` numbers) are gathered with their gradient and combined, and
             :math:`P^+` counts the proxies with a positive on any rank, so ``"none"`` (the ``(C,)`` terms),
             ``"sum"`` and ``"mean"`` are those of one process on the concatenated batch, on every rank.
 

@@ -361,10 +361,8 @@ def multibin_loss(
         beta: smooth-L1 switch point for a bounded codec (unused for a periodic one). Default 1.0.
         weight: per-sample weight broadcastable into ``S``; ``"mean"`` is ``Σ w ℓ / Σ w``.
         reduction: ``"none"`` (per sample, shape ``S``), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; shape ``S`` for ``reduction="none"``, else 0-d. Decode predictions with

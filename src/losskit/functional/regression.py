@@ -153,12 +153,10 @@ def l1_loss(
     Args:
         input: predictions, any shape.
         target: targets, **exactly** the input's shape (``(N, 1)`` against ``(N,)`` is an error).
-        weight: elementwise weight broadcastable into the input's shape; ``"mean"`` is ``Σ w ℓ / Σ w``.
-        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction_elementwise}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise with the input's shape for ``reduction="none"``, else a 0-d tensor.
@@ -213,12 +211,10 @@ def mse_loss(
     Args:
         input: predictions, any shape.
         target: targets, **exactly** the input's shape (``(N, 1)`` against ``(N,)`` is an error).
-        weight: elementwise weight broadcastable into the input's shape; ``"mean"`` is ``Σ w ℓ / Σ w``.
-        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction_elementwise}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``, else a 0-d tensor.
@@ -280,12 +276,10 @@ def smooth_l1_loss(
         target: targets, exactly the input's shape.
         beta: the switch point β >= 0. Default 1.0 (torch); detectors regress normalised box offsets with
             β = 1/9.
-        weight: elementwise weight broadcastable into the input's shape.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -345,12 +339,10 @@ def huber_loss(
         input: predictions, any shape.
         target: targets, exactly the input's shape.
         delta: the switch point δ > 0. Default 1.0.
-        weight: elementwise weight broadcastable into the input's shape.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -466,11 +458,9 @@ def quantile_loss(
             (off). Needs a strictly increasing sequence of at least two levels.
         weight: elementwise weight broadcastable into the loss's shape (the input's shape): a ``(Q,)``
             weight weighs the levels; a per-sample weight of the target's shape needs ``weight[..., None]``.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise with the input's shape for ``reduction="none"``.
@@ -584,12 +574,10 @@ def log_cosh_loss(
     Args:
         input: predictions, any shape.
         target: targets, exactly the input's shape.
-        weight: elementwise weight broadcastable into the input's shape.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -670,12 +658,10 @@ def gaussian_nll_loss(
         log_var: predicted log-variances log σ², same shapes as ``var``.
         full: add the constant ``½ log 2π``. Default False (torch).
         eps: lower clamp of the variance. Default 1e-6 (torch).
-        weight: elementwise weight broadcastable into the input's shape.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -763,12 +749,10 @@ def laplace_nll_loss(
         log_scale: predicted log b, same shapes.
         full: include the ``log 2`` of the normaliser. Default True (the exact negative log-density).
         eps: lower clamp of the scale. Default 1e-6.
-        weight: elementwise weight broadcastable into the input's shape.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -854,11 +838,9 @@ def poisson_nll_loss(
         full: add the Stirling term. Default False (it has no gradient with respect to ``input``).
         eps: added to :math:`\lambda` inside the log when ``log_input=False``. Default 1e-8 (torch's).
         weight: elementwise weight broadcastable to the loss; ``"mean"`` divides by its sum.
-        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        reduction: {reduction_elementwise}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss. Same values as ``torch.nn.functional.poisson_nll_loss`` for every reduction.

@@ -78,12 +78,10 @@ def charbonnier_loss(
         target: targets, exactly the input's shape.
         eps: ε > 0, the width of the quadratic bowl in the target's units. Default 1e-3 (LapSRN, for
             intensities in [0, 1]); raise it for targets on larger scales.
-        weight: elementwise weight broadcastable into the input's shape; ``"mean"`` is ``Σ w ℓ / Σ w``.
-        reduction: ``"none"`` (elementwise), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction_elementwise}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise with the input's shape for ``reduction="none"``, else a 0-d tensor.
@@ -150,12 +148,10 @@ def cauchy_loss(
         target: targets, exactly the input's shape.
         scale: c > 0, the residual at which the loss turns from quadratic to logarithmic, in the target's
             units: a number, or a tensor that broadcasts into the input's shape. Default 1.0.
-        weight: elementwise weight broadcastable into the input's shape.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -215,12 +211,10 @@ def welsch_loss(
         target: targets, exactly the input's shape.
         scale: c > 0, the residual scale, a number or a tensor that broadcasts into the input's shape.
             Default 1.0.
-        weight: elementwise weight broadcastable into the input's shape.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -464,12 +458,10 @@ def barron_loss(
             broadcasts into the input's shape. Default 1.0.
         nll: return the negative log-likelihood :math:`\rho + \log c + \log Z(\alpha)` instead of ρ (can
             be negative). Default False.
-        weight: elementwise weight broadcastable into the input's shape.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight}
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.

@@ -508,7 +508,7 @@ def dice_loss(
         input: logits ``(N, C, *spatial)`` (or probabilities / log-probabilities, see ``input_type``).
         target: class indices ``(N, *spatial)`` (int; 0 / 1 when ``C = 1``) or probability / one-hot /
             multi-hot masks ``(N, C, *spatial)``.
-        input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
+        input_type: {input_type}
         multilabel: per-channel sigmoid instead of a softmax over ``C`` (overlapping classes). A single
             channel (``C = 1``) always uses the sigmoid.
         include_background: ``False`` leaves channel 0 out (the softmax still runs over all channels);

@@ -81,10 +81,8 @@ def ctc_loss(
         zero_infinity: give infeasible samples loss 0 (and gradient 0) instead of raising.
         reduction: ``"none"`` (``(N,)``), ``"mean"`` (each loss divided by its target length, then
             averaged over the batch: torch's convention) or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss. An empty batch (``N = 0``) gives 0 with a working backward (torch raises).

@@ -65,7 +65,7 @@ class GHMCLoss(Loss):
     Args:
         bins: number of gradient-norm bins. Default 10.
         momentum: μ in [0, 1). Default 0 (no memory); the paper uses 0.75.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        reduction: {reduction}
 
     Example:
         >>> import torch, losskit

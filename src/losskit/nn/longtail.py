@@ -80,8 +80,8 @@ class SeesawLoss(Loss):
         q: compensation exponent. Default 2.
         weight: per-class weight ``(C,)``.
         ignore_index: target value to skip (not counted either). Default -100.
-        dim: the class dimension. Default 1.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        dim: {dim}
+        reduction: {reduction}
         normalizer: replaces the denominator of ``reduction="mean"``.
 
     ``forward(input, target, *, process_group=None)``: with a ``torch.distributed`` group the counts of

@@ -90,10 +90,9 @@ class ArcFaceLoss(_OwnsCentres):
         margin: m in radians, ``0 <= m < π``. Default 0.5.
         sub_centers: K >= 1; ``weight`` is then ``(C·K, D)``. Default 1.
         easy_margin: the margin only on positive cosines. Default False.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` (also per call).
-        process_group: None or a ``torch.distributed`` group: the loss of every rank's batch (also per
-            call, ``loss(x, y, process_group=g)``; see docs/distributed.md).
+        reduction: {reduction}
+        normalizer: {normalizer_module}
+        process_group: {process_group_module}
 
     ``sample_weight`` is given at call time: ``loss(embeddings, labels, sample_weight=w)``; any option
     passed to the call overrides the stored one.
@@ -143,10 +142,9 @@ class CosFaceLoss(_OwnsCentres):
         embedding_size: D.
         scale: s > 0. Default 64.
         margin: m >= 0 in cosine units. Default 0.35.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` (also per call).
-        process_group: None or a ``torch.distributed`` group: the loss of every rank's batch (also per
-            call, ``loss(x, y, process_group=g)``; see docs/distributed.md).
+        reduction: {reduction}
+        normalizer: {normalizer_module}
+        process_group: {process_group_module}
 
     ``sample_weight`` is given at call time.
 
@@ -193,10 +191,9 @@ class SphereFaceLoss(_OwnsCentres):
         margin: the integer angle multiplier m >= 1. Default 4.
         scale: s > 0 multiplying every logit. Default 1.
         blend: λ >= 0. Default 0. To anneal it, pass ``blend=`` at call time (it overrides this one).
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` (also per call).
-        process_group: None or a ``torch.distributed`` group: the loss of every rank's batch (also per
-            call, ``loss(x, y, process_group=g)``; see docs/distributed.md).
+        reduction: {reduction}
+        normalizer: {normalizer_module}
+        process_group: {process_group_module}
 
     ``sample_weight`` is given at call time.
 
@@ -245,9 +242,8 @@ class ProxyAnchorLoss(_OwnsCentres):
         delta: the margin δ. Default 0.1.
         weight: optional per-class weight ``(C,)``, kept as a buffer.
         reduction: ``"none"`` (per proxy), ``"mean"`` (the paper's) or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` (also per call).
-        process_group: None or a ``torch.distributed`` group: the loss of every rank's batch (also per
-            call, ``loss(x, y, process_group=g)``; see docs/distributed.md).
+        normalizer: {normalizer_module}
+        process_group: {process_group_module}
 
     The paper trains the proxies with a learning rate 100 times the network's: give ``loss.parameters()``
     their own parameter group.

@@ -68,7 +68,7 @@ class BarronLoss(Loss):
         scale_min: c_lo > 0, the smallest learned scale. Default 1e-5.
         num_features: None for one α and c for every element, or D for one per feature (the input's
             last dimension has size D), as the paper's per-coefficient adaptive loss.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        reduction: {reduction}
 
     Example:
         >>> import torch, losskit

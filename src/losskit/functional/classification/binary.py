@@ -138,12 +138,10 @@ def binary_cross_entropy(
             losskit's ``"sum"`` divided by the element count. Default None.
         mask: bool tensor of the input's shape, True = keep; elements where it is False are left out like
             ignored ones. Default None.
-        input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        input_type: {input_type}
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -211,10 +209,8 @@ def balanced_cross_entropy(
             with* γ = 2 (Table 1b: α is lowered as γ grows, because the focusing term already
             down-weights the many easy negatives); that is :func:`sigmoid_focal_loss`'s default. Pass
             ``alpha=0.25`` for the value of note 002 and of versions before this one.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -294,10 +290,8 @@ def sigmoid_focal_loss(
         weight, label_smoothing, ignore_index, mask, input_type, reduction: as in
             :func:`binary_cross_entropy` (the smoothing and the ignored elements are applied to the target
             and weight before the fused kernel).
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -388,10 +382,8 @@ def quality_focal_loss(
         beta: exponent β >= 0, default 2 (the paper's setting).
         weight, ignore_index, mask, input_type, reduction: as in :func:`binary_cross_entropy`. There is
             no ``label_smoothing`` or ``pos_weight``: the target is a quality score, not a label.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -468,10 +460,8 @@ def varifocal_loss(
         gamma: focusing exponent γ >= 0 for negatives, default 2.
         weight, ignore_index, mask, reduction: as in :func:`binary_cross_entropy`. There is no
             ``label_smoothing`` (it would turn every negative, q = 0, into a positive) or ``pos_weight``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -534,10 +524,8 @@ def distribution_focal_loss(
             ``n - 1e-3`` so that it has a right-hand bin.
         weight: per-target weight broadcastable to ``(*)``.
         reduction: ``"none"`` (per target), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; shape ``(*)`` for ``reduction="none"``.
@@ -620,13 +608,11 @@ def multilabel_soft_margin_loss(
         input: logits ``(N, C)`` (or probabilities / log-probabilities, see ``input_type``).
         target: ``(N, C)`` multi-hot labels (bool, integer 0 / 1, or float in [0, 1] for soft labels).
         class_weight: per-class factor ``(C,)`` (torch's ``weight=``), default None (all 1).
-        weight: per-sample weight ``(N,)``; ``"mean"`` divides by its sum.
-        input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
-        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        weight: {weight_per_sample}
+        input_type: {input_type}
+        reduction: {reduction_per_sample}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; one value per sample for ``reduction="none"``. Same values as

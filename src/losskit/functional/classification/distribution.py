@@ -59,19 +59,17 @@ def kl_divergence(
         input: the predicted distribution ``(N, C, *)`` as logits (default), probabilities or log-probs.
         target: the target distribution, same shape, as probabilities (default), log-probabilities or
             logits (``target_type="logits"``: distillation from a teacher's logits).
-        input_type: ``"logits"``, ``"probs"`` or ``"log_probs"``.
+        input_type: {input_type}
         target_type: ``"probs"``, ``"log_probs"`` or ``"logits"``.
-        dim: the class dimension. Default 1.
+        dim: {dim}
         base: logarithm base (``None`` for nats, 2 for bits).
         weight: per-distribution weight broadcastable to ``(N, *)``.
         reduction: ``"none"`` gives one value per distribution ``(N, *)`` (summed over ``dim``);
             ``"mean"`` averages over distributions. There is no torch-style elementwise mean (torch's
             ``kl_div(reduction="mean")`` divides by N·C, a classic trap; its ``"batchmean"`` is losskit's
             ``"mean"`` for 2-D input).
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The divergence; ``(N, *)`` for ``reduction="none"``.
@@ -152,15 +150,13 @@ def entropy(
 
     Args:
         input: distributions ``(N, C, *)`` as logits (default), probabilities or log-probabilities.
-        input_type: ``"logits"``, ``"probs"`` or ``"log_probs"``.
-        dim: the class dimension. Default 1.
+        input_type: {input_type}
+        dim: {dim}
         base: logarithm base (``None`` nats, 2 bits).
         weight: per-distribution weight broadcastable to ``(N, *)``.
         reduction: ``"none"`` (``(N, *)``), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The entropy, in ``[0, log C]``.
@@ -216,14 +212,12 @@ def brier_score(
     Args:
         input: ``(N, C, *)`` logits (default), probabilities or log-probabilities.
         target: class indices ``(N, *)`` or probabilities ``(N, C, *)``.
-        input_type: ``"logits"``, ``"probs"`` or ``"log_probs"``.
-        dim: the class dimension. Default 1.
+        input_type: {input_type}
+        dim: {dim}
         weight: per-sample weight broadcastable to ``(N, *)``.
         reduction: ``"none"`` (``(N, *)``), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The score.

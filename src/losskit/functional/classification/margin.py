@@ -84,11 +84,9 @@ def hinge_loss(
         margin: Δ, default 1.
         squared: use :math:`\max(0, \Delta - y f)^2` (smooth, L2-SVM).
         weight: elementwise weight broadcastable to the input's shape.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        reduction: {reduction}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -139,10 +137,8 @@ def perceptron_loss(
         input: real-valued scores, any shape.
         target: labels in {-1, +1} or {0, 1}.
         weight, reduction: as in :func:`hinge_loss`.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -198,10 +194,8 @@ def exponential_loss(
             finite beyond. ``None`` computes :math:`e^{-y f}` everywhere, which is ``inf`` past
             :math:`y f = -88.7` in float32 (:math:`-709.8` in float64).
         weight, reduction: as in :func:`hinge_loss`.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; elementwise for ``reduction="none"``.
@@ -278,10 +272,8 @@ def zero_one_loss(
         input: real-valued scores, any shape.
         target: labels in {-1, +1} or {0, 1}.
         weight, reduction: as in :func:`hinge_loss`.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         A float tensor (mean = error rate) that does not require grad.
@@ -349,11 +341,9 @@ def multiclass_hinge_loss(
             does. ``multiclass_hinge_loss(..., variant="weston_watkins", class_weight=v) / C`` is
             ``MultiMarginLoss(weight=v)`` (``squared=True`` for ``p=2``). Default None.
         weight: per-sample weight ``(N,)``.
-        reduction: ``"none"`` (``(N,)``), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        reduction: {reduction_per_sample}
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss.

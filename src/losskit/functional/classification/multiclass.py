@@ -184,15 +184,13 @@ def cross_entropy(
             exactly the value of the equivalent index target (torch divides soft targets by N instead).
         ignore_index: index-target value to skip (loss 0, excluded from the mean). Default ``-100``.
         label_smoothing: ε in [0, 1] (Szegedy et al. 2016); 0.1 is the usual choice.
-        input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
-        dim: the class dimension. Default 1.
+        input_type: {input_type}
+        dim: {dim}
         base: logarithm base; ``None`` (nats) or 2 (bits).
         mask: optional bool ``(N, *)``, True = keep; the way to ignore samples with probability targets.
         reduction: ``"none"`` (per sample, ``(N, *)``), ``"mean"`` or ``"sum"``.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; a 0-d tensor unless ``reduction="none"``. An empty or fully ignored batch gives 0
@@ -288,10 +286,8 @@ def softmax_focal_loss(
         gamma: focusing parameter γ >= 0; 2 is the paper's best setting.
         weight: per-class weight ``(C,)`` that also defines the mean's denominator, as in cross-entropy.
         ignore_index, label_smoothing, input_type, dim, mask, reduction: as in :func:`cross_entropy`.
-        normalizer: replaces the denominator of ``reduction="mean"`` with a number or 0-d tensor > 0
-            (mmdet's ``avg_factor``), e.g. the count of a whole gradient-accumulation window. Default None.
-        process_group: None (default, local) or a ``torch.distributed`` process group: the loss of the
-            union of every rank's batch, the same on every rank (see docs/distributed.md).
+        normalizer: {normalizer}
+        process_group: {process_group}
 
     Returns:
         The loss; per sample ``(N, *)`` for ``reduction="none"``.
@@ -410,7 +406,7 @@ def ohem_cross_entropy(
         ignore_index: target value left out (of the OHEM ranking, and with loss 0 in top-k). Default -100.
         weight: per-class weight ``(C,)`` multiplying each pixel's loss (``CrossEntropyLoss(weight=...,
             reduction="none")`` as HRNet does); ``"mean"`` stays the plain mean over the selected pixels.
-        input_type: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``.
+        input_type: {input_type}
         reduction: ``"none"`` (the target's shape, unselected pixels 0), ``"mean"`` (over the selected
             pixels; 0 when none is) or ``"sum"``.
         normalizer: replaces the number of selected pixels as the denominator of ``reduction="mean"`` (a
