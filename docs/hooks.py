@@ -468,10 +468,9 @@ def _compile_table(data: dict[str, Any], fname: str) -> str:
         sides = ("losskit compiled", f"{peer} compiled", "losskit eager", f"{peer} eager")
         ms = [f"{r[k]['fwdbwd_ms']:.3f}" for k in sides]
         ratios = []
-        for pair in (sides[:2], sides[2:]):
+        for key, pair in (("compiled_x", sides[:2]), ("eager_x", sides[2:])):
             noisy = [f for k in pair for f in r[k].get("flags") or []]
             flagged += bool(noisy)
-            key = "compiled_x" if pair is sides[:2] else "eager_x"
             ratios.append(f"— (⚠ {_fmt(noisy[0])})" if noisy else f"{r[key]:.2f}")
         compile_s = [
             f"{r['losskit compile_s']:.1f}",
