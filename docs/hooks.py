@@ -345,9 +345,13 @@ class _Page:
         for f in files:
             try:
                 data = json.loads(f.read_text())
-                parts.append(
-                    _checks_table(data) if data.get("kind") == "checks" else _bench_table(data, f.name)
-                )
+                kind = data.get("kind")
+                if kind == "checks":
+                    parts.append(_checks_table(data))
+                elif kind == "compile":
+                    parts.append(_compile_table(data, f.name))
+                else:
+                    parts.append(_bench_table(data, f.name))
             except (ValueError, KeyError, TypeError, AttributeError) as err:
                 log.warning("losskit: cannot read benchmark file %s: %s", f, err)
         return "\n\n".join(parts)
@@ -485,6 +489,68 @@ def _checks_table(data: dict[str, Any]) -> str:
     )
 
 
+def _machine_note(data: dict[str, Any]) -> str:
+    m = data.get("machine")
+    if not isinstance(m, dict):
+        return ""
+    return html.escape(
+        f"machine: {m.get('threads')} threads, copy bandwidth {m.get('copy_warm_gbs')} "
+        f"GB/s warm, {m.get('copy_fresh_gbs')} GB/s into fresh memory"
+    )
+
+
+def _compile_table(data: dict[str, Any], fname: str) -> str:
+    """benchmarks/bench_compile.py: compiled and eager fwd+bwd of losskit and a peer, and compile times."""
+    env_line = ", ".join(f"{k} {v}" for k, v in data.get("env", {}).items())
+    rows = []
+    flagged = 0
+    for case, r in data["cases"].items():
+        peer = r["peer"]
+        sides = ("losskit compiled", f"{peer} compiled", "losskit eager", f"{peer} eager")
+        ms = [f"{r[k]['fwdbwd_ms']:.3f}" for k in sides]
+        ratios = []
+        for key, pair in (("compiled_x", sides[:2]), ("eager_x", sides[2:])):
+            noisy = [f for k in pair for f in r[k].get("flags") or []]
+            flagged += bool(noisy)
+            ratios.append(f"— (⚠ {_fmt(noisy[0])})" if noisy else f"{r[key]:.2f}")
+        compile_s = [
+            f"{r['losskit compile_s']:.1f}",
+            f"{r[peer + ' compile_s']:.1f}",
+            f"**{r['compile_time_x']:.2f}**",
+        ]
+        rows.append(
+            [f"`{case}`", peer, ms[0], ms[1], f"**{ratios[0]}**", ms[2], ms[3], ratios[1], *compile_s]
+        )
+    header = [
+        "case",
+        "peer",
+        "losskit compiled ms",
+        "peer compiled ms",
+        "compiled peer / losskit",
+        "losskit eager ms",
+        "peer eager ms",
+        "eager peer / losskit",
+        "losskit compile s",
+        "peer compile s",
+        "compile time losskit / peer",
+    ]
+    table = _table(header, rows)
+    table += (
+        "\n\n*ms*: median forward + backward over "
+        f"{data.get('repeats', '?')} interleaved repeats; peer / losskit above 1.00: losskit is faster. "
+        "*compile s*: wall time of the first compiled forward + backward after `torch._dynamo.reset()`, "
+        "from an empty inductor cache; losskit / peer below 1.00: losskit compiles faster."
+    )
+    if flagged:
+        table += f"\n\n{flagged} ratio(s) withheld: their repeats disagree by more than 2x (a busy machine)."
+    machine = _machine_note(data)
+    title = data.get("title") or fname
+    return (
+        f"### {html.escape(str(title))}\n\n<small>{html.escape(env_line)} — `{fname}`"
+        f"{'<br>' + machine if machine else ''}</small>\n\n{table}"
+    )
+
+
 def _bench_table(data: dict[str, Any], fname: str) -> str:
     title = data.get("title") or fname
     env = data.get("env", {})
@@ -561,13 +627,7 @@ def _bench_table(data: dict[str, Any], fname: str) -> str:
                 "fresh process (`harness.peak_rss_bytes`: everything taken from the system, allocator slack "
                 "included):*\n\n" + _table(["implementation", "RSS growth MiB", "× input size"], rss_rows)
             )
-    m = data.get("machine")
-    machine = ""
-    if isinstance(m, dict):
-        machine = html.escape(
-            f"machine: {m.get('threads')} threads, copy bandwidth {m.get('copy_warm_gbs')} "
-            f"GB/s warm, {m.get('copy_fresh_gbs')} GB/s into fresh memory"
-        )
+    machine = _machine_note(data)
     return (
         f"### {html.escape(str(title))}\n\n<small>{html.escape(env_line)} — `{fname}`"
         f"{'<br>' + machine if machine else ''}</small>\n\n{table}"

@@ -186,6 +186,43 @@ def test_benchmark_tables_are_included_when_results_exist(tmp_path: Path) -> Non
     assert "|  | torch | 3.000 | 8.000 | 15.00 | 1.50 / 2.00 / 1.50 |" in out
 
 
+def test_compile_benchmark_table_gives_both_ratios(tmp_path: Path) -> None:
+    # benchmarks/bench_compile.py's file (kind "compile"): its own columns, a noisy pair's ratio withheld
+    bench = tmp_path / "docs" / "assets" / "bench"
+    bench.mkdir(parents=True)
+
+    def side(ms: float, noisy: bool = False) -> dict:
+        return {"fwdbwd_ms": ms, "flags": ["repeats disagree 3.0x"] if noisy else []}
+
+    row = {
+        "peer": "torchvision",
+        "losskit compiled": side(2.0),
+        "torchvision compiled": side(3.0),
+        "losskit eager": side(4.0, noisy=True),
+        "torchvision eager": side(5.0),
+        "losskit compile_s": 6.0,
+        "torchvision compile_s": 4.0,
+        "compiled_x": 1.5,
+        "eager_x": 1.25,
+        "compile_time_x": 1.5,
+    }
+    data = {
+        "title": "compiled",
+        "kind": "compile",
+        "repeats": 9,
+        "env": {"threads": 2},
+        "cases": {"giou": row},
+    }
+    (bench / "compile.json").write_text(json.dumps(data), encoding="utf-8")
+    out = _render(tmp_path, "# Benchmarks\n\n<!-- losskit:bench -->\n", "benchmarks.md")
+    assert "### compiled" in out and "over 9 interleaved repeats" in out
+    cells = (
+        "| `giou` | torchvision | 2.000 | 3.000 | **1.50** | 4.000 | 5.000 | — (⚠ repeats disagree 3.0x) |"
+    )
+    assert cells + " 6.0 | 4.0 | **1.50** |" in out, out
+    assert "1 ratio(s) withheld" in out
+
+
 def test_plots_missing_and_present(tmp_path: Path) -> None:
     md = "# Page\n\ntext\n\n<!-- losskit:plot focal -->\n<!-- losskit:plot dice -->\n"
     plots = tmp_path / "docs" / "assets" / "plots"

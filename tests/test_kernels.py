@@ -403,3 +403,105 @@ def test_lovasz_fwd_bwd_holds_probabilities_gradient_and_one_block(per_image, mo
         with plain:
             losskit.lovasz_loss(x, y, per_image=per_image).backward()
     assert plain.peak > 2 * mode.peak, (plain.peak / size, mode.peak / size)
+
+
+# --- under torch.compile the fast paths step aside (issue 12 step 4) ----------------------------------------
+# The fused Functions would reach the graph as opaque autograd_function_apply nodes that inductor cannot
+# fuse with the reduction around them; compiled, every loss takes its plain formula instead. Each case
+# swaps the kernel entry point at its call site for one that fails: eager must reach it (the swap
+# is at the right place), compiled with fullgraph=True must not, and the compiled values and gradients
+# must equal eager's (which ran the real kernel) in float64.
+
+
+def _raise_if_called(*args, **kwargs):
+    raise AssertionError("fused kernel reached")
+
+
+class _Unreachable:
+    apply = staticmethod(_raise_if_called)
+
+
+def _compile_cases():
+    import losskit.functional.boxes as FB
+    import losskit.functional.classification.binary as FCB
+    import losskit.functional.classification.multiclass as FCM
+    import losskit.functional.segmentation as FS
+
+    g = torch.Generator().manual_seed(12)
+    dt = torch.float64
+    logits = torch.randn(6, 5, generator=g, dtype=dt) * 3
+    onehot = (torch.rand(6, 5, generator=g) < 0.3).to(dt)
+    spatial = torch.randn(2, 4, 3, 5, generator=g, dtype=dt) * 2
+    labels = torch.randint(0, 4, (2, 3, 5), generator=g)
+    corner = torch.rand(7, 2, generator=g, dtype=dt) * 10
+    target = torch.cat([corner, corner + 1 + torch.rand(7, 2, generator=g, dtype=dt) * 5], 1)
+    pred = target + torch.randn(7, 4, generator=g, dtype=dt)
+    pred = torch.cat([pred[:, :2], torch.maximum(pred[:, 2:], pred[:, :2] + 0.5)], 1)
+    import losskit
+
+    cases = [
+        ("sigmoid_focal", FCB, "SigmoidFocal", lambda x, y: losskit.sigmoid_focal_loss(x, y), logits, onehot),
+        (
+            "softmax_focal",
+            FCM,
+            "SoftmaxFocalIndex",
+            lambda x, y: losskit.softmax_focal_loss(x, y, gamma=2.0),
+            spatial,
+            labels,
+        ),
+        (
+            "sigmoid_focal_soft_gamma1",
+            FCB,
+            "SigmoidFocal",
+            lambda x, y: losskit.sigmoid_focal_loss(x, y.clamp(0.2, 0.7), gamma=1.0, alpha=None),
+            logits,
+            onehot,
+        ),
+        (
+            "sigmoid_focal_gamma0.5",  # γ < 1 compiles the plain formula
+            FCB,
+            "SigmoidFocal",
+            lambda x, y: losskit.sigmoid_focal_loss(x, y, gamma=0.5, reduction="sum"),
+            logits,
+            onehot,
+        ),
+        (
+            "softmax_focal_weight_ignore",
+            FCM,
+            "SoftmaxFocalIndex",
+            lambda x, y: losskit.softmax_focal_loss(
+                x, y.masked_fill(y == 3, -100), gamma=3.0, weight=torch.tensor([1.0, 2.0, 0.5, 1.5], dtype=dt)
+            ),
+            spatial,
+            labels,
+        ),
+        ("dice", FS, "IndexStats", lambda x, y: losskit.dice_loss(x, y), spatial, labels),
+        ("lovasz", FS, "Lovasz", lambda x, y: losskit.lovasz_loss(x, y), spatial, labels),
+    ]
+    cases += [
+        (kind, FB, "iou_family_loss", getattr(losskit, f"{kind}_loss"), pred, target)
+        for kind in ("giou", "diou", "ciou", "eiou")
+    ]
+    return cases
+
+
+@pytest.mark.parametrize("case", _compile_cases(), ids=lambda c: c[0])
+def test_compiled_losses_take_the_plain_formula_with_eager_values_and_gradients(case, monkeypatch):
+    _, module, entry, fn, x, y = case
+    torch._dynamo.reset()
+    x_eager = x.clone().requires_grad_()
+    want = fn(x_eager, y)
+    (want_grad,) = torch.autograd.grad(want, x_eager)
+
+    stand_in = _raise_if_called if entry == "iou_family_loss" else _Unreachable
+    monkeypatch.setattr(module, entry, stand_in)
+    with pytest.raises(AssertionError, match="fused kernel reached"):
+        fn(x.clone().requires_grad_(), y)  # eager goes through the (swapped) kernel
+
+    compiled = torch.compile(fn, backend="aot_eager", fullgraph=True)
+    x_comp = x.clone().requires_grad_()
+    got = compiled(x_comp, y)
+    (got_grad,) = torch.autograd.grad(got, x_comp)
+    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(got_grad, want_grad, rtol=1e-9, atol=1e-12)
+    torch._dynamo.reset()

@@ -463,7 +463,7 @@ def pairwise_box_iou(
     g = geo.as_box(b2, box_format).expand(-2)  # (..., 1, M)
     if torch.is_grad_enabled() and (b1.requires_grad or b2.requires_grad):
         return geo.measure(kind, p, g, eps)
-    if not fastpath.applies() or torch.compiler.is_compiling():
+    if not fastpath.applies():  # incl. under torch.compile, which fuses the one-shot formula
         return geo.measure(kind, p, g, eps)
     # no gradient: the same values in blocks, in place, with the result the only (N, M) tensor
     return geo.measure_pairwise(kind, p, g, eps)

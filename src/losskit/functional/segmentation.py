@@ -1155,7 +1155,7 @@ def lovasz_loss(
     dense = None if o.dense is None else o.dense[:, o.first :]
     group = dist_.resolve_group(fn, process_group)
     pooled = not per_image
-    fused = fastpath.applies() and not torch.compiler.is_compiling()
+    fused = fastpath.applies()
     if pooled and group is not None:
         # The ranking needs every pixel of the union: gather (pixels, C') errors, labels and flags
         # (O(global pixels · C) per rank, unlike the ratio losses' 3·C numbers).

@@ -88,6 +88,27 @@ def _binary_setup(
     return x, y, w
 
 
+def _sigmoid_focal_traced(x: Tensor, y: Tensor, alpha: float | None, gamma: float) -> Tensor:
+    """Sigmoid focal of logits for ``torch.compile``: σ(x), σ(-x) and BCE from one ``e = exp(-|x|)``.
+
+    Inductor fuses it, and autograd's derivative of it, into one loop each way; the log-space plain
+    formula costs several transcendental functions per element instead. The branch on the sign of ``x``
+    is taken by ``torch.where`` on both the exponent and the ReLU, so the derivative at ``x = 0`` is that
+    of one smooth branch. For γ ≥ 1 (or 0) every factor's derivative is bounded.
+    """
+    pos = x >= 0
+    e = torch.exp(torch.where(pos, -x, x))
+    s = 1.0 / (1.0 + e)
+    p, q = torch.where(pos, s, e * s), torch.where(pos, e * s, s)  # σ(x), σ(-x), neither from 1 - the other
+    loss = torch.where(pos, x, torch.zeros_like(x)) - x * y + torch.log1p(e)  # BCE with logits
+    if gamma != 0.0:
+        u = torch.lerp(p, q, y)  # 1 - p_t
+        loss = loss * (u * u if gamma == 2.0 else u.pow(gamma))
+    if alpha is not None:
+        loss = loss * ((1.0 - alpha) + (2.0 * alpha - 1.0) * y)
+    return loss
+
+
 def _bce_terms(logp: Tensor, log1mp: Tensor, y: Tensor) -> Tensor:
     return -(y * logp + (1.0 - y) * log1mp)
 
@@ -325,9 +346,11 @@ def sigmoid_focal_loss(
     )
     x, y, w = _binary_setup(fn, input, target, weight)
     pw = _pos_weight(fn, pos_weight, x)
-    if input_type == "logits" and not y.requires_grad and pw is None and fastpath.applies():
-        # fused kernel: 9 elementwise passes forward, closed-form backward, saves only (x, y)
-        loss = SigmoidFocal.apply(x, y, a, g)
+    closed = input_type == "logits" and not y.requires_grad and pw is None
+    if closed and (fastpath.applies() or (fastpath.compiling() and (g == 0.0 or g >= 1.0))):
+        # eager: fused kernel, 9 elementwise passes forward, closed-form backward, saves only (x, y);
+        # compiled: a closed form inductor fuses (γ < 1 keeps the plain formula: u^(γ-1) at u = 0)
+        loss = SigmoidFocal.apply(x, y, a, g) if fastpath.applies() else _sigmoid_focal_traced(x, y, a, g)
         return finish(
             fn,
             loss,
