@@ -248,9 +248,10 @@ def test_index_stats_class_volumes_and_retained_graph():
     x = torch.randn(2, 3, 50, generator=g, dtype=torch.float64, requires_grad=True)
     lab = torch.randint(0, 3, (2, 50), generator=g)
     v = (torch.rand(2, 50, generator=g) < 0.5).double()
-    tp, sp, _, _, sg = IndexStats.apply(x, lab, v, False, False)
+    tp, sp, _, counted, sg, _ = IndexStats.apply(x, lab, v, False, False)
     expected = torch.stack([((lab == c).double() * v).sum(-1) for c in range(3)], 1)
     torch.testing.assert_close(sg, expected, rtol=0, atol=0)
+    torch.testing.assert_close(counted, v.sum(-1), rtol=0, atol=0)  # the counted pixels
     loss = (tp * torch.randn(2, 3, generator=g, dtype=torch.float64)).sum() + sp.square().sum()
     # the first backward turns the kept probabilities into the gradient; a second one recomputes them
     (g1,) = torch.autograd.grad(loss, x, retain_graph=True)
@@ -505,3 +506,88 @@ def test_compiled_losses_take_the_plain_formula_with_eager_values_and_gradients(
     torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(got_grad, want_grad, rtol=1e-9, atol=1e-12)
     torch._dynamo.reset()
+
+
+# --- the softmax path of IndexStats: chunk boundaries, masks, the label check on the class volumes ------
+
+
+@pytest.mark.parametrize("chunk", [1 << 18, 40])
+@pytest.mark.parametrize("case", ["plain", "ignore", "mask", "both"])
+@pytest.mark.parametrize("loss", ["dice", "tversky"])
+def test_index_softmax_path_matches_dense_targets(chunk, case, loss, monkeypatch):
+    # chunk 40 splits 3 x 4 x 37 logits into spans of 9 pixels (not a divisor of 37); the reference is
+    # the dense path (a one-hot float target, plain autograd), with the ignored pixels passed as a mask
+    import losskit
+    import losskit.kernels.segmentation as KS
+
+    monkeypatch.setattr(KS, "CPU_CHUNK", chunk)
+    g = torch.Generator().manual_seed(11)
+    x = (torch.randn(3, 4, 37, generator=g, dtype=torch.float64) * 2).requires_grad_()
+    y = torch.randint(0, 4, (3, 37), generator=g)
+    mask = torch.rand(3, 37, generator=g) < 0.6 if case in ("mask", "both") else None
+    ignore = None
+    if case in ("ignore", "both"):
+        ignore = 255
+        y = torch.where(torch.rand(3, 37, generator=g) < 0.3, torch.full_like(y, 255), y)
+
+    def fn(a, t, **kw):
+        if loss == "dice":
+            return losskit.dice_loss(a, t, reduction="none", **kw)
+        return losskit.tversky_loss(a, t, alpha=0.3, beta=0.7, reduction="none", **kw)
+
+    w = torch.randn(3, 4, generator=g, dtype=torch.float64)
+    out = fn(x, y, ignore_index=ignore, mask=mask)
+    (gx,) = torch.autograd.grad((out * w).sum(), x)
+    keep = torch.ones_like(y, dtype=torch.bool) if mask is None else mask.clone()
+    if ignore is not None:
+        keep &= y != ignore
+    dense = torch.nn.functional.one_hot(torch.where(y == 255, 0, y), 4).permute(0, 2, 1).double()
+    x2 = x.detach().clone().requires_grad_()
+    ref = fn(x2, dense, mask=keep)
+    (gx2,) = torch.autograd.grad((ref * w).sum(), x2)
+    torch.testing.assert_close(out, ref, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(gx, gx2, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [4, -1, 7])
+@pytest.mark.parametrize("chunk", [1 << 18, 40])
+@pytest.mark.parametrize("ignore", [None, 255])
+def test_index_softmax_path_label_check_on_the_class_volumes(bad, chunk, ignore, monkeypatch):
+    # the label range is checked on the kernel's class volumes (no pass over the labels); the error
+    # is the one of checks.check_labels, naming the bad label, in every chunk position
+    import losskit
+    import losskit.kernels.segmentation as KS
+
+    monkeypatch.setattr(KS, "CPU_CHUNK", chunk)
+    x = torch.randn(3, 4, 37, requires_grad=True)
+    ign = "" if ignore is None else rf" \(or ignore_index={ignore}\)"
+    for pos in (0, 17, 36):
+        y = torch.randint(0, 4, (3, 37), generator=torch.Generator().manual_seed(pos))
+        if ignore is not None:
+            y[1, 5] = ignore
+        y[2, pos] = bad
+        for fn in (losskit.dice_loss, losskit.tversky_loss, losskit.jaccard_loss):
+            name = fn.__name__
+            with pytest.raises(
+                ValueError,
+                match=rf"^{name}: target holds class index {bad}, expected indices in \[0, 3\]{ign}$",
+            ):
+                fn(x, y, ignore_index=ignore)
+        losskit.set_checks("off")
+        try:
+            losskit.dice_loss(x, torch.where(y == bad, 0, y), ignore_index=ignore).backward()
+        finally:
+            losskit.set_checks("default")
+
+
+def test_index_softmax_path_checks_the_labels_of_masked_pixels():
+    # with a mask, a bad label under a masked-out pixel is still an error (checked before the kernel)
+    import losskit
+
+    x = torch.randn(2, 3, 5, 5)
+    y = torch.randint(0, 3, (2, 5, 5))
+    y[1, 2, 2] = 3
+    mask = torch.ones(2, 5, 5, dtype=torch.bool)
+    mask[1, 2, 2] = False
+    with pytest.raises(ValueError, match=r"^dice_loss: target holds class index 3"):
+        losskit.dice_loss(x, y, mask=mask)

@@ -38,8 +38,9 @@ mask=None, reduction="mean")`` plus its own options:
   decide what to compute: all of them compile with ``torch.compile(fullgraph=True)``.
 * Class-index targets never become a one-hot tensor. With logits, the per-class sums of the ratio losses
   go through one ``autograd.Function`` (:mod:`losskit.kernels.segmentation`) that saves only its inputs
-  and writes a closed-form gradient in place (two input-sized tensors at the peak of the backward; tested
-  against autograd of the formula). Double backward through it differentiates the plain formula, so
+  and writes a closed-form gradient in place (one input-sized tensor and chunk buffers at the peak; tested
+  against autograd of the formula); with logits and no mask the label range check reads the kernel's
+  class volumes instead of the labels. Double backward through it differentiates the plain formula, so
   gradient penalties and Hessian-vector products are exact; ``torch.func`` takes the plain formula.
 """
 
@@ -95,6 +96,9 @@ class _Overlap:
     weight: Tensor | None  # per-class weight of the kept classes (C',)
     first: int  # 1 when the background channel is dropped, else 0
     activation: Callable[[Tensor], Tensor] | None = None  # replaces the softmax / sigmoid of the logits
+    # (target, classes, ignore_index) whose label range :func:`_stats` checks: from the kernel's class
+    # volumes where it runs, else with :func:`losskit._core.checks.check_labels`
+    unchecked: tuple[Tensor, int, int | None] | None = None
 
     def probs(self, fn: str) -> Tensor:
         """Probabilities ``(N, C, S)`` of every class (background included)."""
@@ -180,8 +184,16 @@ def _prepare(
     ignore_index: int | None,
     weight: Tensor | None,
     mask: Tensor | None,
+    defer_labels: bool = False,
 ) -> _Overlap:
-    """Validate input, target, weight and mask; upcast; flatten the spatial dimensions."""
+    """Validate input, target, weight and mask; upcast; flatten the spatial dimensions.
+
+    ``defer_labels`` (callers that go on to :func:`_stats`): the label range of a class-index target of
+    several classes without a mask is left to :func:`_stats`, which checks it on the kernel's class
+    volumes (no pass over the labels) where the kernel runs. With a mask the labels of masked-out pixels
+    count too, so they are checked here; likewise beyond 2**24 pixels per image, where a float32 count
+    no longer tells one missing pixel.
+    """
     _check_scores(fn, input)
     checks.check_tensor(fn, "target", target)
     n, num_classes = int(input.shape[0]), int(input.shape[1])
@@ -190,10 +202,14 @@ def _prepare(
     index_shape = (n, *spatial)
 
     is_index = target.dim() == input.dim() - 1
+    unchecked: tuple[Tensor, int, int | None] | None = None
     if is_index:
         target = checks.check_index_target(fn, "target", target)
         checks.check_shape(fn, "target", target, index_shape, "(class indices: input's shape without C)")
-        checks.check_labels(fn, "target", target, 2 if num_classes == 1 else num_classes, ignore_index)
+        if defer_labels and mask is None and num_classes > 1 and math.prod(spatial) < 1 << 24:
+            unchecked = (target, num_classes, ignore_index)
+        else:
+            checks.check_labels(fn, "target", target, 2 if num_classes == 1 else num_classes, ignore_index)
     else:
         channel_index = target.dim() == input.dim() and target.shape[1] == 1 and num_classes > 1
         if channel_index and not target.is_floating_point():
@@ -243,7 +259,7 @@ def _prepare(
     first = 0 if include_background or num_classes == 1 else 1
     if w is not None:
         w = w[first:]
-    return _Overlap(x, input_type, sigmoid, labels, dense, valid, w, first)
+    return _Overlap(x, input_type, sigmoid, labels, dense, valid, w, first, unchecked=unchecked)
 
 
 def _stats(
@@ -278,8 +294,13 @@ def _stats(
     if o.labels is not None:
         sg = None
         if o.input_type == "logits" and o.activation is None and fastpath.applies():
-            tp, sp, _, _, sg = IndexStats.apply(o.x, o.labels, v, o.sigmoid, squared)
+            if o.unchecked is not None and (o.sigmoid or squared):  # the kernel counts no class volumes
+                _check_labels(fn, o)
+            tp, sp, _, counted, sg, _ = IndexStats.apply(o.x, o.labels, v, o.sigmoid, squared)
+            if o.unchecked is not None and counted.numel():
+                _check_counted(fn, o, sg, counted)
         else:
+            _check_labels(fn, o)
             tp, sp = _index_sums(o.probs(fn), o.labels, v, squared)
         if sg is None or sg.numel() == 0:
             count = o.x.new_ones(()).expand_as(o.labels) if v is None else v  # class volumes: counted pixels
@@ -301,6 +322,26 @@ def _stats(
         if group is not None:
             tp, sp, sg = dist_.all_reduce_sum(torch.stack([tp, sp, sg]), group).unbind(0)
     return tp, sp, sg
+
+
+def _check_labels(fn: str, o: _Overlap) -> None:
+    """The label range check :func:`_prepare` deferred, as one pass over the labels."""
+    if o.unchecked is not None:
+        target, classes, ignore_index = o.unchecked
+        o.unchecked = None
+        checks.check_labels(fn, "target", target, classes, ignore_index)
+
+
+def _check_counted(fn: str, o: _Overlap, sg: Tensor, counted: Tensor) -> None:
+    """The deferred label range check on the kernel's counts ``(N, C)`` and ``(N,)``.
+
+    A counted pixel whose label lies outside ``[0, C)`` falls in no class volume, so the volumes add up
+    to less than the counted pixels (integers in float, exact below 2**24 per image). Only then are the
+    labels read, to name the bad one.
+    """
+    if checks.values_checked(sg) and not bool((sg.sum(1) == counted).all()):
+        _check_labels(fn, o)
+    o.unchecked = None
 
 
 def _soft_intersection(p: Tensor, g: Tensor, sp: Tensor, sg: Tensor) -> Tensor:
@@ -414,6 +455,7 @@ def _run(
         ignore_index=ignore_index,
         weight=weight,
         mask=mask,
+        defer_labels=True,
     )
     o.activation = activation
     group = dist_.resolve_group(fn, process_group)
@@ -1012,6 +1054,7 @@ def generalized_dice_loss(
         ignore_index=ignore_index,
         weight=weight,
         mask=mask,
+        defer_labels=True,
     )
     o.activation = activation
     group = dist_.resolve_group(fn, process_group)
@@ -1319,6 +1362,7 @@ def mcc_loss(
         ignore_index=ignore_index,
         weight=weight,
         mask=mask,
+        defer_labels=True,
     )
     group = dist_.resolve_group(fn, process_group)
     tp, sp, sg = _stats(

@@ -13,15 +13,19 @@ closed form,
 followed by the activation's backward (softmax: :math:`p \odot (\partial L/\partial p - \sum_c p_c\,
 \partial L/\partial p_c)`; sigmoid: :math:`p(1-p)\,\partial L/\partial p`), in place in one buffer.
 
-Memory and passes: everything walks the spatial axis in chunks of :data:`CPU_CHUNK` elements
-(``N · C · k`` logits), so every temporary is chunk-sized and stays in cache. For the softmax without
-squares (Dice, Tversky, Jaccard, generalized Dice, MCC with logits) forward writes the probabilities into
-one buffer and takes ``TP``, ``Σp``, the class volumes ``Σg`` and each pixel's ``p_own`` from the
-chunk's one-hot as plain reductions; backward turns that buffer into the gradient in place. Forward +
-backward thus allocates one input-sized tensor (the probabilities, which become the gradient) and one
-``(N, S)`` vector, where autograd of the plain formula keeps the probabilities, the scattered gradient of
-the gather, the summed gradient and the softmax's output gradient. The sigmoid and squared variants
-recompute ``p`` per chunk in backward and write each chunk into one fresh gradient.
+Memory and passes: for the softmax without squares (Dice, Tversky, Jaccard, generalized Dice, MCC with
+logits) forward writes the probabilities with one softmax into one buffer and, over :data:`PIECES`
+chunks of the spatial axis, takes ``TP``, ``Σp`` and the class volumes ``Σg`` from one batched product
+of each chunk's one-hot (a float comparison into one reused buffer) and its sum; backward turns that
+buffer into the gradient in place, chunk by chunk, from one gather of a small ``(N, C, C + 1)`` table
+(``∂L/∂p`` of each class at each label) and three elementwise / batched ops. Forward + backward thus
+allocates one input-sized tensor (the probabilities, which become the gradient), chunk buffers within
+about half the input's size, and with a mask an ``(N, S)`` index; autograd of the plain formula keeps
+the probabilities, the scattered gradient of the gather, the summed gradient and the softmax's output
+gradient. The class volumes also check the labels: a counted label outside ``[0, C)`` falls in no
+class, so the volumes add up to less than the counted pixels. The sigmoid and squared variants walk the
+spatial axis in chunks of :data:`CPU_CHUNK` elements, recompute ``p`` per chunk in backward and write
+each chunk into one fresh gradient.
 
 Supported: values and first derivatives w.r.t. the logits (tested against autograd of
 :func:`index_sums`); **higher-order gradients** — a backward that runs with grad mode on
@@ -48,6 +52,15 @@ CPU_CHUNK = 1 << 18
 L2 share of a 1 MiB L2 / 32 MiB L3 machine, and every op still gets 2**18 elements, enough that torch's
 split across two threads costs little; measured on dice 2-D (8, 4, 256, 256) and 3-D (2, 3, 96³):
 2**18 ~ 2**20 < unchunked, 2**14 - 2**16 slower (per-op overhead)."""
+
+PIECES = 2
+"""The softmax path (:class:`IndexStats` without squares) splits the spatial axis into this many chunks
+of at least :data:`CPU_CHUNK` logits (at most :data:`CPU_CHUNK_MAX`) on the CPU. Rule: its chunk buffers
+(the one-hot in forward, ``∂L/∂p`` and a per-pixel sum in backward) then stay within ``(C + 1) / 2C`` of
+the input's size, and the op count stays small: on a loaded machine a parallel op can wait milliseconds
+for its second thread, so four to eight ops per chunk over the 8 - 20 chunks that :data:`CPU_CHUNK` would
+give (dice 2-D (8, 4, 256, 256), 3-D (2, 3, 96³)) cost more than the memory traffic they save."""
+CPU_CHUNK_MAX = 1 << 22
 
 
 def softmax(x: Tensor) -> Tensor:
@@ -89,6 +102,19 @@ def _spans(x: Tensor) -> list[tuple[int, int]]:
     """
     n, c, s = x.shape
     step = max(1, (CPU_CHUNK if x.device.type == "cpu" else chunk_size(x.device)) // max(1, n * c))
+    if s <= step or torch.compiler.is_compiling():
+        return [(0, s)]
+    return [(start, min(start + step, s)) for start in range(0, s, step)]
+
+
+def _pieces(x: Tensor) -> list[tuple[int, int]]:
+    """The spatial ranges of the softmax path: :data:`PIECES` chunks (rule there) on the CPU."""
+    n, c, s = x.shape
+    if x.device.type == "cpu":
+        size = min(max(-(-x.numel() // PIECES), CPU_CHUNK), CPU_CHUNK_MAX)
+    else:
+        size = chunk_size(x.device)
+    step = max(1, size // max(1, n * c))
     if s <= step or torch.compiler.is_compiling():
         return [(0, s)]
     return [(start, min(start + step, s)) for start in range(0, s, step)]
@@ -146,85 +172,62 @@ def _grad(
     return grad
 
 
-def _one_hot(labels: Tensor, c: int, dtype: torch.dtype) -> Tensor:
-    """``(N, C, k)`` one-hot of a chunk of labels ``(N, k)``, as a floating comparison.
-
-    The fast form on the CPU: index ops (``gather``, ``scatter_add``) and integer or boolean-output
-    comparisons cost several times more per element.
-    """
-    n, k = labels.shape
-    out = labels.new_empty((n, c, k), dtype=dtype)
-    classes = torch.arange(c, device=labels.device, dtype=dtype).view(1, c, 1)
-    return torch.eq(labels.to(dtype).unsqueeze(1), classes, out=out)
-
-
-def _masked_sum(t: Tensor, valid: Tensor | None) -> Tensor:
-    """``Σ_k t`` of ``(N, C, k)``, or ``Σ_k t · valid`` with ``valid`` ``(N, k)``."""
-    return t.sum(-1) if valid is None else torch.bmm(t, valid.unsqueeze(-1)).squeeze(-1)
-
-
-def _softmax_into(x: Tensor, out: Tensor) -> Tensor:
-    """Softmax over dim 1 of ``x`` written into ``out``.
-
-    The same ops, hence the same bits, in forward and in a backward that recomputes ``p``.
-    """
-    torch.sub(x, x.amax(1, keepdim=True), out=out)
-    out.exp_()
-    return out.mul_(out.sum(1, keepdim=True).reciprocal_())
+def _class_index(labels: Tensor, valid: Tensor | None, c: int) -> Tensor:
+    """The labels ``(N, S)``, with the extra index ``C`` (no class) where ``valid`` is 0."""
+    return labels if valid is None else labels.masked_fill(valid == 0, c)
 
 
 def _softmax_forward(
     x: Tensor, labels: Tensor, valid: Tensor | None
-) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """``(TP, Σp)`` of the softmax over classes, the probabilities ``p``, each pixel's ``p_own`` and ``Σg``.
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """``(TP, Σp)`` of the softmax over classes, ``p``, ``Σv`` ``(N,)``, ``Σg`` and the class indices.
 
-    ``p`` is the one input-sized tensor: chunk by chunk over the spatial axis (:func:`_spans`) it is
-    computed in place (``exp(x - max)`` normalised by its class sum); with the chunk's one-hot ``g`` the
-    sums ``Σ p g``, ``Σ p``, ``Σ g`` and ``p_own = Σ_c p g`` are plain reductions. Backward turns ``p``
-    into the gradient.
+    ``p`` is the one input-sized tensor, written by one softmax. Chunk by chunk over the spatial axis
+    (:func:`_pieces`) the one-hot ``G = g ⊙ v`` of the class indices (a float comparison into one buffer;
+    a masked pixel has index ``C``, no class) and one batched product accumulate ``M = p Gᵀ`` ``(N, C, C)``:
+    its diagonal is ``TP = Σ p g v`` and its row sums ``Σ p v`` (every counted pixel has one class);
+    ``Σ_k G`` adds the class volumes ``Σ g v``. A counted label outside ``[0, C)`` has a zero column, so
+    ``Σ_c Σg < Σv`` (the counted pixels, ``S`` without a mask) tells it.
     """
     n, c, s = x.shape
-    p = torch.empty_like(x)
-    own = x.new_empty(n, s)
-    tp = x.new_zeros(n, c)
-    sp = x.new_zeros(n, c)
+    spans = _pieces(x)
+    p = softmax(x)
+    index = _class_index(labels, valid, c)
+    lab = index.to(x.dtype)  # integer comparisons into a float buffer cost several times more
+    classes = torch.arange(c, device=x.device, dtype=x.dtype).view(1, c, 1)
+    buf = x.new_empty(n, c, spans[0][1])
+    m = x.new_zeros(n, c, c)
     sg = x.new_zeros(n, c)
-    for lo, hi in _spans(x):
-        xc, pc = x[:, :, lo:hi], p[:, :, lo:hi]
-        vc = None if valid is None else valid[:, lo:hi]
-        _softmax_into(xc, pc)
-        g = _one_hot(labels[:, lo:hi], c, x.dtype)
-        sg.add_(_masked_sum(g, vc))
-        sp.add_(_masked_sum(pc, vc))
-        g.mul_(pc)  # p g
-        tp.add_(_masked_sum(g, vc))
-        own[:, lo:hi] = g.sum(1)
-    return tp, sp, p, own, sg
+    for lo, hi in spans:
+        g = torch.eq(lab[:, lo:hi].unsqueeze(1), classes, out=buf[:, :, : hi - lo])
+        m.baddbmm_(p[:, :, lo:hi], g.transpose(1, 2))
+        sg.add_(g.sum(-1))
+    counted = x.new_full((n,), float(s)) if valid is None else valid.sum(-1)
+    kept = x.new_empty(0, dtype=torch.long) if valid is None else index  # not the input itself
+    return torch.diagonal(m, dim1=1, dim2=2).clone(), m.sum(-1), p, counted, sg, kept
 
 
-def _softmax_grad_(
-    p: Tensor, own: Tensor, labels: Tensor, valid: Tensor | None, g_tp: Tensor, g_sp: Tensor
-) -> Tensor:
-    """Turn ``p`` into ``∂L/∂x`` in place.
+def _softmax_grad_(p: Tensor, index: Tensor, g_tp: Tensor, g_sp: Tensor) -> Tensor:
+    """Turn ``p`` into ``∂L/∂x`` in place (``index``: forward's class indices, ``C`` where masked).
 
-    ``∂L/∂x_c = p_c (a_c - u) + g_c p_t b`` with ``u = Σ_c a_c p_c + p_t b`` (``a = ∂L/∂Σp``,
-    ``b = ∂L/∂TP_t``), times the validity.
-
-    Chunk by chunk over the spatial axis (:func:`_spans`), so every temporary is chunk-sized and the
-    only input-sized tensor is ``p`` itself.
+    With ``a = ∂L/∂Σp`` and ``b = ∂L/∂TP``, ``∂L/∂p_c = (a_c + b_c [c = t]) v``: column ``t`` of the table
+    ``W = [diag(b) + a 1ᵀ | 0]`` ``(N, C, C + 1)``, whose last column (index ``C``) serves masked pixels. The
+    softmax's backward is ``p_c (d_c - u)`` with ``u = Σ_c p_c d_c``. Chunk by chunk (:func:`_pieces`)
+    ``d`` is one gather from ``W``, so the temporaries are chunk-sized and the only input-sized tensor is
+    ``p`` itself.
     """
-    c = p.shape[1]
-    # (N, 1, C), (N, C, 1), (N, 1, C)
-    a_row, a_col, b_row = g_sp.unsqueeze(1), g_sp.unsqueeze(-1), g_tp.unsqueeze(1)
-    for lo, hi in _spans(p):
-        pc = p[:, :, lo:hi]
-        g = _one_hot(labels[:, lo:hi], c, p.dtype)
-        ob = torch.bmm(b_row, g).mul_(own[:, lo:hi].unsqueeze(1))  # p_t b, (N, 1, k)
-        u = torch.bmm(a_row, pc).add_(ob)  # (N, 1, k)
-        pc.mul_(a_col - u)
-        pc.addcmul_(g, ob)
-        if valid is not None:
-            pc.mul_(valid[:, lo:hi].unsqueeze(1))
+    n, c, _ = p.shape
+    spans = _pieces(p)
+    k = spans[0][1]
+    d_buf, u_buf = p.new_empty(n, c, k), p.new_empty(n, 1, k)
+    w = torch.cat([torch.diag_embed(g_tp).add_(g_sp.unsqueeze(-1)), p.new_zeros(n, c, 1)], 2)
+    ones = p.new_ones(n, 1, c)
+    for lo, hi in spans:
+        pc, d, u = p[:, :, lo:hi], d_buf[:, :, : hi - lo], u_buf[:, :, : hi - lo]
+        torch.gather(w, 2, index[:, lo:hi].unsqueeze(1).expand(n, c, hi - lo), out=d)
+        d.mul_(pc)  # p d
+        torch.bmm(ones, d, out=u)  # Σ_c p d
+        torch.addcmul(d, pc, u, value=-1.0, out=pc)  # p d - p u
     return p
 
 
@@ -244,29 +247,34 @@ class IndexStats(torch.autograd.Function):
     @staticmethod
     def forward(
         x: Tensor, labels: Tensor, valid: Tensor | None, sigmoid: bool, squared: bool
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-        """``(TP, Σp)`` of shape ``(N, C)`` each, two tensors kept for backward and ``Σg`` ``(N, C)``.
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """``(TP, Σp)`` of shape ``(N, C)`` each, ``p``, ``Σv`` ``(N,)``, ``Σg`` ``(N, C)`` and an index.
 
-        For the softmax without squares: the probabilities ``(N, C, S)``, each pixel's ``p_own``
-        ``(N, S)`` and the class volumes ``Σg`` (counted pixels per class), all from one pass. Otherwise
-        the sums are accumulated over chunks of the spatial axis and the last three are empty.
+        For the softmax without squares: the probabilities ``(N, C, S)`` (kept for backward), the counted
+        pixels per sample (``Σv``; ``S`` without a mask), the class volumes ``Σg`` (counted pixels per
+        class), all from one pass, ``Σ_c Σg < Σv`` where a counted label lies outside ``[0, C)``, and with
+        a mask the labels with ``C`` at the masked pixels (kept for backward; empty without a mask).
+        Otherwise the sums are accumulated over chunks of the spatial axis and the last four are empty.
         """
         if not sigmoid and not squared and not torch.compiler.is_compiling():
             return _softmax_forward(x, labels, valid)
         tp, sp = _forward(x, labels, valid, sigmoid, squared)
-        return tp, sp, x.new_empty(0), x.new_empty(0), x.new_empty(0)
+        e = x.new_empty(0)
+        return tp, sp, e, e, e, e
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]) -> None:
-        """Save the logits, labels and validity mask (references, no copies), ``p_own``, and keep ``p``.
+        """Save the logits, labels and validity mask (references, no copies); keep ``p`` and the index.
 
         ``p`` is held as an attribute rather than saved: the first backward consumes it (it becomes the
         gradient), and a later backward of a retained graph recomputes it from the logits.
         """
         x, labels, valid, sigmoid, squared = inputs
-        ctx.mark_non_differentiable(output[2], output[3], output[4])
-        ctx.save_for_backward(x, labels, valid, output[3])
-        ctx.probs = output[2] if output[2].numel() else None
+        ctx.mark_non_differentiable(*output[2:])
+        ctx.save_for_backward(x, labels, valid)
+        ctx.kept = bool(output[2].numel())
+        ctx.probs = output[2] if ctx.kept else None
+        ctx.index = output[5] if ctx.kept and valid is not None else None
         ctx.sigmoid, ctx.squared = sigmoid, squared
         ctx.set_materialize_grads(False)  # no input-sized zeros for the outputs kept for backward
 
@@ -275,7 +283,7 @@ class IndexStats(torch.autograd.Function):
         ctx: Any, g_tp: Tensor | None, g_sp: Tensor | None, *_: Tensor | None
     ) -> tuple[Tensor | None, ...]:
         """Closed-form gradient w.r.t. the logits; autograd of :func:`index_sums` under ``create_graph``."""
-        x, labels, valid, own = ctx.saved_tensors
+        x, labels, valid = ctx.saved_tensors
         if g_tp is None and g_sp is None:
             return None, None, None, None, None
         shape = (x.shape[0], x.shape[1])
@@ -288,13 +296,12 @@ class IndexStats(torch.autograd.Function):
                 lambda: index_sums(_activation(x, sigmoid), labels, valid, squared), (x,), (g_tp, g_sp)
             )
             return gx, None, None, None, None
-        if own.numel():
+        if ctx.kept:
             p, ctx.probs = ctx.probs, None
             if p is None:  # a second backward of a retained graph: the first one consumed p
-                p = torch.empty_like(x)
-                for lo, hi in _spans(x):
-                    _softmax_into(x[:, :, lo:hi], p[:, :, lo:hi])
-            return _softmax_grad_(p, own, labels, valid, g_tp, g_sp), None, None, None, None
+                p = softmax(x)  # forward's op: the same bits
+            index = labels if valid is None else ctx.index
+            return _softmax_grad_(p, index, g_tp, g_sp), None, None, None, None
         spans = _spans(x)
         if len(spans) == 1:
             return _grad(x, labels, valid, g_tp, g_sp, sigmoid, squared), None, None, None, None
