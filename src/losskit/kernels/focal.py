@@ -52,14 +52,24 @@ from torch import Tensor
 from losskit._core.fastpath import differentiate_plain
 from losskit._core.logspace import logaddexp
 
-__all__ = ["CPU_CHUNK", "DEVICE_CHUNK", "SigmoidFocal", "SoftmaxFocalIndex", "chunk_size"]
+__all__ = [
+    "CPU_CHUNK",
+    "DEVICE_CHUNK",
+    "SigmoidFocal",
+    "SigmoidFocalSum",
+    "SoftmaxFocalIndex",
+    "chunk_size",
+    "flat_view",
+]
 
-CPU_CHUNK = 1 << 20
-"""Elements per chunk on the CPU. Rule: the formula's five chunk-sized temporaries (4 MiB each in
-float32) stay within a last-level cache share, so each pass reads what the previous one just wrote
-(measured 2x faster than unchunked with one thread at 262144 x 80), and every op still gets 2**20
-elements, enough that torch's split across threads costs little next to the arithmetic (with 2**16 the
-per-op thread hand-offs dominated on a loaded 2-core machine)."""
+CPU_CHUNK = 1 << 19
+"""Elements per chunk on the CPU (the sigmoid focal kernels; the softmax focal takes whole class vectors
+of about this many elements). Rule: the live set of a chunk, its three operand slices (input, target,
+gradient or loss) and the four workspace vectors of :func:`_workspace`, is 7 x 2 MiB in float32 = 14 MiB,
+under half of a 32 MiB last-level cache, so each pass of the formula reads what the previous one just
+wrote and the one trip to memory per element is the read of the inputs and the write of the output.
+2**19 elements are still enough that torch's split of an op over its threads costs little next to the
+arithmetic (with 2**16 the per-op hand-offs dominated on a loaded 2-core machine)."""
 DEVICE_CHUNK = 1 << 22
 """Elements per chunk on other devices: large enough that one launch per op fills a GPU, small enough that
 the temporaries stay bounded (16 MiB each in float32) however large the input."""
@@ -83,58 +93,203 @@ def _flat(t: Tensor) -> Tensor:
     return t.reshape(-1)
 
 
-def _chunked(fn: Any, out_like: Tensor, *operands: Tensor) -> Tensor:
-    """``fn(*operands)`` elementwise, evaluated chunk by chunk into one fresh output of ``out_like``'s shape.
+def flat_view(t: Tensor, shape: torch.Size) -> Tensor | None:
+    """``t`` broadcast to ``shape`` as a flat view (no copy), or None when that needs a copy.
 
-    Small inputs and ``torch.compile`` (which fuses the formula itself) take a single call.
+    Works for a tensor of exactly ``shape`` that is contiguous and for a single value (every stride 0).
     """
-    n = out_like.numel()
-    chunk = chunk_size(out_like.device)
+    if tuple(t.shape) == tuple(shape) and t.is_contiguous():
+        return t.view(-1)
+    if t.numel() == 1:
+        return t.reshape(()).expand(math.prod(shape))
+    return None
+
+
+def _spans_1d(n: int, chunk: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` ranges of ``chunk`` elements covering ``n`` (one range for small inputs)."""
     if n <= chunk or torch.compiler.is_compiling():
-        return fn(*operands)
-    flat = [_flat(t) for t in operands]
-    out = out_like.new_empty(out_like.shape)
-    out_flat = out.view(-1)
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        out_flat[start:stop] = fn(*(t[start:stop] for t in flat))
-    return out
+        return [(0, n)]
+    return [(i, min(i + chunk, n)) for i in range(0, n, chunk)]
 
 
-def _alpha_t(y: Tensor, alpha: float) -> Tensor:
-    """α_t = α y + (1 - α)(1 - y), as one fused multiply-add."""
-    return torch.full_like(y, 1.0 - alpha).add_(y, alpha=2.0 * alpha - 1.0)
+def _workspace(like: Tensor, n: int, k: int) -> list[Tensor]:
+    """``k`` work vectors of ``n`` elements in one allocation (reused by every chunk of one call)."""
+    buf = like.new_empty(k * n)
+    return [buf[i * n : (i + 1) * n] for i in range(k)]
+
+
+def _pow_(t: Tensor, gamma: float) -> Tensor:
+    """``t ** gamma`` in place; 1 and 2 without the general power."""
+    if gamma == 2.0:
+        return t.square_()
+    if gamma != 1.0:
+        return t.pow_(gamma)
+    return t
+
+
+def _log_term(p: Tensor, q: Tensor, out: Tensor) -> Tensor:
+    """``log1p(-min(p, q)) = -log(1 + e^{-|x|})`` into ``out``, from ``p = σ(x)`` and ``q = σ(-x)``.
+
+    ``min(p, q) = σ(-|x|) <= 1/2``, so a log1p of it replaces the softplus of ``BCE`` (which costs about
+    four sigmoids on the CPU), accurate to the last bits; it is 0 where ``σ(-|x|)`` underflows.
+    """
+    return torch.minimum(p, q, out=out).neg_().log1p_()
+
+
+def _bce_(x: Tensor, y: Tensor, log_term: Tensor, out: Tensor) -> Tensor:
+    """``BCE(x, y) = max(x, 0) - x y + log(1 + e^{-|x|})`` into ``out`` (``log_term``: :func:`_log_term`)."""
+    return torch.clamp(x, min=0.0, out=out).addcmul_(x, y, value=-1.0).sub_(log_term)
+
+
+def _focal_terms(x: Tensor, y: Tensor, ws: list[Tensor], gamma: float) -> Tensor:
+    """``u^γ · BCE(x, y)`` of one chunk into ``ws[0]`` (``ws``: three work vectors); returns ``ws[0]``.
+
+    ``u = lerp(σ(x), σ(-x), y)``: exact at ``y`` in {0, 1} and free of cancellation in between.
+    """
+    a, b, c = ws
+    torch.sigmoid(x, out=a)  # p
+    torch.neg(x, out=b).sigmoid_()  # q
+    _log_term(a, b, c)
+    if gamma == 0.0:
+        return _bce_(x, y, c, a)
+    _pow_(a.lerp_(b, y), gamma)  # u^γ
+    return a.mul_(_bce_(x, y, c, b))
+
+
+def _focal_grad(
+    x: Tensor, y: Tensor, out: Tensor, ws: list[Tensor], gamma: float
+) -> tuple[Tensor, Tensor | None, float, Tensor]:
+    """``∂(u^γ c)/∂x = k · inner · factor`` of one chunk (module docstring), as ``(inner, factor, k, spare)``.
+
+    γ >= 1: ``inner = pq (1 - 2y) c + u (p - y) / γ``, ``factor = u^{γ-1}`` (finite, taken directly),
+    ``k = γ``. 0 < γ < 1: ``inner = (p - y) + γ r c (1 - 2y)`` with the bounded ratio ``r = pq / u`` and
+    ``factor = u^γ``, ``k = 1``. γ = 0: ``p - y``. ``factor`` None means 1. ``out`` (the chunk of the
+    gradient) serves as work space; ``spare`` is a free work vector.
+    """
+    a, b, c, d = ws
+    torch.sigmoid(x, out=a)  # p
+    if gamma == 0.0:
+        return a.sub_(y), None, 1.0, b
+    torch.neg(x, out=b).sigmoid_()  # q
+    _bce_(x, y, _log_term(a, b, d), out)  # c
+    torch.lerp(a, b, y, out=c)  # u
+    b.mul_(a)  # pq
+    a.sub_(y)  # p - y
+    if gamma < 1.0:
+        b.div_(c.clamp_(min=torch.finfo(c.dtype).tiny)).mul_(out)  # r c
+        b.addcmul_(b, y, value=-2.0)  # r c (1 - 2y)
+        return a.add_(b, alpha=gamma), c.pow_(gamma), 1.0, d
+    b.mul_(out)
+    b.addcmul_(b, y, value=-2.0)  # pq c (1 - 2y)
+    b.addcmul_(a, c, value=1.0 / gamma)
+    return b, None if gamma == 1.0 else _pow_(c, gamma - 1.0), gamma, d
+
+
+def _write_grad(
+    y: Tensor,
+    out: Tensor,
+    inner: Tensor,
+    factor: Tensor | None,
+    k: Tensor | float,
+    alpha: float | None,
+    spare: Tensor,
+) -> Tensor:
+    """``out = k · α_t · inner · factor``, ``α_t = α y + (1 - α)(1 - y)`` (``spare``: a free work vector)."""
+    if alpha is not None:
+        k1, k2 = 1.0 - alpha, 2.0 * alpha - 1.0
+        if factor is not None and k1 != 0.0:
+            factor.addcmul_(factor, y, value=k2 / k1)  # factor (1 + (k2 / k1) y)
+            k = k * k1
+        else:
+            at = torch.mul(y, k2, out=spare).add_(k1)
+            factor = at if factor is None else factor.mul_(at)
+    if factor is None:
+        out.copy_(inner)
+    else:
+        torch.mul(inner, factor, out=out)
+    return out if isinstance(k, float) and k == 1.0 else out.mul_(k)
 
 
 def _sigmoid_focal_loss(x: Tensor, y: Tensor, alpha: float | None, gamma: float) -> Tensor:
-    """Unreduced loss of one chunk; its temporaries are updated in place."""
-    loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
-    if gamma != 0.0:
-        q = torch.neg(x).sigmoid_()
-        # lerp(p, q, y) = y q + (1 - y) p, exact at y in {0, 1} and free of cancellation in between
-        loss.mul_(torch.sigmoid(x).lerp_(q, y).pow_(gamma))
-    if alpha is not None:
-        loss.mul_(_alpha_t(y, alpha))
-    return loss
+    """Unreduced loss of ``x`` (any shape), chunk by chunk into one output; the chunk work is in place."""
+    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    xf, yf, of = _flat(x), _flat(y), out.view(-1)
+    spans = _spans_1d(xf.numel(), chunk_size(x.device))
+    ws = _workspace(x, max(1, spans[0][1] - spans[0][0]), 3)
+    for i0, i1 in spans:
+        n = i1 - i0
+        xc, yc, oc = xf[i0:i1], yf[i0:i1], of[i0:i1]
+        ell = _focal_terms(xc, yc, [t[:n] for t in ws], gamma)
+        if alpha is None:
+            oc.copy_(ell)
+        else:
+            torch.mul(yc, 2.0 * alpha - 1.0, out=ws[1][:n]).add_(1.0 - alpha)
+            torch.mul(ell, ws[1][:n], out=oc)
+    return out
 
 
-def _sigmoid_focal_grad(x: Tensor, y: Tensor, grad: Tensor, alpha: float | None, gamma: float) -> Tensor:
-    """``grad · ∂ℓ/∂x`` of one chunk (module docstring); its temporaries are updated in place."""
-    p = torch.sigmoid(x)
-    if gamma != 0.0:
-        q = torch.neg(x).sigmoid_()
-        u = torch.lerp(p, q, y)
-        c = F.binary_cross_entropy_with_logits(x, y, reduction="none")
-        r = q.mul_(p).div_(u.clamp(min=torch.finfo(u.dtype).tiny))  # r = p q / u in [0, 1]
-        # inner = (p - y) + γ (1 - 2y) r c
-        inner = torch.mul(y, -2.0).add_(1.0).mul_(r).mul_(c).mul_(gamma).add_(p).sub_(y)
-        g = inner.mul_(u.pow_(gamma))
+def _sigmoid_focal_grad(
+    x: Tensor, y: Tensor, grad: Tensor, w: Tensor | None, alpha: float | None, gamma: float
+) -> Tensor:
+    """``grad · w · ∂ℓ/∂x``, chunk by chunk into one preallocated gradient.
+
+    ``grad`` is the incoming gradient, broadcastable to ``x`` (a single value is folded into the scale:
+    a Python number on the CPU, a 0-d tensor elsewhere, so no device sync); ``w`` a flat weight
+    (:func:`flat_view`) or None.
+    """
+    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    xf, yf, of = _flat(x), _flat(y), out.view(-1)
+    scale: Tensor | float = 1.0
+    gf: Tensor | None = None
+    if grad.numel() == 1:
+        scale = float(grad) if grad.device.type == "cpu" else grad.reshape(())
     else:
-        g = p.sub_(y)
-    g = g.mul_(grad)
-    if alpha is not None:
-        g = g.mul_(_alpha_t(y, alpha))
-    return g
+        gf = _flat(grad.expand_as(x))
+    spans = _spans_1d(xf.numel(), chunk_size(x.device))
+    ws = _workspace(x, max(1, spans[0][1] - spans[0][0]), 4)
+    for i0, i1 in spans:
+        n = i1 - i0
+        yc, oc = yf[i0:i1], of[i0:i1]
+        inner, factor, k, spare = _focal_grad(xf[i0:i1], yc, oc, [t[:n] for t in ws], gamma)
+        _write_grad(yc, oc, inner, factor, scale * k, alpha, spare)
+        if w is not None:
+            oc.mul_(w[i0:i1])
+        if gf is not None:
+            oc.mul_(gf[i0:i1])
+    return out
+
+
+def _sigmoid_focal_sum(
+    x: Tensor, y: Tensor, w: Tensor | None, alpha: float | None, gamma: float, check: bool
+) -> tuple[Tensor, Tensor]:
+    """``(Σ w α_t ℓ, target extremes)``: chunk by chunk, no input-sized buffer.
+
+    ``Σ α_t ℓ = (1 - α) Σ ℓ + (2α - 1) Σ y ℓ``: a sum and a dot product of the chunk, no α_t vector. With
+    ``check`` the second output holds ``[min y, max y]`` of the whole target (each chunk's ``aminmax``
+    while it is in cache; a NaN anywhere reaches both), else it is empty.
+    """
+    xf, yf = _flat(x), _flat(y)
+    spans = _spans_1d(xf.numel(), chunk_size(x.device))
+    ws = _workspace(x, max(1, spans[0][1] - spans[0][0]), 3)
+    parts: list[Tensor] = []
+    stats: list[Tensor] = []
+    for i0, i1 in spans:
+        n = i1 - i0
+        xc, yc = xf[i0:i1], yf[i0:i1]
+        if check and n:
+            stats.append(torch.stack(torch.aminmax(yc)))
+        ell = _focal_terms(xc, yc, [t[:n] for t in ws], gamma)
+        if w is not None:
+            ell.mul_(w[i0:i1])
+        if alpha is None:
+            parts.append(ell.sum())
+        else:
+            parts.append(ell.sum() * (1.0 - alpha) + torch.dot(ell, yc) * (2.0 * alpha - 1.0))
+    total = parts[0] if len(parts) == 1 else torch.stack(parts).sum()
+    if not stats:
+        return total, x.new_empty(0)
+    ext = torch.stack(stats)
+    return total, torch.stack((ext[:, 0].min(), ext[:, 1].max()))
 
 
 def plain_sigmoid_focal(x: Tensor, y: Tensor, alpha: float | None, gamma: float) -> Tensor:
@@ -159,17 +314,18 @@ def plain_sigmoid_focal(x: Tensor, y: Tensor, alpha: float | None, gamma: float)
 class SigmoidFocal(torch.autograd.Function):
     """Elementwise sigmoid focal loss on logits (gradient w.r.t. the logits only).
 
-    Saves only ``(x, y)``. Forward allocates the loss and backward the gradient, each computed in chunks
-    of :func:`chunk_size` elements whose temporaries are updated in place, so fwd+bwd holds the input, the
-    target and one input-sized buffer at a time (autograd of the composed formula keeps about ten). A
-    backward run with grad mode on (``create_graph=True``) returns autograd of :func:`plain_sigmoid_focal`
-    instead, so second and higher derivatives are exact.
+    Saves only ``(x, y)``. Forward writes the loss and backward the gradient into one preallocated
+    output each, chunk by chunk (:func:`chunk_size` elements, the formula's work in four chunk-sized
+    vectors reused by every chunk), so fwd+bwd holds the input, the target and one input-sized buffer at
+    a time (autograd of the composed formula keeps about ten). A backward run with grad mode on
+    (``create_graph=True``) returns autograd of :func:`plain_sigmoid_focal` instead, so second and higher
+    derivatives are exact.
     """
 
     @staticmethod
     def forward(x: Tensor, y: Tensor, alpha: float | None, gamma: float) -> Tensor:
         """Unreduced loss ``a · u^γ · BCE(x, y)``."""
-        return _chunked(lambda xc, yc: _sigmoid_focal_loss(xc, yc, alpha, gamma), x, x, y)
+        return _sigmoid_focal_loss(x, y, alpha, gamma)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Tensor) -> None:
@@ -188,10 +344,55 @@ class SigmoidFocal(torch.autograd.Function):
         if torch.is_grad_enabled():
             (g,) = differentiate_plain(lambda: plain_sigmoid_focal(x, y, alpha, gamma), (x,), grad)
             return g, None, None, None
-        g = _chunked(
-            lambda xc, yc, gc: _sigmoid_focal_grad(xc, yc, gc, alpha, gamma), x, x, y, grad.expand_as(x)
-        )
-        return g, None, None, None
+        return _sigmoid_focal_grad(x, y, grad, None, alpha, gamma), None, None, None
+
+
+class SigmoidFocalSum(torch.autograd.Function):
+    """``Σ w · ℓ`` of the sigmoid focal loss on logits, reduced inside the kernel (gradient to ``x`` only).
+
+    For ``reduction="mean"`` / ``"sum"``: forward computes each chunk's loss in two chunk-sized work
+    vectors and keeps only its sum, so no input-sized loss is ever written; backward writes the gradient
+    (scaled by the incoming 0-d gradient, ``w`` and ``α_t``) chunk by chunk into the one preallocated
+    gradient. ``w`` is None or a flat view (:func:`flat_view`) of a weight of the input's shape. With
+    ``check`` the second output is ``[min, max]`` of the target, found in the same pass over the chunks
+    (the caller turns a bad range into the value-check error), else empty.
+
+    Saves ``(x, y, w)``. A backward with grad mode on differentiates :func:`plain_sigmoid_focal`.
+    """
+
+    @staticmethod
+    def forward(
+        x: Tensor, y: Tensor, w: Tensor | None, alpha: float | None, gamma: float, check: bool
+    ) -> tuple[Tensor, Tensor]:
+        """``(Σ w α_t u^γ BCE(x, y), [min y, max y] or empty)``."""
+        return _sigmoid_focal_sum(x, y, w, alpha, gamma, check)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, Tensor]) -> None:
+        """Save only the inputs (and the flat weight); backward recomputes the rest."""
+        x, y, w, alpha, gamma, _ = inputs
+        ctx.mark_non_differentiable(output[1])
+        ctx.save_for_backward(x, y, w)
+        ctx.alpha = alpha
+        ctx.gamma = gamma
+
+    @staticmethod
+    def backward(
+        ctx: Any, grad: Tensor, _: Tensor | None
+    ) -> tuple[Tensor | None, None, None, None, None, None]:
+        """Closed-form gradient w.r.t. the logits; autograd of the formula under ``create_graph=True``."""
+        x, y, w = ctx.saved_tensors
+        alpha: float | None = ctx.alpha
+        gamma: float = ctx.gamma
+        if torch.is_grad_enabled():
+
+            def formula() -> Tensor:
+                loss = plain_sigmoid_focal(x, y, alpha, gamma)
+                return (loss if w is None else loss * w.reshape(x.shape)).sum()
+
+            (g,) = differentiate_plain(formula, (x,), grad)
+            return g, None, None, None, None, None
+        return _sigmoid_focal_grad(x, y, grad, w, alpha, gamma), None, None, None, None, None
 
 
 def plain_softmax_focal(z: Tensor, target: Tensor, coef: Tensor, gamma: float, dim: int) -> Tensor:

@@ -5,7 +5,7 @@ Conventions as in :mod:`losskit.functional.classification` (SPEC §0).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -22,7 +22,7 @@ from losskit.functional._common import (
     finish,
     prepare,
 )
-from losskit.kernels.focal import SigmoidFocal
+from losskit.kernels.focal import SigmoidFocal, SigmoidFocalSum, flat_view
 
 if TYPE_CHECKING:
     from torch.distributed import ProcessGroup
@@ -70,8 +70,15 @@ def _reject_class_indices(fn: str, input: Tensor, target: Tensor) -> None:
 
 
 def _binary_setup(
-    fn: str, input: Tensor, target: Tensor, weight: Tensor | None, *, soft_ok: bool = True
+    fn: str,
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    *,
+    soft_ok: bool = True,
+    check_range: bool = True,
 ) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Validate and upcast; ``check_range=False``: the caller checks the target's [0, 1] range itself."""
     checks.check_float(fn, "input", input)
     checks.check_tensor(fn, "target", target)
     if not target.is_floating_point() and not target.is_complex():
@@ -79,7 +86,7 @@ def _binary_setup(
         half = input.dtype in (torch.float16, torch.bfloat16)
         target = target.to(torch.float32 if half else input.dtype)
     checks.check_shape(fn, "target", target, tuple(input.shape), "(the input's shape)")
-    if soft_ok:
+    if soft_ok and check_range:
         checks.check_probabilities(fn, "target", target)
     checks.check_weight(fn, weight, tuple(input.shape))
     checks.check_same_device(fn, input=input, target=target, weight=weight)
@@ -344,13 +351,41 @@ def sigmoid_focal_loss(
     target, weight = _binary_extras(
         fn, input, target, weight, label_smoothing=label_smoothing, ignore_index=ignore_index, mask=mask
     )
-    x, y, w = _binary_setup(fn, input, target, weight)
+    fused = input_type == "logits" and pos_weight is None and fastpath.applies()
+    fused = fused and isinstance(target, Tensor) and not target.requires_grad
+    # mean / sum with no weight or one of the input's layout: the kernel reduces as it goes and checks the
+    # target's range on each chunk while it is in cache (no separate pass over the target)
+    summed = fused and reduction != "none" and _flat_weight_ok(weight, input)
+    x, y, w = _binary_setup(fn, input, target, weight, check_range=not summed)
+    if summed:
+        wf = None if w is None else flat_view(w, x.shape)
+        total, ext = SigmoidFocalSum.apply(x, y, wf, a, g, checks.values_checked(y))
+        if ext.numel():
+            lo, hi = ext.tolist()
+            if not (lo >= 0.0 and hi <= 1.0):  # also False for a NaN
+                checks.check_probabilities(fn, "target", y)
+        n = x.numel()
+        if w is None:
+            den = total.new_tensor(float(n))
+        elif w.numel() == 1:
+            den = w.detach().reshape(()).to(total.dtype) * n
+        else:
+            den = w
+        return finish(
+            fn,
+            total,
+            reduction,
+            denominator=den,
+            normalizer=normalizer,
+            process_group=process_group,
+            inputs={"input": input, "target": target},
+        )
     pw = _pos_weight(fn, pos_weight, x)
     closed = input_type == "logits" and not y.requires_grad and pw is None
-    if closed and (fastpath.applies() or (fastpath.compiling() and (g == 0.0 or g >= 1.0))):
-        # eager: fused kernel, 9 elementwise passes forward, closed-form backward, saves only (x, y);
+    if fused or (closed and fastpath.compiling() and (g == 0.0 or g >= 1.0)):
+        # eager: fused kernel, the loss written chunk by chunk, closed-form backward, saves only (x, y);
         # compiled: a closed form inductor fuses (γ < 1 keeps the plain formula: u^(γ-1) at u = 0)
-        loss = SigmoidFocal.apply(x, y, a, g) if fastpath.applies() else _sigmoid_focal_traced(x, y, a, g)
+        loss = SigmoidFocal.apply(x, y, a, g) if fused else _sigmoid_focal_traced(x, y, a, g)
         return finish(
             fn,
             loss,
@@ -728,6 +763,17 @@ def _binary_extras(
         k = keep.to(torch.float32 if input.dtype in (torch.float16, torch.bfloat16) else input.dtype)
         weight = k if weight is None else weight * k
     return target, weight
+
+
+def _flat_weight_ok(weight: Any, input: Any) -> bool:
+    """Whether the fused reduction takes ``weight`` as it is: None, one value, or input-shaped contiguous."""
+    if weight is None:
+        return True
+    if not isinstance(weight, Tensor) or not isinstance(input, Tensor) or weight.requires_grad:
+        return False
+    if weight.numel() == 1:
+        return weight.dim() <= input.dim()
+    return tuple(weight.shape) == tuple(input.shape) and weight.is_contiguous()
 
 
 def _pos_weight(fn: str, pos_weight: Tensor | None, x: Tensor) -> Tensor | None:
