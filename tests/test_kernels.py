@@ -441,7 +441,22 @@ def _compile_cases():
     import losskit
 
     cases = [
-        ("sigmoid_focal", FCB, "SigmoidFocal", lambda x, y: losskit.sigmoid_focal_loss(x, y), logits, onehot),
+        (
+            "sigmoid_focal",
+            FCB,
+            "SigmoidFocalSum",
+            lambda x, y: losskit.sigmoid_focal_loss(x, y),
+            logits,
+            onehot,
+        ),
+        (
+            "sigmoid_focal_none",  # reduction="none" takes the unreduced kernel
+            FCB,
+            "SigmoidFocal",
+            lambda x, y: losskit.sigmoid_focal_loss(x, y, reduction="none").sum(),
+            logits,
+            onehot,
+        ),
         (
             "softmax_focal",
             FCM,
@@ -453,7 +468,7 @@ def _compile_cases():
         (
             "sigmoid_focal_soft_gamma1",
             FCB,
-            "SigmoidFocal",
+            "SigmoidFocalSum",
             lambda x, y: losskit.sigmoid_focal_loss(x, y.clamp(0.2, 0.7), gamma=1.0, alpha=None),
             logits,
             onehot,
@@ -461,7 +476,7 @@ def _compile_cases():
         (
             "sigmoid_focal_gamma0.5",  # γ < 1 compiles the plain formula
             FCB,
-            "SigmoidFocal",
+            "SigmoidFocalSum",
             lambda x, y: losskit.sigmoid_focal_loss(x, y, gamma=0.5, reduction="sum"),
             logits,
             onehot,

@@ -28,13 +28,13 @@ import losskit.functional as LF
 from losskit._core import fastpath
 from losskit._core.fastpath import fast_paths
 from losskit.kernels.boxes import IoUFamily
-from losskit.kernels.focal import SigmoidFocal, SoftmaxFocalIndex
+from losskit.kernels.focal import SigmoidFocal, SigmoidFocalSum, SoftmaxFocalIndex
 from losskit.kernels.lovasz import Lovasz
 from losskit.kernels.segmentation import IndexStats
 from tests.battery import ENTRIES
 from tests.battery.core import REDUCTIONS, LossEntry, Sample, to_numpy
 
-KERNELS = (SigmoidFocal, SoftmaxFocalIndex, IoUFamily, IndexStats, Lovasz)
+KERNELS = (SigmoidFocal, SigmoidFocalSum, SoftmaxFocalIndex, IoUFamily, IndexStats, Lovasz)
 _NODE_NAMES = {f"{k.__name__}Backward" for k in KERNELS}
 
 # loss name -> why it has no second derivative (and the error it raises instead)
