@@ -59,7 +59,7 @@ from losskit._core import checks, fastpath
 from losskit._core.dtypes import compute_dtype, eps_for, upcast
 from losskit.functional._common import check_input_type, finish
 from losskit.kernels.lovasz import Lovasz, dense_target, lovasz_extension, plain_lovasz
-from losskit.kernels.segmentation import IndexStats, class_mask
+from losskit.kernels.segmentation import IndexStats
 from losskit.kernels.segmentation import index_sums as _index_sums
 from losskit.kernels.segmentation import softmax as _softmax
 
@@ -302,9 +302,7 @@ def _stats(
         else:
             _check_labels(fn, o)
             tp, sp = _index_sums(o.probs(fn), o.labels, v, squared)
-        if (sg is None or sg.numel() == 0) and torch.compiler.is_compiling():
-            sg = class_mask(o.labels, tp.shape[1], v, tp.dtype).sum(-1)  # folded into a sum by inductor
-        elif sg is None or sg.numel() == 0:
+        if sg is None or sg.numel() == 0:
             count = o.x.new_ones(()).expand_as(o.labels) if v is None else v  # class volumes: counted pixels
             sg = o.x.new_zeros(tp.shape).scatter_add(1, o.labels, count)
         tp, sp, sg = tp[:, o.first :], sp[:, o.first :], sg[:, o.first :]

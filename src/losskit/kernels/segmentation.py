@@ -44,7 +44,7 @@ from torch import Tensor
 from losskit._core.fastpath import differentiate_plain
 from losskit.kernels.focal import chunk_size
 
-__all__ = ["IndexStats", "class_mask", "index_sums", "softmax"]
+__all__ = ["IndexStats", "index_sums", "softmax"]
 
 _SMALL = 1 << 15
 CPU_CHUNK = 1 << 18
@@ -79,14 +79,8 @@ def softmax(x: Tensor) -> Tensor:
 def index_sums(p: Tensor, labels: Tensor, valid: Tensor | None, squared: bool) -> tuple[Tensor, Tensor]:
     """``(Σᵢ p g, Σᵢ p)`` (``Σᵢ p²`` when squared) per (sample, class) for class indices, without a one-hot.
 
-    The intersection is each pixel's probability of its own class, scattered into ``(N, C)`` bins. Under
-    ``torch.compile`` it is the sum of ``p`` under the class mask ``labels == c`` instead: inductor folds
-    the comparison into the reduction (no one-hot is stored), while a scatter would stay a separate loop.
+    The intersection is each pixel's probability of its own class, scattered into ``(N, C)`` bins.
     """
-    if torch.compiler.is_compiling():
-        hit = class_mask(labels, p.shape[1], valid, p.dtype)
-        pp = p * p if squared else p
-        return (p * hit).sum(-1), (pp if valid is None else pp * valid.unsqueeze(1)).sum(-1)
     own = p.gather(1, labels.unsqueeze(1)).squeeze(1)
     if valid is not None:
         own = own * valid
@@ -94,12 +88,6 @@ def index_sums(p: Tensor, labels: Tensor, valid: Tensor | None, squared: bool) -
     pp = p * p if squared else p
     sp = pp.sum(-1) if valid is None else torch.bmm(pp, valid.unsqueeze(-1)).squeeze(-1)
     return tp, sp
-
-
-def class_mask(labels: Tensor, classes: int, valid: Tensor | None, dtype: torch.dtype) -> Tensor:
-    """``(N, C, S)`` indicator of ``labels == c`` (times ``valid``), for inductor to fold into a sum."""
-    hit = (labels.unsqueeze(1) == torch.arange(classes, device=labels.device).view(1, -1, 1)).to(dtype)
-    return hit if valid is None else hit * valid.unsqueeze(1).to(dtype)
 
 
 def _activation(x: Tensor, sigmoid: bool) -> Tensor:
