@@ -44,6 +44,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from losskit._core import pages
 from losskit._core.fastpath import differentiate_plain
 
 __all__ = ["KINDS", "IoUFamily", "iou_family_loss"]
@@ -209,7 +210,7 @@ class IoUFamily(torch.autograd.Function):
             return loss, (grad if grad is not None else pred.new_empty(0))
         p, t = pred.reshape(n, 4), target.reshape(n, 4)
         loss = pred.new_empty(n)
-        grad = pred.new_empty(n, 4) if need_grad else pred.new_empty(0)
+        grad = pages.empty((n, 4), dtype=pred.dtype, device=pred.device) if need_grad else pred.new_empty(0)
         for start in range(0, n, chunk):
             stop = min(start + chunk, n)
             part, part_grad = _loss_and_grad(kind, p[start:stop], t[start:stop], eps, tcyb, need_grad)

@@ -49,6 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from losskit._core import pages
 from losskit._core.fastpath import differentiate_plain
 from losskit._core.logspace import logaddexp
 
@@ -212,7 +213,7 @@ def _write_grad(
 
 def _sigmoid_focal_loss(x: Tensor, y: Tensor, alpha: float | None, gamma: float) -> Tensor:
     """Unreduced loss of ``x`` (any shape), chunk by chunk into one output; the chunk work is in place."""
-    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    out = pages.empty(x.shape, dtype=x.dtype, device=x.device)
     xf, yf, of = _flat(x), _flat(y), out.view(-1)
     spans = _spans_1d(xf.numel(), chunk_size(x.device))
     ws = _workspace(x, max(1, spans[0][1] - spans[0][0]), 3)
@@ -237,7 +238,7 @@ def _sigmoid_focal_grad(
     a Python number on the CPU, a 0-d tensor elsewhere, so no device sync); ``w`` a flat weight
     (:func:`flat_view`) or None.
     """
-    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    out = pages.empty(x.shape, dtype=x.dtype, device=x.device)
     xf, yf, of = _flat(x), _flat(y), out.view(-1)
     scale: Tensor | float = 1.0
     gf: Tensor | None = None
@@ -471,7 +472,7 @@ def _softmax_focal_grad(z: Tensor, target: Tensor, s: Tensor, dim: int) -> Tenso
     a, c, b = z3.shape
     t2 = target.reshape(a, b)
     s2 = s.reshape(a, b)
-    g = torch.empty(z.shape, dtype=z.dtype, device=z.device)
+    g = pages.empty(z.shape, dtype=z.dtype, device=z.device)
     g3 = g.view(a, c, b)
     for a0, a1, b0, b1 in _spans(a, c, b, chunk_size(z.device)):
         gc, zc = _cut(g3, a0, a1, b0, b1), _cut(z3, a0, a1, b0, b1)

@@ -41,6 +41,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from losskit._core import pages
 from losskit._core.fastpath import differentiate_plain
 from losskit.kernels.focal import chunk_size
 
@@ -305,7 +306,7 @@ class IndexStats(torch.autograd.Function):
         spans = _spans(x)
         if len(spans) == 1:
             return _grad(x, labels, valid, g_tp, g_sp, sigmoid, squared), None, None, None, None
-        grad = torch.empty_like(x, memory_format=torch.contiguous_format)
+        grad = pages.empty(x.shape, dtype=x.dtype, device=x.device)
         for lo, hi in spans:
             grad[:, :, lo:hi] = _grad(
                 x[:, :, lo:hi],
